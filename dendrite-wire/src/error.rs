@@ -1,0 +1,71 @@
+//! Errors of the wire layer. A failure to decode remote bytes is always one of these, never a panic.
+
+use crate::DType;
+
+/// A tensor could not be built, viewed, serialized or deserialized.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TensorError {
+    /// The data does not hold exactly the elements the shape asks for.
+    #[error("shape {shape:?} of {dtype} needs {expected} bytes, got {actual}")]
+    DataLength {
+        /// The claimed shape.
+        shape: Vec<usize>,
+        /// The claimed dtype.
+        dtype: DType,
+        /// Bytes the shape and dtype need.
+        expected: usize,
+        /// Bytes present.
+        actual: usize,
+    },
+    /// The number of elements of a shape does not fit in memory.
+    #[error("shape {0:?} is too large")]
+    ShapeOverflow(Vec<u64>),
+    /// A shape has more dimensions than any tensor on the wire may have.
+    #[error("{0} dimensions is more than the {max} allowed", max = crate::tensor::MAX_DIMS)]
+    TooManyDims(usize),
+    /// A typed view asked for another dtype than the tensor holds.
+    #[error("tensor holds {actual}, not {expected}")]
+    DTypeMismatch {
+        /// The dtype asked for.
+        expected: DType,
+        /// The dtype held.
+        actual: DType,
+    },
+    /// A reshape to a shape with another number of elements.
+    #[error("cannot view {from:?} as {to:?}")]
+    Reshape {
+        /// The tensor's shape.
+        from: Vec<usize>,
+        /// The shape asked for.
+        to: Vec<usize>,
+    },
+    /// The msgpack-numpy buffer is malformed.
+    #[error("malformed msgpack-numpy buffer: {0}")]
+    Malformed(String),
+    /// The buffer names a numpy dtype this implementation does not read.
+    #[error("unsupported numpy dtype {0:?}")]
+    UnsupportedDType(String),
+    /// The proto names a data type this implementation does not read.
+    #[error("unsupported proto data type {0}")]
+    UnsupportedProtoDType(i32),
+}
+
+/// A synapse's parameters, request or response tensors break its rules.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SynapseError {
+    /// `synapse_type` is NULL or unknown.
+    #[error("unknown synapse type {0}")]
+    UnknownType(i32),
+    /// `synapse_data` is not a valid parameter proto.
+    #[error("invalid synapse_data: {0}")]
+    InvalidParams(String),
+    /// A tensor has the wrong shape or dtype for the synapse.
+    #[error("{0}")]
+    Shape(String),
+    /// A tensor's values break the synapse's encoding.
+    #[error("{0}")]
+    Values(String),
+    /// A tensor could not be (de)serialized.
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+}

@@ -1,0 +1,42 @@
+//! The bytes of the Bittensor 3.x wire, with no torch dependency.
+//!
+//! - [`proto`]: the generated `TensorMessage`, `Tensor`, `Synapse` messages, the enums
+//!   ([`ReturnCode`], `Serializer`, `DataType`, ...) and the tonic client and server of the
+//!   `Bittensor` service (`/Bittensor/Forward`, `/Bittensor/Backward`). Payload `bytes` fields are
+//!   [`bytes::Bytes`], so decoded messages share the receive buffer.
+//! - [`Tensor`]: dtype, shape and little-endian data in `Bytes`, with typed views.
+//! - [`msgpack`] and [`serializer`]: the msgpack-numpy buffer and the MSGPACK / CMPPACK serializers,
+//!   byte-identical to the Python reference.
+//! - [`synapse`]: the four synapses with their parameter protos, checks, encodings and zero
+//!   ("nill") responses.
+//!
+//! ```
+//! use dendrite_wire::{proto::Serializer, serializer, Tensor};
+//! let ids = Tensor::from_vec(vec![15496i64, 995], [1, 2]).unwrap();
+//! let wire = serializer::serialize(&ids, Serializer::Msgpack).unwrap();
+//! assert_eq!(serializer::deserialize(&wire).unwrap(), ids);
+//! ```
+//!
+//! **Architecture invariant:** nothing in this crate panics on bytes from the network; every
+//! decode path returns a [`TensorError`] or [`SynapseError`], and no allocation exceeds what the
+//! input's length justifies (or [`synapse::MAX_DECODED_ELEMENTS`] for the expanding decoders).
+
+mod dtype;
+mod error;
+pub mod msgpack;
+pub mod serializer;
+pub mod synapse;
+mod tensor;
+
+/// Generated protobuf messages and tonic stubs (`cargo xtask codegen`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod proto {
+    include!("gen/bittensor.rs");
+}
+
+pub use dtype::{DType, Element};
+pub use error::{SynapseError, TensorError};
+pub use proto::ReturnCode;
+pub use serializer::VERSION_AS_INT;
+pub use synapse::Synapse;
+pub use tensor::{Tensor, MAX_DIMS};

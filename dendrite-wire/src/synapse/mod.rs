@@ -1,0 +1,397 @@
+//! The four synapses of the 3.x protocol: what a request asks a remote neuron to compute, and how
+//! its request, response and gradient tensors are checked, encoded and decoded.
+//!
+//! | synapse | request | response on the wire | decoded response | gradient on the wire |
+//! |---|---|---|---|---|
+//! | [`TextLastHiddenState`] | `[B,S]` ids | `[B,S,1024]` (or masked rows) | `[B,S,1024]` f32 | `[B,S,1024]` |
+//! | [`TextCausalLM`] | `[B,S]` ids | `[B,S,2k]` top-k probs ++ ids | `[B,S,50258]` log-probs | `[B,S,2k]` top-k |
+//! | [`TextCausalLMNext`] | `[B,S]` ids | compact 1-D phrases | `[B,k+1,max_len]` | `[2 + B*(k+1)]` |
+//! | [`TextSeq2Seq`] | `[B,S]` ids | `[B,<=n]` ids | `[B,<=n]` i64 | none |
+//!
+//! ```
+//! use dendrite_wire::synapse::{Synapse, TextCausalLM};
+//! let synapse = Synapse::from(TextCausalLM::with_topk(4));
+//! assert_eq!(&synapse.params_bytes()[..], &[0x10, 0x04]); // defaults are omitted on the wire
+//! ```
+
+mod causal_lm;
+mod causal_lm_next;
+mod last_hidden_state;
+mod seq2seq;
+
+pub use causal_lm::TextCausalLM;
+pub use causal_lm_next::TextCausalLMNext;
+pub use last_hidden_state::TextLastHiddenState;
+pub use seq2seq::TextSeq2Seq;
+
+use crate::proto::{self, synapse::SynapseType, ReturnCode, Serializer};
+use crate::{serializer, DType, SynapseError, Tensor};
+use bytes::Bytes;
+
+/// Width of every hidden-state response (`bittensor.__network_dim__`).
+pub const NETWORK_DIM: usize = 1024;
+/// Vocabulary size of causal LM outputs (`bittensor.__vocab_size__`).
+pub const VOCAB_SIZE: usize = 50258;
+/// Padding of token phrases in causal LM next outputs.
+pub const IGNORE_INDEX: i64 = -100;
+/// Largest tensor, in elements, that decoding a response may allocate (1 GiB of f32).
+pub const MAX_DECODED_ELEMENTS: usize = 1 << 28;
+
+/// The serializer of each of a synapse's four tensor directions. The reference default is MSGPACK
+/// for all four.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SerializerTypes {
+    /// Serializer of forward request tensors (and, as in the reference, of outgoing gradients).
+    pub forward_request: Serializer,
+    /// Serializer of forward response tensors.
+    pub forward_response: Serializer,
+    /// Serializer of backward request gradients.
+    pub backward_request: Serializer,
+    /// Serializer of backward responses.
+    pub backward_response: Serializer,
+}
+
+impl SerializerTypes {
+    /// The same serializer for all four directions.
+    pub fn all(serializer: Serializer) -> Self {
+        SerializerTypes {
+            forward_request: serializer,
+            forward_response: serializer,
+            backward_request: serializer,
+            backward_response: serializer,
+        }
+    }
+
+    fn from_proto(fwd_req: i32, fwd_resp: i32, bwd_req: i32, bwd_resp: i32) -> Self {
+        let ser = |v: i32| Serializer::try_from(v).unwrap_or_default();
+        SerializerTypes {
+            forward_request: ser(fwd_req),
+            forward_response: ser(fwd_resp),
+            backward_request: ser(bwd_req),
+            backward_response: ser(bwd_resp),
+        }
+    }
+}
+
+/// A synapse: one kind of question asked of a remote neuron, with its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Synapse {
+    /// Last hidden state of a language model.
+    TextLastHiddenState(TextLastHiddenState),
+    /// Next-token log-probabilities at every position.
+    TextCausalLM(TextCausalLM),
+    /// Top-k next-token phrases with probabilities.
+    TextCausalLMNext(TextCausalLMNext),
+    /// Generated token ids.
+    TextSeq2Seq(TextSeq2Seq),
+}
+
+/// What each synapse implements; the [`Synapse`] methods wrap it with (de)serialization.
+pub(crate) trait Codec {
+    fn name(&self) -> &'static str;
+    fn synapse_type(&self) -> SynapseType;
+    fn serializers(&self) -> &SerializerTypes;
+    fn params_bytes(&self) -> Bytes;
+    fn validate(&self) -> Result<(), SynapseError>;
+    /// Dtype responses are cast to after deserialization.
+    fn response_dtype(&self) -> DType {
+        DType::Float32
+    }
+    /// Axon side: model output -> wire tensor.
+    fn encode_forward_response(
+        &self,
+        request: &Tensor,
+        output: &Tensor,
+    ) -> Result<Tensor, SynapseError>;
+    fn check_forward_response(&self, request: &Tensor, wire: &Tensor) -> Result<(), SynapseError>;
+    /// Dendrite side: wire tensor -> user-facing output.
+    fn decode_forward_response(
+        &self,
+        request: &Tensor,
+        wire: Tensor,
+    ) -> Result<Tensor, SynapseError>;
+    fn check_backward_request(&self, request: &Tensor, grad: &Tensor) -> Result<(), SynapseError>;
+    /// Dendrite side: user-facing gradient -> wire gradient.
+    fn encode_backward_request(&self, grad: &Tensor) -> Result<Tensor, SynapseError>;
+    /// Axon side: wire gradient -> gradient of the model output.
+    fn decode_backward_request(&self, request: &Tensor, wire: Tensor)
+        -> Result<Tensor, SynapseError>;
+    fn nill_forward_response(&self, request: &Tensor) -> Tensor;
+    fn nill_backward_response(&self, request: &Tensor) -> Tensor;
+}
+
+impl Synapse {
+    fn codec(&self) -> &dyn Codec {
+        match self {
+            Synapse::TextLastHiddenState(s) => s,
+            Synapse::TextCausalLM(s) => s,
+            Synapse::TextCausalLMNext(s) => s,
+            Synapse::TextSeq2Seq(s) => s,
+        }
+    }
+
+    /// The reference's name of the synapse (`"TextCausalLM"`, ...).
+    pub fn name(&self) -> &'static str {
+        self.codec().name()
+    }
+
+    /// The proto enum value.
+    pub fn synapse_type(&self) -> SynapseType {
+        self.codec().synapse_type()
+    }
+
+    /// The serializers of the four tensor directions.
+    pub fn serializers(&self) -> &SerializerTypes {
+        self.codec().serializers()
+    }
+
+    /// The serialized parameter proto (`synapse_data`); default fields are omitted.
+    pub fn params_bytes(&self) -> Bytes {
+        self.codec().params_bytes()
+    }
+
+    /// Checks the parameters (top-k positive, mask without duplicates, ...).
+    pub fn validate(&self) -> Result<(), SynapseError> {
+        self.codec().validate()
+    }
+
+    /// The wire proto as `serialize_to_wire_proto(code, message)` builds it.
+    pub fn to_wire(&self, code: ReturnCode, message: impl Into<String>) -> proto::Synapse {
+        proto::Synapse {
+            tensor_pos: Vec::new(),
+            synapse_data: self.params_bytes(),
+            synapse_type: self.synapse_type() as i32,
+            return_code: code as i32,
+            message: message.into(),
+            requires_grad: false,
+        }
+    }
+
+    /// Parses a wire proto (type and parameters). Never panics on remote bytes.
+    pub fn from_wire(wire: &proto::Synapse) -> Result<Self, SynapseError> {
+        use prost::Message;
+        let data = &wire.synapse_data[..];
+        let bad = |e: prost::DecodeError| SynapseError::InvalidParams(e.to_string());
+        let synapse = match SynapseType::try_from(wire.synapse_type) {
+            Ok(SynapseType::TextLastHiddenState) => {
+                let p = proto::synapse::TextLastHiddenState::decode(data).map_err(bad)?;
+                Synapse::TextLastHiddenState(p.into())
+            }
+            Ok(SynapseType::TextCausalLm) => {
+                let p = proto::synapse::TextCausalLm::decode(data).map_err(bad)?;
+                Synapse::TextCausalLM(p.into())
+            }
+            Ok(SynapseType::TextCausalLmNext) => {
+                let p = proto::synapse::TextCausalLmNext::decode(data).map_err(bad)?;
+                Synapse::TextCausalLMNext(p.into())
+            }
+            Ok(SynapseType::TextSeq2Seq) => {
+                let p = proto::synapse::TextSeq2Seq::decode(data).map_err(bad)?;
+                Synapse::TextSeq2Seq(p.into())
+            }
+            Ok(SynapseType::NullSynapse) | Err(_) => {
+                return Err(SynapseError::UnknownType(wire.synapse_type))
+            }
+        };
+        Ok(synapse)
+    }
+
+    /// Checks a forward request: `[B, S]` with `B, S > 0`, as every 3.x synapse requires.
+    pub fn check_forward_request(&self, request: &Tensor) -> Result<(), SynapseError> {
+        match request.shape() {
+            [b, s] if *b > 0 && *s > 0 => Ok(()),
+            shape => Err(SynapseError::Shape(format!(
+                "forward_request_tensor.shape must be in [-1, -1], got: {shape:?} for synapse: {}",
+                self.name()
+            ))),
+        }
+    }
+
+    /// Dendrite side: checks and serializes a forward request tensor.
+    pub fn serialize_forward_request(
+        &self,
+        request: &Tensor,
+    ) -> Result<proto::Tensor, SynapseError> {
+        self.check_forward_request(request)?;
+        Ok(serializer::serialize(
+            request,
+            self.serializers().forward_request,
+        )?)
+    }
+
+    /// Axon side: deserializes and checks a forward request tensor.
+    pub fn deserialize_forward_request(
+        &self,
+        wire: &proto::Tensor,
+    ) -> Result<Tensor, SynapseError> {
+        let request = serializer::deserialize(wire)?;
+        self.check_forward_request(&request)?;
+        Ok(request)
+    }
+
+    /// Axon side: encodes a model output (hidden states, logits, phrases or ids), checks it
+    /// against the request and serializes it.
+    pub fn serialize_forward_response(
+        &self,
+        request: &Tensor,
+        output: &Tensor,
+    ) -> Result<proto::Tensor, SynapseError> {
+        let codec = self.codec();
+        let wire = codec.encode_forward_response(request, output)?;
+        codec.check_forward_response(request, &wire)?;
+        Ok(serializer::serialize(
+            &wire,
+            self.serializers().forward_response,
+        )?)
+    }
+
+    /// Dendrite side: deserializes, checks and decodes a response tensor into the user-facing
+    /// output; NaN becomes 0 and infinities the largest finite values, as the reference's
+    /// `torch.nan_to_num(nan=0)`.
+    pub fn deserialize_forward_response(
+        &self,
+        request: &Tensor,
+        wire: &proto::Tensor,
+    ) -> Result<Tensor, SynapseError> {
+        let codec = self.codec();
+        let response = serializer::deserialize(wire)?;
+        let response = cast_response(response, codec.response_dtype())?;
+        codec.check_forward_response(request, &response)?;
+        let decoded = codec.decode_forward_response(request, response)?;
+        Ok(nan_to_num(decoded))
+    }
+
+    /// Dendrite side: checks, encodes and serializes the gradient of this synapse's output.
+    /// Serialized with the forward-request serializer, as the reference does.
+    pub fn serialize_backward_request(
+        &self,
+        request: &Tensor,
+        grad: &Tensor,
+    ) -> Result<proto::Tensor, SynapseError> {
+        let codec = self.codec();
+        codec.check_backward_request(request, grad)?;
+        let wire = codec.encode_backward_request(grad)?;
+        Ok(serializer::serialize(
+            &wire,
+            self.serializers().forward_request,
+        )?)
+    }
+
+    /// Axon side: deserializes, decodes and checks a gradient from a Backward request.
+    pub fn deserialize_backward_request(
+        &self,
+        request: &Tensor,
+        wire: &proto::Tensor,
+    ) -> Result<Tensor, SynapseError> {
+        let codec = self.codec();
+        let grad = serializer::deserialize(wire)?;
+        let grad = codec.decode_backward_request(request, grad)?;
+        codec.check_backward_request(request, &grad)?;
+        Ok(grad)
+    }
+
+    /// Zeros of the shape a successful response to `request` decodes to.
+    pub fn nill_forward_response(&self, request: &Tensor) -> Tensor {
+        self.codec().nill_forward_response(request)
+    }
+
+    /// Zeros of the shape of a backward response to `request`.
+    pub fn nill_backward_response(&self, request: &Tensor) -> Tensor {
+        self.codec().nill_backward_response(request)
+    }
+}
+
+macro_rules! impl_from {
+    ($($t:ident),*) => {$(
+        impl From<$t> for Synapse {
+            fn from(s: $t) -> Self {
+                Synapse::$t(s)
+            }
+        }
+    )*};
+}
+impl_from!(
+    TextLastHiddenState,
+    TextCausalLM,
+    TextCausalLMNext,
+    TextSeq2Seq
+);
+
+/// Casts a deserialized response to the synapse's dtype: floats to f32 for the float synapses,
+/// integers to i64 for seq2seq. A response of the other kind is a deserialization error.
+fn cast_response(response: Tensor, dtype: DType) -> Result<Tensor, SynapseError> {
+    if response.dtype().is_float() != dtype.is_float() && response.numel() > 0 {
+        return Err(SynapseError::Values(format!(
+            "response dtype {} where {} was expected",
+            response.dtype(),
+            dtype
+        )));
+    }
+    Ok(response.cast(dtype))
+}
+
+/// `torch.nan_to_num(t, nan=0)` for f32 tensors; other dtypes are returned as they are.
+fn nan_to_num(tensor: Tensor) -> Tensor {
+    let Ok(values) = tensor.as_slice::<f32>() else {
+        return tensor;
+    };
+    if values.iter().all(|v| v.is_finite()) {
+        return tensor;
+    }
+    let cleaned: Vec<f32> = values
+        .iter()
+        .map(|&v| match v {
+            v if v.is_nan() => 0.0,
+            f32::INFINITY => f32::MAX,
+            f32::NEG_INFINITY => f32::MIN,
+            v => v,
+        })
+        .collect();
+    Tensor::from_vec(cleaned, tensor.shape()).unwrap_or(tensor)
+}
+
+/// `[B, S]` of a checked forward request (zeros for anything else).
+pub(crate) fn batch_seq(request: &Tensor) -> (usize, usize) {
+    match request.shape() {
+        [b, s] => (*b, *s),
+        [b, ..] => (*b, 0),
+        [] => (0, 0),
+    }
+}
+
+/// Zeros of `dtype` and `shape`, or the empty tensor when the shape is too large to allocate.
+pub(crate) fn zeros_or_empty(dtype: DType, shape: Vec<usize>) -> Tensor {
+    let fits = crate::tensor::checked_numel(&shape)
+        .map(|n| n <= MAX_DECODED_ELEMENTS)
+        .unwrap_or(false);
+    if !fits {
+        return Tensor::empty();
+    }
+    Tensor::zeros(dtype, shape).unwrap_or_else(|_| Tensor::empty())
+}
+
+/// Builds a shape error with the reference's wording.
+pub(crate) fn shape_error(what: &str, expected: String, got: &[usize], name: &str) -> SynapseError {
+    SynapseError::Shape(format!(
+        "{what}.shape must be in {expected}, got: {got:?} for synapse: {name}"
+    ))
+}
+
+/// The f32 values of a tensor whose dtype the caller has already made f32.
+pub(crate) fn f32s(tensor: &Tensor) -> Result<&[f32], SynapseError> {
+    tensor.as_slice::<f32>().map_err(SynapseError::from)
+}
+
+/// Top-`k` (value, index) pairs of `row`, largest first, as `torch.topk(row, k)`.
+pub(crate) fn top_k(row: &[f32], k: usize, scratch: &mut Vec<u32>) -> Vec<(f32, u32)> {
+    scratch.clear();
+    scratch.extend(0..row.len() as u32);
+    let k = k.min(row.len());
+    let by_value_desc = |a: &u32, b: &u32| row[*b as usize].total_cmp(&row[*a as usize]);
+    if k < scratch.len() && k > 0 {
+        scratch.select_nth_unstable_by(k - 1, by_value_desc);
+    }
+    let top = &mut scratch[..k];
+    top.sort_by(by_value_desc);
+    top.iter().map(|&i| (row[i as usize], i)).collect()
+}

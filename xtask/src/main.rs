@@ -1,0 +1,78 @@
+//! Project automation for the dendrite workspace: `cargo xtask <command>`.
+//!
+//! Every command runs from any directory inside the repository; paths are resolved against the
+//! workspace root. Commands that need the Python peer find `shared/peer/` next to the repository
+//! (override with `DENDRITE_SHARED`).
+
+mod codegen;
+mod fixtures;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Project automation for the dendrite workspace.
+#[derive(Parser)]
+#[command(name = "xtask", about = "Project automation: codegen, fixtures, tests, benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate dendrite-wire/src/gen/ from proto/ with tonic-prost-build and a vendored protoc.
+    Codegen {
+        /// Do not write: fail if the checked-in generated code is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Regenerate the golden fixtures with the real Python bittensor 3.7.0 (installs the peer).
+    Fixtures,
+    /// Run every test of the workspace (the README's test command).
+    Test,
+    /// Everything CI checks: fmt, clippy -D warnings, codegen --check, tests.
+    Ci,
+    /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy.
+    Bench {
+        /// Which benchmark to run.
+        #[arg(default_value = "wire")]
+        which: String,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Codegen { check } => codegen::run(check),
+        Command::Fixtures => fixtures::run(),
+        Command::Test => test(),
+        Command::Ci => ci(),
+        Command::Bench { which } => bench(&which),
+    }
+}
+
+fn test() -> Result<()> {
+    util::cargo(&["test", "--workspace", "--all-targets"])?;
+    util::cargo(&["test", "--workspace", "--doc"])
+}
+
+fn ci() -> Result<()> {
+    util::cargo(&["fmt", "--all", "--", "--check"])?;
+    util::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    codegen::run(true)?;
+    test()
+}
+
+fn bench(which: &str) -> Result<()> {
+    match which {
+        "wire" => util::cargo(&["bench", "--package", "dendrite-wire", "--bench", "wire"]),
+        other => anyhow::bail!("unknown benchmark `{other}` (known: wire)"),
+    }
+}

@@ -1,0 +1,59 @@
+//! Small helpers shared by the xtask commands.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root (the parent of the xtask crate).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The shared folder with the Python peer and the reference sources.
+pub fn shared() -> PathBuf {
+    std::env::var_os("DENDRITE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("..").join("shared"))
+}
+
+/// Runs `cargo <args>` in the workspace root and fails if it fails.
+pub fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).args(args).current_dir(root()))
+}
+
+/// Runs a command, inheriting stdio, and fails with its status if it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: {shown}");
+    let status = cmd.status().with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed: {status}");
+    }
+    Ok(())
+}
+
+/// Installs (idempotently) the Python bittensor 3.7.0 peer and returns its python.
+pub fn peer_python() -> Result<PathBuf> {
+    if let Some(py) = std::env::var_os("DENDRITE_PEER_PYTHON") {
+        return Ok(PathBuf::from(py));
+    }
+    let setup = shared().join("peer").join("setup.sh");
+    let out = Command::new("bash")
+        .arg(&setup)
+        .output()
+        .with_context(|| format!("running {}", setup.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed:\n{}",
+            setup.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8(out.stdout).context("setup.sh printed non-UTF-8")?;
+    let last = stdout.lines().last().context("setup.sh printed nothing")?;
+    Ok(PathBuf::from(last.trim()))
+}
