@@ -142,14 +142,14 @@ pub trait Element: bytemuck::Pod + PartialEq + std::fmt::Debug + Send + Sync + '
 }
 
 macro_rules! primitive_element {
-    ($t:ty, $d:expr) => {
+    ($t:ty, $d:expr, $from_f64:expr) => {
         impl Element for $t {
             const DTYPE: DType = $d;
             fn to_f64(self) -> f64 {
                 self as f64
             }
             fn from_f64(value: f64) -> Self {
-                value as $t
+                $from_f64(value)
             }
             fn to_i64(self) -> i64 {
                 self as i64
@@ -160,12 +160,27 @@ macro_rules! primitive_element {
         }
     };
 }
-primitive_element!(i32, DType::Int32);
-primitive_element!(i64, DType::Int64);
-primitive_element!(u8, DType::UInt8);
 
-primitive_element!(f32, DType::Float32);
-primitive_element!(f64, DType::Float64);
+/// Float to signed integer as torch does on x86-64 (`cvttsd2si`): truncation toward zero, and the
+/// "integer indefinite" value `MIN` for NaN and anything out of range.
+macro_rules! x86_truncate {
+    ($t:ty) => {
+        |value: f64| {
+            let limit = -(<$t>::MIN as f64);
+            if value.is_nan() || value < <$t>::MIN as f64 || value >= limit {
+                <$t>::MIN
+            } else {
+                value as $t
+            }
+        }
+    };
+}
+
+primitive_element!(i32, DType::Int32, x86_truncate!(i32));
+primitive_element!(i64, DType::Int64, x86_truncate!(i64));
+primitive_element!(u8, DType::UInt8, |value: f64| (value as i64) as u8);
+primitive_element!(f32, DType::Float32, |value: f64| value as f32);
+primitive_element!(f64, DType::Float64, |value: f64| value);
 
 impl Element for f16 {
     const DTYPE: DType = DType::Float16;

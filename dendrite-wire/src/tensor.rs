@@ -191,7 +191,8 @@ impl Tensor {
     }
 
     /// The elements converted to `dtype` as torch's `.to(dtype)` does: floats round to the nearest
-    /// representable value, floats to integers truncate toward zero (saturating, NaN to 0), integers
+    /// representable value, floats to integers truncate toward zero (NaN and out-of-range values give
+    /// the type's MIN, as torch on x86-64), integers
     /// wrap, anything to bool is `!= 0`. Returns a cheap clone when the dtype is already `dtype`.
     pub fn cast(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype {
@@ -290,7 +291,7 @@ fn align_for(dtype: DType, data: Bytes) -> Bytes {
 
 fn cast_from<S: Element>(src: &[S], to: DType) -> Bytes {
     fn convert<S: Element, D: Element>(src: &[S]) -> Bytes {
-        let values: Vec<D> = if D::DTYPE.is_float() {
+        let values: Vec<D> = if D::DTYPE.is_float() || S::DTYPE.is_float() {
             src.iter().map(|&v| D::from_f64(v.to_f64())).collect()
         } else {
             src.iter().map(|&v| D::from_i64(v.to_i64())).collect()
