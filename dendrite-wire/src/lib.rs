@@ -24,6 +24,7 @@
 mod dtype;
 mod error;
 pub mod msgpack;
+pub mod pool;
 pub mod serializer;
 pub mod synapse;
 mod tensor;

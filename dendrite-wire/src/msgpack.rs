@@ -147,8 +147,7 @@ fn read_shape(rd: &mut &[u8]) -> Result<Vec<usize>, TensorError> {
     }
     let mut shape = Vec::with_capacity(dims);
     for _ in 0..dims {
-        let d: u64 = de::read_int(rd)
-            .map_err(|e| TensorError::Malformed(format!("shape: {e}")))?;
+        let d: u64 = de::read_int(rd).map_err(|e| TensorError::Malformed(format!("shape: {e}")))?;
         shape.push(usize::try_from(d).map_err(|_| TensorError::ShapeOverflow(vec![d]))?);
     }
     checked_numel(&shape)?;

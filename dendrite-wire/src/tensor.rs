@@ -13,7 +13,9 @@
 //! ```
 
 #[cfg(not(target_endian = "little"))]
-compile_error!("dendrite-wire stores tensors little-endian and views them in place: little-endian hosts only");
+compile_error!(
+    "dendrite-wire stores tensors little-endian and views them in place: little-endian hosts only"
+);
 
 use crate::{DType, Element, TensorError};
 use bytes::Bytes;
@@ -275,6 +277,9 @@ fn zeroed<T: Element>(n: usize) -> Bytes {
 fn align_for(dtype: DType, data: Bytes) -> Bytes {
     if (data.as_ptr() as usize) % dtype.size() == 0 {
         return data;
+    }
+    if data.len() >= crate::pool::MIN_POOLED {
+        return Bytes::from_owner(crate::pool::PooledBuffer::copy_of(&data));
     }
     fn copy<T: Element>(data: &[u8]) -> Bytes {
         let mut values = bytemuck::zeroed_vec::<T>(data.len() / std::mem::size_of::<T>());

@@ -100,9 +100,9 @@ fn synapse_from_fixture(kind: &str, params: &Value) -> Synapse {
     }
     match kind {
         "TextLastHiddenState" => Synapse::TextLastHiddenState(TextLastHiddenState {
-            mask: params.get("mask").map_or(vec![], |m| {
-                serde_json::from_value(m.clone()).unwrap()
-            }),
+            mask: params
+                .get("mask")
+                .map_or(vec![], |m| serde_json::from_value(m.clone()).unwrap()),
             serializers,
         }),
         "TextCausalLM" => Synapse::TextCausalLM(TextCausalLM {
@@ -187,7 +187,9 @@ fn causal_lm_encodings_match_python() {
 
     // Axon side: softmax + top-k of the logits.
     let logits = formula_logits(2, 3, mult, 0.0);
-    let wire = synapse.serialize_forward_response(&request, &logits).unwrap();
+    let wire = synapse
+        .serialize_forward_response(&request, &logits)
+        .unwrap();
     let encoded = serializer::deserialize(&wire).unwrap();
     let expected = tensor(&case["encoded"]);
     assert_close(&encoded, &expected, 1e-5, "encoded top-k");
@@ -215,10 +217,16 @@ fn causal_lm_encodings_match_python() {
         for j in 0..k {
             let id = ids[row * 2 * k + k + j] as usize;
             let (x, y) = (values[base + id], at_topk[row * k + j]);
-            assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "row {row} top {j}: {x} vs {y}");
+            assert!(
+                (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                "row {row} top {j}: {x} vs {y}"
+            );
         }
         let (x, y) = (values[base + probe], floors[row]);
-        assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "row {row} floor: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+            "row {row} floor: {x} vs {y}"
+        );
     }
 
     // Gradient: the top-k of the full-vocabulary gradient.
@@ -238,7 +246,7 @@ fn causal_lm_next_phrases_match_python() {
     let fx = fixtures();
     let case = &fx["synapse_tensors"]["causal_lm_next"];
     let synapse = Synapse::from(TextCausalLMNext::with_topk(
-        case["topk"].as_i64().unwrap() as i32,
+        case["topk"].as_i64().unwrap() as i32
     ));
     let request = tensor(&case["request"]);
 
@@ -257,10 +265,15 @@ fn causal_lm_next_phrases_match_python() {
     let wire = synapse.serialize_backward_request(&request, &grad).unwrap();
     let encoded = serializer::deserialize(&wire).unwrap();
     assert_eq!(encoded, tensor(&case["grad_encoded"]), "gradient encoded");
-    let decoded = synapse.deserialize_backward_request(&request, &wire).unwrap();
+    let decoded = synapse
+        .deserialize_backward_request(&request, &wire)
+        .unwrap();
     assert_eq!(decoded, tensor(&case["grad_decoded"]), "gradient decoded");
 
-    assert_eq!(synapse.nill_forward_response(&request), tensor(&case["nill"]));
+    assert_eq!(
+        synapse.nill_forward_response(&request),
+        tensor(&case["nill"])
+    );
     assert_eq!(
         synapse.nill_backward_response(&request),
         tensor(&case["nill_backward"])
@@ -279,7 +292,9 @@ fn last_hidden_state_mask_matches_python() {
         .unwrap();
     let packed = serializer::deserialize(&wire).unwrap();
     assert_eq!(packed, tensor(&case["packed"]), "packed rows");
-    let expanded = synapse.deserialize_forward_response(&request, &wire).unwrap();
+    let expanded = synapse
+        .deserialize_forward_response(&request, &wire)
+        .unwrap();
     assert_eq!(expanded, tensor(&case["expanded"]), "expanded");
     assert_eq!(
         synapse.nill_forward_response(&request).shape(),

@@ -39,7 +39,8 @@ pub fn run(check: bool) -> Result<()> {
 }
 
 fn generate(root: &Path, out_dir: &Path) -> Result<String> {
-    let protoc = protoc_bin_vendored::protoc_bin_path().context("no vendored protoc for this host")?;
+    let protoc =
+        protoc_bin_vendored::protoc_bin_path().context("no vendored protoc for this host")?;
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc);
     config.bytes(["."]);

@@ -8,20 +8,19 @@ use anyhow::Result;
 use std::process::Command;
 
 /// (script in xtask/py, fixture it writes)
-const FIXTURES: &[(&str, &str)] = &[(
-    "wire_fixtures.py",
-    "dendrite-wire/tests/fixtures/wire.json",
-)];
+const FIXTURES: &[(&str, &str)] = &[("wire_fixtures.py", "dendrite-wire/tests/fixtures/wire.json")];
 
 /// Regenerates every fixture.
 pub fn run() -> Result<()> {
     let python = peer_python()?;
     let root = root();
     for (script, out) in FIXTURES {
-        util::run(Command::new(&python)
-            .arg(root.join("xtask/py").join(script))
-            .arg(root.join(out))
-            .env("DENDRITE_SHARED", shared()))?;
+        util::run(
+            Command::new(&python)
+                .arg(root.join("xtask/py").join(script))
+                .arg(root.join(out))
+                .env("DENDRITE_SHARED", shared()),
+        )?;
     }
     Ok(())
 }

@@ -13,7 +13,10 @@ use clap::{Parser, Subcommand};
 
 /// Project automation for the dendrite workspace.
 #[derive(Parser)]
-#[command(name = "xtask", about = "Project automation: codegen, fixtures, tests, benchmarks")]
+#[command(
+    name = "xtask",
+    about = "Project automation: codegen, fixtures, tests, benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

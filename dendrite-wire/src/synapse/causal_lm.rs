@@ -97,7 +97,12 @@ impl Codec for TextCausalLM {
     ) -> Result<Tensor, SynapseError> {
         let logits = logits.cast(DType::Float32);
         let &[b, s, v] = logits.shape() else {
-            return Err(shape_error("logits", "[B, S, V]".into(), logits.shape(), self.name()));
+            return Err(shape_error(
+                "logits",
+                "[B, S, V]".into(),
+                logits.shape(),
+                self.name(),
+            ));
         };
         let k = self.k();
         if k > v {
@@ -181,7 +186,12 @@ impl Codec for TextCausalLM {
     fn encode_backward_request(&self, grad: &Tensor) -> Result<Tensor, SynapseError> {
         let grad = grad.cast(DType::Float32);
         let &[b, s, v] = grad.shape() else {
-            return Err(shape_error("gradient", "[B, S, V]".into(), grad.shape(), self.name()));
+            return Err(shape_error(
+                "gradient",
+                "[B, S, V]".into(),
+                grad.shape(),
+                self.name(),
+            ));
         };
         let k = self.k().min(v);
         let mut out = Vec::with_capacity(b * s * 2 * k);

@@ -166,7 +166,10 @@ impl Codec for TextCausalLMNext {
                 markers.len()
             )));
         }
-        let probs: Vec<f32> = markers.iter().map(|&i| compact[i].clamp(0.0, 1.0)).collect();
+        let probs: Vec<f32> = markers
+            .iter()
+            .map(|&i| compact[i].clamp(0.0, 1.0))
+            .collect();
         for item in probs.chunks_exact(rows_per_item) {
             let sum: f32 = item.iter().sum();
             if !(-ATOL < sum && sum < 1.0 + ATOL) {
@@ -211,7 +214,12 @@ impl Codec for TextCausalLMNext {
     fn encode_backward_request(&self, grad: &Tensor) -> Result<Tensor, SynapseError> {
         let grad = grad.cast(DType::Float32);
         let &[b, _, max_len] = grad.shape() else {
-            return Err(shape_error("gradient", "[B, k+1, max_len]".into(), grad.shape(), self.name()));
+            return Err(shape_error(
+                "gradient",
+                "[B, k+1, max_len]".into(),
+                grad.shape(),
+                self.name(),
+            ));
         };
         let mut out = vec![b as f32, max_len as f32];
         out.extend(f32s(&grad)?.chunks_exact(max_len.max(1)).map(|row| row[0]));
@@ -229,7 +237,9 @@ impl Codec for TextCausalLMNext {
         let (b, _) = batch_seq(request);
         let rows = b * (self.k() + 1);
         let (Some(&gb), Some(&max_len)) = (values.first(), values.get(1)) else {
-            return Err(SynapseError::Shape("gradient has no [batch, max_len] header".into()));
+            return Err(SynapseError::Shape(
+                "gradient has no [batch, max_len] header".into(),
+            ));
         };
         let max_len = max_len as usize;
         if gb as usize != b || values.len() != 2 + rows || max_len == 0 {
@@ -240,7 +250,9 @@ impl Codec for TextCausalLMNext {
             )));
         }
         if rows.saturating_mul(max_len) > MAX_DECODED_ELEMENTS {
-            return Err(SynapseError::Shape(format!("max_len {max_len} is too large")));
+            return Err(SynapseError::Shape(format!(
+                "max_len {max_len} is too large"
+            )));
         }
         let mut out = vec![0f32; rows * max_len];
         for (row, &g) in out.chunks_exact_mut(max_len).zip(&values[2..]) {

@@ -114,8 +114,11 @@ pub(crate) trait Codec {
     /// Dendrite side: user-facing gradient -> wire gradient.
     fn encode_backward_request(&self, grad: &Tensor) -> Result<Tensor, SynapseError>;
     /// Axon side: wire gradient -> gradient of the model output.
-    fn decode_backward_request(&self, request: &Tensor, wire: Tensor)
-        -> Result<Tensor, SynapseError>;
+    fn decode_backward_request(
+        &self,
+        request: &Tensor,
+        wire: Tensor,
+    ) -> Result<Tensor, SynapseError>;
     fn nill_forward_response(&self, request: &Tensor) -> Tensor;
     fn nill_backward_response(&self, request: &Tensor) -> Tensor;
 }
