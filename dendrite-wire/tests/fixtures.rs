@@ -315,3 +315,44 @@ fn seq2seq_nill_has_the_reference_shape() {
     assert_eq!(nill.shape(), &shape(&case["nill"])[..]);
     assert_eq!(nill.dtype(), DType::Int64);
 }
+
+#[test]
+fn every_enum_has_the_reference_names_and_values() {
+    use dendrite_wire::proto::{synapse::SynapseType, DataType, Modality, RequestType, TensorType};
+    let fx = fixtures();
+    let enums = fx["enums"].as_object().unwrap();
+    let check = |enum_name: &str, name_of: &dyn Fn(i32) -> Option<&'static str>| {
+        let values = enums[enum_name].as_object().unwrap();
+        for (name, value) in values {
+            let value = value.as_i64().unwrap() as i32;
+            assert_eq!(name_of(value), Some(name.as_str()), "{enum_name}.{name}");
+        }
+        assert_eq!(
+            name_of(values.len() as i32),
+            None,
+            "{enum_name} has no extra value"
+        );
+    };
+    check("ReturnCode", &|v| {
+        ReturnCode::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    check("SynapseType", &|v| {
+        SynapseType::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    check("Serializer", &|v| {
+        Serializer::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    check("DataType", &|v| {
+        DataType::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    check("TensorType", &|v| {
+        TensorType::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    check("Modality", &|v| {
+        Modality::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    check("RequestType", &|v| {
+        RequestType::try_from(v).ok().map(|e| e.as_str_name())
+    });
+    assert_eq!(enums["ReturnCode"].as_object().unwrap().len(), 25);
+}

@@ -195,6 +195,10 @@ def main():
     out_path = sys.argv[1]
     fixtures = {
         "generated_by": f"bittensor {bittensor.__version__}, torch {torch.__version__}",
+        "enums": {name: dict(enum.items()) for name, enum in (
+            ("ReturnCode", P.ReturnCode), ("SynapseType", P.Synapse.SynapseType), ("Serializer", P.Serializer),
+            ("DataType", P.DataType), ("TensorType", P.TensorType), ("Modality", P.Modality),
+            ("RequestType", P.RequestType))},
         "tensors": tensor_cases(),
         "synapses": synapse_cases(),
         "synapse_tensors": synapse_tensor_cases(),
