@@ -110,36 +110,62 @@ impl Endpoint {
     /// and the keys are valid SS58 addresses (checksum included).
     pub fn validate(&self) -> Result<(), FormatError> {
         if self.version == 0 || self.version >= MAX_VERSION {
-            return Err(invalid("version", format!("must be in [1, {MAX_VERSION}), got {}", self.version)));
+            return Err(invalid(
+                "version",
+                format!("must be in [1, {MAX_VERSION}), got {}", self.version),
+            ));
         }
         if self.uid >= MAX_UID {
-            return Err(invalid("uid", format!("must be below {MAX_UID}, got {}", self.uid)));
+            return Err(invalid(
+                "uid",
+                format!("must be below {MAX_UID}, got {}", self.uid),
+            ));
         }
         if self.ip.len() >= MAX_IP_LENGTH {
-            return Err(invalid("ip", format!("must be shorter than {MAX_IP_LENGTH} characters, got {:?}", self.ip)));
+            return Err(invalid(
+                "ip",
+                format!(
+                    "must be shorter than {MAX_IP_LENGTH} characters, got {:?}",
+                    self.ip
+                ),
+            ));
         }
-        let ip: IpAddr = self
-            .ip
-            .parse()
-            .map_err(|_| invalid("ip", format!("{:?} is not an IPv4 or IPv6 address", self.ip)))?;
+        let ip: IpAddr = self.ip.parse().map_err(|_| {
+            invalid(
+                "ip",
+                format!("{:?} is not an IPv4 or IPv6 address", self.ip),
+            )
+        })?;
         match (self.ip_type, ip) {
             (4, IpAddr::V4(_)) | (6, IpAddr::V6(_)) => {}
             (4 | 6, _) => {
-                return Err(invalid("ip_type", format!("{} does not match ip {}", self.ip_type, self.ip)))
+                return Err(invalid(
+                    "ip_type",
+                    format!("{} does not match ip {}", self.ip_type, self.ip),
+                ))
             }
             (other, _) => return Err(invalid("ip_type", format!("must be 4 or 6, got {other}"))),
         }
         if self.port == 0 || self.port == u16::MAX {
-            return Err(invalid("port", format!("must be in [1, 65535), got {}", self.port)));
+            return Err(invalid(
+                "port",
+                format!("must be in [1, 65535), got {}", self.port),
+            ));
         }
         for (field, key) in [("hotkey", &self.hotkey), ("coldkey", &self.coldkey)] {
             if key.len() != SS58_LENGTH {
-                return Err(invalid(field, format!("must be {SS58_LENGTH} characters, got {key:?}")));
+                return Err(invalid(
+                    field,
+                    format!("must be {SS58_LENGTH} characters, got {key:?}"),
+                ));
             }
             ss58::decode(key).map_err(|e| invalid(field, format!("{key:?}: {e}")))?;
         }
         if self.protocol != 0 {
-            return Err(invalid("protocol", format!("must be 0, got {}", self.protocol)));
+            return Err(invalid(
+                "protocol",
+                format!("must be 0, got {}", self.protocol),
+            ));
         }
         Ok(())
     }
@@ -198,7 +224,10 @@ impl Endpoint {
         }
         let bytes = values[..end]
             .iter()
-            .map(|&v| u8::try_from(v).map_err(|_| FormatError::EndpointTensorContent(format!("{v} is not a byte"))))
+            .map(|&v| {
+                u8::try_from(v)
+                    .map_err(|_| FormatError::EndpointTensorContent(format!("{v} is not a byte")))
+            })
             .collect::<Result<Vec<u8>, _>>()?;
         let text = String::from_utf8(bytes)
             .map_err(|_| FormatError::EndpointTensorContent("not UTF-8".into()))?;
@@ -215,9 +244,12 @@ impl Endpoint {
                 .ok_or_else(|| FormatError::EndpointTensorContent(format!("missing {name}")))
         };
         let int = |name: &'static str| -> Result<u64, FormatError> {
-            field(name)?
-                .as_u64()
-                .ok_or_else(|| invalid(name, format!("must be a non-negative integer, got {}", value[name])))
+            field(name)?.as_u64().ok_or_else(|| {
+                invalid(
+                    name,
+                    format!("must be a non-negative integer, got {}", value[name]),
+                )
+            })
         };
         let narrow = |name: &'static str, max: u64| -> Result<u64, FormatError> {
             let v = int(name)?;
@@ -254,8 +286,16 @@ impl Endpoint {
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.ip_type {
-            6 => write!(f, "Endpoint(/ipv6/{}:{}, {}, {})", self.ip, self.port, self.uid, self.hotkey),
-            _ => write!(f, "Endpoint(/ipv4/{}:{}, {}, {})", self.ip, self.port, self.uid, self.hotkey),
+            6 => write!(
+                f,
+                "Endpoint(/ipv6/{}:{}, {}, {})",
+                self.ip, self.port, self.uid, self.hotkey
+            ),
+            _ => write!(
+                f,
+                "Endpoint(/ipv4/{}:{}, {}, {})",
+                self.ip, self.port, self.uid, self.hotkey
+            ),
         }
     }
 }

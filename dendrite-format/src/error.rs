@@ -28,13 +28,17 @@ pub enum FormatError {
     #[error("no inputs were given")]
     NoInputs,
     /// An input tensor has the wrong rank.
-    #[error("text inputs should be rank 2 with semantic shape [batch_size, sequence_len], got {0:?}")]
+    #[error(
+        "text inputs should be rank 2 with semantic shape [batch_size, sequence_len], got {0:?}"
+    )]
     InputRank(Vec<usize>),
     /// An input has no tokens or no batch.
     #[error("text input of shape {0:?} is empty")]
     EmptyInput(Vec<usize>),
     /// The number of per-endpoint inputs does not match the number of endpoints.
-    #[error("inputs per endpoint should match the endpoints: {endpoints} endpoints, {inputs} inputs")]
+    #[error(
+        "inputs per endpoint should match the endpoints: {endpoints} endpoints, {inputs} inputs"
+    )]
     CountMismatch {
         /// Endpoints given.
         endpoints: usize,

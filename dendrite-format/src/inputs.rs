@@ -83,7 +83,8 @@ pub fn format_text_inputs(
         Inputs::Text(text) => {
             let ids = BittensorTokenizer::shared()?.encode(&text)?;
             let len = ids.len();
-            let tensor = Tensor::from_vec(ids, [1, len]).map_err(|e| FormatError::Tokenizer(e.to_string()))?;
+            let tensor = Tensor::from_vec(ids, [1, len])
+                .map_err(|e| FormatError::Tokenizer(e.to_string()))?;
             vec![check_input(tensor)?; n]
         }
         Inputs::Texts(texts) => {
@@ -101,14 +102,19 @@ pub fn format_text_inputs(
                     inputs: t.shape()[0],
                 });
             }
-            unbind(&t)?.into_iter().map(check_input).collect::<Result<_, _>>()?
+            unbind(&t)?
+                .into_iter()
+                .map(check_input)
+                .collect::<Result<_, _>>()?
         }
         Inputs::Tensor(t) => return Err(FormatError::InputRank(t.shape().to_vec())),
         Inputs::Tensors(list) => {
             if list.is_empty() {
                 return Err(FormatError::NoInputs);
             }
-            list.into_iter().map(check_input).collect::<Result<_, _>>()?
+            list.into_iter()
+                .map(check_input)
+                .collect::<Result<_, _>>()?
         }
     };
     if inputs.len() != n {
@@ -169,7 +175,8 @@ fn check_input(t: Tensor) -> Result<Tensor, FormatError> {
     let t = match t.shape() {
         [s] => {
             let s = *s;
-            t.reshape([1, s]).map_err(|_| FormatError::InputRank(vec![s]))?
+            t.reshape([1, s])
+                .map_err(|_| FormatError::InputRank(vec![s]))?
         }
         _ => t,
     };

@@ -17,7 +17,11 @@ pub fn decode(address: &str) -> Result<[u8; 32], String> {
         _ => return Err("unknown address prefix".into()),
     };
     if raw.len() != prefix_len + 32 + 2 {
-        return Err(format!("decodes to {} bytes, expected {}", raw.len(), prefix_len + 34));
+        return Err(format!(
+            "decodes to {} bytes, expected {}",
+            raw.len(),
+            prefix_len + 34
+        ));
     }
     let (body, checksum) = raw.split_at(raw.len() - 2);
     let hash = Blake2b512::new()

@@ -46,7 +46,8 @@ impl BittensorTokenizer {
     ///
     /// [`shared`]: BittensorTokenizer::shared
     pub fn new() -> Result<Self, FormatError> {
-        let vocab: HashMap<String, u32> = serde_json::from_slice(VOCAB_JSON).map_err(tokenizer_error)?;
+        let vocab: HashMap<String, u32> =
+            serde_json::from_slice(VOCAB_JSON).map_err(tokenizer_error)?;
         let merges = MERGES_TXT
             .lines()
             .filter(|line| !line.starts_with("#version") && !line.is_empty())
@@ -78,7 +79,10 @@ impl BittensorTokenizer {
 
     /// Token ids of one text, as `tokenizer(text)['input_ids']` (no truncation, no padding).
     pub fn encode(&self, text: &str) -> Result<Vec<i64>, FormatError> {
-        let encoding = self.inner.encode_fast(text, false).map_err(tokenizer_error)?;
+        let encoding = self
+            .inner
+            .encode_fast(text, false)
+            .map_err(tokenizer_error)?;
         Ok(encoding.get_ids().iter().map(|&id| i64::from(id)).collect())
     }
 
@@ -106,7 +110,10 @@ impl BittensorTokenizer {
 
     /// Text of token ids (ids outside the vocabulary are skipped).
     pub fn decode(&self, ids: &[i64]) -> Result<String, FormatError> {
-        let ids: Vec<u32> = ids.iter().filter_map(|&id| u32::try_from(id).ok()).collect();
+        let ids: Vec<u32> = ids
+            .iter()
+            .filter_map(|&id| u32::try_from(id).ok())
+            .collect();
         self.inner.decode(&ids, false).map_err(tokenizer_error)
     }
 }

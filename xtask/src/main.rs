@@ -36,7 +36,8 @@ enum Command {
     Test,
     /// Everything CI checks: fmt, clippy -D warnings, codegen --check, tests.
     Ci,
-    /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy.
+    /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
+    /// and the Python tokenizer's on the same 1,000 strings.
     Bench {
         /// Which benchmark to run.
         #[arg(default_value = "wire")]
@@ -76,6 +77,22 @@ fn ci() -> Result<()> {
 fn bench(which: &str) -> Result<()> {
     match which {
         "wire" => util::cargo(&["bench", "--package", "dendrite-wire", "--bench", "wire"]),
-        other => anyhow::bail!("unknown benchmark `{other}` (known: wire)"),
+        "tokenizer" => {
+            util::cargo(&[
+                "bench",
+                "--package",
+                "dendrite-format",
+                "--bench",
+                "tokenizer",
+            ])?;
+            let python = util::peer_python()?;
+            util::run(
+                std::process::Command::new(python)
+                    .arg(util::root().join("xtask/py/format_fixtures.py"))
+                    .arg("--bench-only")
+                    .env("DENDRITE_SHARED", util::shared()),
+            )
+        }
+        other => anyhow::bail!("unknown benchmark `{other}` (known: wire, tokenizer)"),
     }
 }
