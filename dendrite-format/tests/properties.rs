@@ -147,49 +147,23 @@ fn user_mistakes_are_typed_errors() {
 fn endpoint_validation_says_what_is_wrong() {
     let key = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
     let bad_checksum = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694tz";
-    let field = |r: Result<Endpoint, FormatError>| match r {
-        Err(FormatError::InvalidEndpoint { field, .. }) => field,
-        other => panic!("expected an invalid endpoint, got {other:?}"),
-    };
-    assert_eq!(
-        field(Endpoint::new(370, 0, key, "::1", 4, 8091, key)),
-        "ip_type"
-    );
-    assert_eq!(
-        field(Endpoint::new(370, 0, key, "1.2.3.4", 6, 8091, key)),
-        "ip_type"
-    );
-    assert_eq!(
-        field(Endpoint::new(370, 0, key, "localhost", 4, 8091, key)),
-        "ip"
-    );
-    assert_eq!(
-        field(Endpoint::new(370, 0, key, "1.2.3.4", 4, 0, key)),
-        "port"
-    );
-    assert_eq!(
-        field(Endpoint::new(0, 0, key, "1.2.3.4", 4, 1, key)),
-        "version"
-    );
-    assert_eq!(
-        field(Endpoint::new(
-            370,
-            u32::MAX as u64,
-            key,
-            "1.2.3.4",
-            4,
-            1,
-            key
-        )),
-        "uid"
-    );
-    assert_eq!(
-        field(Endpoint::new(370, 0, bad_checksum, "1.2.3.4", 4, 1, key)),
-        "hotkey"
-    );
-    assert_eq!(
-        field(Endpoint::new(370, 0, key, "1.2.3.4", 4, 1, "short")),
-        "coldkey"
-    );
+    // (version, uid, hotkey, ip, ip_type, port, coldkey) -> the field the error names.
+    type Args<'a> = (u32, u64, &'a str, &'a str, u8, u16, &'a str);
+    let cases: [(Args, &str); 8] = [
+        ((370, 0, key, "::1", 4, 8091, key), "ip_type"),
+        ((370, 0, key, "1.2.3.4", 6, 8091, key), "ip_type"),
+        ((370, 0, key, "localhost", 4, 8091, key), "ip"),
+        ((370, 0, key, "1.2.3.4", 4, 0, key), "port"),
+        ((0, 0, key, "1.2.3.4", 4, 1, key), "version"),
+        ((370, u32::MAX as u64, key, "1.2.3.4", 4, 1, key), "uid"),
+        ((370, 0, bad_checksum, "1.2.3.4", 4, 1, key), "hotkey"),
+        ((370, 0, key, "1.2.3.4", 4, 1, "short"), "coldkey"),
+    ];
+    for ((version, uid, hotkey, ip, ip_type, port, coldkey), expected) in cases {
+        match Endpoint::new(version, uid, hotkey, ip, ip_type, port, coldkey) {
+            Err(FormatError::InvalidEndpoint { field, .. }) => assert_eq!(field, expected, "{ip}"),
+            other => panic!("expected an invalid {expected}, got {other:?}"),
+        }
+    }
     assert!(Endpoint::new(370, 0, key, "1.2.3.4", 4, 1, key).is_ok());
 }

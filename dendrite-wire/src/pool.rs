@@ -1,6 +1,6 @@
-//! A small, bounded pool of large aligned buffers.
+//! Aligned copies of unaligned payloads, with a small, bounded pool of the large ones.
 //!
-//! Decoding an unaligned payload copies it once into an aligned buffer. For large tensors (a
+//! Decoding an unaligned payload copies it once into an 8-byte-aligned buffer. For large tensors (a
 //! `[10,20,50258]` f32 is 40 MB) a fresh allocation is a fresh `mmap`, and first-touch page faults
 //! make that copy 4-5x slower than a copy into warm memory. Buffers of at least [`MIN_POOLED`]
 //! bytes are therefore returned here when their tensor is dropped and reused by later decodes.
@@ -17,17 +17,22 @@ pub const MAX_BYTES: usize = 256 << 20;
 
 static IDLE: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
 
-/// An 8-byte-aligned buffer holding `len` bytes; goes back to the pool when dropped.
+/// An 8-byte-aligned buffer holding `len` bytes; a large one goes back to the pool when dropped.
 pub(crate) struct PooledBuffer {
     words: Vec<u64>,
     len: usize,
 }
 
 impl PooledBuffer {
-    /// A buffer holding a copy of `data`, from the pool when one fits.
+    /// A buffer holding a copy of `data`; a large one comes from the pool when one fits.
     pub(crate) fn copy_of(data: &[u8]) -> Self {
         let words_needed = data.len().div_ceil(8);
-        let mut words = take(words_needed).unwrap_or_else(|| bytemuck::zeroed_vec(words_needed));
+        let pooled = if data.len() >= MIN_POOLED {
+            take(words_needed)
+        } else {
+            None
+        };
+        let mut words = pooled.unwrap_or_else(|| bytemuck::zeroed_vec(words_needed));
         bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..data.len()].copy_from_slice(data);
         PooledBuffer {
             words,
@@ -44,7 +49,9 @@ impl AsRef<[u8]> for PooledBuffer {
 
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
-        give_back(std::mem::take(&mut self.words));
+        if self.words.len() * 8 >= MIN_POOLED {
+            give_back(std::mem::take(&mut self.words));
+        }
     }
 }
 

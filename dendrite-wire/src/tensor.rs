@@ -194,8 +194,8 @@ impl Tensor {
 
     /// The elements converted to `dtype` as torch's `.to(dtype)` does: floats round to the nearest
     /// representable value, floats to integers truncate toward zero (NaN and out-of-range values give
-    /// the type's MIN, as torch on x86-64), integers
-    /// wrap, anything to bool is `!= 0`. Returns a cheap clone when the dtype is already `dtype`.
+    /// the type's MIN, as torch on x86-64), integers wrap, anything to bool is `!= 0`. Returns a
+    /// cheap clone when the dtype is already `dtype`.
     pub fn cast(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype {
             return self.clone();
@@ -215,28 +215,13 @@ impl Tensor {
         }
     }
 
-    /// The elements as `f32`, converted when the tensor holds another dtype.
-    pub fn to_f32_vec(&self) -> Vec<f32> {
-        match self.as_slice::<f32>() {
-            Ok(values) => values.to_vec(),
-            Err(_) => self
-                .cast(DType::Float32)
-                .as_slice::<f32>()
-                .map(<[f32]>::to_vec)
-                .unwrap_or_default(),
-        }
-    }
-
-    /// The elements as `i64`, converted when the tensor holds another dtype.
-    pub fn to_i64_vec(&self) -> Vec<i64> {
-        match self.as_slice::<i64>() {
-            Ok(values) => values.to_vec(),
-            Err(_) => self
-                .cast(DType::Int64)
-                .as_slice::<i64>()
-                .map(<[i64]>::to_vec)
-                .unwrap_or_default(),
-        }
+    /// The elements as `T`, converted (as [`cast`](Tensor::cast)) when the tensor holds another
+    /// dtype. Bool tensors have no element type; use [`to_bools`](Tensor::to_bools).
+    pub fn to_vec<T: Element>(&self) -> Vec<T> {
+        self.cast(T::DTYPE)
+            .as_slice::<T>()
+            .map(<[T]>::to_vec)
+            .unwrap_or_default()
     }
 }
 
@@ -278,20 +263,7 @@ fn align_for(dtype: DType, data: Bytes) -> Bytes {
     if (data.as_ptr() as usize) % dtype.size() == 0 {
         return data;
     }
-    if data.len() >= crate::pool::MIN_POOLED {
-        return Bytes::from_owner(crate::pool::PooledBuffer::copy_of(&data));
-    }
-    fn copy<T: Element>(data: &[u8]) -> Bytes {
-        let mut values = bytemuck::zeroed_vec::<T>(data.len() / std::mem::size_of::<T>());
-        bytemuck::cast_slice_mut::<T, u8>(&mut values).copy_from_slice(data);
-        Bytes::from_owner(VecBytes(values))
-    }
-    match dtype {
-        DType::Float16 => copy::<f16>(&data),
-        DType::Float32 | DType::Int32 => copy::<i32>(&data),
-        DType::Float64 | DType::Int64 => copy::<i64>(&data),
-        DType::UInt8 | DType::Bool => data,
-    }
+    Bytes::from_owner(crate::pool::PooledBuffer::copy_of(&data))
 }
 
 fn cast_from<S: Element>(src: &[S], to: DType) -> Bytes {

@@ -195,9 +195,9 @@ fn causal_lm_encodings_match_python() {
     assert_close(&encoded, &expected, 1e-5, "encoded top-k");
     let k = topk as usize;
     for (a, e) in encoded
-        .to_f32_vec()
+        .to_vec::<f32>()
         .chunks(2 * k)
-        .zip(expected.to_f32_vec().chunks(2 * k))
+        .zip(expected.to_vec::<f32>().chunks(2 * k))
     {
         assert_eq!(a[k..], e[k..], "top-k ids are exact");
     }
@@ -207,10 +207,10 @@ fn causal_lm_encodings_match_python() {
         .deserialize_forward_response(&request, &roundtrip(&expected))
         .unwrap();
     assert_eq!(decoded.shape(), &shape(&case["decoded_shape"])[..]);
-    let values = decoded.to_f32_vec();
-    let ids = expected.to_f32_vec();
-    let at_topk = tensor(&case["decoded_at_topk"]).to_f32_vec();
-    let floors = tensor(&case["decoded_floor"]).to_f32_vec();
+    let values = decoded.to_vec::<f32>();
+    let ids = expected.to_vec::<f32>();
+    let at_topk = tensor(&case["decoded_at_topk"]).to_vec::<f32>();
+    let floors = tensor(&case["decoded_floor"]).to_vec::<f32>();
     let probe = case["floor_probe"].as_u64().unwrap() as usize;
     for row in 0..6 {
         let base = row * VOCAB_SIZE;

@@ -48,7 +48,7 @@ proptest! {
         let t = Tensor::from_slice(&values);
         let back = through_the_wire(&t, Serializer::Cmppack);
         prop_assert_eq!(back.dtype(), DType::Float32);
-        for (a, b) in back.to_f32_vec().iter().zip(&values) {
+        for (a, b) in back.to_vec::<f32>().iter().zip(&values) {
             prop_assert!((a - b).abs() <= b.abs() / 1024.0 + 1e-7, "{} vs {}", a, b);
         }
     }
@@ -128,7 +128,7 @@ proptest! {
         let synapse = Synapse::from(TextCausalLM::with_topk(topk as i32));
         let wire = synapse.serialize_forward_response(&request, &logits).unwrap();
         let log_probs = synapse.deserialize_forward_response(&request, &wire).unwrap();
-        for row in log_probs.to_f32_vec().chunks(VOCAB_SIZE) {
+        for row in log_probs.to_vec::<f32>().chunks(VOCAB_SIZE) {
             let total: f64 = row.iter().map(|&l| (l as f64).exp()).sum();
             prop_assert!((total - 1.0).abs() < 1e-3, "probabilities sum to {}", total);
         }
@@ -143,7 +143,7 @@ proptest! {
         let grad = Tensor::from_vec(grads.clone(), [1, 1, VOCAB_SIZE]).unwrap();
         let synapse = Synapse::from(TextCausalLM::with_topk(topk as i32));
         let wire = synapse.serialize_backward_request(&request, &grad).unwrap();
-        let back = synapse.deserialize_backward_request(&request, &wire).unwrap().to_f32_vec();
+        let back = synapse.deserialize_backward_request(&request, &wire).unwrap().to_vec::<f32>();
         let mut sorted = grads.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
         let kept: Vec<f32> = back.iter().copied().filter(|&g| g != 0.0).collect();
@@ -196,8 +196,8 @@ proptest! {
         let request = Tensor::from_vec(vec![1i64; batch * seq], [batch, seq]).unwrap();
         let synapse = Synapse::from(TextLastHiddenState::with_mask(mask.clone()));
         let wire = synapse.serialize_forward_response(&request, &hidden).unwrap();
-        let back = synapse.deserialize_forward_response(&request, &wire).unwrap().to_f32_vec();
-        let original = hidden.to_f32_vec();
+        let back = synapse.deserialize_forward_response(&request, &wire).unwrap().to_vec::<f32>();
+        let original = hidden.to_vec::<f32>();
         for (row, (a, o)) in back.chunks(NETWORK_DIM).zip(original.chunks(NETWORK_DIM)).enumerate() {
             if mask.contains(&((row % seq) as i32)) {
                 prop_assert_eq!(a, o);
@@ -251,7 +251,7 @@ fn a_response_of_the_wrong_shape_or_dtype_is_an_error_not_a_panic() {
         let _ = synapse.deserialize_forward_response(&request, &ints);
         let nill = synapse.nill_forward_response(&request);
         assert!(nill
-            .to_f32_vec()
+            .to_vec::<f32>()
             .iter()
             .all(|&v| v == 0.0 || v == 2.0 || v == IGNORE_INDEX as f32));
     }

@@ -45,8 +45,8 @@ pub fn shape(value: &Value) -> Vec<usize> {
 /// Asserts two f32 tensors have the same shape and values within `tol` (relative to 1 + |b|).
 pub fn assert_close(actual: &Tensor, expected: &Tensor, tol: f32, what: &str) {
     assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
-    let a = actual.to_f32_vec();
-    let e = expected.to_f32_vec();
+    let a = actual.to_vec::<f32>();
+    let e = expected.to_vec::<f32>();
     for (i, (x, y)) in a.iter().zip(&e).enumerate() {
         assert!(
             (x - y).abs() <= tol * (1.0 + y.abs()),
