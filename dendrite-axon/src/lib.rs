@@ -1,1 +1,23 @@
-//! placeholder
+//! A Rust axon: the server side of the Bittensor 3.x wire, for tests, benchmarks and the demo.
+//!
+//! - [`serve`] starts a tonic server that authenticates exactly as the 3.x `AuthInterceptor`
+//!   ([`auth`]), applies the reference axon's request checks with its codes and messages, and
+//!   dispatches each synapse to a [`SynapseHandler`].
+//! - [`ToyModel`] answers all four synapses deterministically without torch.
+//! - [`Behaviour`] makes an axon misbehave on purpose (delay, hang, codes, garbage, drops).
+//!
+//! Unlike the Python 3.7.0 axon, an empty tensor list or a tensor/synapse count mismatch is
+//! answered `RequestShapeException` instead of crashing with gRPC `UNKNOWN`.
+
+pub mod auth;
+mod behaviour;
+mod handler;
+mod server;
+mod service;
+mod toy;
+
+pub use behaviour::Behaviour;
+pub use handler::{HandlerError, SynapseHandler, SynapseOutput};
+pub use server::{serve, AxonConfig, AxonError, AxonHandle};
+pub use service::AxonCounters;
+pub use toy::{ReceivedGradient, ToyModel, MAX_RECORDED_GRADIENTS};

@@ -248,6 +248,22 @@ impl Synapse {
         )?)
     }
 
+    /// Axon side: checks and serializes a response already in wire form (the causal LM's
+    /// `[B, S, 2k]` top-k, the compact phrases of causal LM next, ...).
+    pub fn serialize_wire_forward_response(
+        &self,
+        request: &Tensor,
+        wire: &Tensor,
+    ) -> Result<proto::Tensor, SynapseError> {
+        let codec = self.codec();
+        let wire = cast_response(wire.clone(), codec.response_dtype())?;
+        codec.check_forward_response(request, &wire)?;
+        Ok(serializer::serialize(
+            &wire,
+            self.serializers().forward_response,
+        )?)
+    }
+
     /// Dendrite side: deserializes, checks and decodes a response tensor into the user-facing
     /// output; NaN becomes 0 and infinities the largest finite values, as the reference's
     /// `torch.nan_to_num(nan=0)`.

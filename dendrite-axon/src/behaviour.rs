@@ -1,0 +1,32 @@
+//! Test behaviours: ways an axon can misbehave on purpose, switchable while it runs.
+
+use std::time::Duration;
+
+use dendrite_wire::proto::ReturnCode;
+
+/// How the axon answers. `Normal` serves the handler; the others are faults for tests,
+/// benchmarks and the demo's dead endpoints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Behaviour {
+    /// Serve the handler.
+    #[default]
+    Normal,
+    /// Serve the handler after sleeping this long.
+    Delay(Duration),
+    /// Accept the request and never answer.
+    Hang,
+    /// Answer every synapse with this code (and no tensors).
+    FixedCode(ReturnCode),
+    /// Answer `Success` with tensor buffers that are not msgpack.
+    GarbageTensors,
+    /// Answer `Success` with tensors of the wrong shape.
+    WrongShape,
+    /// Answer `Success` with int64 tensors where floats are expected (and vice versa).
+    WrongDtype,
+    /// Answer `Success` with one tensor fewer than synapses.
+    MissingTensor,
+    /// Fail the RPC with this gRPC status code.
+    Status(tonic::Code),
+    /// Close every new connection as soon as it is accepted.
+    DropConnection,
+}

@@ -1,0 +1,481 @@
+//! The fan-out client: every endpoint of a call runs concurrently on tokio, each under one hard
+//! deadline, through the bounded receptor pool.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dendrite_format::Endpoint;
+use dendrite_wire::proto::{RequestType, ReturnCode};
+use dendrite_wire::{Synapse, SynapseError, Tensor};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::ClientConfig;
+use crate::keys::Keypair;
+use crate::outcome::{CallFailure, EndpointResult};
+use crate::pool::ReceptorPool;
+use crate::request::{self, PreparedForward};
+
+/// The hotkey of the reference's dummy endpoint.
+const DUMMY_HOTKEY: &str = "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+
+/// A caller's mistake, found before any RPC is made.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Endpoints and inputs (or gradients) must pair up one to one.
+    #[error("{endpoints} endpoints but {items} {what}")]
+    CountMismatch {
+        /// Number of endpoints.
+        endpoints: usize,
+        /// Number of inputs or gradient lists.
+        items: usize,
+        /// "inputs" or "gradient lists".
+        what: &'static str,
+    },
+    /// A call needs at least one synapse.
+    #[error("no synapses given")]
+    NoSynapses,
+    /// A synapse's parameters are invalid.
+    #[error("synapse {index} ({name}): {source}")]
+    InvalidSynapse {
+        /// Its position.
+        index: usize,
+        /// Its name.
+        name: &'static str,
+        /// What is wrong.
+        #[source]
+        source: SynapseError,
+    },
+    /// An endpoint's gradient list must have one gradient per synapse.
+    #[error("endpoint {endpoint}: {grads} gradients for {synapses} synapses")]
+    GradientCount {
+        /// The endpoint's position.
+        endpoint: usize,
+        /// Gradients given.
+        grads: usize,
+        /// Synapses in the call.
+        synapses: usize,
+    },
+}
+
+/// How a fire-and-forget backward went out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackwardDispatch {
+    /// Backward RPCs started.
+    pub started: usize,
+    /// Backward RPCs dropped because `max_detached_backward` were already in flight.
+    pub dropped: usize,
+}
+
+/// The dendrite's RPC core. Cheap to clone; clones share the pool and limits.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    key: Keypair,
+    config: ClientConfig,
+    pool: ReceptorPool,
+    in_flight: Arc<Semaphore>,
+    detached: Arc<Semaphore>,
+    dropped_backward: AtomicU64,
+}
+
+impl Client {
+    /// A client that signs with `key`.
+    pub fn new(key: Keypair, config: ClientConfig) -> Self {
+        let pool = ReceptorPool::new(
+            config.max_active_receptors,
+            config.receptor.clone(),
+            config.idle_timeout,
+        );
+        let in_flight = Arc::new(Semaphore::new(config.effective_in_flight()));
+        let detached = Arc::new(Semaphore::new(config.max_detached_backward.max(1)));
+        Client {
+            inner: Arc::new(Inner {
+                key,
+                config,
+                pool,
+                in_flight,
+                detached,
+                dropped_backward: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The signing key.
+    pub fn key(&self) -> &Keypair {
+        &self.inner.key
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The receptor pool (for inspection).
+    pub fn pool(&self) -> &ReceptorPool {
+        &self.inner.pool
+    }
+
+    /// Fire-and-forget backward RPCs dropped so far because too many were in flight.
+    pub fn dropped_backward(&self) -> u64 {
+        self.inner.dropped_backward.load(Ordering::Relaxed)
+    }
+
+    /// Sends `inputs[i]` to `endpoints[i]` for every synapse, all endpoints at once, and returns
+    /// per endpoint × synapse the output (zeros of the expected shape on failure), code,
+    /// message and time. Each endpoint's call ends by `timeout` from now, whatever the peer
+    /// does. Errors are the caller's mistakes only; peer failures are codes.
+    pub async fn forward(
+        &self,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        timeout: Duration,
+    ) -> Result<Vec<EndpointResult>, CallError> {
+        check_call(endpoints, synapses, inputs)?;
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let synapses: Arc<[Synapse]> = synapses.into();
+        let mut prepared: Vec<Arc<PreparedForward>> = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let reuse = prepared
+                .last()
+                .filter(|p| same_tensor(&p.input, input))
+                .cloned();
+            prepared.push(reuse.unwrap_or_else(|| {
+                Arc::new(PreparedForward::new(
+                    self.inner.key.ss58_address(),
+                    &synapses,
+                    input.clone(),
+                    self.inner.config.receptor.max_response_bytes,
+                ))
+            }));
+        }
+        let mut tasks = JoinSet::new();
+        for (index, (endpoint, prepared)) in endpoints.iter().zip(prepared).enumerate() {
+            let inner = self.inner.clone();
+            let endpoint = endpoint.clone();
+            let synapses = synapses.clone();
+            tasks.spawn(async move {
+                let result = inner
+                    .forward_one(&endpoint, &synapses, &prepared, start, deadline, timeout)
+                    .await;
+                (index, result)
+            });
+        }
+        Ok(collect(tasks, endpoints.len(), synapses.len(), start).await)
+    }
+
+    /// Sends each endpoint its gradients (`grads[i]`, one per synapse, the shape of that
+    /// synapse's forward output) with the forward inputs, all endpoints at once, and waits for
+    /// every answer (or the deadline). Backward results carry empty output tensors.
+    pub async fn backward(
+        &self,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        grads: &[Vec<Tensor>],
+        timeout: Duration,
+    ) -> Result<Vec<EndpointResult>, CallError> {
+        check_call(endpoints, synapses, inputs)?;
+        check_grads(endpoints, synapses, grads)?;
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let synapses: Arc<[Synapse]> = synapses.into();
+        let mut tasks = JoinSet::new();
+        for (index, ((endpoint, input), grads)) in
+            endpoints.iter().zip(inputs).zip(grads).enumerate()
+        {
+            let inner = self.inner.clone();
+            let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
+            let synapses = synapses.clone();
+            tasks.spawn(async move {
+                let result = inner
+                    .backward_one(&endpoint, &synapses, &input, &grads, start, deadline, timeout)
+                    .await;
+                (index, result)
+            });
+        }
+        Ok(collect(tasks, endpoints.len(), synapses.len(), start).await)
+    }
+
+    /// Starts the backward RPCs and returns at once. At most `max_detached_backward` are in
+    /// flight; beyond that they are dropped (and counted), never queued. Must be called from
+    /// within a tokio runtime.
+    pub fn backward_detached(
+        &self,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        grads: &[Vec<Tensor>],
+        timeout: Duration,
+    ) -> Result<BackwardDispatch, CallError> {
+        check_call(endpoints, synapses, inputs)?;
+        check_grads(endpoints, synapses, grads)?;
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let synapses: Arc<[Synapse]> = synapses.into();
+        let mut dispatch = BackwardDispatch::default();
+        for ((endpoint, input), grads) in endpoints.iter().zip(inputs).zip(grads) {
+            let Ok(permit) = self.inner.detached.clone().try_acquire_owned() else {
+                dispatch.dropped += 1;
+                self.inner.dropped_backward.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            dispatch.started += 1;
+            let inner = self.inner.clone();
+            let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
+            let synapses = synapses.clone();
+            tokio::spawn(async move {
+                let result = inner
+                    .backward_one(&endpoint, &synapses, &input, &grads, start, deadline, timeout)
+                    .await;
+                tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
+                drop(permit);
+            });
+        }
+        Ok(dispatch)
+    }
+}
+
+impl Inner {
+    /// Checks shared by forward and backward before any traffic: empty input, the dummy
+    /// endpoint and an unusable address answer locally.
+    fn local_failure(&self, endpoint: &Endpoint, input: &Tensor) -> Option<CallFailure> {
+        if input.numel() == 0 {
+            return Some(CallFailure::new(ReturnCode::EmptyRequest, "Empty Request"));
+        }
+        if endpoint.hotkey == DUMMY_HOTKEY {
+            return Some(CallFailure::new(ReturnCode::BadEndpoint, "Bad endpoint."));
+        }
+        None
+    }
+
+    /// A slot in flight and the endpoint's receptor, or the failure that prevents the call.
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(tokio::sync::OwnedSemaphorePermit, Arc<crate::Receptor>), CallFailure> {
+        let addr = endpoint.socket_addr().map_err(|e| {
+            CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
+        })?;
+        let permit = tokio::time::timeout_at(deadline.into(), self.in_flight.clone().acquire_owned())
+            .await
+            .map_err(|_| CallFailure::timeout(timeout))?
+            .map_err(|_| CallFailure::new(ReturnCode::UnknownException, "client closed"))?;
+        let receptor = self.pool.get(endpoint, addr).map_err(|e| {
+            CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
+        })?;
+        Ok((permit, receptor))
+    }
+
+    async fn forward_one(
+        &self,
+        endpoint: &Endpoint,
+        synapses: &[Synapse],
+        prepared: &PreparedForward,
+        start: Instant,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> EndpointResult {
+        let fail = |failure: CallFailure| {
+            let mut result = request::uniform_failure(&prepared.nills, &failure, start.elapsed());
+            for (slot, serialized) in result.synapses.iter_mut().zip(&prepared.serialized) {
+                if let Err(own) = serialized {
+                    slot.code = own.code;
+                    slot.message = own.message.clone();
+                }
+            }
+            result
+        };
+        if let Some(failure) = self.local_failure(endpoint, &prepared.input) {
+            return request::uniform_failure(&prepared.nills, &failure, start.elapsed());
+        }
+        if !prepared.has_requests() {
+            return fail(CallFailure::new(ReturnCode::Success, ""));
+        }
+        let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+            Ok(connected) => connected,
+            Err(failure) => return fail(failure),
+        };
+        let response = receptor
+            .call(
+                RequestType::Forward,
+                prepared.message.clone(),
+                &self.key,
+                deadline,
+                prepared.max_response_bytes,
+            )
+            .await;
+        drop(permit);
+        match response {
+            Ok(response) => {
+                let bytes_received = prost::Message::encoded_len(&response);
+                EndpointResult {
+                    synapses: request::read_forward_response(synapses, prepared, response, start),
+                    bytes_sent: prepared.encoded_len,
+                    bytes_received,
+                }
+            }
+            Err(failure) => {
+                let mut result = fail(failure);
+                result.bytes_sent = prepared.encoded_len;
+                result
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn backward_one(
+        &self,
+        endpoint: &Endpoint,
+        synapses: &[Synapse],
+        input: &Tensor,
+        grads: &[Tensor],
+        start: Instant,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> EndpointResult {
+        let empties = vec![Tensor::empty(); synapses.len()];
+        if let Some(failure) = self.local_failure(endpoint, input) {
+            return request::uniform_failure(&empties, &failure, start.elapsed());
+        }
+        let (message, serialized) =
+            request::backward_message(self.key.ss58_address(), synapses, input, grads);
+        let fail = |failure: &CallFailure| {
+            let mut result = request::uniform_failure(&empties, failure, start.elapsed());
+            for (slot, own) in result.synapses.iter_mut().zip(&serialized) {
+                if let Err(own) = own {
+                    slot.code = own.code;
+                    slot.message = own.message.clone();
+                }
+            }
+            result
+        };
+        if serialized.iter().all(|s| s.is_err()) {
+            return fail(&CallFailure::new(ReturnCode::Success, ""));
+        }
+        let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+            Ok(connected) => connected,
+            Err(failure) => return fail(&failure),
+        };
+        let bytes_sent = prost::Message::encoded_len(&message);
+        let limit = request::max_response_bytes(&[], input, self.config.receptor.max_response_bytes)
+            + synapses.len() * 1024;
+        let response = receptor
+            .call(RequestType::Backward, message, &self.key, deadline, limit)
+            .await;
+        drop(permit);
+        match response {
+            Ok(response) => EndpointResult {
+                synapses: request::read_backward_response(&serialized, &response, start),
+                bytes_sent,
+                bytes_received: prost::Message::encoded_len(&response),
+            },
+            Err(failure) => {
+                let mut result = fail(&failure);
+                result.bytes_sent = bytes_sent;
+                result
+            }
+        }
+    }
+}
+
+fn check_call(
+    endpoints: &[Endpoint],
+    synapses: &[Synapse],
+    inputs: &[Tensor],
+) -> Result<(), CallError> {
+    if endpoints.len() != inputs.len() {
+        return Err(CallError::CountMismatch {
+            endpoints: endpoints.len(),
+            items: inputs.len(),
+            what: "inputs",
+        });
+    }
+    if synapses.is_empty() {
+        return Err(CallError::NoSynapses);
+    }
+    for (index, synapse) in synapses.iter().enumerate() {
+        synapse
+            .validate()
+            .map_err(|source| CallError::InvalidSynapse {
+                index,
+                name: synapse.name(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+fn check_grads(
+    endpoints: &[Endpoint],
+    synapses: &[Synapse],
+    grads: &[Vec<Tensor>],
+) -> Result<(), CallError> {
+    if grads.len() != endpoints.len() {
+        return Err(CallError::CountMismatch {
+            endpoints: endpoints.len(),
+            items: grads.len(),
+            what: "gradient lists",
+        });
+    }
+    if let Some((endpoint, g)) = grads
+        .iter()
+        .enumerate()
+        .find(|(_, g)| g.len() != synapses.len())
+    {
+        return Err(CallError::GradientCount {
+            endpoint,
+            grads: g.len(),
+            synapses: synapses.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether two tensors share one buffer (clones of the same input).
+fn same_tensor(a: &Tensor, b: &Tensor) -> bool {
+    a.dtype() == b.dtype()
+        && a.shape() == b.shape()
+        && a.data().as_ptr() == b.data().as_ptr()
+        && a.data().len() == b.data().len()
+}
+
+/// Gathers task results in endpoint order. A task that died (it cannot, short of a bug) gives
+/// `UnknownException` for its endpoint rather than losing the whole call.
+async fn collect(
+    mut tasks: JoinSet<(usize, EndpointResult)>,
+    count: usize,
+    synapses: usize,
+    start: Instant,
+) -> Vec<EndpointResult> {
+    let mut results: Vec<Option<EndpointResult>> = vec![None; count];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, result)) => results[index] = Some(result),
+            Err(e) => tracing::error!("endpoint task failed: {e}"),
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                let failure =
+                    CallFailure::new(ReturnCode::UnknownException, "endpoint task failed");
+                request::uniform_failure(
+                    &vec![Tensor::empty(); synapses],
+                    &failure,
+                    start.elapsed(),
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,155 @@
+//! What a call brings back per endpoint × synapse, and how transport failures become codes.
+
+use std::time::Duration;
+
+use dendrite_wire::proto::ReturnCode;
+use dendrite_wire::Tensor;
+use tonic::Code;
+
+/// The result of one synapse at one endpoint.
+#[derive(Clone, Debug)]
+pub struct SynapseResult {
+    /// The decoded output; zeros of the expected shape unless `code` is `Success`. Backward
+    /// results carry an empty tensor.
+    pub output: Tensor,
+    /// The outcome.
+    pub code: ReturnCode,
+    /// A human-readable message (the peer's, or ours for local failures).
+    pub message: String,
+    /// Time from the start of the call until this synapse's result was known.
+    pub elapsed: Duration,
+}
+
+/// The results of one endpoint, one per synapse in request order, with wire byte counts.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointResult {
+    /// Per synapse, in the order of the request.
+    pub synapses: Vec<SynapseResult>,
+    /// Encoded request bytes sent (0 when nothing was sent).
+    pub bytes_sent: usize,
+    /// Encoded response bytes received (0 when nothing arrived).
+    pub bytes_received: usize,
+}
+
+impl EndpointResult {
+    /// Whether every synapse succeeded.
+    pub fn all_success(&self) -> bool {
+        self.synapses.iter().all(|s| s.code == ReturnCode::Success)
+    }
+
+    /// The codes, in synapse order.
+    pub fn codes(&self) -> Vec<ReturnCode> {
+        self.synapses.iter().map(|s| s.code).collect()
+    }
+}
+
+/// A failure that applies to every synapse of one endpoint's call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallFailure {
+    /// The code every synapse gets.
+    pub code: ReturnCode,
+    /// Why.
+    pub message: String,
+}
+
+impl CallFailure {
+    /// A failure with `code` and `message`.
+    pub fn new(code: ReturnCode, message: impl Into<String>) -> Self {
+        CallFailure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The code and message of a gRPC status, mapped as the reference receptor maps them:
+    /// DEADLINE_EXCEEDED → Timeout, UNAVAILABLE → Unavailable, UNAUTHENTICATED →
+    /// Unauthenticated, anything else → UnknownException.
+    pub fn from_status(status: &tonic::Status) -> Self {
+        let name = python_status_name(status.code());
+        let details = status.message();
+        let (code, message) = match status.code() {
+            Code::DeadlineExceeded => (ReturnCode::Timeout, format!("grpc.{name}: {details}")),
+            Code::Unavailable => (ReturnCode::Unavailable, format!("grpc.{name}: {details}")),
+            Code::Unauthenticated => (
+                ReturnCode::Unauthenticated,
+                format!("grpc.{name}: {details}"),
+            ),
+            _ => (
+                ReturnCode::UnknownException,
+                format!("GRPC error code: {name}, details: {details}"),
+            ),
+        };
+        CallFailure { code, message }
+    }
+
+    /// The local deadline passed before the call completed.
+    pub fn timeout(timeout: Duration) -> Self {
+        CallFailure::new(
+            ReturnCode::Timeout,
+            format!("GRPC request timeout after: {}s", timeout.as_secs_f64()),
+        )
+    }
+}
+
+/// `StatusCode.NAME` as Python's grpc prints a status code.
+pub fn python_status_name(code: Code) -> String {
+    let name = match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    };
+    format!("StatusCode.{name}")
+}
+
+/// A wire return code; values outside the enum are `UnknownException`.
+pub fn return_code(raw: i32) -> ReturnCode {
+    ReturnCode::try_from(raw).unwrap_or(ReturnCode::UnknownException)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_code() -> impl Strategy<Value = Code> {
+        (0i32..=16).prop_map(Code::from_i32)
+    }
+
+    proptest! {
+        /// Only the three statuses the reference names keep their meaning; all others are
+        /// UnknownException, and every message names the status.
+        #[test]
+        fn status_mapping_is_the_references(code in any_code(), details in ".{0,40}") {
+            let failure = CallFailure::from_status(&tonic::Status::new(code, details.clone()));
+            let expected = match code {
+                Code::DeadlineExceeded => ReturnCode::Timeout,
+                Code::Unavailable => ReturnCode::Unavailable,
+                Code::Unauthenticated => ReturnCode::Unauthenticated,
+                _ => ReturnCode::UnknownException,
+            };
+            prop_assert_eq!(failure.code, expected);
+            prop_assert!(failure.message.contains(&python_status_name(code)));
+            prop_assert!(failure.message.ends_with(&details));
+        }
+
+        #[test]
+        fn any_wire_code_maps_to_a_code(raw in any::<i32>()) {
+            let code = return_code(raw);
+            prop_assert!(code as i32 == raw || code == ReturnCode::UnknownException);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! A receptor: one lazily connected, multiplexed HTTP/2 channel to one endpoint, with signing
+//! lanes (a uuid and a strictly increasing nonce each).
+//!
+//! Axons check that nonces increase per sender × uuid, but they check concurrent requests in
+//! whatever order their workers run (a thread pool in Python, tokio tasks in Rust), so two
+//! requests in flight on one uuid can be rejected as replays. A receptor therefore signs each
+//! in-flight call on its own *lane*: the first lane's uuid is the receptor's uuid, and
+//! concurrent calls to the same endpoint take further lanes. Calls on one lane never overlap,
+//! so every nonce an axon sees for a uuid is larger than the last one it accepted.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dendrite_format::Endpoint;
+use dendrite_wire::proto::bittensor_client::BittensorClient;
+use dendrite_wire::proto::{RequestType, TensorMessage};
+use dendrite_wire::VERSION_AS_INT;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+use crate::config::ReceptorConfig;
+use crate::keys::Keypair;
+use crate::outcome::CallFailure;
+use crate::signature::{self, sign_header};
+
+/// Idle lanes kept per receptor; more concurrent calls create lanes that are dropped after.
+const MAX_IDLE_LANES: usize = 64;
+
+/// A signing identity for one call at a time.
+#[derive(Debug)]
+struct Lane {
+    uuid: String,
+    last_nonce: u64,
+}
+
+impl Lane {
+    fn new() -> Self {
+        Lane {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            last_nonce: 0,
+        }
+    }
+
+    /// The next nonce: wall-clock nanoseconds, forced above the previous one.
+    fn next_nonce(&mut self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.last_nonce = now.max(self.last_nonce + 1);
+        self.last_nonce
+    }
+}
+
+/// One endpoint's channel and signing lanes. Shared as `Arc`; dropping the last clone closes
+/// the connection.
+#[derive(Debug)]
+pub struct Receptor {
+    hotkey: String,
+    addr: SocketAddr,
+    version: u32,
+    uuid: String,
+    channel: Channel,
+    idle_lanes: Mutex<Vec<Lane>>,
+    /// Monotonic milliseconds (since the pool's epoch) of the last use.
+    last_used_ms: AtomicU64,
+}
+
+/// Returns its lane to the receptor when the call ends, also when the call is cancelled.
+struct LaneGuard<'a> {
+    receptor: &'a Receptor,
+    lane: Option<Lane>,
+}
+
+impl Drop for LaneGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(lane) = self.lane.take() {
+            let mut idle = self.receptor.lanes();
+            if idle.len() < MAX_IDLE_LANES {
+                idle.push(lane);
+            }
+        }
+    }
+}
+
+impl Receptor {
+    /// A receptor for `endpoint` at `addr`; no connection is made until the first call.
+    /// Must be called inside a tokio runtime (the channel spawns its worker task).
+    pub fn new(
+        endpoint: &Endpoint,
+        addr: SocketAddr,
+        config: &ReceptorConfig,
+    ) -> Result<Self, tonic::transport::Error> {
+        let first = Lane::new();
+        Ok(Receptor {
+            hotkey: endpoint.hotkey.clone(),
+            addr,
+            version: endpoint.version,
+            uuid: first.uuid.clone(),
+            channel: channel_to(addr, config)?,
+            idle_lanes: Mutex::new(vec![first]),
+            last_used_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether this receptor still serves `endpoint` (same hotkey, address and version).
+    pub fn serves(&self, endpoint: &Endpoint, addr: SocketAddr) -> bool {
+        self.hotkey == endpoint.hotkey && self.addr == addr && self.version == endpoint.version
+    }
+
+    /// The receptor's uuid (its first lane's), part of every signature it makes when calls
+    /// do not overlap.
+    pub fn uuid(&self) -> &str {
+        &self.uuid
+    }
+
+    /// The endpoint's socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn touch(&self, now_ms: u64) {
+        self.last_used_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn last_used_ms(&self) -> u64 {
+        self.last_used_ms.load(Ordering::Relaxed)
+    }
+
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Vec<Lane>> {
+        self.idle_lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take_lane(&self) -> LaneGuard<'_> {
+        // The most recently returned lane first: the receptor's own uuid stays in use when
+        // calls do not overlap.
+        let lane = self.lanes().pop().unwrap_or_else(Lane::new);
+        LaneGuard {
+            receptor: self,
+            lane: Some(lane),
+        }
+    }
+
+    /// Sends `message` as a Forward or Backward RPC signed by `key`, and waits for the answer
+    /// until `deadline` (which also goes to the peer as `grpc-timeout`). The deadline covers
+    /// connecting, sending, waiting and receiving. Responses larger than `max_response_bytes`
+    /// are refused by the decoder.
+    pub async fn call(
+        &self,
+        kind: RequestType,
+        message: TensorMessage,
+        key: &Keypair,
+        deadline: Instant,
+        max_response_bytes: usize,
+    ) -> Result<TensorMessage, CallFailure> {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let mut guard = self.take_lane();
+        let signature = match guard.lane.as_mut() {
+            Some(lane) => {
+                let nonce = lane.next_nonce();
+                sign_header(key, self.version, &self.hotkey, nonce, &lane.uuid)
+            }
+            None => String::new(),
+        };
+        let request = build_request(message, kind, &signature, timeout);
+        let mut client = BittensorClient::new(self.channel.clone())
+            .max_decoding_message_size(max_response_bytes)
+            .max_encoding_message_size(usize::MAX);
+        let call = async {
+            match kind {
+                RequestType::Backward => client.backward(request).await,
+                _ => client.forward(request).await,
+            }
+        };
+        let outcome = tokio::time::timeout_at(deadline.into(), call).await;
+        drop(guard);
+        match outcome {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(CallFailure::from_status(&status)),
+            Err(_elapsed) => Err(CallFailure::timeout(timeout)),
+        }
+    }
+}
+
+fn build_request(
+    message: TensorMessage,
+    kind: RequestType,
+    signature: &str,
+    timeout: Duration,
+) -> tonic::Request<TensorMessage> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(timeout);
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        signature::AUTH_HEADER,
+        MetadataValue::from_static(signature::AUTH_HEADER_VALUE),
+    );
+    // Signatures, versions and request types are ASCII; an address that is not (impossible
+    // for a valid key) would only lose its header and be rejected by the peer.
+    if let Ok(value) = signature.parse() {
+        metadata.insert(signature::SIGNATURE_HEADER, value);
+    }
+    metadata.insert(signature::VERSION_HEADER, MetadataValue::from(VERSION_AS_INT));
+    metadata.insert(
+        signature::REQUEST_TYPE_HEADER,
+        MetadataValue::from(kind as i32),
+    );
+    request
+}
+
+fn channel_to(
+    addr: SocketAddr,
+    config: &ReceptorConfig,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(config.connect_timeout)
+        .tcp_nodelay(true)
+        .initial_stream_window_size(config.stream_window)
+        .initial_connection_window_size(config.connection_window)
+        .max_frame_size(config.max_frame_size)
+        .keep_alive_timeout(config.keepalive_timeout)
+        .keep_alive_while_idle(false);
+    if let Some(interval) = config.keepalive_interval {
+        endpoint = endpoint.http2_keep_alive_interval(interval);
+    }
+    Ok(endpoint.connect_lazy())
+}

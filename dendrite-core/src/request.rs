@@ -1,0 +1,274 @@
+//! Building requests and reading responses for one endpoint, following the reference
+//! receptor's order of checks and its codes and messages.
+
+use std::time::{Duration, Instant};
+
+use dendrite_wire::proto::{ReturnCode, TensorMessage};
+use dendrite_wire::synapse::NETWORK_DIM;
+use dendrite_wire::{Synapse, Tensor, VERSION_AS_INT};
+
+use crate::outcome::{return_code, CallFailure, EndpointResult, SynapseResult};
+
+/// Slack for the protobuf framing, messages and echoed synapses of a response.
+const RESPONSE_SLACK_BYTES: usize = 64 * 1024;
+/// Slack per response tensor for its msgpack header and proto fields.
+const TENSOR_SLACK_BYTES: usize = 1024;
+
+/// A forward request for one input tensor, shared by every endpoint that gets that input.
+#[derive(Debug)]
+pub(crate) struct PreparedForward {
+    /// The input, `[B, S]` int64.
+    pub input: Tensor,
+    /// The request proto; only the synapses whose input serialized.
+    pub message: TensorMessage,
+    /// Per synapse: `Err` when its input could not be serialized (it is then not sent).
+    pub serialized: Vec<Result<(), CallFailure>>,
+    /// Zeros of each synapse's expected output shape, shared by every non-response.
+    pub nills: Vec<Tensor>,
+    /// The largest legal response to this request.
+    pub max_response_bytes: usize,
+    /// Encoded size of `message`.
+    pub encoded_len: usize,
+}
+
+impl PreparedForward {
+    pub fn new(hotkey: &str, synapses: &[Synapse], input: Tensor, ceiling: usize) -> Self {
+        let mut message = TensorMessage {
+            version: VERSION_AS_INT as i32,
+            hotkey: hotkey.to_owned(),
+            requires_grad: true,
+            ..Default::default()
+        };
+        let mut serialized = Vec::with_capacity(synapses.len());
+        let mut sent = Vec::new();
+        for synapse in synapses {
+            match synapse.serialize_forward_request(&input) {
+                Ok(tensor) => {
+                    message.tensors.push(tensor);
+                    message
+                        .synapses
+                        .push(synapse.to_wire(ReturnCode::Success, ""));
+                    sent.push(synapse);
+                    serialized.push(Ok(()));
+                }
+                Err(e) => serialized.push(Err(CallFailure::new(
+                    ReturnCode::RequestSerializationException,
+                    format!("Input serialization exception with error:{e}"),
+                ))),
+            }
+        }
+        let nills = synapses
+            .iter()
+            .map(|s| s.nill_forward_response(&input))
+            .collect();
+        let max_response_bytes = max_response_bytes(&sent, &input, ceiling);
+        let encoded_len = prost::Message::encoded_len(&message);
+        PreparedForward {
+            input,
+            message,
+            serialized,
+            nills,
+            max_response_bytes,
+            encoded_len,
+        }
+    }
+
+    /// Whether anything is left to send.
+    pub fn has_requests(&self) -> bool {
+        self.serialized.iter().any(|s| s.is_ok())
+    }
+}
+
+/// The largest legal response to `synapses` for `input`, capped by `ceiling`: hidden states
+/// are `[B, S, 1024]` f32, causal LM top-k `[B, S, 2k]` f32, seq2seq at most
+/// `[B, num_to_generate]` i64; causal-LM-next phrases have no bound but the ceiling.
+pub(crate) fn max_response_bytes(synapses: &[&Synapse], input: &Tensor, ceiling: usize) -> usize {
+    let (b, s) = match input.shape() {
+        [b, s] => (*b, *s),
+        _ => (input.numel(), 1),
+    };
+    let tokens = b.saturating_mul(s);
+    let mut total = RESPONSE_SLACK_BYTES;
+    for synapse in synapses {
+        let elements = match synapse {
+            Synapse::TextLastHiddenState(_) => tokens.saturating_mul(NETWORK_DIM),
+            Synapse::TextCausalLM(p) => tokens.saturating_mul(2 * p.topk.max(0) as usize),
+            Synapse::TextCausalLMNext(_) => return ceiling,
+            Synapse::TextSeq2Seq(p) => b.saturating_mul(2 * p.num_to_generate.max(0) as usize),
+        };
+        total = total
+            .saturating_add(elements.saturating_mul(4))
+            .saturating_add(TENSOR_SLACK_BYTES);
+    }
+    total.min(ceiling)
+}
+
+/// Every synapse gets the same failure; outputs are the nills.
+pub(crate) fn uniform_failure(
+    nills: &[Tensor],
+    failure: &CallFailure,
+    elapsed: Duration,
+) -> EndpointResult {
+    EndpointResult {
+        synapses: nills
+            .iter()
+            .map(|nill| SynapseResult {
+                output: nill.clone(),
+                code: failure.code,
+                message: failure.message.clone(),
+                elapsed,
+            })
+            .collect(),
+        bytes_sent: 0,
+        bytes_received: 0,
+    }
+}
+
+/// Reads a Forward response, as the reference receptor does: a non-success top-level code
+/// gives every synapse its wire code (or the top-level one); a tensor count that does not
+/// match gives `ResponseShapeException`; per-synapse codes come from the response; a tensor
+/// that fails to decode or check gives `ResponseDeserializationException` for that synapse.
+pub(crate) fn read_forward_response(
+    synapses: &[Synapse],
+    prepared: &PreparedForward,
+    response: TensorMessage,
+    start: Instant,
+) -> Vec<SynapseResult> {
+    let now = || start.elapsed();
+    let mut results: Vec<SynapseResult> = prepared
+        .nills
+        .iter()
+        .zip(&prepared.serialized)
+        .map(|(nill, serialized)| SynapseResult {
+            output: nill.clone(),
+            code: serialized.as_ref().map_or_else(|f| f.code, |_| ReturnCode::Success),
+            message: serialized
+                .as_ref()
+                .map_or_else(|f| f.message.clone(), |_| "Success".into()),
+            elapsed: Duration::ZERO,
+        })
+        .collect();
+    let sent: Vec<usize> = (0..synapses.len())
+        .filter(|&i| prepared.serialized[i].is_ok())
+        .collect();
+    let top = return_code(response.return_code);
+    if top != ReturnCode::Success {
+        let echoed = response.synapses.len() == sent.len();
+        for (position, &i) in sent.iter().enumerate() {
+            let (code, message) = match response.synapses.get(position).filter(|_| echoed) {
+                Some(wire) if return_code(wire.return_code) != ReturnCode::Success => {
+                    (return_code(wire.return_code), wire.message.as_str())
+                }
+                _ => (top, response.message.as_str()),
+            };
+            results[i].code = code;
+            results[i].message = format!("Remote Server Failure: {message}");
+            results[i].elapsed = now();
+        }
+        return results;
+    }
+    if response.tensors.len() != response.synapses.len() || response.tensors.len() != sent.len() {
+        for &i in &sent {
+            results[i].code = ReturnCode::ResponseShapeException;
+            results[i].message = "Responses dont match synape length".into();
+            results[i].elapsed = now();
+        }
+        return results;
+    }
+    for (position, &i) in sent.iter().enumerate() {
+        let wire = &response.synapses[position];
+        let code = return_code(wire.return_code);
+        if code != ReturnCode::Success {
+            results[i].code = code;
+            results[i].message = wire.message.clone();
+        } else {
+            match synapses[i].deserialize_forward_response(&prepared.input, &response.tensors[position]) {
+                Ok(output) => {
+                    results[i].output = output;
+                    results[i].message = "Success".into();
+                }
+                Err(e) => {
+                    results[i].code = ReturnCode::ResponseDeserializationException;
+                    results[i].message =
+                        format!("Response deserialization exception with error:{e}");
+                }
+            }
+        }
+        results[i].elapsed = now();
+    }
+    results
+}
+
+/// Builds a Backward request (inputs, then gradients, for the synapses whose tensors
+/// serialized) and the per-synapse serialization failures.
+pub(crate) fn backward_message(
+    hotkey: &str,
+    synapses: &[Synapse],
+    input: &Tensor,
+    grads: &[Tensor],
+) -> (TensorMessage, Vec<Result<(), CallFailure>>) {
+    let mut inputs = Vec::new();
+    let mut gradients = Vec::new();
+    let mut wire_synapses = Vec::new();
+    let mut serialized = Vec::with_capacity(synapses.len());
+    for (synapse, grad) in synapses.iter().zip(grads) {
+        let pair = synapse.serialize_forward_request(input).and_then(|request| {
+            Ok((request, synapse.serialize_backward_request(input, grad)?))
+        });
+        match pair {
+            Ok((request, gradient)) => {
+                inputs.push(request);
+                gradients.push(gradient);
+                wire_synapses.push(synapse.to_wire(ReturnCode::Success, ""));
+                serialized.push(Ok(()));
+            }
+            Err(e) => serialized.push(Err(CallFailure::new(
+                ReturnCode::RequestSerializationException,
+                format!("Backward serialization exception with error:{e}"),
+            ))),
+        }
+    }
+    inputs.extend(gradients);
+    let message = TensorMessage {
+        version: VERSION_AS_INT as i32,
+        hotkey: hotkey.to_owned(),
+        tensors: inputs,
+        synapses: wire_synapses,
+        requires_grad: true,
+        ..Default::default()
+    };
+    (message, serialized)
+}
+
+/// Reads a Backward response: per-synapse codes from the echoed synapses when they match the
+/// request, else the top-level code for all.
+pub(crate) fn read_backward_response(
+    serialized: &[Result<(), CallFailure>],
+    response: &TensorMessage,
+    start: Instant,
+) -> Vec<SynapseResult> {
+    let sent: Vec<usize> = (0..serialized.len())
+        .filter(|&i| serialized[i].is_ok())
+        .collect();
+    let top = return_code(response.return_code);
+    let echoed = response.synapses.len() == sent.len();
+    let mut results: Vec<SynapseResult> = serialized
+        .iter()
+        .map(|s| SynapseResult {
+            output: Tensor::empty(),
+            code: s.as_ref().map_or_else(|f| f.code, |_| top),
+            message: s
+                .as_ref()
+                .map_or_else(|f| f.message.clone(), |_| response.message.clone()),
+            elapsed: start.elapsed(),
+        })
+        .collect();
+    if echoed {
+        for (position, &i) in sent.iter().enumerate() {
+            let wire = &response.synapses[position];
+            results[i].code = return_code(wire.return_code);
+            results[i].message = wire.message.clone();
+        }
+    }
+    results
+}
