@@ -122,7 +122,8 @@ mod tests {
         let auth = Authenticator::new(bob.ss58_address());
         let good = sign_header(&alice, 370, bob.ss58_address(), 100, "u");
         assert_eq!(
-            auth.authenticate(&metadata(Some(&good), Some("370"))).unwrap(),
+            auth.authenticate(&metadata(Some(&good), Some("370")))
+                .unwrap(),
             alice.ss58_address()
         );
         let cases = [
@@ -134,7 +135,10 @@ mod tests {
                 metadata(Some(&good), Some("abc")),
                 "invalid literal for int() with base 10: 'abc'",
             ),
-            (metadata(Some("hello"), Some("370")), "Unknown signature format"),
+            (
+                metadata(Some("hello"), Some("370")),
+                "Unknown signature format",
+            ),
             (
                 metadata(
                     Some(&sign_header(&alice, 370, alice.ss58_address(), 101, "u")),
@@ -148,6 +152,8 @@ mod tests {
         }
         // A rejected signature does not advance the nonce: 101 is still usable.
         let next = sign_header(&alice, 370, bob.ss58_address(), 101, "u");
-        assert!(auth.authenticate(&metadata(Some(&next), Some("370"))).is_ok());
+        assert!(auth
+            .authenticate(&metadata(Some(&next), Some("370")))
+            .is_ok());
     }
 }

@@ -83,7 +83,9 @@ fn parse_synapses(wires: &[proto::Synapse]) -> (Vec<Parsed>, Vec<Slot>) {
         .iter()
         .map(|w| {
             Synapse::from_wire(w).map_err(|e| match e {
-                SynapseError::UnknownType(_) => (ReturnCode::NotImplemented, "Not Implemented".into()),
+                SynapseError::UnknownType(_) => {
+                    (ReturnCode::NotImplemented, "Not Implemented".into())
+                }
                 e => (
                     ReturnCode::RequestDeserializationException,
                     format!("Synapse deserialization exception with error:{e}"),
@@ -179,7 +181,12 @@ impl AxonService {
                 slot.code = ReturnCode::RequestShapeException;
                 slot.message = message.clone();
             }
-            return self.response(ReturnCode::RequestShapeException, vec![], slots, requires_grad);
+            return self.response(
+                ReturnCode::RequestShapeException,
+                vec![],
+                slots,
+                requires_grad,
+            );
         }
         let mut inputs: Vec<Option<Tensor>> = vec![None; parsed.len()];
         for (i, synapse) in parsed.iter().enumerate() {
@@ -258,7 +265,8 @@ impl AxonService {
         match behaviour {
             Behaviour::GarbageTensors => tensor.buffer = Bytes::from_static(b"\xc1not msgpack"),
             Behaviour::WrongShape => {
-                let wrong = Tensor::zeros(DType::Float32, [1, 1, 3]).unwrap_or_else(|_| Tensor::empty());
+                let wrong =
+                    Tensor::zeros(DType::Float32, [1, 1, 3]).unwrap_or_else(|_| Tensor::empty());
                 tensor = dendrite_wire::serializer::serialize(&wrong, proto::Serializer::Msgpack)
                     .unwrap_or_else(|_| empty_tensor());
             }
@@ -344,7 +352,10 @@ impl AxonService {
             .auth
             .authenticate(request.metadata())
             .inspect_err(|_| {
-                self.shared.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .counters
+                    .rejected
+                    .fetch_add(1, Ordering::Relaxed);
             })
     }
 }
@@ -368,7 +379,10 @@ impl Bittensor for AxonService {
         request: Request<TensorMessage>,
     ) -> Result<Response<TensorMessage>, Status> {
         let caller = self.authenticate(&request)?;
-        self.shared.counters.backward.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .backward
+            .fetch_add(1, Ordering::Relaxed);
         if let Some(status) = self.misbehave().await {
             return Err(status);
         }

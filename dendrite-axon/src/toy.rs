@@ -100,7 +100,11 @@ impl ToyModel {
                 let first = Self::next_token(last, j);
                 out.extend([p, first as f32, Self::next_token(first, 0) as f32]);
             }
-            out.extend([(1.0 - mass).max(0.0), IGNORE_INDEX as f32, IGNORE_INDEX as f32]);
+            out.extend([
+                (1.0 - mass).max(0.0),
+                IGNORE_INDEX as f32,
+                IGNORE_INDEX as f32,
+            ]);
         }
         Tensor::from_vec(out, [b, k + 1, WIDTH]).unwrap_or_else(|_| Tensor::empty())
     }

@@ -196,7 +196,9 @@ impl Client {
             let synapses = synapses.clone();
             tasks.spawn(async move {
                 let result = inner
-                    .backward_one(&endpoint, &synapses, &input, &grads, start, deadline, timeout)
+                    .backward_one(
+                        &endpoint, &synapses, &input, &grads, start, deadline, timeout,
+                    )
                     .await;
                 (index, result)
             });
@@ -233,7 +235,9 @@ impl Client {
             let synapses = synapses.clone();
             tokio::spawn(async move {
                 let result = inner
-                    .backward_one(&endpoint, &synapses, &input, &grads, start, deadline, timeout)
+                    .backward_one(
+                        &endpoint, &synapses, &input, &grads, start, deadline, timeout,
+                    )
                     .await;
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
                 drop(permit);
@@ -263,16 +267,18 @@ impl Inner {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(tokio::sync::OwnedSemaphorePermit, Arc<crate::Receptor>), CallFailure> {
-        let addr = endpoint.socket_addr().map_err(|e| {
-            CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
-        })?;
-        let permit = tokio::time::timeout_at(deadline.into(), self.in_flight.clone().acquire_owned())
-            .await
-            .map_err(|_| CallFailure::timeout(timeout))?
-            .map_err(|_| CallFailure::new(ReturnCode::UnknownException, "client closed"))?;
-        let receptor = self.pool.get(endpoint, addr).map_err(|e| {
-            CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
-        })?;
+        let addr = endpoint
+            .socket_addr()
+            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
+        let permit =
+            tokio::time::timeout_at(deadline.into(), self.in_flight.clone().acquire_owned())
+                .await
+                .map_err(|_| CallFailure::timeout(timeout))?
+                .map_err(|_| CallFailure::new(ReturnCode::UnknownException, "client closed"))?;
+        let receptor = self
+            .pool
+            .get(endpoint, addr)
+            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
         Ok((permit, receptor))
     }
 
@@ -367,8 +373,9 @@ impl Inner {
             Err(failure) => return fail(&failure),
         };
         let bytes_sent = prost::Message::encoded_len(&message);
-        let limit = request::max_response_bytes(&[], input, self.config.receptor.max_response_bytes)
-            + synapses.len() * 1024;
+        let limit =
+            request::max_response_bytes(&[], input, self.config.receptor.max_response_bytes)
+                + synapses.len() * 1024;
         let response = receptor
             .call(RequestType::Backward, message, &self.key, deadline, limit)
             .await;

@@ -72,6 +72,7 @@ impl Default for ClientConfig {
 impl ClientConfig {
     /// The in-flight cap actually applied: at least 1 and at most the pool's cap.
     pub(crate) fn effective_in_flight(&self) -> usize {
-        self.max_in_flight.clamp(1, self.max_active_receptors.max(1))
+        self.max_in_flight
+            .clamp(1, self.max_active_receptors.max(1))
     }
 }

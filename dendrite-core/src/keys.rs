@@ -199,7 +199,9 @@ pub fn verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bo
 
 /// `~/.bittensor/wallets`, or `./.bittensor/wallets` when there is no home directory.
 pub fn default_wallet_root() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".bittensor").join("wallets")
 }
 
@@ -224,9 +226,15 @@ mod tests {
     #[test]
     fn dev_uris_give_the_well_known_addresses() {
         let cases = [
-            ("//Alice", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"),
+            (
+                "//Alice",
+                "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+            ),
             ("//Bob", "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"),
-            ("//Charlie", "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"),
+            (
+                "//Charlie",
+                "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y",
+            ),
         ];
         for (uri, address) in cases {
             assert_eq!(Keypair::from_uri(uri).unwrap().ss58_address(), address);
@@ -262,7 +270,13 @@ mod tests {
             Keypair::from_mnemonic("not a phrase"),
             Err(KeyError::Mnemonic(_))
         ));
-        assert!(matches!(Keypair::from_seed_hex("0x12"), Err(KeyError::Seed(_))));
-        assert!(matches!(Keypair::from_seed_hex("zz"), Err(KeyError::Seed(_))));
+        assert!(matches!(
+            Keypair::from_seed_hex("0x12"),
+            Err(KeyError::Seed(_))
+        ));
+        assert!(matches!(
+            Keypair::from_seed_hex("zz"),
+            Err(KeyError::Seed(_))
+        ));
     }
 }

@@ -13,6 +13,7 @@
 
 mod client;
 mod config;
+mod connector;
 pub mod keys;
 mod outcome;
 mod pool;

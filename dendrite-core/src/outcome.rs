@@ -64,10 +64,21 @@ impl CallFailure {
     /// The code and message of a gRPC status, mapped as the reference receptor maps them:
     /// DEADLINE_EXCEEDED → Timeout, UNAVAILABLE → Unavailable, UNAUTHENTICATED →
     /// Unauthenticated, anything else → UnknownException.
+    ///
+    /// A status made locally by the transport (it carries the underlying error, e.g. the peer
+    /// closed or reset the connection before answering) with code CANCELLED or UNKNOWN is
+    /// UNAVAILABLE, as Python's grpc reports a dropped connection.
     pub fn from_status(status: &tonic::Status) -> Self {
-        let name = python_status_name(status.code());
+        let transport_failure = std::error::Error::source(status).is_some()
+            && matches!(status.code(), Code::Cancelled | Code::Unknown);
+        let status_code = if transport_failure {
+            Code::Unavailable
+        } else {
+            status.code()
+        };
+        let name = python_status_name(status_code);
         let details = status.message();
-        let (code, message) = match status.code() {
+        let (code, message) = match status_code {
             Code::DeadlineExceeded => (ReturnCode::Timeout, format!("grpc.{name}: {details}")),
             Code::Unavailable => (ReturnCode::Unavailable, format!("grpc.{name}: {details}")),
             Code::Unauthenticated => (

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use dendrite_format::Endpoint;
 use lru::LruCache;
+use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
 use crate::receptor::Receptor;
@@ -19,6 +20,8 @@ pub struct ReceptorPool {
     config: ReceptorConfig,
     idle_timeout: Option<Duration>,
     epoch: Instant,
+    /// One permit per open TCP connection.
+    connections: Arc<Semaphore>,
 }
 
 impl ReceptorPool {
@@ -31,12 +34,18 @@ impl ReceptorPool {
             config,
             idle_timeout,
             epoch: Instant::now(),
+            connections: Arc::new(Semaphore::new(capacity)),
         }
     }
 
     /// The most receptors this pool keeps.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// How many TCP connections are open now (never more than the capacity).
+    pub fn open_connections(&self) -> usize {
+        self.capacity - self.connections.available_permits()
     }
 
     /// How many receptors are open now.
@@ -83,7 +92,12 @@ impl ReceptorPool {
         while receptors.len() >= self.capacity {
             Self::evict_one(&mut receptors);
         }
-        let receptor = Arc::new(Receptor::new(endpoint, addr, &self.config)?);
+        let receptor = Arc::new(Receptor::new(
+            endpoint,
+            addr,
+            &self.config,
+            self.connections.clone(),
+        )?);
         receptor.touch(now_ms);
         receptors.put(endpoint.hotkey.clone(), receptor.clone());
         Ok(receptor)

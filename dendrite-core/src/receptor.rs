@@ -10,20 +10,25 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dendrite_format::Endpoint;
 use dendrite_wire::proto::bittensor_client::BittensorClient;
 use dendrite_wire::proto::{RequestType, TensorMessage};
 use dendrite_wire::VERSION_AS_INT;
+use tokio::sync::Semaphore;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use crate::config::ReceptorConfig;
+use crate::connector::limited_connector;
 use crate::keys::Keypair;
 use crate::outcome::CallFailure;
 use crate::signature::{self, sign_header};
+
+/// A failure this close to the deadline is the deadline's doing.
+const DEADLINE_SLACK: Duration = Duration::from_millis(5);
 
 /// Idle lanes kept per receptor; more concurrent calls create lanes that are dropped after.
 const MAX_IDLE_LANES: usize = 64;
@@ -87,10 +92,12 @@ impl Drop for LaneGuard<'_> {
 impl Receptor {
     /// A receptor for `endpoint` at `addr`; no connection is made until the first call.
     /// Must be called inside a tokio runtime (the channel spawns its worker task).
-    pub fn new(
+    /// Every connection it opens holds a permit of `connections` while open.
+    pub(crate) fn new(
         endpoint: &Endpoint,
         addr: SocketAddr,
         config: &ReceptorConfig,
+        connections: Arc<Semaphore>,
     ) -> Result<Self, tonic::transport::Error> {
         let first = Lane::new();
         Ok(Receptor {
@@ -98,7 +105,7 @@ impl Receptor {
             addr,
             version: endpoint.version,
             uuid: first.uuid.clone(),
-            channel: channel_to(addr, config)?,
+            channel: channel_to(addr, config, connections)?,
             idle_lanes: Mutex::new(vec![first]),
             last_used_ms: AtomicU64::new(0),
         })
@@ -177,6 +184,11 @@ impl Receptor {
         drop(guard);
         match outcome {
             Ok(Ok(response)) => Ok(response.into_inner()),
+            // The peer enforces the same deadline (`grpc-timeout`) and may give up a moment
+            // before we do; tonic servers say CANCELLED "Timeout expired" then.
+            Ok(Err(_)) if deadline.saturating_duration_since(Instant::now()) < DEADLINE_SLACK => {
+                Err(CallFailure::timeout(timeout))
+            }
             Ok(Err(status)) => Err(CallFailure::from_status(&status)),
             Err(_elapsed) => Err(CallFailure::timeout(timeout)),
         }
@@ -201,7 +213,10 @@ fn build_request(
     if let Ok(value) = signature.parse() {
         metadata.insert(signature::SIGNATURE_HEADER, value);
     }
-    metadata.insert(signature::VERSION_HEADER, MetadataValue::from(VERSION_AS_INT));
+    metadata.insert(
+        signature::VERSION_HEADER,
+        MetadataValue::from(VERSION_AS_INT),
+    );
     metadata.insert(
         signature::REQUEST_TYPE_HEADER,
         MetadataValue::from(kind as i32),
@@ -212,6 +227,7 @@ fn build_request(
 fn channel_to(
     addr: SocketAddr,
     config: &ReceptorConfig,
+    connections: Arc<Semaphore>,
 ) -> Result<Channel, tonic::transport::Error> {
     let mut endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(config.connect_timeout)
@@ -224,5 +240,5 @@ fn channel_to(
     if let Some(interval) = config.keepalive_interval {
         endpoint = endpoint.http2_keep_alive_interval(interval);
     }
-    Ok(endpoint.connect_lazy())
+    Ok(endpoint.connect_with_connector_lazy(limited_connector(addr, connections)))
 }

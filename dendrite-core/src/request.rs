@@ -141,7 +141,9 @@ pub(crate) fn read_forward_response(
         .zip(&prepared.serialized)
         .map(|(nill, serialized)| SynapseResult {
             output: nill.clone(),
-            code: serialized.as_ref().map_or_else(|f| f.code, |_| ReturnCode::Success),
+            code: serialized
+                .as_ref()
+                .map_or_else(|f| f.code, |_| ReturnCode::Success),
             message: serialized
                 .as_ref()
                 .map_or_else(|f| f.message.clone(), |_| "Success".into()),
@@ -182,7 +184,9 @@ pub(crate) fn read_forward_response(
             results[i].code = code;
             results[i].message = wire.message.clone();
         } else {
-            match synapses[i].deserialize_forward_response(&prepared.input, &response.tensors[position]) {
+            match synapses[i]
+                .deserialize_forward_response(&prepared.input, &response.tensors[position])
+            {
                 Ok(output) => {
                     results[i].output = output;
                     results[i].message = "Success".into();
@@ -212,9 +216,9 @@ pub(crate) fn backward_message(
     let mut wire_synapses = Vec::new();
     let mut serialized = Vec::with_capacity(synapses.len());
     for (synapse, grad) in synapses.iter().zip(grads) {
-        let pair = synapse.serialize_forward_request(input).and_then(|request| {
-            Ok((request, synapse.serialize_backward_request(input, grad)?))
-        });
+        let pair = synapse
+            .serialize_forward_request(input)
+            .and_then(|request| Ok((request, synapse.serialize_backward_request(input, grad)?)));
         match pair {
             Ok((request, gradient)) => {
                 inputs.push(request);
