@@ -127,7 +127,7 @@ fn input_failure(e: &SynapseError) -> (ReturnCode, String) {
 
 fn empty_tensor() -> proto::Tensor {
     proto::Tensor {
-        version: VERSION_AS_INT as i32,
+        version: VERSION_AS_INT,
         ..Default::default()
     }
 }
@@ -141,7 +141,7 @@ impl AxonService {
         requires_grad: bool,
     ) -> Response<TensorMessage> {
         Response::new(TensorMessage {
-            version: VERSION_AS_INT as i32,
+            version: VERSION_AS_INT,
             hotkey: self.shared.hotkey.clone(),
             return_code: code as i32,
             tensors,

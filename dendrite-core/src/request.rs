@@ -34,7 +34,7 @@ pub(crate) struct PreparedForward {
 impl PreparedForward {
     pub fn new(hotkey: &str, synapses: &[Synapse], input: Tensor, ceiling: usize) -> Self {
         let mut message = TensorMessage {
-            version: VERSION_AS_INT as i32,
+            version: VERSION_AS_INT,
             hotkey: hotkey.to_owned(),
             requires_grad: true,
             ..Default::default()
@@ -234,7 +234,7 @@ pub(crate) fn backward_message(
     }
     inputs.extend(gradients);
     let message = TensorMessage {
-        version: VERSION_AS_INT as i32,
+        version: VERSION_AS_INT,
         hotkey: hotkey.to_owned(),
         tensors: inputs,
         synapses: wire_synapses,

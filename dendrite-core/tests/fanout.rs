@@ -119,7 +119,12 @@ async fn every_synapse_alone_and_all_four_in_one_request() {
     cases.push(all_synapses());
     for synapses in cases {
         let results = client
-            .forward(&[axon.endpoint(0)], &synapses, &[input.clone()], TIMEOUT)
+            .forward(
+                &[axon.endpoint(0)],
+                &synapses,
+                std::slice::from_ref(&input),
+                TIMEOUT,
+            )
             .await
             .unwrap();
         assert_eq!(results.len(), 1);
@@ -354,7 +359,12 @@ async fn nonces_increase_across_eight_concurrent_callers() {
             let mut codes = Vec::new();
             for _ in 0..25 {
                 let r = client
-                    .forward(&[endpoint.clone()], &[lhs()], &[tokens(1, 2)], TIMEOUT)
+                    .forward(
+                        std::slice::from_ref(&endpoint),
+                        &[lhs()],
+                        &[tokens(1, 2)],
+                        TIMEOUT,
+                    )
                     .await
                     .unwrap();
                 codes.push((r[0].synapses[0].code, r[0].synapses[0].message.clone()));
