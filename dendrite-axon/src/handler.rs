@@ -1,7 +1,7 @@
 //! What an axon serves: a handler per synapse call, answering with a model output or a code.
 
-use dendrite_wire::proto::ReturnCode;
-use dendrite_wire::{Synapse, Tensor};
+use dendrite_wire::proto::{self, ReturnCode};
+use dendrite_wire::{Synapse, SynapseError, Tensor};
 
 /// A handler's answer for one synapse.
 #[derive(Clone, Debug)]
@@ -12,6 +12,41 @@ pub enum SynapseOutput {
     /// A response already in wire form (e.g. the causal LM's `[B, S, 2k]` top-k), only
     /// checked and serialized. Lets toy models and benchmarks skip the full vocabulary.
     Wire(Tensor),
+    /// A response tensor already serialized for this synapse and input, sent as it is
+    /// (see [`Memoized`](crate::Memoized)).
+    Serialized(proto::Tensor),
+}
+
+impl SynapseOutput {
+    /// Encodes and serializes the output for `synapse` and `input`, with the reference's codes
+    /// for failures: a shape problem is `ResponseShapeException`, anything else
+    /// `ResponseSerializationException`.
+    pub fn serialize(
+        self,
+        synapse: &Synapse,
+        input: &Tensor,
+    ) -> Result<proto::Tensor, HandlerError> {
+        let serialized = match self {
+            SynapseOutput::Model(t) => synapse.serialize_forward_response(input, &t),
+            SynapseOutput::Wire(t) => synapse.serialize_wire_forward_response(input, &t),
+            SynapseOutput::Serialized(t) => Ok(t),
+        };
+        serialized.map_err(response_failure)
+    }
+}
+
+/// The reference axon's classification of a response encoding failure.
+pub(crate) fn response_failure(e: SynapseError) -> HandlerError {
+    match e {
+        SynapseError::Shape(_) => HandlerError::new(
+            ReturnCode::ResponseShapeException,
+            format!("Synapse response shape exception with error: {e}"),
+        ),
+        e => HandlerError::new(
+            ReturnCode::ResponseSerializationException,
+            format!("Synapse response serialization exception with error: {e}"),
+        ),
+    }
 }
 
 /// A handler's refusal for one synapse: the code and message the caller sees.

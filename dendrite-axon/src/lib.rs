@@ -3,7 +3,8 @@
 //! - [`serve`] starts a tonic server that authenticates exactly as the 3.x `AuthInterceptor`
 //!   ([`auth`]), applies the reference axon's request checks with its codes and messages, and
 //!   dispatches each synapse to a [`SynapseHandler`].
-//! - [`ToyModel`] answers all four synapses deterministically without torch.
+//! - [`ToyModel`] answers all four synapses deterministically without torch; [`Memoized`]
+//!   replays serialized answers for benchmarks.
 //! - [`Behaviour`] makes an axon misbehave on purpose (delay, hang, codes, garbage, drops).
 //!
 //! Unlike the Python 3.7.0 axon, an empty tensor list or a tensor/synapse count mismatch is
@@ -12,12 +13,14 @@
 pub mod auth;
 mod behaviour;
 mod handler;
+mod memo;
 mod server;
 mod service;
 mod toy;
 
 pub use behaviour::Behaviour;
 pub use handler::{HandlerError, SynapseHandler, SynapseOutput};
+pub use memo::Memoized;
 pub use server::{serve, AxonConfig, AxonError, AxonHandle};
 pub use service::AxonCounters;
 pub use toy::{ReceivedGradient, ToyModel, MAX_RECORDED_GRADIENTS};

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::Authenticator;
 use crate::behaviour::Behaviour;
-use crate::handler::{HandlerError, SynapseHandler, SynapseOutput};
+use crate::handler::{response_failure, HandlerError, SynapseHandler};
 
 /// Counters of what an axon served.
 #[derive(Debug, Default)]
@@ -243,25 +243,14 @@ impl AxonService {
         if let Behaviour::FixedCode(code) = behaviour {
             return Err(HandlerError::new(*code, "test axon: configured code"));
         }
-        let response_failure = |e: SynapseError| match e {
-            SynapseError::Shape(_) => HandlerError::new(
-                ReturnCode::ResponseShapeException,
-                format!("Synapse response shape exception with error: {e}"),
-            ),
-            e => HandlerError::new(
-                ReturnCode::ResponseSerializationException,
-                format!("Synapse response serialization exception with error: {e}"),
-            ),
-        };
         // The reference fails out-of-range parameters (topk above the vocabulary) when it
         // encodes the response.
         synapse.validate().map_err(response_failure)?;
-        let output = self.shared.handler.forward(caller, synapse, input)?;
-        let mut tensor = match output {
-            SynapseOutput::Model(t) => synapse.serialize_forward_response(input, &t),
-            SynapseOutput::Wire(t) => synapse.serialize_wire_forward_response(input, &t),
-        }
-        .map_err(response_failure)?;
+        let mut tensor = self
+            .shared
+            .handler
+            .forward(caller, synapse, input)?
+            .serialize(synapse, input)?;
         match behaviour {
             Behaviour::GarbageTensors => tensor.buffer = Bytes::from_static(b"\xc1not msgpack"),
             Behaviour::WrongShape => {

@@ -325,3 +325,81 @@ fn python_json_str(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// Endpoints from an endpoint file: one JSON object or a list of them. Each needs `hotkey`,
+/// `ip` and `port`; the peer's files (`../shared/peer/axon.py --info-out`) have just those and
+/// `version`. Missing fields default to: version 370, uid = position in the list, ip_type from
+/// the ip, coldkey = hotkey, protocol and modality 0. Unknown fields (`pid`) are ignored.
+pub fn load_endpoints(text: &str) -> Result<Vec<Endpoint>, FormatError> {
+    use serde_json::Value;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| invalid("file", format!("invalid JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => {
+            return Err(invalid(
+                "file",
+                "must be an endpoint object or a list of them",
+            ))
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(uid, mut item)| {
+            let object = item
+                .as_object_mut()
+                .ok_or_else(|| invalid("file", format!("item {uid} is not an object")))?;
+            let hotkey = object.get("hotkey").cloned().unwrap_or(Value::Null);
+            let ip_type = match object.get("ip").and_then(Value::as_str) {
+                Some(ip) if ip.contains(':') => 6,
+                _ => 4,
+            };
+            object.entry("version").or_insert(Value::from(370));
+            object.entry("uid").or_insert(Value::from(uid));
+            object.entry("ip_type").or_insert(Value::from(ip_type));
+            object.entry("coldkey").or_insert(hotkey);
+            object.entry("protocol").or_insert(Value::from(0));
+            object.entry("modality").or_insert(Value::from(0));
+            Endpoint::from_json(&item.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+    #[test]
+    fn peer_files_load_with_defaults() {
+        let one = format!(
+            r#"{{"hotkey": "{BOB}", "ip": "127.0.0.1", "port": 8091, "version": 370, "pid": 1}}"#
+        );
+        let endpoints = load_endpoints(&one).unwrap();
+        assert_eq!(endpoints.len(), 1);
+        let e = &endpoints[0];
+        assert_eq!(
+            (e.uid, e.ip_type, e.port, e.coldkey.as_str()),
+            (0, 4, 8091, BOB)
+        );
+        let list = format!(r#"[{one}, {{"hotkey": "{BOB}", "ip": "::1", "port": 9}}]"#);
+        let endpoints = load_endpoints(&list).unwrap();
+        assert_eq!((endpoints[1].uid, endpoints[1].ip_type), (1, 6));
+    }
+
+    #[test]
+    fn bad_files_are_errors() {
+        for text in [
+            "",
+            "3",
+            "[3]",
+            r#"{"ip": "127.0.0.1", "port": 1}"#,
+            r#"{"hotkey": "x", "ip": "1.2.3.4", "port": 1}"#,
+        ] {
+            assert!(load_endpoints(text).is_err(), "{text}");
+        }
+    }
+}

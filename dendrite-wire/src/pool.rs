@@ -32,13 +32,33 @@ impl PooledBuffer {
         } else {
             None
         };
-        let mut words = pooled.unwrap_or_else(|| bytemuck::zeroed_vec(words_needed));
-        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..data.len()].copy_from_slice(data);
+        let words = match pooled {
+            Some(mut words) => {
+                bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..data.len()].copy_from_slice(data);
+                words
+            }
+            None => words_of(data),
+        };
         PooledBuffer {
             words,
             len: data.len(),
         }
     }
+}
+
+/// `data` as native-endian words in one pass (no zeroing first: a fresh buffer's pages are
+/// touched once), the last word zero-padded.
+fn words_of(data: &[u8]) -> Vec<u64> {
+    let mut words = Vec::with_capacity(data.len().div_ceil(8));
+    let chunks = data.chunks_exact(8);
+    let tail = chunks.remainder();
+    words.extend(chunks.map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default())));
+    if !tail.is_empty() {
+        let mut last = [0u8; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        words.push(u64::from_ne_bytes(last));
+    }
+    words
 }
 
 impl AsRef<[u8]> for PooledBuffer {

@@ -5,6 +5,7 @@
 //! (override with `DENDRITE_SHARED`).
 
 mod codegen;
+mod fanout;
 mod fixtures;
 mod util;
 
@@ -37,7 +38,8 @@ enum Command {
     /// Everything CI checks: fmt, clippy -D warnings, codegen --check, tests.
     Ci,
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
-    /// and the Python tokenizer's on the same 1,000 strings.
+    /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
+    /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process.
     Bench {
         /// Which benchmark to run.
         #[arg(default_value = "wire")]
@@ -93,6 +95,7 @@ fn bench(which: &str) -> Result<()> {
                     .env("DENDRITE_SHARED", util::shared()),
             )
         }
-        other => anyhow::bail!("unknown benchmark `{other}` (known: wire, tokenizer)"),
+        "fanout" => fanout::run(),
+        other => anyhow::bail!("unknown benchmark `{other}` (known: wire, tokenizer, fanout)"),
     }
 }

@@ -1,0 +1,85 @@
+//! Serves N toy axons on 127.0.0.1 in one process, for benchmarks and interop runs.
+//!
+//! `toy-axons --count N --out FILE [--memo] [--seconds S]` writes the endpoints as a JSON list
+//! (`hotkey`, `ip`, `port`, `version`: the peer's endpoint-file format), prints `AXONS READY N`,
+//! and serves until killed, stdin closes, or S seconds pass.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dendrite_axon::{serve, AxonConfig, Memoized, SynapseHandler, ToyModel};
+use dendrite_core::Keypair;
+use tokio::io::AsyncReadExt;
+
+fn usage() -> ! {
+    eprintln!("usage: toy-axons --count N --out FILE [--memo] [--seconds S]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let (mut count, mut out, mut memo, mut seconds) = (1usize, None, false, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--count" => {
+                count = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--out" => out = Some(args.next().unwrap_or_else(|| usage())),
+            "--memo" => memo = true,
+            "--seconds" => seconds = args.next().and_then(|v| v.parse::<u64>().ok()),
+            _ => usage(),
+        }
+    }
+    let Some(out) = out else { usage() };
+    let mut handles = Vec::with_capacity(count);
+    let mut listing = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut seed = [0x5au8; 32];
+        seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        let key = Keypair::from_seed(seed).unwrap_or_else(|e| panic!("seed: {e}"));
+        let handler: Arc<dyn SynapseHandler> = if memo {
+            Arc::new(Memoized::new(ToyModel::new()))
+        } else {
+            Arc::new(ToyModel::new())
+        };
+        match serve(&key, handler, AxonConfig::default()).await {
+            Ok(handle) => {
+                let addr = handle.local_addr();
+                listing.push(format!(
+                    r#"{{"hotkey": "{}", "ip": "{}", "port": {}, "version": 370}}"#,
+                    handle.hotkey(),
+                    addr.ip(),
+                    addr.port()
+                ));
+                handles.push(handle);
+            }
+            Err(e) => {
+                eprintln!("toy-axons: axon {i}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    if let Err(e) = std::fs::write(&out, format!("[{}]\n", listing.join(",\n"))) {
+        eprintln!("toy-axons: cannot write {out}: {e}");
+        std::process::exit(1);
+    }
+    println!("AXONS READY {count}");
+    let stdin_closed = async {
+        let mut buf = [0u8; 64];
+        let mut stdin = tokio::io::stdin();
+        while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
+    };
+    let limit = tokio::time::sleep(Duration::from_secs(seconds.unwrap_or(u64::MAX / 4)));
+    tokio::select! {
+        _ = stdin_closed => {}
+        _ = limit => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    for handle in handles {
+        handle.shutdown().await;
+    }
+}

@@ -1,0 +1,83 @@
+//! `cargo xtask bench fanout`: our dendrite's fan-out against toy axons in another process.
+//!
+//! Builds the release `toy-axons` server and the `fanout` client example, serves 4,096
+//! memoized toy axons (answers are replayed, so the client is what is measured), and runs:
+//! last hidden state `[10, 20, 1024]` f32 to N = 1, 16, 256 endpoints, then `[1, 1]` and
+//! `[10, 20]` to all 4,096 (peak RSS and open fds at that size). One JSON line per run.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::util;
+
+/// Kills the child when dropped, also on error paths.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `count` toy axons writing their endpoints to `out`; returns once they serve.
+fn start_axons(release: &Path, count: usize, out: &Path) -> Result<Guard> {
+    let mut child = Command::new(release.join("toy-axons"))
+        .args(["--count", &count.to_string(), "--memo", "--out"])
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting toy-axons")?;
+    let stdout = child.stdout.take().context("toy-axons stdout")?;
+    let guard = Guard(child);
+    for line in BufReader::new(stdout).lines() {
+        if line?.starts_with("AXONS READY") {
+            return Ok(guard);
+        }
+    }
+    bail!("toy-axons exited before it was ready")
+}
+
+pub fn run() -> Result<()> {
+    util::cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "dendrite-axon",
+        "--bin",
+        "toy-axons",
+        "--package",
+        "dendrite-core",
+        "--example",
+        "fanout",
+    ])?;
+    let release = util::root().join("target").join("release");
+    let dir = util::root().join("target").join("bench-fanout");
+    std::fs::create_dir_all(&dir)?;
+    let endpoints = dir.join("endpoints.json");
+    let _axons = start_axons(&release, 4096, &endpoints)?;
+    let fanout = |limit: usize, shape: (usize, usize), rounds: usize| {
+        util::run(
+            Command::new(release.join("examples").join("fanout"))
+                .arg("--endpoints")
+                .arg(&endpoints)
+                .args(["--limit", &limit.to_string()])
+                .args([
+                    "--batch",
+                    &shape.0.to_string(),
+                    "--seq",
+                    &shape.1.to_string(),
+                ])
+                .args(["--rounds", &rounds.to_string()]),
+        )
+    };
+    for n in [1, 16, 256] {
+        fanout(n, (10, 20), 30)?;
+    }
+    fanout(4096, (1, 1), 10)?;
+    fanout(4096, (10, 20), 5)
+}
