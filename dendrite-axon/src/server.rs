@@ -164,6 +164,18 @@ impl AxonHandle {
         }
     }
 
+    /// `{"hotkey", "ip", "port", "version", "pid"}`: the endpoint JSON `../shared/peer/axon.py`
+    /// prints after `AXON READY` and writes with `--info-out`.
+    pub fn info_json(&self, pid: u32) -> String {
+        format!(
+            r#"{{"hotkey": "{}", "ip": "{}", "port": {}, "version": {}, "pid": {pid}}}"#,
+            self.shared.hotkey,
+            self.addr.ip(),
+            self.addr.port(),
+            dendrite_wire::VERSION_AS_INT
+        )
+    }
+
     /// Changes how it answers from now on.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         *self

@@ -7,6 +7,7 @@
 mod codegen;
 mod fanout;
 mod fixtures;
+mod interop;
 mod util;
 
 use anyhow::Result;
@@ -33,10 +34,18 @@ enum Command {
     },
     /// Regenerate the golden fixtures with the real Python bittensor 3.7.0 (installs the peer).
     Fixtures,
-    /// Run every test of the workspace (the README's test command).
+    /// Run every test: the workspace's tests, then `interop` against the Python peer (the
+    /// README's test command).
     Test,
     /// Everything CI checks: fmt, clippy -D warnings, codegen --check, tests.
     Ci,
+    /// Our dendrite and axon against the real Python bittensor 3.7.0 axon and dendrite, both
+    /// directions (installs the peer). `--write` also writes INTEROP.md.
+    Interop {
+        /// Write INTEROP.md with the comparison table.
+        #[arg(long)]
+        write: bool,
+    },
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
     /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process.
@@ -53,13 +62,15 @@ fn main() -> Result<()> {
         Command::Fixtures => fixtures::run(),
         Command::Test => test(),
         Command::Ci => ci(),
+        Command::Interop { write } => interop::run(write),
         Command::Bench { which } => bench(&which),
     }
 }
 
 fn test() -> Result<()> {
     util::cargo(&["test", "--workspace", "--all-targets"])?;
-    util::cargo(&["test", "--workspace", "--doc"])
+    util::cargo(&["test", "--workspace", "--doc"])?;
+    interop::run(false)
 }
 
 fn ci() -> Result<()> {

@@ -3,6 +3,10 @@
 //! `toy-axons --count N --out FILE [--memo] [--seconds S]` writes the endpoints as a JSON list
 //! (`hotkey`, `ip`, `port`, `version`: the peer's endpoint-file format), prints `AXONS READY N`,
 //! and serves until killed, stdin closes, or S seconds pass.
+//!
+//! `toy-axons --port P [--uri //Bob] --info-out FILE [--seconds S]` serves one axon as
+//! `../shared/peer/axon.py` does: it writes `{hotkey, ip, port, version, pid}` to FILE and prints
+//! `AXON READY {json}`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +23,7 @@ fn usage() -> ! {
 #[tokio::main]
 async fn main() {
     let (mut count, mut out, mut memo, mut seconds) = (1usize, None, false, None);
+    let (mut port, mut uri, mut info_out) = (0u16, None::<String>, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -31,8 +36,20 @@ async fn main() {
             "--out" => out = Some(args.next().unwrap_or_else(|| usage())),
             "--memo" => memo = true,
             "--seconds" => seconds = args.next().and_then(|v| v.parse::<u64>().ok()),
+            "--port" => {
+                port = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--uri" => uri = Some(args.next().unwrap_or_else(|| usage())),
+            "--info-out" => info_out = Some(args.next().unwrap_or_else(|| usage())),
             _ => usage(),
         }
+    }
+    if let Some(info_out) = info_out {
+        serve_one(port, uri.as_deref().unwrap_or("//Bob"), &info_out, seconds).await;
+        return;
     }
     let Some(out) = out else { usage() };
     let mut handles = Vec::with_capacity(count);
@@ -68,6 +85,41 @@ async fn main() {
         std::process::exit(1);
     }
     println!("AXONS READY {count}");
+    wait_for_stop(seconds).await;
+    for handle in handles {
+        handle.shutdown().await;
+    }
+}
+
+/// Serves one toy axon keyed by `uri` on 127.0.0.1:`port`, like the peer's `axon.py`.
+async fn serve_one(port: u16, uri: &str, info_out: &str, seconds: Option<u64>) {
+    let key = Keypair::from_uri(uri).unwrap_or_else(|e| {
+        eprintln!("toy-axons: {e}");
+        std::process::exit(2)
+    });
+    let config = AxonConfig {
+        addr: ([127, 0, 0, 1], port).into(),
+        ..AxonConfig::default()
+    };
+    let handle = match serve(&key, Arc::new(ToyModel::new()), config).await {
+        Ok(handle) => handle,
+        Err(e) => {
+            eprintln!("toy-axons: {e}");
+            std::process::exit(1)
+        }
+    };
+    let info = handle.info_json(std::process::id());
+    if let Err(e) = std::fs::write(info_out, &info) {
+        eprintln!("toy-axons: cannot write {info_out}: {e}");
+        std::process::exit(1);
+    }
+    println!("AXON READY {info}");
+    wait_for_stop(seconds).await;
+    handle.shutdown().await;
+}
+
+/// Until stdin closes, `seconds` pass, or Ctrl-C.
+async fn wait_for_stop(seconds: Option<u64>) {
     let stdin_closed = async {
         let mut buf = [0u8; 64];
         let mut stdin = tokio::io::stdin();
@@ -78,8 +130,5 @@ async fn main() {
         _ = stdin_closed => {}
         _ = limit => {}
         _ = tokio::signal::ctrl_c() => {}
-    }
-    for handle in handles {
-        handle.shutdown().await;
     }
 }
