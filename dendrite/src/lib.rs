@@ -1,7 +1,38 @@
-//! A fast, bounded Rust Bittensor dendrite.
+//! A fast, bounded Rust Bittensor dendrite, wire-compatible with the Bittensor 3.x axon.
 //!
-//! This facade will offer `Dendrite` with the reference's methods (`text`, `text_causal_lm`, ...).
-//! Today it re-exports the layers that exist: the wire ([`wire`]) and, as they land, formatting,
-//! the RPC core and metrics.
+//! ```no_run
+//! use dendrite::{Dendrite, Endpoint, Keypair, TextLastHiddenState};
+//!
+//! # async fn run(endpoints: Vec<Endpoint>) -> Result<(), Box<dyn std::error::Error>> {
+//! let dendrite = Dendrite::new(Keypair::from_uri("//Alice")?)?;
+//! let response = dendrite
+//!     .text_last_hidden_state(endpoints, "hello world", TextLastHiddenState::default(), None)
+//!     .await?;
+//! for (endpoint, codes) in response.endpoints.iter().zip(response.codes()) {
+//!     println!("{} {:?}", endpoint.hotkey, codes);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The layers are re-exported for users who need them: [`wire`] (tensors, synapses, codes),
+//! [`format`] (endpoints, inputs, tokenizer), [`core`] (keys, receptors, fan-out) and [`axon`]
+//! (a Rust axon with a toy model for tests).
 
+mod config;
+mod dendrite;
+mod error;
+
+pub use dendrite_axon as axon;
+pub use dendrite_core as core;
+pub use dendrite_format as format;
 pub use dendrite_wire as wire;
+
+pub use config::{ConfigError, DendriteConfig};
+pub use dendrite::{Dendrite, GenerateOptions, Generation, Response};
+pub use dendrite_core::{ClientConfig, EndpointResult, Keypair, SynapseResult};
+pub use dendrite_format::{load_endpoints, Endpoint, Endpoints, Inputs};
+pub use dendrite_wire::synapse::{
+    TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
+};
+pub use dendrite_wire::{DType, ReturnCode, Synapse, Tensor};
+pub use error::DendriteError;

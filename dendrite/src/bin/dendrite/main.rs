@@ -1,0 +1,81 @@
+//! The `dendrite` command line: `demo` (the project's main job), `axon` and `query`.
+
+mod axon;
+mod demo;
+mod query;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A fast, bounded Bittensor 3.x dendrite.
+#[derive(Parser)]
+#[command(name = "dendrite", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start toy axons in-process, fan every synapse out to them and to one dead endpoint, send
+    /// a backward, and print a table and a latency summary. Needs no setup.
+    Demo(demo::DemoArgs),
+    /// Serve the toy model as a Bittensor 3.x axon (the server side of the same wire).
+    Axon(axon::AxonArgs),
+    /// Query real endpoints from an endpoint file and print what each answered.
+    Query(query::QueryArgs),
+}
+
+/// Why a command failed: the user's input (exit 2) or the command itself (exit 1).
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad input: a missing file, malformed JSON, an invalid key, a port in use...
+    Input(String),
+    /// The command could not do its job.
+    Failure(String),
+}
+
+impl CliError {
+    /// A bad-input error from anything printable.
+    pub fn input(e: impl std::fmt::Display) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dendrite: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Axon(args) => axon::run(args).await,
+            Command::Query(args) => query::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Input(message)) => {
+            eprintln!("dendrite: {message}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Failure(message)) => {
+            eprintln!("dendrite: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

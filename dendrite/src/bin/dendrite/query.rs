@@ -1,0 +1,255 @@
+//! `dendrite query`: real endpoints from a file, every chosen synapse, optionally a Backward,
+//! optionally repeated; a table or JSON lines.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use dendrite::{
+    load_endpoints, Dendrite, DendriteConfig, Endpoint, EndpointResult, Keypair, ReturnCode,
+    Synapse, Tensor, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
+};
+use serde_json::json;
+
+use crate::{table, CliError};
+
+/// Which synapse to query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SynapseChoice {
+    /// TextLastHiddenState: [B, S, 1024] hidden states.
+    LastHidden,
+    /// TextCausalLM: [B, S, 50258] log-probabilities.
+    CausalLm,
+    /// TextCausalLMNext: top-k next-token phrases.
+    CausalLmNext,
+    /// TextSeq2Seq: generated token ids.
+    Seq2seq,
+    /// All four in one request.
+    All,
+}
+
+/// Options of `dendrite query`.
+#[derive(Args)]
+pub struct QueryArgs {
+    /// Endpoint file: one JSON object or a list, each with hotkey, ip, port (version, uid,
+    /// coldkey, ip_type, protocol, modality optional).
+    #[arg(long)]
+    endpoints: PathBuf,
+    /// Which synapse(s).
+    #[arg(long, value_enum, default_value = "all")]
+    synapse: SynapseChoice,
+    /// Top-k of the causal LM synapses (default: the reference's 512 and 4096).
+    #[arg(long)]
+    topk: Option<i32>,
+    /// Input text; several make a batch.
+    #[arg(long = "text", default_value = "hello world")]
+    texts: Vec<String>,
+    /// Timeout per call, seconds (fractions allowed).
+    #[arg(long, default_value_t = 14.0)]
+    timeout: f64,
+    /// Our hotkey as a dev URI, mnemonic or 0x seed (default //Alice unless --wallet).
+    #[arg(long, conflicts_with_all = ["wallet", "hotkey"])]
+    uri: Option<String>,
+    /// Wallet name (with --hotkey): ~/.bittensor/wallets/<wallet>/hotkeys/<hotkey>.
+    #[arg(long, requires = "hotkey")]
+    wallet: Option<String>,
+    /// Hotkey name within --wallet.
+    #[arg(long, requires = "wallet")]
+    hotkey: Option<String>,
+    /// Wallets directory (default ~/.bittensor/wallets).
+    #[arg(long)]
+    wallet_path: Option<PathBuf>,
+    /// Then send each answering endpoint the gradient of the sum of its outputs (Backward).
+    #[arg(long)]
+    backward: bool,
+    /// Run the query this many times.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Seconds between repeats.
+    #[arg(long, default_value_t = 1.0)]
+    interval: f64,
+    /// One JSON object per line per endpoint × synapse instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(CliError::input(format!(
+            "--{name} {value} is not a number of seconds"
+        )))
+    }
+}
+
+fn synapses(choice: SynapseChoice, topk: Option<i32>) -> Vec<Synapse> {
+    let lhs: Synapse = TextLastHiddenState::default().into();
+    let lm: Synapse = topk
+        .map_or_else(TextCausalLM::default, TextCausalLM::with_topk)
+        .into();
+    let next: Synapse = topk
+        .map_or_else(TextCausalLMNext::default, TextCausalLMNext::with_topk)
+        .into();
+    let seq: Synapse = TextSeq2Seq::default().into();
+    match choice {
+        SynapseChoice::LastHidden => vec![lhs],
+        SynapseChoice::CausalLm => vec![lm],
+        SynapseChoice::CausalLmNext => vec![next],
+        SynapseChoice::Seq2seq => vec![seq],
+        SynapseChoice::All => vec![lhs, lm, next, seq],
+    }
+}
+
+fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
+    match (&args.wallet, &args.hotkey) {
+        (Some(wallet), Some(hotkey)) => {
+            Keypair::from_wallet(args.wallet_path.as_deref(), wallet, hotkey)
+                .map_err(CliError::input)
+        }
+        _ => Keypair::from_uri(args.uri.as_deref().unwrap_or("//Alice")).map_err(CliError::input),
+    }
+}
+
+/// The gradient of `sum(outputs)`: ones where the synapse answered, zeros where it did not,
+/// and no gradient for seq2seq (its outputs are token ids).
+fn gradients(synapses: &[Synapse], result: &EndpointResult) -> Result<Vec<Tensor>, CliError> {
+    synapses
+        .iter()
+        .zip(&result.synapses)
+        .map(|(synapse, s)| {
+            let fill = if s.code == ReturnCode::Success {
+                1f32
+            } else {
+                0f32
+            };
+            match synapse {
+                Synapse::TextSeq2Seq(_) => Ok(Tensor::empty()),
+                _ => Tensor::from_vec(vec![fill; s.output.numel()], s.output.shape().to_vec()),
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| CliError::Failure(e.to_string()))
+}
+
+struct Printer {
+    json: bool,
+    rows: Vec<Vec<String>>,
+}
+
+impl Printer {
+    fn add(
+        &mut self,
+        round: u32,
+        direction: &str,
+        endpoint: &Endpoint,
+        synapse: &Synapse,
+        s: &dendrite::SynapseResult,
+    ) {
+        if self.json {
+            let line = json!({
+                "round": round, "direction": direction, "uid": endpoint.uid, "hotkey": endpoint.hotkey,
+                "synapse": synapse.name(), "code": s.code.as_str_name(), "message": s.message,
+                "time_s": s.elapsed.as_secs_f64(), "shape": s.output.shape(),
+                "dtype": format!("{:?}", s.output.dtype()),
+            });
+            println!("{line}");
+        } else {
+            self.rows.push(vec![
+                round.to_string(),
+                direction.into(),
+                format!("{} {}", endpoint.uid, table::short(&endpoint.hotkey)),
+                synapse.name().into(),
+                s.code.as_str_name().into(),
+                format!("{:.2}", s.elapsed.as_secs_f64() * 1e3),
+                if direction == "forward" {
+                    table::shape(s.output.shape())
+                } else {
+                    "-".into()
+                },
+                s.message.chars().take(60).collect(),
+            ]);
+        }
+    }
+}
+
+pub async fn run(args: QueryArgs) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&args.endpoints)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", args.endpoints.display())))?;
+    let endpoints = load_endpoints(&text)
+        .map_err(|e| CliError::input(format!("{}: {e}", args.endpoints.display())))?;
+    let timeout = seconds("timeout", args.timeout)?;
+    let interval = seconds("interval", args.interval)?;
+    let synapses = synapses(args.synapse, args.topk);
+    for synapse in &synapses {
+        synapse.validate().map_err(CliError::input)?;
+    }
+    let config = DendriteConfig::from_env().map_err(CliError::input)?;
+    let dendrite = Dendrite::with_config(key(&args)?, config);
+    let (endpoints, inputs) = dendrite
+        .format_text_inputs(endpoints, dendrite::Inputs::Texts(args.texts.clone()))
+        .map_err(CliError::input)?;
+    let mut printer = Printer {
+        json: args.json,
+        rows: Vec::new(),
+    };
+    let mut round_times = Vec::new();
+    for round in 0..args.repeat.max(1) {
+        if round > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        let start = Instant::now();
+        let results = dendrite
+            .forward(&endpoints, &synapses, &inputs, Some(timeout))
+            .await
+            .map_err(CliError::input)?;
+        round_times.push(start.elapsed());
+        for (endpoint, result) in endpoints.iter().zip(&results) {
+            for (synapse, s) in synapses.iter().zip(&result.synapses) {
+                printer.add(round, "forward", endpoint, synapse, s);
+            }
+        }
+        if args.backward {
+            let answered: Vec<usize> = (0..endpoints.len())
+                .filter(|&i| {
+                    results[i]
+                        .synapses
+                        .iter()
+                        .any(|s| s.code == ReturnCode::Success)
+                })
+                .collect();
+            let chosen: Vec<Endpoint> = answered.iter().map(|&i| endpoints[i].clone()).collect();
+            let chosen_inputs: Vec<Tensor> = answered.iter().map(|&i| inputs[i].clone()).collect();
+            let grads = answered
+                .iter()
+                .map(|&i| gradients(&synapses, &results[i]))
+                .collect::<Result<Vec<_>, _>>()?;
+            let backward = dendrite
+                .backward(&chosen, &synapses, &chosen_inputs, &grads, Some(timeout))
+                .await
+                .map_err(CliError::input)?;
+            for (endpoint, result) in chosen.iter().zip(&backward) {
+                for (synapse, s) in synapses.iter().zip(&result.synapses) {
+                    printer.add(round, "backward", endpoint, synapse, s);
+                }
+            }
+        }
+    }
+    if !args.json {
+        table::print(
+            &[
+                "round",
+                "direction",
+                "endpoint",
+                "synapse",
+                "code",
+                "time ms",
+                "shape",
+                "message",
+            ],
+            &printer.rows,
+        );
+        println!("\nround time: {}", table::latency_summary(&mut round_times));
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! The `dendrite` binary as a user runs it: a subprocess, its output and its exit code.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn dendrite() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dendrite"));
+    command.env_remove("RUST_LOG");
+    command
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Kills the child on drop.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `dendrite axon` on a free port; returns the process and its endpoint file.
+fn start_axon(dir: &std::path::Path) -> (Running, PathBuf, serde_json::Value) {
+    let info = dir.join("axon.json");
+    let mut child = dendrite()
+        .args([
+            "axon",
+            "--port",
+            "0",
+            "--uri",
+            "//Bob",
+            "--run-seconds",
+            "60",
+            "--info-out",
+        ])
+        .arg(&info)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let json = line.strip_prefix("AXON READY ").expect("AXON READY line");
+    let ready: serde_json::Value = serde_json::from_str(json).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    assert_eq!(ready, written);
+    (running, info, ready)
+}
+
+#[test]
+fn demo_shows_every_synapse_success_and_the_dead_endpoint_unavailable() {
+    let output = dendrite()
+        .args(["demo", "--axons", "3", "--rounds", "1"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("127.0.0.1:"))
+        .collect();
+    assert_eq!(rows.len(), 4 * 4, "{stdout}");
+    for synapse in [
+        "TextLastHiddenState",
+        "TextCausalLM",
+        "TextCausalLMNext",
+        "TextSeq2Seq",
+    ] {
+        let codes: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.split_whitespace().nth(3) == Some(synapse))
+            .filter_map(|r| r.split_whitespace().nth(4))
+            .collect();
+        assert_eq!(
+            codes,
+            ["Success", "Success", "Success", "Unavailable"],
+            "{synapse}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("backward: 3/3 endpoints answered Success"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the axons received 6 gradients"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("round time: min"), "{stdout}");
+}
+
+#[test]
+fn query_against_dendrite_axon_in_json_mode() {
+    let dir = scratch("query");
+    let (_axon, info, ready) = start_axon(&dir);
+    let output = dendrite()
+        .args([
+            "query",
+            "--synapse",
+            "all",
+            "--topk",
+            "4",
+            "--json",
+            "--backward",
+            "--timeout",
+            "5",
+        ])
+        .args([
+            "--text",
+            "hello world",
+            "--text",
+            "the quick brown fox",
+            "--endpoints",
+        ])
+        .arg(&info)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let forward: Vec<_> = lines
+        .iter()
+        .filter(|l| l["direction"] == "forward")
+        .collect();
+    let backward: Vec<_> = lines
+        .iter()
+        .filter(|l| l["direction"] == "backward")
+        .collect();
+    assert_eq!((forward.len(), backward.len()), (4, 4), "{stdout}");
+    for line in &lines {
+        assert_eq!(line["code"], "Success", "{line}");
+        assert_eq!(line["hotkey"], ready["hotkey"]);
+        assert_eq!(line["uid"], 0);
+        assert_eq!(line["round"], 0);
+        assert!(line["time_s"].as_f64().unwrap() > 0.0);
+    }
+    let shapes: Vec<&serde_json::Value> = forward.iter().map(|l| &l["shape"]).collect();
+    assert_eq!(shapes[0], &serde_json::json!([2, 4, 1024]));
+    assert_eq!(shapes[1], &serde_json::json!([2, 4, 50258]));
+    assert_eq!(forward[3]["dtype"], "Int64");
+}
+
+#[test]
+fn query_repeats_and_reports_dead_peers_without_failing() {
+    let dir = scratch("dead");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = dir.join("dead.json");
+    std::fs::write(&file, format!(r#"{{"hotkey": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "ip": "127.0.0.1", "port": {port}}}"#)).unwrap();
+    let output = dendrite()
+        .args([
+            "query",
+            "--synapse",
+            "last-hidden",
+            "--json",
+            "--repeat",
+            "2",
+            "--interval",
+            "0.05",
+            "--endpoints",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(
+        output.status.success(),
+        "a query that ran exits 0 whatever peers answer: {stderr}"
+    );
+    let rounds: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 2);
+    assert!(rounds.iter().all(|l| l["code"] == "Unavailable"));
+    assert_eq!(
+        (rounds[0]["round"].as_u64(), rounds[1]["round"].as_u64()),
+        (Some(0), Some(1))
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_a_nonzero_exit() {
+    let dir = scratch("bad");
+    let malformed = dir.join("malformed.json");
+    std::fs::write(&malformed, "{not json").unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, r#"{"hotkey": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "ip": "127.0.0.1", "port": 1}"#).unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let missing = dir.join("missing.json");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "query".into(),
+                "--endpoints".into(),
+                missing.display().to_string(),
+            ],
+            "cannot read",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--endpoints".into(),
+                malformed.display().to_string(),
+            ],
+            "invalid JSON",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--synapse".into(),
+                "telepathy".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "invalid value 'telepathy'",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--uri".into(),
+                "//".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "invalid secret URI",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--wallet".into(),
+                "nobody".into(),
+                "--hotkey".into(),
+                "none".into(),
+                "--wallet-path".into(),
+                dir.display().to_string(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "cannot read key file",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--topk".into(),
+                "0".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "topk must be in",
+        ),
+        (
+            vec!["axon".into(), "--port".into(), busy_port.clone()],
+            "cannot listen on",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = dendrite().args(&args).output().unwrap();
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        if !expected.starts_with("invalid value") {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        }
+    }
+    drop(busy);
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["axon", "--help"],
+        vec!["query", "--help"],
+    ] {
+        let output = dendrite().args(&command).output().unwrap();
+        assert!(output.status.success(), "{command:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage"),
+            "{command:?}"
+        );
+    }
+}
