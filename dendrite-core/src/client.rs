@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::config::ClientConfig;
 use crate::keys::Keypair;
+use crate::observer::{CallObserver, CallReport, Direction};
 use crate::outcome::{CallFailure, EndpointResult};
 use crate::pool::ReceptorPool;
 use crate::request::{self, PreparedForward};
@@ -82,6 +83,13 @@ struct Inner {
     in_flight: Arc<Semaphore>,
     detached: Arc<Semaphore>,
     dropped_backward: AtomicU64,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl std::fmt::Debug for dyn CallObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallObserver")
+    }
 }
 
 impl Client {
@@ -102,8 +110,22 @@ impl Client {
                 in_flight,
                 detached,
                 dropped_backward: AtomicU64::new(0),
+                observer: None,
             }),
         }
+    }
+
+    /// A client that reports every finished call to `observer` (metrics, statistics).
+    pub fn with_observer(
+        key: Keypair,
+        config: ClientConfig,
+        observer: Arc<dyn CallObserver>,
+    ) -> Self {
+        let mut client = Client::new(key, config);
+        if let Some(inner) = Arc::get_mut(&mut client.inner) {
+            inner.observer = Some(observer);
+        }
+        client
     }
 
     /// The signing key.
@@ -168,7 +190,16 @@ impl Client {
                 (index, result)
             });
         }
-        Ok(collect(tasks, endpoints.len(), synapses.len(), start).await)
+        let results = collect(tasks, endpoints.len(), synapses.len(), start).await;
+        self.inner.report(
+            Direction::Forward,
+            endpoints,
+            &synapses,
+            inputs,
+            &results,
+            start,
+        );
+        Ok(results)
     }
 
     /// Sends each endpoint its gradients (`grads[i]`, one per synapse, the shape of that
@@ -203,7 +234,16 @@ impl Client {
                 (index, result)
             });
         }
-        Ok(collect(tasks, endpoints.len(), synapses.len(), start).await)
+        let results = collect(tasks, endpoints.len(), synapses.len(), start).await;
+        self.inner.report(
+            Direction::Backward,
+            endpoints,
+            &synapses,
+            inputs,
+            &results,
+            start,
+        );
+        Ok(results)
     }
 
     /// Starts the backward RPCs and returns at once. At most `max_detached_backward` are in
@@ -240,6 +280,14 @@ impl Client {
                     )
                     .await;
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
+                inner.report(
+                    Direction::Backward,
+                    std::slice::from_ref(&endpoint),
+                    &synapses,
+                    std::slice::from_ref(&input),
+                    std::slice::from_ref(&result),
+                    start,
+                );
                 drop(permit);
             });
         }
@@ -248,6 +296,27 @@ impl Client {
 }
 
 impl Inner {
+    fn report(
+        &self,
+        direction: Direction,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        results: &[EndpointResult],
+        start: Instant,
+    ) {
+        if let Some(observer) = &self.observer {
+            observer.call_finished(&CallReport {
+                direction,
+                endpoints,
+                synapses,
+                inputs,
+                results,
+                elapsed: start.elapsed(),
+            });
+        }
+    }
+
     /// Checks shared by forward and backward before any traffic: empty input, the dummy
     /// endpoint and an unusable address answer locally.
     fn local_failure(&self, endpoint: &Endpoint, input: &Tensor) -> Option<CallFailure> {

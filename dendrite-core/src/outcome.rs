@@ -25,7 +25,7 @@ pub struct SynapseResult {
 pub struct EndpointResult {
     /// Per synapse, in the order of the request.
     pub synapses: Vec<SynapseResult>,
-    /// Encoded request bytes sent (0 when nothing was sent).
+    /// Encoded request bytes handed to the transport (0 when no RPC was attempted).
     pub bytes_sent: usize,
     /// Encoded response bytes received (0 when nothing arrived).
     pub bytes_received: usize,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use dendrite_core::ClientConfig;
+use dendrite_metrics::Level;
 
 /// Settings of a [`Dendrite`](crate::Dendrite).
 #[derive(Clone, Debug)]
@@ -17,6 +18,9 @@ pub struct DendriteConfig {
     /// The RPC core's settings; `max_active_receptors` defaults to the reference's 4096
     /// (`BT_DENDRITE_MAX_ACTIVE_RECEPTORS`).
     pub client: ClientConfig,
+    /// Prometheus level (`BT_DENDRITE_PROMETHEUS_LEVEL`: OFF, INFO, DEBUG). The reference's
+    /// default is DEBUG; our per-uid series are capped (see `dendrite-metrics`).
+    pub prometheus_level: Level,
 }
 
 impl Default for DendriteConfig {
@@ -25,6 +29,7 @@ impl Default for DendriteConfig {
             timeout: Duration::from_secs(14),
             requires_grad: true,
             client: ClientConfig::default(),
+            prometheus_level: Level::Debug,
         }
     }
 }
@@ -73,6 +78,15 @@ impl DendriteConfig {
                 _ => return Err(bad("BT_DENDRITE_REQUIRES_GRAD", v, "true or false")),
             };
         }
+        if let Some(v) = var("BT_DENDRITE_PROMETHEUS_LEVEL") {
+            self.prometheus_level = v.parse().map_err(|_| {
+                bad(
+                    "BT_DENDRITE_PROMETHEUS_LEVEL",
+                    v.clone(),
+                    "OFF, INFO or DEBUG",
+                )
+            })?;
+        }
         if let Some(v) = var("BT_DENDRITE_MAX_ACTIVE_RECEPTORS") {
             let n: usize = v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                 bad(
@@ -114,6 +128,7 @@ mod tests {
             ("BT_DENDRITE_TIMEOUT", "0.5"),
             ("BT_DENDRITE_REQUIRES_GRAD", "False"),
             ("BT_DENDRITE_MAX_ACTIVE_RECEPTORS", "64"),
+            ("BT_DENDRITE_PROMETHEUS_LEVEL", "off"),
         ])
         .unwrap();
         assert_eq!(c.timeout, Duration::from_millis(500));
@@ -127,6 +142,7 @@ mod tests {
             ("BT_DENDRITE_TIMEOUT", "soon"),
             ("BT_DENDRITE_REQUIRES_GRAD", "maybe"),
             ("BT_DENDRITE_MAX_ACTIVE_RECEPTORS", "0"),
+            ("BT_DENDRITE_PROMETHEUS_LEVEL", "LOUD"),
         ] {
             let err = with(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

@@ -1,9 +1,11 @@
 //! `Dendrite`: the reference's calls by the same names, on wire tensors (no libtorch).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use dendrite_core::{Client, EndpointResult, Keypair};
 use dendrite_format::{format_text_inputs, BittensorTokenizer, Endpoint, Endpoints, Inputs};
+use dendrite_metrics::{DendriteMetrics, Level, MetricsConfig};
 use dendrite_wire::synapse::{TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq};
 use dendrite_wire::{ReturnCode, Synapse, Tensor};
 
@@ -60,11 +62,12 @@ pub struct Generation {
 pub type GenerateOptions = TextSeq2Seq;
 
 /// The dendrite: formats inputs, fans them out through the RPC core and returns per endpoint ×
-/// synapse results. Cheap to clone.
+/// synapse results, counted in Prometheus metrics unless the level is OFF. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Dendrite {
     client: Client,
     config: DendriteConfig,
+    metrics: Option<Arc<DendriteMetrics>>,
 }
 
 impl Dendrite {
@@ -76,10 +79,34 @@ impl Dendrite {
 
     /// A dendrite with explicit settings (no environment is read).
     pub fn with_config(key: Keypair, config: DendriteConfig) -> Self {
+        let metrics = (config.prometheus_level != Level::Off)
+            .then(|| {
+                let identifier = uuid::Uuid::new_v4().to_string();
+                let metrics_config = MetricsConfig {
+                    level: config.prometheus_level,
+                    ..MetricsConfig::new(key.ss58_address(), identifier)
+                };
+                DendriteMetrics::new(metrics_config)
+                    .inspect_err(|e| tracing::warn!("metrics disabled: {e}"))
+                    .ok()
+            })
+            .flatten()
+            .map(Arc::new);
+        let client = match metrics.as_ref().and_then(|m| m.observer()) {
+            Some(observer) => Client::with_observer(key, config.client.clone(), observer),
+            None => Client::new(key, config.client.clone()),
+        };
         Dendrite {
-            client: Client::new(key, config.client.clone()),
+            client,
             config,
+            metrics,
         }
+    }
+
+    /// The metrics and per-endpoint statistics (`None` at level OFF). Serve them with
+    /// [`dendrite_metrics::serve_metrics`].
+    pub fn metrics(&self) -> Option<&Arc<DendriteMetrics>> {
+        self.metrics.as_ref()
     }
 
     /// The RPC core (pool, limits, backward counters).

@@ -15,8 +15,8 @@
 //! ```
 //!
 //! The layers are re-exported for users who need them: [`wire`] (tensors, synapses, codes),
-//! [`format`] (endpoints, inputs, tokenizer), [`core`] (keys, receptors, fan-out) and [`axon`]
-//! (a Rust axon with a toy model for tests).
+//! [`format`] (endpoints, inputs, tokenizer), [`core`] (keys, receptors, fan-out), [`metrics`]
+//! (Prometheus, statistics) and [`axon`] (a Rust axon with a toy model for tests).
 
 mod config;
 mod dendrite;
@@ -25,6 +25,7 @@ mod error;
 pub use dendrite_axon as axon;
 pub use dendrite_core as core;
 pub use dendrite_format as format;
+pub use dendrite_metrics as metrics;
 pub use dendrite_wire as wire;
 
 pub use config::{ConfigError, DendriteConfig};

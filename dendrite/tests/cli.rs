@@ -306,3 +306,61 @@ fn every_command_has_help() {
         );
     }
 }
+
+#[test]
+fn query_serves_prometheus_metrics_while_it_runs() {
+    use std::io::{Read, Write};
+    let dir = scratch("metrics");
+    let (_axon, info, _) = start_axon(&dir);
+    let mut child = dendrite()
+        .args([
+            "query",
+            "--synapse",
+            "last-hidden",
+            "--json",
+            "--repeat",
+            "20",
+            "--interval",
+            "0.1",
+            "--metrics-port",
+            "0",
+            "--endpoints",
+        ])
+        .arg(&info)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let line = BufReader::new(stderr).lines().next().unwrap().unwrap();
+    let addr = line
+        .strip_prefix("metrics: http://")
+        .and_then(|l| l.strip_suffix("/metrics"))
+        .expect("metrics line");
+    // Scrape until the first round is counted (the query runs 20 rounds, 0.1 s apart).
+    let scrape = || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut body = String::new();
+        stream.read_to_string(&mut body).unwrap();
+        assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+        body.lines()
+            .find(|l| l.starts_with("dendrite_counters{") && l.contains("name=\"total_requests\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("total_requests")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut requests = scrape();
+    while requests < 1.0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        requests = scrape();
+    }
+    assert!(requests >= 1.0, "{requests}");
+    drop(running);
+}

@@ -23,6 +23,8 @@ pub struct DemoArgs {
     /// How many forward rounds to run (the table shows the last).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
+    #[command(flatten)]
+    metrics: crate::metrics::MetricsArgs,
 }
 
 fn failure(e: impl std::fmt::Display) -> CliError {
@@ -66,6 +68,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         ..DendriteConfig::default()
     };
     let dendrite = Dendrite::with_config(Keypair::from_uri("//Alice").map_err(failure)?, config);
+    let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
     let synapses: Vec<Synapse> = vec![
         TextLastHiddenState::default().into(),
         TextCausalLM::with_topk(8).into(),
@@ -168,6 +171,12 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         "successful call time: {}",
         table::latency_summary(&mut call_times)
     );
+    if let Some(metrics) = dendrite.metrics() {
+        println!(
+            "\nper-endpoint statistics (forward and backward calls):\n{}",
+            metrics.stats_table()
+        );
+    }
     for (handle, _) in axons {
         handle.shutdown().await;
     }

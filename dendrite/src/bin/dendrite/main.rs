@@ -2,6 +2,7 @@
 
 mod axon;
 mod demo;
+mod metrics;
 mod query;
 mod table;
 

@@ -71,6 +71,8 @@ pub struct QueryArgs {
     /// One JSON object per line per endpoint × synapse instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    metrics: crate::metrics::MetricsArgs,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
@@ -186,6 +188,7 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
     }
     let config = DendriteConfig::from_env().map_err(CliError::input)?;
     let dendrite = Dendrite::with_config(key(&args)?, config);
+    let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
     let (endpoints, inputs) = dendrite
         .format_text_inputs(endpoints, dendrite::Inputs::Texts(args.texts.clone()))
         .map_err(CliError::input)?;
