@@ -8,6 +8,7 @@ mod codegen;
 mod fanout;
 mod fixtures;
 mod interop;
+mod setup;
 mod util;
 
 use anyhow::Result;
@@ -32,6 +33,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Install libtorch 2.13.0 (for tch 0.26) outside the repository and print the environment.
+    Setup,
     /// Regenerate the golden fixtures with the real Python bittensor 3.7.0 (installs the peer).
     Fixtures,
     /// Run every test: the workspace's tests, then `interop` against the Python peer (the
@@ -60,6 +63,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Codegen { check } => codegen::run(check),
         Command::Fixtures => fixtures::run(),
+        Command::Setup => setup::run(),
         Command::Test => test(),
         Command::Ci => ci(),
         Command::Interop { write } => interop::run(write),
@@ -67,13 +71,25 @@ fn main() -> Result<()> {
     }
 }
 
+/// Points the libtorch crates at libtorch (installing it first if needed).
+fn use_libtorch() -> Result<()> {
+    let libtorch = setup::libtorch()?;
+    if std::env::var_os("LIBTORCH").is_none() {
+        // Single-threaded here: nothing else reads the environment concurrently.
+        std::env::set_var("LIBTORCH", libtorch);
+    }
+    Ok(())
+}
+
 fn test() -> Result<()> {
+    use_libtorch()?;
     util::cargo(&["test", "--workspace", "--all-targets"])?;
     util::cargo(&["test", "--workspace", "--doc"])?;
     interop::run(false)
 }
 
 fn ci() -> Result<()> {
+    use_libtorch()?;
     util::cargo(&["fmt", "--all", "--", "--check"])?;
     util::cargo(&[
         "clippy",
