@@ -21,6 +21,8 @@
 mod config;
 mod dendrite;
 mod error;
+#[cfg(feature = "torch")]
+mod torch;
 
 pub use dendrite_axon as axon;
 pub use dendrite_core as core;
@@ -30,6 +32,8 @@ pub use dendrite_wire as wire;
 
 pub use config::{ConfigError, DendriteConfig};
 pub use dendrite::{Dendrite, GenerateOptions, Generation, Response};
+#[cfg(feature = "torch")]
+pub use dendrite_autograd as autograd;
 pub use dendrite_core::{ClientConfig, EndpointResult, Keypair, SynapseResult};
 pub use dendrite_format::{load_endpoints, Endpoint, Endpoints, Inputs};
 pub use dendrite_wire::synapse::{
@@ -37,3 +41,7 @@ pub use dendrite_wire::synapse::{
 };
 pub use dendrite_wire::{DType, ReturnCode, Synapse, Tensor};
 pub use error::DendriteError;
+#[cfg(feature = "torch")]
+pub use tch;
+#[cfg(feature = "torch")]
+pub use torch::{torch_inputs, TorchDendrite, TorchError, TorchResponse};

@@ -84,6 +84,14 @@ fn use_libtorch() -> Result<()> {
 fn test() -> Result<()> {
     use_libtorch()?;
     util::cargo(&["test", "--workspace", "--all-targets"])?;
+    util::cargo(&[
+        "test",
+        "--package",
+        "dendrite",
+        "--features",
+        "torch",
+        "--all-targets",
+    ])?;
     util::cargo(&["test", "--workspace", "--doc"])?;
     interop::run(false)
 }
@@ -94,6 +102,17 @@ fn ci() -> Result<()> {
     util::cargo(&[
         "clippy",
         "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    util::cargo(&[
+        "clippy",
+        "--package",
+        "dendrite",
+        "--features",
+        "torch",
         "--all-targets",
         "--",
         "-D",
