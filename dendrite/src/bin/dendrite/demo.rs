@@ -2,6 +2,7 @@
 //! fans every synapse out to them and to one dead endpoint, sends a backward, prints a table
 //! and a latency summary.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,7 +98,11 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
 
     let (mut round_times, mut call_times) = (Vec::new(), Vec::new());
     let mut last = Vec::new();
-    for _ in 0..args.rounds {
+    let show_progress = std::io::stderr().is_terminal() && args.rounds > 1;
+    for round in 0..args.rounds {
+        if show_progress {
+            eprint!("\rround {}/{} ...", round + 1, args.rounds);
+        }
         let start = Instant::now();
         last = dendrite
             .forward(&endpoints, &synapses, &inputs, None)
@@ -110,6 +115,9 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
                 .filter(|s| s.code == ReturnCode::Success)
                 .map(|s| s.elapsed),
         );
+    }
+    if show_progress {
+        eprintln!();
     }
     let mut rows = Vec::new();
     for (endpoint, result) in endpoints.iter().zip(&last) {

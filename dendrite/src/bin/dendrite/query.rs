@@ -1,6 +1,7 @@
 //! `dendrite query`: real endpoints from a file, every chosen synapse, optionally a Backward,
 //! optionally repeated; a table or JSON lines.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -197,9 +198,20 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         rows: Vec::new(),
     };
     let mut round_times = Vec::new();
+    // Progress on a terminal for long runs (many rounds or a large fan-out), never in pipes.
+    let show_progress =
+        std::io::stderr().is_terminal() && (args.repeat > 1 || endpoints.len() >= 256);
     for round in 0..args.repeat.max(1) {
         if round > 0 {
             tokio::time::sleep(interval).await;
+        }
+        if show_progress {
+            eprint!(
+                "\rround {}/{} ({} endpoints) ...",
+                round + 1,
+                args.repeat,
+                endpoints.len()
+            );
         }
         let start = Instant::now();
         let results = dendrite
@@ -237,6 +249,9 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
                 }
             }
         }
+    }
+    if show_progress {
+        eprintln!();
     }
     if !args.json {
         table::print(
