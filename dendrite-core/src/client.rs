@@ -69,6 +69,27 @@ pub struct BackwardDispatch {
     pub dropped: usize,
 }
 
+/// What every endpoint task of one call shares.
+#[derive(Clone, Debug)]
+struct CallContext {
+    synapses: Arc<[Synapse]>,
+    start: Instant,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+impl CallContext {
+    fn new(synapses: &[Synapse], timeout: Duration) -> Self {
+        let start = Instant::now();
+        CallContext {
+            synapses: synapses.into(),
+            start,
+            deadline: start + timeout,
+            timeout,
+        }
+    }
+}
+
 /// The dendrite's RPC core. Cheap to clone; clones share the pool and limits.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -160,9 +181,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<Vec<EndpointResult>, CallError> {
         check_call(endpoints, synapses, inputs)?;
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let synapses: Arc<[Synapse]> = synapses.into();
+        let call = CallContext::new(synapses, timeout);
         let mut prepared: Vec<Arc<PreparedForward>> = Vec::with_capacity(inputs.len());
         for input in inputs {
             let reuse = prepared
@@ -172,7 +191,7 @@ impl Client {
             prepared.push(reuse.unwrap_or_else(|| {
                 Arc::new(PreparedForward::new(
                     self.inner.key.ss58_address(),
-                    &synapses,
+                    &call.synapses,
                     input.clone(),
                     self.inner.config.receptor.max_response_bytes,
                 ))
@@ -180,26 +199,14 @@ impl Client {
         }
         let mut tasks = JoinSet::new();
         for (index, (endpoint, prepared)) in endpoints.iter().zip(prepared).enumerate() {
-            let inner = self.inner.clone();
-            let endpoint = endpoint.clone();
-            let synapses = synapses.clone();
-            tasks.spawn(async move {
-                let result = inner
-                    .forward_one(&endpoint, &synapses, &prepared, start, deadline, timeout)
-                    .await;
-                (index, result)
-            });
+            let (inner, endpoint, call) = (self.inner.clone(), endpoint.clone(), call.clone());
+            tasks.spawn(
+                async move { (index, inner.forward_one(&endpoint, &prepared, &call).await) },
+            );
         }
-        let results = collect(tasks, endpoints.len(), synapses.len(), start).await;
-        self.inner.report(
-            Direction::Forward,
-            endpoints,
-            &synapses,
-            inputs,
-            &results,
-            start,
-        );
-        Ok(results)
+        Ok(self
+            .finish(Direction::Forward, tasks, endpoints, inputs, &call)
+            .await)
     }
 
     /// Sends each endpoint its gradients (`grads[i]`, one per synapse, the shape of that
@@ -215,35 +222,21 @@ impl Client {
     ) -> Result<Vec<EndpointResult>, CallError> {
         check_call(endpoints, synapses, inputs)?;
         check_grads(endpoints, synapses, grads)?;
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let synapses: Arc<[Synapse]> = synapses.into();
+        let call = CallContext::new(synapses, timeout);
         let mut tasks = JoinSet::new();
         for (index, ((endpoint, input), grads)) in
             endpoints.iter().zip(inputs).zip(grads).enumerate()
         {
-            let inner = self.inner.clone();
+            let (inner, call) = (self.inner.clone(), call.clone());
             let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
-            let synapses = synapses.clone();
             tasks.spawn(async move {
-                let result = inner
-                    .backward_one(
-                        &endpoint, &synapses, &input, &grads, start, deadline, timeout,
-                    )
-                    .await;
+                let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
                 (index, result)
             });
         }
-        let results = collect(tasks, endpoints.len(), synapses.len(), start).await;
-        self.inner.report(
-            Direction::Backward,
-            endpoints,
-            &synapses,
-            inputs,
-            &results,
-            start,
-        );
-        Ok(results)
+        Ok(self
+            .finish(Direction::Backward, tasks, endpoints, inputs, &call)
+            .await)
     }
 
     /// Starts the backward RPCs and returns at once. At most `max_detached_backward` are in
@@ -259,9 +252,7 @@ impl Client {
     ) -> Result<BackwardDispatch, CallError> {
         check_call(endpoints, synapses, inputs)?;
         check_grads(endpoints, synapses, grads)?;
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let synapses: Arc<[Synapse]> = synapses.into();
+        let call = CallContext::new(synapses, timeout);
         let mut dispatch = BackwardDispatch::default();
         for ((endpoint, input), grads) in endpoints.iter().zip(inputs).zip(grads) {
             let Ok(permit) = self.inner.detached.clone().try_acquire_owned() else {
@@ -270,28 +261,46 @@ impl Client {
                 continue;
             };
             dispatch.started += 1;
-            let inner = self.inner.clone();
+            let (inner, call) = (self.inner.clone(), call.clone());
             let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
-            let synapses = synapses.clone();
             tokio::spawn(async move {
-                let result = inner
-                    .backward_one(
-                        &endpoint, &synapses, &input, &grads, start, deadline, timeout,
-                    )
-                    .await;
+                let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
                 inner.report(
                     Direction::Backward,
                     std::slice::from_ref(&endpoint),
-                    &synapses,
+                    &call.synapses,
                     std::slice::from_ref(&input),
                     std::slice::from_ref(&result),
-                    start,
+                    call.start,
                 );
                 drop(permit);
             });
         }
         Ok(dispatch)
+    }
+}
+
+impl Client {
+    /// Gathers a call's results in endpoint order and reports the call.
+    async fn finish(
+        &self,
+        direction: Direction,
+        tasks: JoinSet<(usize, EndpointResult)>,
+        endpoints: &[Endpoint],
+        inputs: &[Tensor],
+        call: &CallContext,
+    ) -> Vec<EndpointResult> {
+        let results = collect(tasks, endpoints.len(), call.synapses.len(), call.start).await;
+        self.inner.report(
+            direction,
+            endpoints,
+            &call.synapses,
+            inputs,
+            &results,
+            call.start,
+        );
+        results
     }
 }
 
@@ -354,12 +363,11 @@ impl Inner {
     async fn forward_one(
         &self,
         endpoint: &Endpoint,
-        synapses: &[Synapse],
         prepared: &PreparedForward,
-        start: Instant,
-        deadline: Instant,
-        timeout: Duration,
+        call: &CallContext,
     ) -> EndpointResult {
+        let (synapses, start) = (&call.synapses[..], call.start);
+        let (deadline, timeout) = (call.deadline, call.timeout);
         let fail = |failure: CallFailure| {
             let mut result = request::uniform_failure(&prepared.nills, &failure, start.elapsed());
             for (slot, serialized) in result.synapses.iter_mut().zip(&prepared.serialized) {
@@ -407,17 +415,15 @@ impl Inner {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn backward_one(
         &self,
         endpoint: &Endpoint,
-        synapses: &[Synapse],
         input: &Tensor,
         grads: &[Tensor],
-        start: Instant,
-        deadline: Instant,
-        timeout: Duration,
+        call: &CallContext,
     ) -> EndpointResult {
+        let (synapses, start) = (&call.synapses[..], call.start);
+        let (deadline, timeout) = (call.deadline, call.timeout);
         let empties = vec![Tensor::empty(); synapses.len()];
         if let Some(failure) = self.local_failure(endpoint, input) {
             return request::uniform_failure(&empties, &failure, start.elapsed());

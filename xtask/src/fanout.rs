@@ -5,41 +5,26 @@
 //! last hidden state `[10, 20, 1024]` f32 to N = 1, 16, 256 endpoints, then `[1, 1]` and
 //! `[10, 20]` to all 4,096 (peak RSS and open fds at that size). One JSON line per run.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
-use crate::util;
-
-/// Kills the child when dropped, also on error paths.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::util::{self, ChildGuard};
 
 /// Starts `count` toy axons writing their endpoints to `out`; returns once they serve.
-fn start_axons(release: &Path, count: usize, out: &Path) -> Result<Guard> {
-    let mut child = Command::new(release.join("toy-axons"))
+fn start_axons(release: &Path, count: usize, out: &Path) -> Result<ChildGuard> {
+    let mut command = Command::new(release.join("toy-axons"));
+    command
         .args(["--count", &count.to_string(), "--memo", "--out"])
-        .arg(out)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting toy-axons")?;
-    let stdout = child.stdout.take().context("toy-axons stdout")?;
-    let guard = Guard(child);
-    for line in BufReader::new(stdout).lines() {
-        if line?.starts_with("AXONS READY") {
-            return Ok(guard);
-        }
-    }
-    bail!("toy-axons exited before it was ready")
+        .arg(out);
+    util::start_server(
+        command,
+        "AXONS READY",
+        Duration::from_secs(120),
+        "toy-axons",
+    )
 }
 
 pub fn run() -> Result<()> {

@@ -13,55 +13,19 @@
 //! Every process started here is killed on every exit path. `--write` also writes INTEROP.md.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 
-use crate::util;
+use crate::util::{self, ChildGuard};
 
-/// Kills the whole process group of a child when dropped, also on error paths.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a server in its own process group; returns once it prints `AXON READY`.
-fn start(mut command: Command, what: &str) -> Result<Guard> {
-    use std::os::unix::process::CommandExt;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .with_context(|| format!("starting {what}"))?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let guard = Guard(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("AXON READY") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(90))
-        .with_context(|| format!("{what} did not print AXON READY within 90 s"))?;
-    Ok(guard)
+/// Starts a server; returns once it prints `AXON READY`.
+fn start(command: Command, what: &str) -> Result<ChildGuard> {
+    util::start_server(command, "AXON READY", Duration::from_secs(90), what)
 }
 
 fn free_port() -> Result<u16> {
@@ -78,7 +42,7 @@ fn json_lines(command: &mut Command, what: &str) -> Result<Vec<Value>> {
         .process_group(0)
         .spawn()
         .with_context(|| format!("starting {what}"))?;
-    let guard = Guard(child);
+    let guard = ChildGuard(child);
     let started = Instant::now();
     let mut guard = guard;
     loop {

@@ -57,3 +57,55 @@ pub fn peer_python() -> Result<PathBuf> {
     let last = stdout.lines().last().context("setup.sh printed nothing")?;
     Ok(PathBuf::from(last.trim()))
 }
+
+/// A child process (and its process group, when it has its own) killed when dropped, also on
+/// error paths.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns `command` (stdout piped, in its own process group) and waits until it prints a line
+/// starting with `ready`, for at most `limit`.
+pub fn start_server(
+    mut command: Command,
+    ready: &'static str,
+    limit: std::time::Duration,
+    what: &str,
+) -> Result<ChildGuard> {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let guard = ChildGuard(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with(ready) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(limit)
+        .with_context(|| format!("{what} did not print {ready} within {limit:?}"))?;
+    Ok(guard)
+}
