@@ -1,6 +1,6 @@
 //! `cargo xtask bench fanout`: our dendrite's fan-out against toy axons in another process.
 //!
-//! Builds the release `toy-axons` server and the `fanout` client example, serves 4,096
+//! Builds the release `toy-axons` server and the `dendrite` CLI (`dendrite bench`), serves 4,096
 //! memoized toy axons (answers are replayed, so the client is what is measured), and runs:
 //! last hidden state `[10, 20, 1024]` f32 to N = 1, 16, 256 endpoints, then `[1, 1]` and
 //! `[10, 20]` to all 4,096 (peak RSS and open fds at that size). One JSON line per run.
@@ -36,9 +36,9 @@ pub fn run() -> Result<()> {
         "--bin",
         "toy-axons",
         "--package",
-        "dendrite-core",
-        "--example",
-        "fanout",
+        "dendrite",
+        "--bin",
+        "dendrite",
     ])?;
     let release = util::root().join("target").join("release");
     let dir = util::root().join("target").join("bench-fanout");
@@ -47,8 +47,8 @@ pub fn run() -> Result<()> {
     let _axons = start_axons(&release, 4096, &endpoints)?;
     let fanout = |limit: usize, shape: (usize, usize), rounds: usize| {
         util::run(
-            Command::new(release.join("examples").join("fanout"))
-                .arg("--endpoints")
+            Command::new(release.join("dendrite"))
+                .args(["bench", "--endpoints"])
                 .arg(&endpoints)
                 .args(["--limit", &limit.to_string()])
                 .args([

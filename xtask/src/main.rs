@@ -4,6 +4,7 @@
 //! workspace root. Commands that need the Python peer find `shared/peer/` next to the repository
 //! (override with `DENDRITE_SHARED`).
 
+mod bench;
 mod codegen;
 mod fanout;
 mod fixtures;
@@ -51,11 +52,15 @@ enum Command {
     },
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
-    /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process.
+    /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `compare`
+    /// (default): ours and the Python dendrite side by side, writes BENCHMARKS.md.
     Bench {
         /// Which benchmark to run.
-        #[arg(default_value = "wire")]
+        #[arg(default_value = "compare")]
         which: String,
+        /// `compare` only: few rounds, no BENCHMARKS.md (CI smoke).
+        #[arg(long)]
+        quick: bool,
     },
 }
 
@@ -67,7 +72,7 @@ fn main() -> Result<()> {
         Command::Test => test(),
         Command::Ci => ci(),
         Command::Interop { write } => interop::run(write),
-        Command::Bench { which } => bench(&which),
+        Command::Bench { which, quick } => bench(&which, quick),
     }
 }
 
@@ -122,8 +127,9 @@ fn ci() -> Result<()> {
     test()
 }
 
-fn bench(which: &str) -> Result<()> {
+fn bench(which: &str, quick: bool) -> Result<()> {
     match which {
+        "compare" => bench::run(quick),
         "wire" => util::cargo(&["bench", "--package", "dendrite-wire", "--bench", "wire"]),
         "tokenizer" => {
             util::cargo(&[
@@ -142,6 +148,8 @@ fn bench(which: &str) -> Result<()> {
             )
         }
         "fanout" => fanout::run(),
-        other => anyhow::bail!("unknown benchmark `{other}` (known: wire, tokenizer, fanout)"),
+        other => {
+            anyhow::bail!("unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The `dendrite` command line: `demo` (the project's main job), `axon` and `query`.
 
 mod axon;
+mod bench;
 mod demo;
 mod metrics;
 mod query;
@@ -27,6 +28,9 @@ enum Command {
     Axon(axon::AxonArgs),
     /// Query real endpoints from an endpoint file and print what each answered.
     Query(query::QueryArgs),
+    /// Fan-out rounds against an endpoint file; one JSON line of figures (the fields of the
+    /// Python peer's `dendrite.py bench`).
+    Bench(bench::BenchArgs),
 }
 
 /// Why a command failed: the user's input (exit 2) or the command itself (exit 1).
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Axon(args) => axon::run(args).await,
             Command::Query(args) => query::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     match outcome {

@@ -1,0 +1,172 @@
+//! `dendrite bench`: fan-out rounds against an endpoint file; one JSON line of figures, the
+//! fields of `../shared/peer/dendrite.py bench` so the two can be compared side by side.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use dendrite::{
+    load_endpoints, Dendrite, DendriteConfig, Keypair, ReturnCode, Synapse, Tensor, TextCausalLM,
+    TextCausalLMNext, TextLastHiddenState,
+};
+use serde_json::json;
+
+use crate::CliError;
+
+/// The benchmark's synapse (the peer script's names).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum BenchSynapse {
+    /// TextLastHiddenState.
+    LastHidden,
+    /// TextCausalLM, topk 512.
+    CausalLm,
+    /// TextCausalLMNext, topk 4096.
+    CausalLmNext,
+}
+
+/// Options of `dendrite bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Endpoint file (one object or a list).
+    #[arg(long)]
+    endpoints: PathBuf,
+    /// Use only the first N endpoints.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Which synapse.
+    #[arg(long, value_enum, default_value = "last_hidden")]
+    synapse: BenchSynapse,
+    /// Measured rounds.
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Unmeasured rounds first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Batch size of the random token input.
+    #[arg(long, default_value_t = 10)]
+    batch: usize,
+    /// Sequence length of the random token input.
+    #[arg(long, default_value_t = 20)]
+    seq: usize,
+    /// Timeout per round, seconds.
+    #[arg(long, default_value_t = 12.0)]
+    timeout: f64,
+    /// Also send the gradient of the sum of the outputs back (Backward RPCs) every round.
+    #[arg(long)]
+    backward: bool,
+}
+
+fn proc_status_kb(field: &str) -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// User + system CPU seconds of this process.
+fn cpu_seconds() -> f64 {
+    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = text.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&args.endpoints)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", args.endpoints.display())))?;
+    let mut endpoints = load_endpoints(&text).map_err(CliError::input)?;
+    if let Some(limit) = args.limit {
+        endpoints.truncate(limit);
+    }
+    if endpoints.is_empty() || args.rounds == 0 || args.batch == 0 || args.seq == 0 {
+        return Err(CliError::input(
+            "need endpoints, rounds, batch and seq above 0",
+        ));
+    }
+    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
+    let synapse: Synapse = match args.synapse {
+        BenchSynapse::LastHidden => TextLastHiddenState::default().into(),
+        BenchSynapse::CausalLm => TextCausalLM::default().into(),
+        BenchSynapse::CausalLmNext => TextCausalLMNext::default().into(),
+    };
+    let config = DendriteConfig {
+        prometheus_level: dendrite::metrics::Level::Off,
+        ..DendriteConfig::default()
+    };
+    let dendrite = Dendrite::with_config(
+        Keypair::from_uri("//Alice").map_err(CliError::input)?,
+        config,
+    );
+    let n = endpoints.len();
+    let tokens: Vec<i64> = (0..args.batch * args.seq)
+        .map(|i| (i as i64 * 7919) % 50257)
+        .collect();
+    let input = Tensor::from_vec(tokens, [args.batch, args.seq]).map_err(CliError::input)?;
+    let inputs = vec![input; n];
+    let synapses = [synapse];
+    let (mut walls, mut ok, mut total, mut bytes) = (Vec::new(), 0usize, 0usize, 0usize);
+    let (mut cpu_start, mut wall_start) = (0.0, Instant::now());
+    for round in 0..args.warmup + args.rounds {
+        if round == args.warmup {
+            cpu_start = cpu_seconds();
+            wall_start = Instant::now();
+        }
+        let start = Instant::now();
+        let results = dendrite
+            .forward(&endpoints, &synapses, &inputs, Some(timeout))
+            .await
+            .map_err(CliError::input)?;
+        if args.backward {
+            let answered: Vec<usize> = (0..n).filter(|&i| results[i].all_success()).collect();
+            let grads = answered
+                .iter()
+                .map(|&i| {
+                    let out = &results[i].synapses[0].output;
+                    Tensor::from_vec(vec![1f32; out.numel()], out.shape().to_vec()).map(|g| vec![g])
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| CliError::Failure(e.to_string()))?;
+            let chosen: Vec<_> = answered.iter().map(|&i| endpoints[i].clone()).collect();
+            let chosen_inputs: Vec<_> = answered.iter().map(|&i| inputs[i].clone()).collect();
+            dendrite
+                .backward(&chosen, &synapses, &chosen_inputs, &grads, Some(timeout))
+                .await
+                .map_err(CliError::input)?;
+        }
+        if round >= args.warmup {
+            walls.push(start.elapsed().as_secs_f64());
+            total += n;
+            ok += results
+                .iter()
+                .filter(|r| r.synapses[0].code == ReturnCode::Success)
+                .count();
+            bytes += results.iter().map(|r| r.bytes_received).sum::<usize>();
+        }
+    }
+    let wall = wall_start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
+    walls.sort_by(f64::total_cmp);
+    let at = |p: f64| walls[((walls.len() - 1) as f64 * p).round() as usize];
+    let line = json!({
+        "client": "dendrite-rs", "synapse": format!("{:?}", args.synapse), "endpoints": n,
+        "batch": args.batch, "seq": args.seq, "rounds": args.rounds, "backward": args.backward,
+        "round_s_p50": at(0.5), "round_s_p99": at(0.99), "rounds_per_s": args.rounds as f64 / wall,
+        "calls_per_s": total as f64 / wall, "success_rate": ok as f64 / total.max(1) as f64,
+        "client_cpu_s": cpu, "client_cpu_s_per_round": cpu / args.rounds as f64,
+        "peak_rss_mb": proc_status_kb("VmHWM:").unwrap_or(0.0) / 1024.0,
+        "open_fds": std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
+        "payload_gb_per_s": bytes as f64 / wall / 1e9,
+    });
+    println!("{line}");
+    Ok(())
+}

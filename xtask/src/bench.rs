@@ -1,0 +1,390 @@
+//! `cargo xtask bench [--quick]`: our dendrite and the Python bittensor 3.7.0 dendrite driving
+//! the same workloads against the same toy axons in one run, next to the machine's limits.
+//!
+//! Axons: 4,096 memoized toy axons in one process (`toy-axons --memo`: answers are replayed, so
+//! the clients are what is measured). Clients: `dendrite bench` and
+//! `../shared/peer/dendrite.py bench`, one process per workload, the same endpoint file.
+//! Writes `target/bench/results.json` and, unless `--quick`, `BENCHMARKS.md`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use serde_json::{json, Value};
+
+use crate::util::{self, ChildGuard};
+
+/// One workload: both clients run it unless `python` is false.
+struct Workload {
+    name: &'static str,
+    synapse: &'static str,
+    endpoints: usize,
+    batch: usize,
+    seq: usize,
+    rounds: usize,
+    backward: bool,
+    python: bool,
+}
+
+fn workloads(quick: bool) -> Vec<Workload> {
+    let w = |name, synapse, endpoints, (batch, seq), rounds: usize, backward, python| Workload {
+        name,
+        synapse,
+        endpoints,
+        batch,
+        seq,
+        rounds: if quick { rounds.min(2) } else { rounds },
+        backward,
+        python,
+    };
+    let mut all = vec![
+        w(
+            "hidden state [10,20,1024] f32, N=1",
+            "last_hidden",
+            1,
+            (10, 20),
+            50,
+            false,
+            true,
+        ),
+        w(
+            "hidden state [10,20,1024] f32, N=16",
+            "last_hidden",
+            16,
+            (10, 20),
+            30,
+            false,
+            true,
+        ),
+        w(
+            "hidden state [10,20,1024] f32, N=256",
+            "last_hidden",
+            256,
+            (10, 20),
+            10,
+            false,
+            true,
+        ),
+        w(
+            "hidden state [10,20,1024] f32, N=1024",
+            "last_hidden",
+            1024,
+            (10, 20),
+            4,
+            false,
+            true,
+        ),
+        w(
+            "causal LM topk 512 [2,8], N=256",
+            "causal_lm",
+            256,
+            (2, 8),
+            6,
+            false,
+            true,
+        ),
+        w(
+            "tiny [1,1], N=4096",
+            "last_hidden",
+            4096,
+            (1, 1),
+            4,
+            false,
+            true,
+        ),
+        w(
+            "forward+backward [10,20,1024], N=256",
+            "last_hidden",
+            256,
+            (10, 20),
+            6,
+            true,
+            false,
+        ),
+    ];
+    if quick {
+        all.retain(|w| w.endpoints <= 256);
+    }
+    all
+}
+
+/// Runs a client and returns its JSON line.
+fn json_of(command: &mut Command, what: &str) -> Result<Value> {
+    let out = command
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    ensure!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(Value::is_object)
+        })
+        .with_context(|| format!("{what} printed no JSON line:\n{text}"))
+}
+
+/// GB/s of copying `size` bytes, best of several runs, into a warm buffer.
+fn memcpy_gbps(size: usize) -> f64 {
+    let src = vec![1u8; size];
+    let mut dst = vec![0u8; size];
+    let reps = (512 << 20) / size.max(1);
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..reps.max(1) {
+            dst.copy_from_slice(std::hint::black_box(&src));
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&dst);
+    (size * reps.max(1)) as f64 / best / 1e9
+}
+
+/// GB/s of one loopback TCP stream (1 MiB writes, 1 GiB total).
+fn loopback_gbps() -> Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let total: usize = 1 << 30;
+    let reader = std::thread::spawn(move || -> std::io::Result<usize> {
+        let (mut stream, _) = listener.accept()?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut got = 0;
+        while got < total {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        Ok(got)
+    });
+    let mut stream = TcpStream::connect(addr)?;
+    let chunk = vec![7u8; 1 << 20];
+    let start = Instant::now();
+    for _ in 0..total / chunk.len() {
+        stream.write_all(&chunk)?;
+    }
+    drop(stream);
+    let got = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    Ok(got as f64 / start.elapsed().as_secs_f64() / 1e9)
+}
+
+fn subset(all: &[Value], n: usize, dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(format!("endpoints-{n}.json"));
+    std::fs::write(&path, Value::Array(all[..n].to_vec()).to_string())?;
+    Ok(path)
+}
+
+pub fn run(quick: bool) -> Result<()> {
+    let started = Instant::now();
+    util::cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "dendrite",
+        "--bin",
+        "dendrite",
+        "--package",
+        "dendrite-axon",
+        "--bin",
+        "toy-axons",
+    ])?;
+    let python = util::peer_python()?;
+    let release = util::root().join("target").join("release");
+    let dir = util::root().join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("endpoints.json");
+    let mut axons = Command::new(release.join("toy-axons"));
+    axons
+        .args(["--count", "4096", "--memo", "--out"])
+        .arg(&file);
+    let _axons: ChildGuard =
+        util::start_server(axons, "AXONS READY", Duration::from_secs(180), "toy-axons")?;
+    let all: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+
+    let limits = json!({
+        "memcpy_gbps_0.8MB": memcpy_gbps(819_200),
+        "memcpy_gbps_40MB": memcpy_gbps(40 << 20),
+        "loopback_tcp_gbps_one_stream": loopback_gbps()?,
+    });
+    eprintln!("xtask: machine limits {limits}");
+    let mut rows = Vec::new();
+    for w in workloads(quick) {
+        let endpoints = subset(&all, w.endpoints, &dir)?;
+        let common = |c: &mut Command| {
+            c.args(["--synapse", w.synapse])
+                .args(["--rounds", &w.rounds.to_string()])
+                .args([
+                    "--batch",
+                    &w.batch.to_string(),
+                    "--seq",
+                    &w.seq.to_string(),
+                    "--timeout",
+                    "30",
+                ]);
+            if w.backward {
+                c.arg("--backward");
+            }
+        };
+        let mut ours = Command::new(release.join("dendrite"));
+        ours.arg("bench").arg("--endpoints").arg(&endpoints);
+        common(&mut ours);
+        let ours = json_of(&mut ours, "dendrite bench")?;
+        let theirs = if w.python {
+            let mut py = Command::new(&python);
+            py.arg(util::shared().join("peer").join("dendrite.py"))
+                .arg("bench")
+                .arg("--endpoints")
+                .arg(&endpoints);
+            common(&mut py);
+            Some(json_of(&mut py, "dendrite.py bench")?)
+        } else {
+            None
+        };
+        eprintln!(
+            "xtask: {} → ours {ours}\n       python {}",
+            w.name,
+            theirs.as_ref().map_or("-".into(), |t| t.to_string())
+        );
+        ensure!(
+            ours["success_rate"].as_f64() == Some(1.0),
+            "{}: our calls failed: {ours}",
+            w.name
+        );
+        rows.push(json!({"workload": w.name, "ours": ours, "python": theirs}));
+    }
+    let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick, "workloads": rows});
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    if !quick {
+        std::fs::write(util::root().join("BENCHMARKS.md"), report(&results))?;
+    }
+    eprintln!(
+        "xtask: bench done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn date() -> String {
+    Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map_or_else(
+            |_| "?".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        )
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} vCPU, {cpu}")
+}
+
+fn f(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(f64::NAN)
+}
+
+/// The BENCHMARKS.md text.
+fn report(results: &Value) -> String {
+    let limits = &results["limits"];
+    let mut out = format!(
+        "# Benchmarks\n\nOur dendrite (`dendrite bench`) and the Python bittensor 3.7.0 dendrite (`../shared/peer/dendrite.py bench`)\n\
+driving the same workloads against the same 4,096 memoized toy axons (a second process on the same machine,\n\
+sharing its cores), one client process per workload. Command: `cargo xtask bench`. Date: {}. Machine: {}.\n\n\
+Machine limits measured in the same run: memcpy {:.1} GB/s (0.8 MB) and {:.1} GB/s (40 MB); one loopback TCP\n\
+stream {:.2} GB/s.\n\n\
+| workload | ours: rounds/s | p50 / p99 round | CPU s/round | peak RSS | Python: rounds/s | p50 / p99 round | CPU s/round | peak RSS | speed-up | CPU ratio (Py/ours) |\n\
+|---|---|---|---|---|---|---|---|---|---|---|\n",
+        results["date"].as_str().unwrap_or("?"),
+        results["machine"].as_str().unwrap_or("?"),
+        f(limits, "memcpy_gbps_0.8MB"),
+        f(limits, "memcpy_gbps_40MB"),
+        f(limits, "loopback_tcp_gbps_one_stream"),
+    );
+    for row in results["workloads"].as_array().into_iter().flatten() {
+        let o = &row["ours"];
+        let ours_rate = f(o, "rounds_per_s");
+        let ours_cpu = f(o, "client_cpu_s_per_round");
+        let ours_cells = format!(
+            "{:.2} | {:.1} / {:.1} ms | {:.3} | {:.0} MB",
+            ours_rate,
+            f(o, "round_s_p50") * 1e3,
+            f(o, "round_s_p99") * 1e3,
+            ours_cpu,
+            f(o, "peak_rss_mb")
+        );
+        let py_cells = match row.get("python").filter(|p| !p.is_null()) {
+            Some(p) => {
+                let rounds = p["rounds"].as_f64().unwrap_or(1.0);
+                let p50 = f(p, "round_s_p50");
+                let rate = 1.0 / p50;
+                let cpu = f(p, "client_cpu_s") / rounds;
+                format!(
+                    "{:.2} | {:.1} / {:.1} ms | {:.3} | {:.0} MB | **{:.1}×** | {:.1}×",
+                    rate,
+                    p50 * 1e3,
+                    f(p, "round_s_p99") * 1e3,
+                    cpu,
+                    f(p, "peak_rss_mb"),
+                    ours_rate / rate,
+                    cpu / ours_cpu
+                )
+            }
+            None => "- | - | - | - | - | the Python 3.7.0 dendrite cannot deliver Backward (its call is cancelled) |".into(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            row["workload"].as_str().unwrap_or("?"),
+            ours_cells,
+            py_cells
+        ));
+    }
+    let payload: Vec<String> = results["workloads"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            r["workload"]
+                .as_str()
+                .is_some_and(|w| w.contains("hidden state") && !w.contains("backward"))
+        })
+        .map(|r| {
+            format!(
+                "{}: {:.2} GB/s ({:.0}% of the loopback stream)",
+                r["workload"].as_str().unwrap_or("?"),
+                f(&r["ours"], "payload_gb_per_s"),
+                100.0 * f(&r["ours"], "payload_gb_per_s")
+                    / f(limits, "loopback_tcp_gbps_one_stream")
+            )
+        })
+        .collect();
+    out.push_str(&format!(
+        "\nPython rounds/s is 1 / its median round (its script reports latencies, not a rate). Speed-up = our rounds/s ÷ Python's.\n\
+Response payload received by our client: {}.\n\nRaw figures: `target/bench/results.json`.\n",
+        payload.join("; ")
+    ));
+    out
+}
