@@ -188,20 +188,20 @@ fn subset(all: &[Value], n: usize, dir: &Path) -> Result<PathBuf> {
 
 pub fn run(quick: bool) -> Result<()> {
     let started = Instant::now();
-    util::cargo(&[
-        "build",
-        "--release",
-        "--package",
-        "dendrite",
-        "--bin",
-        "dendrite",
-        "--package",
-        "dendrite-axon",
-        "--bin",
-        "toy-axons",
-    ])?;
+    // Quick (CI smoke) reuses the debug build the tests made; the real run measures release.
+    crate::setup::export()?;
+    let (profile, flags): (&str, &[&str]) = if quick {
+        ("debug", &[])
+    } else {
+        ("release", &["--release"])
+    };
+    let mut args = vec!["build"];
+    args.extend_from_slice(flags);
+    args.extend(util::ALL_FEATURES);
+    args.extend(["--bin", "dendrite", "--bin", "toy-axons"]);
+    util::cargo(&args)?;
     let python = util::peer_python()?;
-    let release = util::root().join("target").join("release");
+    let release = util::root().join("target").join(profile);
     let dir = util::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("endpoints.json");

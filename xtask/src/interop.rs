@@ -173,17 +173,9 @@ fn outcome(case: &Value) -> String {
 pub fn run(write: bool) -> Result<()> {
     let started = Instant::now();
     let python = util::peer_python()?;
-    util::cargo(&[
-        "build",
-        "--package",
-        "dendrite-axon",
-        "--bin",
-        "toy-axons",
-        "--package",
-        "dendrite-core",
-        "--example",
-        "interop",
-    ])?;
+    crate::setup::export()?;
+    let targets = ["--bin", "toy-axons", "--example", "interop"];
+    util::cargo(&[&["build"][..], &util::ALL_FEATURES, &targets].concat())?;
     let debug = util::root().join("target").join("debug");
     let dir = util::root().join("target").join("interop");
     std::fs::create_dir_all(&dir)?;

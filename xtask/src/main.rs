@@ -76,33 +76,16 @@ fn main() -> Result<()> {
     }
 }
 
-/// Points the libtorch crates at libtorch (installing it first if needed).
-fn use_libtorch() -> Result<()> {
-    let libtorch = setup::libtorch()?;
-    if std::env::var_os("LIBTORCH").is_none() {
-        // Single-threaded here: nothing else reads the environment concurrently.
-        std::env::set_var("LIBTORCH", libtorch);
-    }
-    Ok(())
-}
-
 fn test() -> Result<()> {
-    use_libtorch()?;
-    util::cargo(&["test", "--workspace", "--all-targets"])?;
-    util::cargo(&[
-        "test",
-        "--package",
-        "dendrite",
-        "--features",
-        "torch",
-        "--all-targets",
-    ])?;
-    util::cargo(&["test", "--workspace", "--doc"])?;
+    setup::export()?;
+    // One package selection and feature set for every step (see `util::ALL_FEATURES`).
+    util::cargo(&[&["test"][..], &util::ALL_FEATURES, &["--all-targets"]].concat())?;
+    util::cargo(&[&["test"][..], &util::ALL_FEATURES, &["--doc"]].concat())?;
     interop::run(false)
 }
 
 fn ci() -> Result<()> {
-    use_libtorch()?;
+    setup::export()?;
     util::cargo(&["fmt", "--all", "--", "--check"])?;
     util::cargo(&[
         "clippy",
@@ -114,10 +97,9 @@ fn ci() -> Result<()> {
     ])?;
     util::cargo(&[
         "clippy",
-        "--package",
-        "dendrite",
+        "--workspace",
         "--features",
-        "torch",
+        "dendrite/torch",
         "--all-targets",
         "--",
         "-D",

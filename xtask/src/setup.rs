@@ -70,3 +70,13 @@ pub fn run() -> Result<()> {
     );
     Ok(())
 }
+
+/// Points the libtorch crates at libtorch for the cargo runs that follow (installing it first
+/// if needed). Call before any thread starts: it sets this process's environment.
+pub fn export() -> Result<()> {
+    let libtorch = libtorch()?;
+    if std::env::var_os("LIBTORCH").is_none() {
+        std::env::set_var("LIBTORCH", libtorch);
+    }
+    Ok(())
+}

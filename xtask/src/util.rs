@@ -19,6 +19,11 @@ pub fn shared() -> PathBuf {
         .unwrap_or_else(|| root().join("..").join("shared"))
 }
 
+/// The package selection and features of every xtask build: the whole workspace with the
+/// facade's torch face. Builds that select packages with `-p` resolve dependency features
+/// differently and rebuild the graph; keeping one selection builds everything once.
+pub const ALL_FEATURES: [&str; 3] = ["--workspace", "--features", "dendrite/torch"];
+
 /// Runs `cargo <args>` in the workspace root and fails if it fails.
 pub fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
