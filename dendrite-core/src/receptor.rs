@@ -53,7 +53,7 @@ impl Lane {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        self.last_nonce = now.max(self.last_nonce + 1);
+        self.last_nonce = now.max(self.last_nonce.saturating_add(1));
         self.last_nonce
     }
 }
