@@ -27,6 +27,10 @@ pub enum Behaviour {
     MissingTensor,
     /// Fail the RPC with this gRPC status code.
     Status(tonic::Code),
+    /// Answer `Success` with NaN and infinities among float response values.
+    NonFinite,
     /// Close every new connection as soon as it is accepted.
     DropConnection,
+    /// Close the next N new connections as soon as they are accepted, then serve normally.
+    DropConnections(u32),
 }

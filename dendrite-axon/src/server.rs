@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
-use dendrite_core::Keypair;
+use dendrite_core::{Compression, Keypair};
 use dendrite_format::Endpoint;
 use dendrite_wire::proto::bittensor_server::BittensorServer;
 use tokio::net::TcpListener;
@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::StreamExt;
+use tonic::codec::CompressionEncoding;
 
 use crate::auth::Authenticator;
 use crate::behaviour::Behaviour;
@@ -41,6 +42,9 @@ pub struct AxonConfig {
     pub max_request_bytes: usize,
     /// How it answers at start.
     pub behaviour: Behaviour,
+    /// Compress responses with this encoding when the caller accepts it (requests in gzip or
+    /// zstd are always accepted); `None` answers plain, as the Python axon does.
+    pub compression: Option<Compression>,
 }
 
 impl Default for AxonConfig {
@@ -49,6 +53,7 @@ impl Default for AxonConfig {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             max_request_bytes: 256 << 20,
             behaviour: Behaviour::Normal,
+            compression: None,
         }
     }
 }
@@ -99,10 +104,16 @@ pub async fn serve(
         shared: shared.clone(),
     })
     .max_decoding_message_size(config.max_request_bytes)
-    .max_encoding_message_size(usize::MAX);
+    .max_encoding_message_size(usize::MAX)
+    .accept_compressed(CompressionEncoding::Gzip)
+    .accept_compressed(CompressionEncoding::Zstd);
+    let service = match config.compression {
+        Some(compression) => service.send_compressed(compression.encoding()),
+        None => service,
+    };
     let gate = shared.clone();
     let incoming = TcpListenerStream::new(listener).filter_map(move |conn| match conn {
-        Ok(stream) if gate.behaviour() == Behaviour::DropConnection => {
+        Ok(stream) if gate.drops_connection() => {
             drop(stream);
             None
         }

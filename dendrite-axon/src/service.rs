@@ -41,6 +41,22 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// Whether a new connection is to be closed at once (counting down `DropConnections`).
+    pub fn drops_connection(&self) -> bool {
+        let mut behaviour = self.behaviour.write().unwrap_or_else(|e| e.into_inner());
+        match *behaviour {
+            Behaviour::DropConnection => true,
+            Behaviour::DropConnections(n) if n > 0 => {
+                *behaviour = match n {
+                    1 => Behaviour::Normal,
+                    n => Behaviour::DropConnections(n - 1),
+                };
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The tonic service.
@@ -270,6 +286,15 @@ impl AxonService {
                         .unwrap_or_else(|_| empty_tensor());
                 }
             }
+            Behaviour::NonFinite => {
+                let poisoned = dendrite_wire::serializer::deserialize(&tensor).map(poison);
+                if let Ok(Some(t)) = poisoned {
+                    let serializer = proto::Serializer::try_from(tensor.serializer)
+                        .unwrap_or(proto::Serializer::Msgpack);
+                    tensor = dendrite_wire::serializer::serialize(&t, serializer)
+                        .unwrap_or_else(|_| empty_tensor());
+                }
+            }
             _ => {}
         }
         Ok(tensor)
@@ -377,4 +402,16 @@ impl Bittensor for AxonService {
         }
         Ok(self.process_backward(&caller, request.into_inner()))
     }
+}
+
+/// The f32 tensor with NaN, +inf and -inf as its first values; `None` for other dtypes.
+fn poison(tensor: Tensor) -> Option<Tensor> {
+    let mut values = tensor.as_slice::<f32>().ok()?.to_vec();
+    for (value, bad) in values
+        .iter_mut()
+        .zip([f32::NAN, f32::INFINITY, f32::NEG_INFINITY])
+    {
+        *value = bad;
+    }
+    Tensor::from_vec(values, tensor.shape()).ok()
 }

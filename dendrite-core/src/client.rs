@@ -11,12 +11,14 @@ use dendrite_wire::{Synapse, SynapseError, Tensor};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::ClientConfig;
+use crate::backoff::BackoffTable;
+use crate::config::{ClientConfig, Quorum};
 use crate::keys::Keypair;
 use crate::observer::{CallObserver, CallReport, Direction};
 use crate::outcome::{CallFailure, EndpointResult};
 use crate::pool::ReceptorPool;
 use crate::request::{self, PreparedForward};
+use crate::retry::RetryBudget;
 
 /// The hotkey of the reference's dummy endpoint.
 const DUMMY_HOTKEY: &str = "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
@@ -105,6 +107,9 @@ struct Inner {
     detached: Arc<Semaphore>,
     dropped_backward: AtomicU64,
     observer: Option<Arc<dyn CallObserver>>,
+    backoff: Option<BackoffTable>,
+    retry_budget: Option<RetryBudget>,
+    retries: AtomicU64,
 }
 
 impl std::fmt::Debug for dyn CallObserver {
@@ -123,6 +128,11 @@ impl Client {
         );
         let in_flight = Arc::new(Semaphore::new(config.effective_in_flight()));
         let detached = Arc::new(Semaphore::new(config.max_detached_backward.max(1)));
+        let backoff = config.backoff.map(BackoffTable::new);
+        let retry_budget = config
+            .retry
+            .as_ref()
+            .map(|retry| RetryBudget::new(retry, config.effective_in_flight()));
         Client {
             inner: Arc::new(Inner {
                 key,
@@ -132,6 +142,9 @@ impl Client {
                 detached,
                 dropped_backward: AtomicU64::new(0),
                 observer: None,
+                backoff,
+                retry_budget,
+                retries: AtomicU64::new(0),
             }),
         }
     }
@@ -169,6 +182,19 @@ impl Client {
         self.inner.dropped_backward.load(Ordering::Relaxed)
     }
 
+    /// Endpoints being skipped by the backoff now (0 without backoff).
+    pub fn backing_off(&self) -> usize {
+        self.inner
+            .backoff
+            .as_ref()
+            .map_or(0, |b| b.skipping(Instant::now()))
+    }
+
+    /// Forward retries made so far.
+    pub fn retries(&self) -> u64 {
+        self.inner.retries.load(Ordering::Relaxed)
+    }
+
     /// Sends `inputs[i]` to `endpoints[i]` for every synapse, all endpoints at once, and returns
     /// per endpoint × synapse the output (zeros of the expected shape on failure), code,
     /// message and time. Each endpoint's call ends by `timeout` from now, whatever the peer
@@ -198,15 +224,26 @@ impl Client {
             }));
         }
         let mut tasks = JoinSet::new();
-        for (index, (endpoint, prepared)) in endpoints.iter().zip(prepared).enumerate() {
+        for (index, (endpoint, prepared)) in endpoints.iter().zip(&prepared).enumerate() {
             let (inner, endpoint, call) = (self.inner.clone(), endpoint.clone(), call.clone());
+            let prepared = prepared.clone();
             tasks.spawn(
                 async move { (index, inner.forward_one(&endpoint, &prepared, &call).await) },
             );
         }
-        Ok(self
-            .finish(Direction::Forward, tasks, endpoints, inputs, &call)
-            .await)
+        let fallback = |index: usize, failure: &CallFailure| {
+            request::uniform_failure(&prepared[index].nills, failure, call.start.elapsed())
+        };
+        let results = collect(tasks, endpoints.len(), self.inner.config.quorum, fallback).await;
+        self.inner.report(
+            Direction::Forward,
+            endpoints,
+            &call.synapses,
+            inputs,
+            &results,
+            call.start,
+        );
+        Ok(results)
     }
 
     /// Sends each endpoint its gradients (`grads[i]`, one per synapse, the shape of that
@@ -291,7 +328,11 @@ impl Client {
         inputs: &[Tensor],
         call: &CallContext,
     ) -> Vec<EndpointResult> {
-        let results = collect(tasks, endpoints.len(), call.synapses.len(), call.start).await;
+        let empties = vec![Tensor::empty(); call.synapses.len()];
+        let fallback = |_: usize, failure: &CallFailure| {
+            request::uniform_failure(&empties, failure, call.start.elapsed())
+        };
+        let results = collect(tasks, endpoints.len(), None, fallback).await;
         self.inner.report(
             direction,
             endpoints,
@@ -384,25 +425,46 @@ impl Inner {
         if !prepared.has_requests() {
             return fail(CallFailure::new(ReturnCode::Success, ""));
         }
-        let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
-            Ok(connected) => connected,
-            Err(failure) => return fail(failure),
+        if let Some(skip) = self.skipped(endpoint) {
+            return fail(skip);
+        }
+        if let Some(budget) = &self.retry_budget {
+            budget.deposit();
+        }
+        let mut retries = 0u32;
+        let response = loop {
+            let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+                Ok(connected) => connected,
+                Err(failure) => return fail(failure),
+            };
+            let response = receptor
+                .call(
+                    RequestType::Forward,
+                    prepared.message.clone(),
+                    &self.key,
+                    deadline,
+                    prepared.max_response_bytes,
+                )
+                .await;
+            drop(permit);
+            match response {
+                Err(failure) if self.may_retry(&failure, retries, deadline).await => {
+                    retries += 1;
+                }
+                response => break response,
+            }
         };
-        let response = receptor
-            .call(
-                RequestType::Forward,
-                prepared.message.clone(),
-                &self.key,
-                deadline,
-                prepared.max_response_bytes,
-            )
-            .await;
-        drop(permit);
-        match response {
+        let mut result = match response {
             Ok(response) => {
                 let bytes_received = prost::Message::encoded_len(&response);
                 EndpointResult {
-                    synapses: request::read_forward_response(synapses, prepared, response, start),
+                    synapses: request::read_forward_response(
+                        synapses,
+                        prepared,
+                        response,
+                        start,
+                        self.config.reject_non_finite,
+                    ),
                     bytes_sent: prepared.encoded_len,
                     bytes_received,
                 }
@@ -412,7 +474,65 @@ impl Inner {
                 result.bytes_sent = prepared.encoded_len;
                 result
             }
+        };
+        if retries > 0 {
+            for slot in result
+                .synapses
+                .iter_mut()
+                .filter(|s| s.code != ReturnCode::Success)
+            {
+                slot.message
+                    .push_str(&format!(" (after {retries} retries)"));
+            }
         }
+        self.record_outcome(endpoint, &result);
+        result
+    }
+
+    /// The `Backoff` failure of an endpoint being skipped.
+    fn skipped(&self, endpoint: &Endpoint) -> Option<CallFailure> {
+        let backoff = self.backoff.as_ref()?;
+        let addr = endpoint.socket_addr().ok()?;
+        let skip = backoff.check(&endpoint.hotkey, addr, Instant::now())?;
+        Some(CallFailure::new(
+            ReturnCode::Backoff,
+            format!(
+                "Backoff: skipped for {:.2}s more after {} failed calls",
+                skip.remaining.as_secs_f64(),
+                skip.failures
+            ),
+        ))
+    }
+
+    /// Feeds a forward result that reached the network to the backoff: any successful
+    /// synapse counts as a success.
+    fn record_outcome(&self, endpoint: &Endpoint, result: &EndpointResult) {
+        let (Some(backoff), Ok(addr)) = (&self.backoff, endpoint.socket_addr()) else {
+            return;
+        };
+        let succeeded = result
+            .synapses
+            .iter()
+            .any(|s| s.code == ReturnCode::Success);
+        backoff.record(&endpoint.hotkey, addr, succeeded, Instant::now());
+    }
+
+    /// Whether to retry after `failure`: only `Unavailable`, within the retry limit and the
+    /// budget, and only if the pause before it ends before the deadline (it is taken here).
+    async fn may_retry(&self, failure: &CallFailure, retries: u32, deadline: Instant) -> bool {
+        let (Some(config), Some(budget)) = (&self.config.retry, &self.retry_budget) else {
+            return false;
+        };
+        if failure.code != ReturnCode::Unavailable || retries >= config.max_retries {
+            return false;
+        }
+        let pause = config.delay.saturating_mul(1u32 << retries.min(16));
+        if Instant::now() + pause >= deadline || !budget.try_withdraw() {
+            return false;
+        }
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(pause).await;
+        true
     }
 
     async fn backward_one(
@@ -531,33 +651,52 @@ fn same_tensor(a: &Tensor, b: &Tensor) -> bool {
         && a.data().len() == b.data().len()
 }
 
-/// Gathers task results in endpoint order. A task that died (it cannot, short of a bug) gives
+/// Gathers task results in endpoint order. With a quorum, stops once `k_min` endpoints
+/// succeeded and the grace period passed, and cuts the rest (`Timeout`, saying so); dropping
+/// the `JoinSet` cancels their tasks. A task that died (it cannot, short of a bug) gives
 /// `UnknownException` for its endpoint rather than losing the whole call.
 async fn collect(
     mut tasks: JoinSet<(usize, EndpointResult)>,
     count: usize,
-    synapses: usize,
-    start: Instant,
+    quorum: Option<Quorum>,
+    fallback: impl Fn(usize, &CallFailure) -> EndpointResult,
 ) -> Vec<EndpointResult> {
     let mut results: Vec<Option<EndpointResult>> = vec![None; count];
-    while let Some(joined) = tasks.join_next().await {
+    let mut succeeded = 0usize;
+    let mut grace_ends: Option<tokio::time::Instant> = None;
+    loop {
+        let joined = match grace_ends {
+            Some(end) => match tokio::time::timeout_at(end, tasks.join_next()).await {
+                Ok(joined) => joined,
+                Err(_grace_over) => break,
+            },
+            None => tasks.join_next().await,
+        };
+        let Some(joined) = joined else { break };
         match joined {
-            Ok((index, result)) => results[index] = Some(result),
+            Ok((index, result)) => {
+                succeeded += usize::from(result.all_success());
+                results[index] = Some(result);
+            }
             Err(e) => tracing::error!("endpoint task failed: {e}"),
         }
+        if let Some(q) = quorum.filter(|q| grace_ends.is_none() && succeeded >= q.k_min) {
+            grace_ends = Some(tokio::time::Instant::now() + q.timeout_after_k_min);
+        }
     }
+    let finished = tasks.is_empty();
+    drop(tasks);
+    let cut = CallFailure::new(
+        ReturnCode::Timeout,
+        format!(
+            "Cut by quorum: {succeeded} endpoints had succeeded and the {:.3}s grace period passed",
+            quorum.map_or(0.0, |q| q.timeout_after_k_min.as_secs_f64())
+        ),
+    );
+    let died = CallFailure::new(ReturnCode::UnknownException, "endpoint task failed");
     results
         .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                let failure =
-                    CallFailure::new(ReturnCode::UnknownException, "endpoint task failed");
-                request::uniform_failure(
-                    &vec![Tensor::empty(); synapses],
-                    &failure,
-                    start.elapsed(),
-                )
-            })
-        })
+        .enumerate()
+        .map(|(index, r)| r.unwrap_or_else(|| fallback(index, if finished { &died } else { &cut })))
         .collect()
 }

@@ -23,6 +23,28 @@ pub struct ReceptorConfig {
     pub keepalive_interval: Option<Duration>,
     /// How long to wait for a keepalive ping's answer.
     pub keepalive_timeout: Duration,
+    /// gRPC message compression of requests (`grpc-encoding`); `None` sends them plain, as the
+    /// reference does. Compressed responses (gzip, zstd) are always accepted.
+    pub compression: Option<Compression>,
+}
+
+/// A gRPC message compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip: every gRPC implementation reads it (the Python 3.7.0 axon included).
+    Gzip,
+    /// zstd: faster and smaller; only peers that list it in `grpc-accept-encoding`.
+    Zstd,
+}
+
+impl Compression {
+    /// tonic's name for it.
+    pub fn encoding(self) -> tonic::codec::CompressionEncoding {
+        match self {
+            Compression::Gzip => tonic::codec::CompressionEncoding::Gzip,
+            Compression::Zstd => tonic::codec::CompressionEncoding::Zstd,
+        }
+    }
 }
 
 impl Default for ReceptorConfig {
@@ -35,6 +57,7 @@ impl Default for ReceptorConfig {
             connect_timeout: Duration::from_secs(10),
             keepalive_interval: Some(Duration::from_secs(300)),
             keepalive_timeout: Duration::from_secs(20),
+            compression: None,
         }
     }
 }
@@ -55,6 +78,77 @@ pub struct ClientConfig {
     pub max_detached_backward: usize,
     /// Receptors unused for this long are closed; `None` keeps them until evicted.
     pub idle_timeout: Option<Duration>,
+    /// Return a forward call once enough endpoints answered; `None` (the reference) waits for
+    /// every endpoint or the timeout.
+    pub quorum: Option<Quorum>,
+    /// Skip endpoints that keep failing; `None` (the reference) calls every endpoint every time.
+    pub backoff: Option<BackoffConfig>,
+    /// Retry forward calls that found the endpoint unavailable; `None` (the reference) never
+    /// retries.
+    pub retry: Option<RetryConfig>,
+    /// Answer `InvalidResponse` for an endpoint whose float response holds NaN or infinities,
+    /// instead of the reference's `nan_to_num`.
+    pub reject_non_finite: bool,
+}
+
+/// Return once `k_min` endpoints succeeded and `timeout_after_k_min` more has passed; the
+/// endpoints still running then are cut (`Timeout`, with a message saying so). This is
+/// hivemind's `RemoteMixtureOfExperts` quorum. Forward calls only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quorum {
+    /// Endpoints whose every synapse succeeded, needed before the grace period starts.
+    pub k_min: usize,
+    /// How long to wait for further endpoints once `k_min` have succeeded.
+    pub timeout_after_k_min: Duration,
+}
+
+/// Exponential per-endpoint backoff: after `n` consecutive failed forward calls an endpoint is
+/// skipped (`Backoff`, no traffic) for `min(base * 2^(n-1), cap)`; a success resets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackoffConfig {
+    /// The first period.
+    pub base: Duration,
+    /// The longest period.
+    pub cap: Duration,
+    /// Endpoints whose failures are remembered (least recently failed forgotten first).
+    pub max_tracked: usize,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(60),
+            max_tracked: 16_384,
+        }
+    }
+}
+
+/// Retries of forward calls answered `Unavailable` (connection refused or dropped before an
+/// answer), within the call's own deadline. Every forward call adds `budget_ratio` of a retry
+/// to a shared budget and every retry takes one, so retries stay a fraction of calls even when
+/// many peers are down. Backward is never retried (a gradient must not be applied twice).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryConfig {
+    /// Retries per endpoint call.
+    pub max_retries: u32,
+    /// Retries earned per forward call.
+    pub budget_ratio: f64,
+    /// Retries available before any were earned (also the budget's floor for its cap).
+    pub budget_reserve: u32,
+    /// Pause before the first retry, doubled for each further one (never past the deadline).
+    pub delay: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 2,
+            budget_ratio: 0.1,
+            budget_reserve: 10,
+            delay: Duration::from_millis(10),
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -65,6 +159,10 @@ impl Default for ClientConfig {
             max_in_flight: 4096,
             max_detached_backward: 1024,
             idle_timeout: Some(Duration::from_secs(600)),
+            quorum: None,
+            backoff: None,
+            retry: None,
+            reject_non_finite: false,
         }
     }
 }

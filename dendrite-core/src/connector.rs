@@ -6,6 +6,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -14,10 +15,19 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// A TCP stream that holds a connection permit while open.
+/// Bytes through every connection of a pool, as TCP payload (HTTP/2 frames, after any
+/// compression).
+#[derive(Debug, Default)]
+pub(crate) struct WireBytes {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+}
+
+/// A TCP stream that holds a connection permit while open and counts its bytes.
 #[derive(Debug)]
 pub(crate) struct LimitedStream {
     stream: TcpStream,
+    bytes: Arc<WireBytes>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -25,6 +35,7 @@ pub(crate) struct LimitedStream {
 pub(crate) fn limited_connector(
     addr: SocketAddr,
     limit: Arc<Semaphore>,
+    bytes: Arc<WireBytes>,
 ) -> impl tower::Service<
     tonic::codegen::http::Uri,
     Response = TokioIo<LimitedStream>,
@@ -34,7 +45,7 @@ pub(crate) fn limited_connector(
        + Clone
        + 'static {
     tower::service_fn(move |_uri| {
-        let limit = limit.clone();
+        let (limit, bytes) = (limit.clone(), bytes.clone());
         async move {
             let permit = limit
                 .acquire_owned()
@@ -44,10 +55,19 @@ pub(crate) fn limited_connector(
             stream.set_nodelay(true)?;
             Ok(TokioIo::new(LimitedStream {
                 stream,
+                bytes,
                 _permit: permit,
             }))
         }
     })
+}
+
+impl LimitedStream {
+    fn count_sent(&self, poll: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = poll {
+            self.bytes.sent.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+    }
 }
 
 impl AsyncRead for LimitedStream {
@@ -56,7 +76,13 @@ impl AsyncRead for LimitedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let read = buf.filled().len().saturating_sub(before);
+        self.bytes
+            .received
+            .fetch_add(read as u64, Ordering::Relaxed);
+        poll
     }
 }
 
@@ -66,7 +92,9 @@ impl AsyncWrite for LimitedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.count_sent(&poll);
+        poll
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -82,7 +110,9 @@ impl AsyncWrite for LimitedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.count_sent(&poll);
+        poll
     }
 
     fn is_write_vectored(&self) -> bool {

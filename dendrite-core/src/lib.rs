@@ -11,6 +11,7 @@
 //!
 //! [`ReturnCode`]: dendrite_wire::ReturnCode
 
+mod backoff;
 mod client;
 mod config;
 mod connector;
@@ -20,10 +21,11 @@ mod outcome;
 mod pool;
 mod receptor;
 mod request;
+mod retry;
 pub mod signature;
 
 pub use client::{BackwardDispatch, CallError, Client};
-pub use config::{ClientConfig, ReceptorConfig};
+pub use config::{BackoffConfig, ClientConfig, Compression, Quorum, ReceptorConfig, RetryConfig};
 pub use keys::{KeyError, Keypair};
 pub use observer::{CallObserver, CallReport, Direction};
 pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};

@@ -2,6 +2,7 @@
 //! reference keys them, least recently used idle receptors closed first.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use lru::LruCache;
 use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
+use crate::connector::WireBytes;
 use crate::receptor::Receptor;
 
 /// Receptors by endpoint hotkey, bounded and least-recently-used.
@@ -22,6 +24,7 @@ pub struct ReceptorPool {
     epoch: Instant,
     /// One permit per open TCP connection.
     connections: Arc<Semaphore>,
+    bytes: Arc<WireBytes>,
 }
 
 impl ReceptorPool {
@@ -35,6 +38,7 @@ impl ReceptorPool {
             idle_timeout,
             epoch: Instant::now(),
             connections: Arc::new(Semaphore::new(capacity)),
+            bytes: Arc::default(),
         }
     }
 
@@ -46,6 +50,15 @@ impl ReceptorPool {
     /// How many TCP connections are open now (never more than the capacity).
     pub fn open_connections(&self) -> usize {
         self.capacity - self.connections.available_permits()
+    }
+
+    /// TCP payload bytes (sent, received) through all of this pool's connections so far:
+    /// HTTP/2 framing and headers included, after any compression.
+    pub fn wire_bytes(&self) -> (u64, u64) {
+        (
+            self.bytes.sent.load(Ordering::Relaxed),
+            self.bytes.received.load(Ordering::Relaxed),
+        )
     }
 
     /// How many receptors are open now.
@@ -97,6 +110,7 @@ impl ReceptorPool {
             addr,
             &self.config,
             self.connections.clone(),
+            self.bytes.clone(),
         )?);
         receptor.touch(now_ms);
         receptors.put(endpoint.hotkey.clone(), receptor.clone());

@@ -18,11 +18,12 @@ use dendrite_wire::proto::bittensor_client::BittensorClient;
 use dendrite_wire::proto::{RequestType, TensorMessage};
 use dendrite_wire::VERSION_AS_INT;
 use tokio::sync::Semaphore;
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use crate::config::ReceptorConfig;
-use crate::connector::limited_connector;
+use crate::config::{Compression, ReceptorConfig};
+use crate::connector::{limited_connector, WireBytes};
 use crate::keys::Keypair;
 use crate::outcome::CallFailure;
 use crate::signature::{self, sign_header};
@@ -67,6 +68,7 @@ pub struct Receptor {
     version: u32,
     uuid: String,
     channel: Channel,
+    compression: Option<Compression>,
     idle_lanes: Mutex<Vec<Lane>>,
     /// Monotonic milliseconds (since the pool's epoch) of the last use.
     last_used_ms: AtomicU64,
@@ -98,6 +100,7 @@ impl Receptor {
         addr: SocketAddr,
         config: &ReceptorConfig,
         connections: Arc<Semaphore>,
+        bytes: Arc<WireBytes>,
     ) -> Result<Self, tonic::transport::Error> {
         let first = Lane::new();
         Ok(Receptor {
@@ -105,7 +108,8 @@ impl Receptor {
             addr,
             version: endpoint.version,
             uuid: first.uuid.clone(),
-            channel: channel_to(addr, config, connections)?,
+            channel: channel_to(addr, config, connections, bytes)?,
+            compression: config.compression,
             idle_lanes: Mutex::new(vec![first]),
             last_used_ms: AtomicU64::new(0),
         })
@@ -173,7 +177,12 @@ impl Receptor {
         let request = build_request(message, kind, &signature, timeout);
         let mut client = BittensorClient::new(self.channel.clone())
             .max_decoding_message_size(max_response_bytes)
-            .max_encoding_message_size(usize::MAX);
+            .max_encoding_message_size(usize::MAX)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
+        if let Some(compression) = self.compression {
+            client = client.send_compressed(compression.encoding());
+        }
         let call = async {
             match kind {
                 RequestType::Backward => client.backward(request).await,
@@ -228,6 +237,7 @@ fn channel_to(
     addr: SocketAddr,
     config: &ReceptorConfig,
     connections: Arc<Semaphore>,
+    bytes: Arc<WireBytes>,
 ) -> Result<Channel, tonic::transport::Error> {
     let mut endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(config.connect_timeout)
@@ -240,5 +250,5 @@ fn channel_to(
     if let Some(interval) = config.keepalive_interval {
         endpoint = endpoint.http2_keep_alive_interval(interval);
     }
-    Ok(endpoint.connect_with_connector_lazy(limited_connector(addr, connections)))
+    Ok(endpoint.connect_with_connector_lazy(limited_connector(addr, connections, bytes)))
 }

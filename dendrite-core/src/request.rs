@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use dendrite_wire::proto::{ReturnCode, TensorMessage};
-use dendrite_wire::synapse::NETWORK_DIM;
-use dendrite_wire::{Synapse, Tensor, VERSION_AS_INT};
+use dendrite_wire::synapse::{NonFinite, NETWORK_DIM};
+use dendrite_wire::{Synapse, SynapseError, Tensor, VERSION_AS_INT};
 
 use crate::outcome::{return_code, CallFailure, EndpointResult, SynapseResult};
 
@@ -128,12 +128,20 @@ pub(crate) fn uniform_failure(
 /// gives every synapse its wire code (or the top-level one); a tensor count that does not
 /// match gives `ResponseShapeException`; per-synapse codes come from the response; a tensor
 /// that fails to decode or check gives `ResponseDeserializationException` for that synapse.
+/// With `reject_non_finite`, NaN or infinities in any response tensor make every synapse of
+/// the endpoint `InvalidResponse` with zero outputs (the peer is not to be trusted).
 pub(crate) fn read_forward_response(
     synapses: &[Synapse],
     prepared: &PreparedForward,
     response: TensorMessage,
     start: Instant,
+    reject_non_finite: bool,
 ) -> Vec<SynapseResult> {
+    let non_finite = if reject_non_finite {
+        NonFinite::Reject
+    } else {
+        NonFinite::Clean
+    };
     let now = || start.elapsed();
     let mut results: Vec<SynapseResult> = prepared
         .nills
@@ -177,6 +185,7 @@ pub(crate) fn read_forward_response(
         }
         return results;
     }
+    let mut invalid: Option<String> = None;
     for (position, &i) in sent.iter().enumerate() {
         let wire = &response.synapses[position];
         let code = return_code(wire.return_code);
@@ -184,12 +193,20 @@ pub(crate) fn read_forward_response(
             results[i].code = code;
             results[i].message = wire.message.clone();
         } else {
-            match synapses[i]
-                .deserialize_forward_response(&prepared.input, &response.tensors[position])
-            {
+            match synapses[i].deserialize_forward_response_with(
+                &prepared.input,
+                &response.tensors[position],
+                non_finite,
+            ) {
                 Ok(output) => {
                     results[i].output = output;
                     results[i].message = "Success".into();
+                }
+                Err(e @ SynapseError::NonFinite { .. }) => {
+                    invalid.get_or_insert(format!(
+                        "Invalid response: {} answered {e}",
+                        synapses[i].name()
+                    ));
                 }
                 Err(e) => {
                     results[i].code = ReturnCode::ResponseDeserializationException;
@@ -199,6 +216,13 @@ pub(crate) fn read_forward_response(
             }
         }
         results[i].elapsed = now();
+    }
+    if let Some(message) = invalid {
+        for &i in &sent {
+            results[i].output = prepared.nills[i].clone();
+            results[i].code = ReturnCode::InvalidResponse;
+            results[i].message = message.clone();
+        }
     }
     results
 }

@@ -65,6 +65,14 @@ pub enum SynapseError {
     /// A tensor's values break the synapse's encoding.
     #[error("{0}")]
     Values(String),
+    /// A float response holds NaN or infinite values and the caller rejects those.
+    #[error("{count} of {total} values are NaN or infinite")]
+    NonFinite {
+        /// Non-finite values found.
+        count: usize,
+        /// Values in the tensor.
+        total: usize,
+    },
     /// A tensor could not be (de)serialized.
     #[error(transparent)]
     Tensor(#[from] TensorError),

@@ -202,6 +202,100 @@ fn query_repeats_and_reports_dead_peers_without_failing() {
 }
 
 #[test]
+fn backoff_skips_a_dead_peer_after_its_first_failure() {
+    let dir = scratch("backoff");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = dir.join("dead.json");
+    std::fs::write(&file, format!(r#"{{"hotkey": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "ip": "127.0.0.1", "port": {port}}}"#)).unwrap();
+    let output = dendrite()
+        .args([
+            "query",
+            "--synapse",
+            "last-hidden",
+            "--json",
+            "--repeat",
+            "3",
+        ])
+        .args(["--interval", "0.01", "--backoff", "30:60", "--retries", "1"])
+        .arg("--endpoints")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let codes: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["code"].to_string())
+        .collect();
+    assert_eq!(codes, [r#""Unavailable""#, r#""Backoff""#, r#""Backoff""#]);
+    assert!(stdout.contains("(after 1 retries)"), "{stdout}");
+}
+
+#[test]
+fn query_with_every_policy_against_a_compressing_axon() {
+    let dir = scratch("policies");
+    let info = dir.join("axon.json");
+    let mut child = dendrite()
+        .args([
+            "axon",
+            "--port",
+            "0",
+            "--run-seconds",
+            "60",
+            "--compression",
+            "zstd",
+        ])
+        .arg("--info-out")
+        .arg(&info)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let output = dendrite()
+        .args(["query", "--synapse", "all", "--json", "--k-min", "1"])
+        .args([
+            "--timeout-after-k-min",
+            "0.5",
+            "--backoff",
+            "1",
+            "--retries",
+            "2",
+        ])
+        .args([
+            "--serializer",
+            "cmppack",
+            "--compression",
+            "zstd",
+            "--reject-nonfinite",
+        ])
+        .arg("--endpoints")
+        .arg(&info)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| l["code"] == "Success"), "{stdout}");
+    let bad = dendrite()
+        .args(["query", "--backoff", "soon", "--endpoints"])
+        .arg(&info)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(text(&bad).1.contains("--backoff"), "{}", text(&bad).1);
+}
+
+#[test]
 fn bad_input_is_one_line_and_a_nonzero_exit() {
     let dir = scratch("bad");
     let malformed = dir.join("malformed.json");

@@ -37,6 +37,18 @@ pub const IGNORE_INDEX: i64 = -100;
 /// Largest tensor, in elements, that decoding a response may allocate (1 GiB of f32).
 pub const MAX_DECODED_ELEMENTS: usize = 1 << 28;
 
+/// What decoding does with NaN and infinite values in a float response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NonFinite {
+    /// The reference's `torch.nan_to_num(nan=0)`: NaN becomes 0, infinities the largest finite
+    /// values.
+    #[default]
+    Clean,
+    /// The response is an error ([`SynapseError::NonFinite`]); checked on the tensor as it came
+    /// off the wire, before the synapse decodes it.
+    Reject,
+}
+
 /// The serializer of each of a synapse's four tensor directions. The reference default is MSGPACK
 /// for all four.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -146,6 +158,17 @@ impl Synapse {
     /// The serializers of the four tensor directions.
     pub fn serializers(&self) -> &SerializerTypes {
         self.codec().serializers()
+    }
+
+    /// The same synapse with other serializers.
+    pub fn with_serializers(mut self, serializers: SerializerTypes) -> Self {
+        match &mut self {
+            Synapse::TextLastHiddenState(s) => s.serializers = serializers,
+            Synapse::TextCausalLM(s) => s.serializers = serializers,
+            Synapse::TextCausalLMNext(s) => s.serializers = serializers,
+            Synapse::TextSeq2Seq(s) => s.serializers = serializers,
+        }
+        self
     }
 
     /// The serialized parameter proto (`synapse_data`); default fields are omitted.
@@ -272,10 +295,23 @@ impl Synapse {
         request: &Tensor,
         wire: &proto::Tensor,
     ) -> Result<Tensor, SynapseError> {
+        self.deserialize_forward_response_with(request, wire, NonFinite::Clean)
+    }
+
+    /// [`Synapse::deserialize_forward_response`] with a choice of what NaN and infinities do.
+    pub fn deserialize_forward_response_with(
+        &self,
+        request: &Tensor,
+        wire: &proto::Tensor,
+        non_finite: NonFinite,
+    ) -> Result<Tensor, SynapseError> {
         let codec = self.codec();
         let response = serializer::deserialize(wire)?;
         let response = cast_response(response, codec.response_dtype())?;
         codec.check_forward_response(request, &response)?;
+        if non_finite == NonFinite::Reject {
+            reject_non_finite(&response)?;
+        }
         let decoded = codec.decode_forward_response(request, response)?;
         Ok(nan_to_num(decoded))
     }
@@ -349,16 +385,31 @@ fn cast_response(response: Tensor, dtype: DType) -> Result<Tensor, SynapseError>
     Ok(response.cast(dtype))
 }
 
+/// Whether every value is finite. Branch-free per block so the check vectorizes; this runs
+/// on every float response.
+fn all_finite(values: &[f32]) -> bool {
+    values
+        .chunks(1024)
+        .all(|block| block.iter().fold(true, |ok, v| ok & v.is_finite()))
+}
+
+/// `Err(NonFinite)` when an f32 tensor holds NaN or infinities; other dtypes pass.
+fn reject_non_finite(tensor: &Tensor) -> Result<(), SynapseError> {
+    match tensor.as_slice::<f32>() {
+        Ok(values) if !all_finite(values) => Err(SynapseError::NonFinite {
+            count: values.iter().filter(|v| !v.is_finite()).count(),
+            total: values.len(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `torch.nan_to_num(t, nan=0)` for f32 tensors; other dtypes are returned as they are.
 fn nan_to_num(tensor: Tensor) -> Tensor {
     let Ok(values) = tensor.as_slice::<f32>() else {
         return tensor;
     };
-    // Branch-free per block so the check vectorizes; this runs on every float response.
-    if values
-        .chunks(1024)
-        .all(|block| block.iter().fold(true, |ok, v| ok & v.is_finite()))
-    {
+    if all_finite(values) {
         return tensor;
     }
     let cleaned: Vec<f32> = values

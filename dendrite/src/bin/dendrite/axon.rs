@@ -29,12 +29,16 @@ pub struct AxonArgs {
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long)]
     run_seconds: Option<f64>,
+    /// Compress responses for callers that accept it (default: plain, as the Python axon).
+    #[arg(long, value_enum)]
+    compression: Option<crate::policy::CompressionChoice>,
 }
 
 pub async fn run(args: AxonArgs) -> Result<(), CliError> {
     let key = Keypair::from_uri(&args.uri).map_err(CliError::input)?;
     let config = AxonConfig {
         addr: SocketAddr::new(args.ip, args.port),
+        compression: args.compression.map(Into::into),
         ..AxonConfig::default()
     };
     let handle = serve(&key, Arc::new(ToyModel::new()), config)

@@ -55,6 +55,8 @@ pub struct BenchArgs {
     /// Also send the gradient of the sum of the outputs back (Backward RPCs) every round.
     #[arg(long)]
     backward: bool,
+    #[command(flatten)]
+    policy: crate::policy::PolicyArgs,
 }
 
 fn proc_status_kb(field: &str) -> Option<f64> {
@@ -99,10 +101,11 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         BenchSynapse::CausalLm => TextCausalLM::default().into(),
         BenchSynapse::CausalLmNext => TextCausalLMNext::default().into(),
     };
-    let config = DendriteConfig {
+    let mut config = DendriteConfig {
         prometheus_level: dendrite::metrics::Level::Off,
         ..DendriteConfig::default()
     };
+    args.policy.apply(&mut config.client)?;
     let dendrite = Dendrite::with_config(
         Keypair::from_uri("//Alice").map_err(CliError::input)?,
         config,
@@ -113,13 +116,14 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         .collect();
     let input = Tensor::from_vec(tokens, [args.batch, args.seq]).map_err(CliError::input)?;
     let inputs = vec![input; n];
-    let synapses = [synapse];
+    let synapses = args.policy.synapses(vec![synapse]);
     let (mut walls, mut ok, mut total, mut bytes) = (Vec::new(), 0usize, 0usize, 0usize);
-    let (mut cpu_start, mut wall_start) = (0.0, Instant::now());
+    let (mut cpu_start, mut wall_start, mut wire_start) = (0.0, Instant::now(), (0, 0));
     for round in 0..args.warmup + args.rounds {
         if round == args.warmup {
             cpu_start = cpu_seconds();
             wall_start = Instant::now();
+            wire_start = dendrite.client().pool().wire_bytes();
         }
         let start = Instant::now();
         let results = dendrite
@@ -155,6 +159,8 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     }
     let wall = wall_start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_start;
+    let wire_end = dendrite.client().pool().wire_bytes();
+    let per_round = |end: u64, start: u64| (end - start) as f64 / args.rounds as f64;
     walls.sort_by(f64::total_cmp);
     let at = |p: f64| walls[((walls.len() - 1) as f64 * p).round() as usize];
     let line = json!({
@@ -166,6 +172,10 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "peak_rss_mb": proc_status_kb("VmHWM:").unwrap_or(0.0) / 1024.0,
         "open_fds": std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
         "payload_gb_per_s": bytes as f64 / wall / 1e9,
+        "wire_bytes_sent_per_round": per_round(wire_end.0, wire_start.0),
+        "wire_bytes_received_per_round": per_round(wire_end.1, wire_start.1),
+        "retries": dendrite.client().retries(),
+        "backing_off": dendrite.client().backing_off(),
     });
     println!("{line}");
     Ok(())

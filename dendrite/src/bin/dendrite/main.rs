@@ -4,6 +4,7 @@ mod axon;
 mod bench;
 mod demo;
 mod metrics;
+mod policy;
 mod query;
 mod table;
 

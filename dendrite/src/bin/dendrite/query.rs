@@ -74,6 +74,8 @@ pub struct QueryArgs {
     json: bool,
     #[command(flatten)]
     metrics: crate::metrics::MetricsArgs,
+    #[command(flatten)]
+    policy: crate::policy::PolicyArgs,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
@@ -183,11 +185,12 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::input(format!("{}: {e}", args.endpoints.display())))?;
     let timeout = seconds("timeout", args.timeout)?;
     let interval = seconds("interval", args.interval)?;
-    let synapses = synapses(args.synapse, args.topk);
+    let synapses = args.policy.synapses(synapses(args.synapse, args.topk));
     for synapse in &synapses {
         synapse.validate().map_err(CliError::input)?;
     }
-    let config = DendriteConfig::from_env().map_err(CliError::input)?;
+    let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
+    args.policy.apply(&mut config.client)?;
     let dendrite = Dendrite::with_config(key(&args)?, config);
     let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
     let (endpoints, inputs) = dendrite

@@ -1,0 +1,126 @@
+//! Options beyond the reference, shared by `query` and `bench`: quorum, backoff, retries,
+//! CMPPACK responses, gRPC compression and NaN/inf rejection. All off by default.
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use dendrite::core::{BackoffConfig, Compression, Quorum, RetryConfig};
+use dendrite::wire::proto::Serializer;
+use dendrite::wire::synapse::SerializerTypes;
+use dendrite::{ClientConfig, Synapse};
+
+use crate::CliError;
+
+/// Serializer of response tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SerializerChoice {
+    /// The reference default: each tensor in its own dtype.
+    Msgpack,
+    /// Responses as float16 (half the bytes). Requests stay MSGPACK: CMPPACK casts every dtype
+    /// to f16, which would round token ids above 2048.
+    Cmppack,
+}
+
+/// gRPC message compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompressionChoice {
+    /// gzip (every gRPC peer reads it).
+    Gzip,
+    /// zstd (peers that accept it).
+    Zstd,
+}
+
+impl From<CompressionChoice> for Compression {
+    fn from(choice: CompressionChoice) -> Self {
+        match choice {
+            CompressionChoice::Gzip => Compression::Gzip,
+            CompressionChoice::Zstd => Compression::Zstd,
+        }
+    }
+}
+
+/// Call policies.
+#[derive(Args, Clone, Debug)]
+pub struct PolicyArgs {
+    /// Return once this many endpoints succeeded (and --timeout-after-k-min passed); the rest
+    /// are cut with Timeout.
+    #[arg(long)]
+    k_min: Option<usize>,
+    /// Seconds to wait for more endpoints once --k-min succeeded.
+    #[arg(long, default_value_t = 0.0, requires = "k_min")]
+    timeout_after_k_min: f64,
+    /// Skip failing endpoints (code Backoff, no traffic) for BASE seconds, doubling per
+    /// failure up to CAP (default 60): BASE or BASE:CAP.
+    #[arg(long, value_name = "BASE[:CAP]")]
+    backoff: Option<String>,
+    /// Retry a forward answered Unavailable up to N times within its deadline (at most 10% of
+    /// calls are retried).
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
+    /// Serializer of response tensors.
+    #[arg(long, value_enum, default_value = "msgpack")]
+    serializer: SerializerChoice,
+    /// Compress requests (compressed responses are always accepted).
+    #[arg(long, value_enum)]
+    compression: Option<CompressionChoice>,
+    /// Answer InvalidResponse for endpoints whose responses hold NaN or infinities (instead of
+    /// replacing them as the reference does).
+    #[arg(long)]
+    reject_nonfinite: bool,
+}
+
+fn seconds(flag: &str, text: &str) -> Result<Duration, CliError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| CliError::input(format!("--{flag}: {text:?} is not a number of seconds")))
+}
+
+impl PolicyArgs {
+    /// Applies the chosen policies to the client's settings.
+    pub fn apply(&self, config: &mut ClientConfig) -> Result<(), CliError> {
+        if let Some(k_min) = self.k_min {
+            config.quorum = Some(Quorum {
+                k_min,
+                timeout_after_k_min: seconds(
+                    "timeout-after-k-min",
+                    &self.timeout_after_k_min.to_string(),
+                )?,
+            });
+        }
+        if let Some(spec) = &self.backoff {
+            let (base, cap) = spec.split_once(':').unwrap_or((spec, "60"));
+            config.backoff = Some(BackoffConfig {
+                base: seconds("backoff", base)?,
+                cap: seconds("backoff", cap)?,
+                ..BackoffConfig::default()
+            });
+        }
+        if let Some(max_retries) = self.retries {
+            config.retry = Some(RetryConfig {
+                max_retries,
+                ..RetryConfig::default()
+            });
+        }
+        config.receptor.compression = self.compression.map(Into::into);
+        config.reject_non_finite = self.reject_nonfinite;
+        Ok(())
+    }
+
+    /// `synapses` with the chosen response serializer.
+    pub fn synapses(&self, synapses: Vec<Synapse>) -> Vec<Synapse> {
+        let serializers = SerializerTypes {
+            forward_response: match self.serializer {
+                SerializerChoice::Msgpack => Serializer::Msgpack,
+                SerializerChoice::Cmppack => Serializer::Cmppack,
+            },
+            ..SerializerTypes::default()
+        };
+        synapses
+            .into_iter()
+            .map(|s| s.with_serializers(serializers))
+            .collect()
+    }
+}
