@@ -3,18 +3,20 @@
 //!
 //! `interop query --endpoints FILE`: the peer script's calls (every synapse alone, all four in one
 //! request, a string input, generate) plus a Backward; each line carries `sane` (log-probs
-//! normalised, next-token probabilities in [0, 1], hidden states finite).
+//! normalised, next-token probabilities in [0, 1], hidden states finite). A `check` line compares
+//! hidden states fetched with CMPPACK responses and gzip requests against plain ones.
 //! `interop mixed --endpoints FILE [--timeout S]`: one forward to every endpoint; prints the
 //! code per endpoint.
 
 use std::time::{Duration, Instant};
 
-use dendrite_core::{Client, ClientConfig, Keypair};
+use dendrite_core::{Client, ClientConfig, Compression, Keypair};
 use dendrite_format::{
     format_text_inputs, load_endpoints, BittensorTokenizer, Endpoint, Endpoints, Inputs,
 };
+use dendrite_wire::proto::Serializer;
 use dendrite_wire::synapse::{
-    TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq, VOCAB_SIZE,
+    SerializerTypes, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq, VOCAB_SIZE,
 };
 use dendrite_wire::{DType, ReturnCode, Synapse, Tensor};
 use serde_json::{json, Value};
@@ -176,6 +178,45 @@ async fn query(runner: &Runner, endpoints: Vec<Endpoint>) -> Result<(), Error> {
             true,
         )
         .await?;
+
+    // The same hidden states again, CMPPACK responses and gzip requests: within f16 of plain.
+    let plain = runner
+        .client
+        .forward(
+            &endpoints,
+            std::slice::from_ref(&lhs),
+            &inputs,
+            runner.timeout,
+        )
+        .await?;
+    let packed_lhs = lhs.clone().with_serializers(SerializerTypes {
+        forward_response: Serializer::Cmppack,
+        ..SerializerTypes::default()
+    });
+    let mut config = ClientConfig::default();
+    config.receptor.compression = Some(Compression::Gzip);
+    let packed_client = Client::new(runner.client.key().clone(), config);
+    let packed = packed_client
+        .forward(&endpoints, &[packed_lhs], &inputs, runner.timeout)
+        .await?;
+    let (mut max_abs, mut max_diff) = (0f32, 0f32);
+    for (p, q) in plain.iter().zip(&packed) {
+        let (p, q) = (&p.synapses[0].output, &q.synapses[0].output);
+        for (a, b) in p.as_slice::<f32>()?.iter().zip(q.as_slice::<f32>()?) {
+            max_abs = max_abs.max(a.abs());
+            max_diff = max_diff.max((a - b).abs());
+        }
+    }
+    let codes: Vec<&str> = packed
+        .iter()
+        .chain(&plain)
+        .map(|r| r.synapses[0].code.as_str_name())
+        .collect();
+    println!(
+        "{}",
+        json!({"check": "cmppack+gzip", "codes": codes, "max_abs": max_abs, "max_diff": max_diff,
+               "wire_received": packed_client.pool().wire_bytes().1})
+    );
 
     // generate: seq2seq on the first endpoint, decoded with our tokenizer.
     let start = Instant::now();

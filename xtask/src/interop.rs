@@ -71,6 +71,10 @@ fn json_lines(command: &mut Command, what: &str) -> Result<Vec<Value>> {
     }
 }
 
+fn f64_of(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
 fn by_key<'a>(lines: &'a [Value], key: &str) -> BTreeMap<String, &'a Value> {
     lines
         .iter()
@@ -273,6 +277,24 @@ pub fn run(write: bool) -> Result<()> {
                 "our axon: Backward answered {codes:?}"
             );
         }
+        let packed = our_lines
+            .iter()
+            .find(|l| l["check"] == "cmppack+gzip")
+            .context("no cmppack+gzip line")?;
+        let (max_abs, max_diff) = (f64_of(&packed["max_abs"]), f64_of(&packed["max_diff"]));
+        ensure!(
+            packed["codes"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c == "Success"))
+                && max_diff <= max_abs * 1e-3 + 1e-6,
+            "{name} axon: CMPPACK responses with gzip requests: {packed}"
+        );
+        rows.push([
+            format!("hidden state, CMPPACK response + gzip request → {name} axon"),
+            "-".into(),
+            format!("Success, max |Δ| {max_diff:.1e} vs plain (max |x| {max_abs:.2})"),
+            "within f16".into(),
+        ]);
         rows.push([
             format!("Backward (hidden state, causal LM) → {name} axon"),
             "never sent (3.7.0 cancels its Backward call)".into(),

@@ -16,8 +16,9 @@ use crate::CliError;
 pub enum SerializerChoice {
     /// The reference default: each tensor in its own dtype.
     Msgpack,
-    /// Responses as float16 (half the bytes). Requests stay MSGPACK: CMPPACK casts every dtype
-    /// to f16, which would round token ids above 2048.
+    /// Hidden-state responses as float16 (half the bytes). CMPPACK casts every dtype to f16,
+    /// which rounds integers above 2048: requests (token ids) and the other synapses'
+    /// responses (which carry token ids) stay MSGPACK.
     Cmppack,
 }
 
@@ -109,7 +110,8 @@ impl PolicyArgs {
         Ok(())
     }
 
-    /// `synapses` with the chosen response serializer.
+    /// `synapses` with the chosen response serializer (hidden states only, see
+    /// [`SerializerChoice::Cmppack`]).
     pub fn synapses(&self, synapses: Vec<Synapse>) -> Vec<Synapse> {
         let serializers = SerializerTypes {
             forward_response: match self.serializer {
@@ -120,7 +122,10 @@ impl PolicyArgs {
         };
         synapses
             .into_iter()
-            .map(|s| s.with_serializers(serializers))
+            .map(|s| match s {
+                Synapse::TextLastHiddenState(_) => s.with_serializers(serializers),
+                other => other,
+            })
             .collect()
     }
 }
