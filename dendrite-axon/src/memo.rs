@@ -14,7 +14,7 @@ use crate::handler::{HandlerError, SynapseHandler, SynapseOutput};
 /// Distinct (synapse, input) answers kept.
 const MEMO_ENTRIES: usize = 64;
 
-type Key = (i32, Bytes, Vec<usize>, Bytes);
+type Key = (i32, i32, Bytes, Vec<usize>, Bytes);
 
 /// Wraps a handler; forward answers are cached by synapse parameters and input.
 #[derive(Debug)]
@@ -52,6 +52,7 @@ impl<H: SynapseHandler> SynapseHandler for Memoized<H> {
     ) -> Result<SynapseOutput, HandlerError> {
         let key = (
             synapse.synapse_type() as i32,
+            synapse.serializers().forward_response as i32,
             synapse.params_bytes(),
             input.shape().to_vec(),
             input.data().clone(),

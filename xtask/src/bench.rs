@@ -112,7 +112,7 @@ fn workloads(quick: bool) -> Vec<Workload> {
 }
 
 /// Runs a client and returns its JSON line.
-fn json_of(command: &mut Command, what: &str) -> Result<Value> {
+pub(crate) fn json_of(command: &mut Command, what: &str) -> Result<Value> {
     let out = command
         .output()
         .with_context(|| format!("running {what}"))?;
@@ -279,7 +279,9 @@ pub fn run(quick: bool) -> Result<()> {
         );
         rows.push(json!({"workload": w.name, "ours": ours, "python": theirs}));
     }
-    let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick, "workloads": rows});
+    let policies = crate::bench_policies::run(quick, &release, &dir)?;
+    let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick,
+                         "workloads": rows, "policies": policies});
     std::fs::write(
         dir.join("results.json"),
         serde_json::to_string_pretty(&results)?,
@@ -399,8 +401,12 @@ stream {:.2} GB/s.\n\n\
     out.push_str(&format!(
         "\n¹ The Python 3.7.0 dendrite cannot deliver Backward: its receptor cancels the call right after creating it.\n\
 Python rounds/s is 1 / its median round (its script reports latencies, not a rate). Speed-up = our rounds/s ÷ Python's.\n\
-Response payload received by our client: {}.\n\nRaw figures: `target/bench/results.json`.\n",
+Response payload received by our client: {}.\n",
         payload.join("; ")
     ));
+    if let Some(policies) = results["policies"].as_array() {
+        out.push_str(&crate::bench_policies::report(policies));
+    }
+    out.push_str("\nRaw figures: `target/bench/results.json`.\n");
     out
 }

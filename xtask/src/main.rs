@@ -5,6 +5,7 @@
 //! (override with `DENDRITE_SHARED`).
 
 mod bench;
+mod bench_policies;
 mod codegen;
 mod fanout;
 mod fixtures;

@@ -2,7 +2,9 @@
 //!
 //! `toy-axons --count N --out FILE [--memo] [--seconds S]` writes the endpoints as a JSON list
 //! (`hotkey`, `ip`, `port`, `version`: the peer's endpoint-file format), prints `AXONS READY N`,
-//! and serves until killed, stdin closes, or S seconds pass.
+//! and serves until killed, stdin closes, or S seconds pass. `--hang-every K` makes every K-th
+//! axon never answer, `--slow-every K --slow-ms M` every K-th answer after M ms, and
+//! `--compression gzip|zstd` compresses responses (benchmarks of the call policies).
 //!
 //! `toy-axons --port P [--uri //Bob] --info-out FILE [--seconds S]` serves one axon as
 //! `../shared/peer/axon.py` does: it writes `{hotkey, ip, port, version, pid}` to FILE and prints
@@ -11,12 +13,47 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dendrite_axon::{serve, AxonConfig, Memoized, SynapseHandler, ToyModel};
-use dendrite_core::Keypair;
+use dendrite_axon::{serve, AxonConfig, Behaviour, Memoized, SynapseHandler, ToyModel};
+use dendrite_core::{Compression, Keypair};
 use tokio::io::AsyncReadExt;
 
+/// Faults and compression of a fleet: every `hang_every`-th axon never answers, every
+/// `slow_every`-th (of the others) answers after `slow`.
+#[derive(Default)]
+struct Fleet {
+    hang_every: usize,
+    slow_every: usize,
+    slow: Duration,
+    compression: Option<Compression>,
+}
+
+impl Fleet {
+    fn config(&self, index: usize) -> AxonConfig {
+        let nth = |every: usize| every > 0 && index % every == every - 1;
+        let behaviour = if nth(self.hang_every) {
+            Behaviour::Hang
+        } else if nth(self.slow_every) {
+            Behaviour::Delay(self.slow)
+        } else {
+            Behaviour::Normal
+        };
+        AxonConfig {
+            behaviour,
+            compression: self.compression,
+            ..AxonConfig::default()
+        }
+    }
+}
+
+fn number(arg: Option<String>) -> usize {
+    arg.and_then(|v| v.parse().ok()).unwrap_or_else(|| usage())
+}
+
 fn usage() -> ! {
-    eprintln!("usage: toy-axons --count N --out FILE [--memo] [--seconds S]");
+    eprintln!(
+        "usage: toy-axons --count N --out FILE [--memo] [--seconds S] [--hang-every K] \
+         [--slow-every K --slow-ms M] [--compression gzip|zstd]"
+    );
     std::process::exit(2)
 }
 
@@ -24,6 +61,7 @@ fn usage() -> ! {
 async fn main() {
     let (mut count, mut out, mut memo, mut seconds) = (1usize, None, false, None);
     let (mut port, mut uri, mut info_out) = (0u16, None::<String>, None::<String>);
+    let mut faults = Fleet::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -43,6 +81,16 @@ async fn main() {
                     .unwrap_or_else(|| usage())
             }
             "--uri" => uri = Some(args.next().unwrap_or_else(|| usage())),
+            "--hang-every" => faults.hang_every = number(args.next()),
+            "--slow-every" => faults.slow_every = number(args.next()),
+            "--slow-ms" => faults.slow = Duration::from_millis(number(args.next()) as u64),
+            "--compression" => {
+                faults.compression = match args.next().as_deref() {
+                    Some("gzip") => Some(Compression::Gzip),
+                    Some("zstd") => Some(Compression::Zstd),
+                    _ => usage(),
+                }
+            }
             "--info-out" => info_out = Some(args.next().unwrap_or_else(|| usage())),
             _ => usage(),
         }
@@ -63,7 +111,7 @@ async fn main() {
         } else {
             Arc::new(ToyModel::new())
         };
-        match serve(&key, handler, AxonConfig::default()).await {
+        match serve(&key, handler, faults.config(i)).await {
             Ok(handle) => {
                 let addr = handle.local_addr();
                 listing.push(format!(
