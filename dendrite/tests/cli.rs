@@ -35,6 +35,18 @@ impl Drop for Running {
     }
 }
 
+/// An endpoint file naming a loopback port nothing listens on.
+fn dead_endpoint_file(dir: &std::path::Path) -> PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = dir.join("dead.json");
+    std::fs::write(&file, format!(r#"{{"hotkey": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "ip": "127.0.0.1", "port": {port}}}"#)).unwrap();
+    file
+}
+
 /// `dendrite axon` on a free port; returns the process and its endpoint file.
 fn start_axon(dir: &std::path::Path) -> (Running, PathBuf, serde_json::Value) {
     let info = dir.join("axon.json");
@@ -162,13 +174,7 @@ fn query_against_dendrite_axon_in_json_mode() {
 #[test]
 fn query_repeats_and_reports_dead_peers_without_failing() {
     let dir = scratch("dead");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let file = dir.join("dead.json");
-    std::fs::write(&file, format!(r#"{{"hotkey": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "ip": "127.0.0.1", "port": {port}}}"#)).unwrap();
+    let file = dead_endpoint_file(&dir);
     let output = dendrite()
         .args([
             "query",
@@ -204,13 +210,7 @@ fn query_repeats_and_reports_dead_peers_without_failing() {
 #[test]
 fn backoff_skips_a_dead_peer_after_its_first_failure() {
     let dir = scratch("backoff");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let file = dir.join("dead.json");
-    std::fs::write(&file, format!(r#"{{"hotkey": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "ip": "127.0.0.1", "port": {port}}}"#)).unwrap();
+    let file = dead_endpoint_file(&dir);
     let output = dendrite()
         .args([
             "query",
