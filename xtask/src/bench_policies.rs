@@ -46,7 +46,7 @@ fn lines(quick: bool) -> Vec<PolicyLine> {
             &[][..],
             1.0,
             5,
-            0.89,
+            0.0,
         ),
         line(
             "10% dead, --backoff 30",
