@@ -17,6 +17,7 @@ mod memo;
 mod server;
 mod service;
 mod toy;
+mod wire_faults;
 
 pub use behaviour::Behaviour;
 pub use handler::{HandlerError, SynapseHandler, SynapseOutput};
@@ -24,3 +25,4 @@ pub use memo::Memoized;
 pub use server::{serve, AxonConfig, AxonError, AxonHandle};
 pub use service::AxonCounters;
 pub use toy::{ReceivedGradient, ToyModel, MAX_RECORDED_GRADIENTS};
+pub use wire_faults::{serve_wire_fault, WireFault, WireFaultServer};
