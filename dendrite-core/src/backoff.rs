@@ -2,7 +2,6 @@
 //! dead peer stops costing a full timeout every round.
 
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,10 +34,10 @@ pub(crate) struct BackoffTable {
 
 impl BackoffTable {
     pub fn new(config: BackoffConfig) -> Self {
-        let capacity = NonZeroUsize::new(config.max_tracked).unwrap_or(NonZeroUsize::MIN);
+        // Grown as needed and bounded by hand: `LruCache::new(cap)` reserves the whole table.
         BackoffTable {
             config,
-            failing: Mutex::new(LruCache::new(capacity)),
+            failing: Mutex::new(LruCache::unbounded()),
         }
     }
 
@@ -63,6 +62,9 @@ impl BackoffTable {
         let count = failing.peek(&key).map_or(1, |f| f.count.saturating_add(1));
         let until = now + self.period(count);
         failing.put(key, Failures { count, until });
+        while failing.len() > self.config.max_tracked.max(1) {
+            failing.pop_lru();
+        }
     }
 
     /// Endpoints being skipped now.

@@ -15,6 +15,8 @@ mod backoff;
 mod client;
 mod config;
 mod connector;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 mod observer;
 mod outcome;

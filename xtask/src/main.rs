@@ -9,9 +9,11 @@ mod bench_policies;
 mod codegen;
 mod fanout;
 mod fixtures;
+mod fuzz;
 mod interop;
 mod setup;
 mod util;
+mod wan;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -51,6 +53,41 @@ enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// The long fault suite: `dendrite-core/tests/chaos.rs` with 1,000 endpoints (good axons,
+    /// every axon behaviour and wire fault, wrong hotkeys, closed ports) for 20 rounds, release.
+    Chaos {
+        /// Endpoints in the fleet.
+        #[arg(long, default_value_t = 1000)]
+        endpoints: usize,
+        /// Rounds.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
+    /// The long soak: `dendrite-axon/tests/soak.rs` with 200,000 calls to 10,000 toy axons (in
+    /// a child process) through a pool capped at 1,024, release.
+    Soak {
+        /// Calls in all.
+        #[arg(long, default_value_t = 200_000)]
+        calls: usize,
+        /// Distinct endpoints.
+        #[arg(long, default_value_t = 10_000)]
+        endpoints: usize,
+        /// The pool's cap.
+        #[arg(long, default_value_t = 1024)]
+        cap: usize,
+    },
+    /// Every cargo-fuzz target for a while from the committed seeds (nightly; installs
+    /// cargo-fuzz). CI runs `--seconds 10`.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only these targets.
+        targets: Vec<String>,
+    },
+    /// A WAN in network namespaces (100 ms RTT, 1% loss, 200 Mbit/s): fan-out throughput with
+    /// the protocol's default HTTP/2 windows and with ours. Needs root.
+    Wan,
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
     /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `compare`
@@ -73,8 +110,50 @@ fn main() -> Result<()> {
         Command::Test => test(),
         Command::Ci => ci(),
         Command::Interop { write } => interop::run(write),
+        Command::Chaos { endpoints, rounds } => chaos(endpoints, rounds),
+        Command::Soak {
+            calls,
+            endpoints,
+            cap,
+        } => soak(calls, endpoints, cap),
+        Command::Wan => wan::run(),
+        Command::Fuzz { seconds, targets } => fuzz::run(seconds, &targets),
         Command::Bench { which, quick } => bench(&which, quick),
     }
+}
+
+fn chaos(endpoints: usize, rounds: usize) -> Result<()> {
+    release_test(
+        "dendrite-core",
+        "chaos",
+        &[("CHAOS_ENDPOINTS", endpoints), ("CHAOS_ROUNDS", rounds)],
+    )
+}
+
+fn soak(calls: usize, endpoints: usize, cap: usize) -> Result<()> {
+    release_test(
+        "dendrite-axon",
+        "soak",
+        &[
+            ("SOAK_CALLS", calls),
+            ("SOAK_ENDPOINTS", endpoints),
+            ("SOAK_CAP", cap),
+        ],
+    )
+}
+
+/// One integration test of `package`, release, sized by environment variables.
+fn release_test(package: &str, test: &str, sizes: &[(&str, usize)]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .args(["test", "--release", "--package", package, "--test", test])
+        .args(["--", "--nocapture"])
+        .current_dir(util::root());
+    for (name, value) in sizes {
+        command.env(name, value.to_string());
+    }
+    util::run(&mut command)
 }
 
 fn test() -> Result<()> {

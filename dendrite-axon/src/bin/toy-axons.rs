@@ -4,7 +4,8 @@
 //! (`hotkey`, `ip`, `port`, `version`: the peer's endpoint-file format), prints `AXONS READY N`,
 //! and serves until killed, stdin closes, or S seconds pass. `--hang-every K` makes every K-th
 //! axon never answer, `--slow-every K --slow-ms M` every K-th answer after M ms, and
-//! `--compression gzip|zstd` compresses responses (benchmarks of the call policies).
+//! `--compression gzip|zstd` compresses responses (benchmarks of the call policies), `--ip IP`
+//! listens on another address than 127.0.0.1 (the WAN simulation's namespace).
 //!
 //! `toy-axons --port P [--uri //Bob] --info-out FILE [--seconds S]` serves one axon as
 //! `../shared/peer/axon.py` does: it writes `{hotkey, ip, port, version, pid}` to FILE and prints
@@ -21,6 +22,7 @@ use tokio::io::AsyncReadExt;
 /// `slow_every`-th (of the others) answers after `slow`.
 #[derive(Default)]
 struct Fleet {
+    ip: Option<std::net::IpAddr>,
     hang_every: usize,
     slow_every: usize,
     slow: Duration,
@@ -37,10 +39,12 @@ impl Fleet {
         } else {
             Behaviour::Normal
         };
+        let default = AxonConfig::default();
         AxonConfig {
+            addr: std::net::SocketAddr::new(self.ip.unwrap_or(default.addr.ip()), 0),
             behaviour,
             compression: self.compression,
-            ..AxonConfig::default()
+            ..default
         }
     }
 }
@@ -52,7 +56,7 @@ fn number(arg: Option<String>) -> usize {
 fn usage() -> ! {
     eprintln!(
         "usage: toy-axons --count N --out FILE [--memo] [--seconds S] [--hang-every K] \
-         [--slow-every K --slow-ms M] [--compression gzip|zstd]"
+         [--slow-every K --slow-ms M] [--compression gzip|zstd] [--ip IP]"
     );
     std::process::exit(2)
 }
@@ -81,6 +85,13 @@ async fn main() {
                     .unwrap_or_else(|| usage())
             }
             "--uri" => uri = Some(args.next().unwrap_or_else(|| usage())),
+            "--ip" => {
+                faults.ip = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                )
+            }
             "--hang-every" => faults.hang_every = number(args.next()),
             "--slow-every" => faults.slow_every = number(args.next()),
             "--slow-ms" => faults.slow = Duration::from_millis(number(args.next()) as u64),

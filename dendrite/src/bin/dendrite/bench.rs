@@ -57,6 +57,12 @@ pub struct BenchArgs {
     backward: bool,
     #[command(flatten)]
     policy: crate::policy::PolicyArgs,
+    /// HTTP/2 initial stream window, bytes (default: ours, 16 MiB; the protocol's is 65,535).
+    #[arg(long)]
+    stream_window: Option<u32>,
+    /// HTTP/2 initial connection window, bytes (default: ours, 64 MiB).
+    #[arg(long)]
+    connection_window: Option<u32>,
 }
 
 fn proc_status_kb(field: &str) -> Option<f64> {
@@ -106,6 +112,12 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         ..DendriteConfig::default()
     };
     args.policy.apply(&mut config.client)?;
+    if let Some(window) = args.stream_window {
+        config.client.receptor.stream_window = window;
+    }
+    if let Some(window) = args.connection_window {
+        config.client.receptor.connection_window = window;
+    }
     let dendrite = Dendrite::with_config(
         Keypair::from_uri("//Alice").map_err(CliError::input)?,
         config,

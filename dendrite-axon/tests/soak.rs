@@ -1,0 +1,194 @@
+//! Soak: many calls across changing endpoint sets through a capped pool. The axons run in a
+//! `toy-axons` child process, so this process is the dendrite alone: after warm-up its RSS
+//! grows < 5%, open fds stay ≤ the cap + a small constant, and tokio's task count returns to
+//! its baseline once the pool is cleared.
+//!
+//! `cargo test` runs a short version (CI's soak smoke); `cargo xtask soak` runs 200,000 calls to
+//! 10,000 endpoints through a pool capped at 1,024, release (`SOAK_ENDPOINTS`, `SOAK_CALLS`,
+//! `SOAK_CAP`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dendrite_core::{Client, ClientConfig, Keypair};
+use dendrite_format::{load_endpoints, Endpoint};
+use dendrite_wire::synapse::TextLastHiddenState;
+use dendrite_wire::{ReturnCode, Synapse, Tensor};
+
+/// `toy-axons --count N --memo`, killed on drop.
+struct Axons(Child);
+
+impl Drop for Axons {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_axons(count: usize) -> (Axons, Vec<Endpoint>) {
+    let file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("soak-{}.json", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toy-axons"))
+        .args([
+            "--count",
+            &count.to_string(),
+            "--memo",
+            "--seconds",
+            "3600",
+            "--out",
+        ])
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("toy-axons starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let axons = Axons(child);
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("AXONS READY"));
+    assert!(ready, "toy-axons did not get ready");
+    let text = std::fs::read_to_string(&file).expect("endpoint file");
+    (axons, load_endpoints(&text).expect("endpoints"))
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Waits (up to 10 s) for the task count to come back to `baseline`; returns the last count.
+async fn settle_tasks(baseline: usize) -> usize {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = alive_tasks();
+        if now <= baseline || Instant::now() > until {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_fds_and_tasks_stay_flat_across_changing_endpoint_sets() {
+    let count = env_number("SOAK_ENDPOINTS", 600);
+    let calls = env_number("SOAK_CALLS", 12_000);
+    let cap = env_number("SOAK_CAP", 128);
+    let batch = 256.min(count);
+    let (_axons, endpoints) = start_axons(count);
+    let client = Client::new(
+        Keypair::from_seed([1; 32]).expect("key"),
+        ClientConfig {
+            max_active_receptors: cap,
+            max_in_flight: cap,
+            ..ClientConfig::default()
+        },
+    );
+    let synapse: Synapse = TextLastHiddenState::default().into();
+    let input = Tensor::from_vec(vec![101i64, 102], [1, 2]).expect("tokens");
+    let inputs = vec![input; batch];
+    let fds_before = open_fds();
+    let tasks_before = alive_tasks();
+    let rounds = calls.div_ceil(batch);
+    // The pool and the allocator's arenas fill during the first quarter (at 10,000 endpoints
+    // and a cap of 1,024, RSS climbs for ~100 rounds, then stays within ±1%).
+    let warm_up = (rounds / 4).max(20).min(rounds.saturating_sub(1)).max(1);
+    let (mut rss_warm, mut rss_peak, mut fds_peak, mut ok) = (0u64, 0u64, 0usize, 0usize);
+    // A changing set each round: a stride through the fleet that never repeats a window.
+    let mut next = 0usize;
+    for round in 0..rounds {
+        let chosen: Vec<_> = (0..batch)
+            .map(|i| endpoints[(next + i * 7) % count].clone())
+            .collect();
+        next = (next + batch * 3 + 1) % count;
+        let results = client
+            .forward(
+                &chosen,
+                std::slice::from_ref(&synapse),
+                &inputs,
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+        ok += results
+            .iter()
+            .filter(|r| r.codes() == [ReturnCode::Success])
+            .count();
+        // Measured without this round's outputs (2 MB of them are alive until here).
+        drop(results);
+        fds_peak = fds_peak.max(open_fds());
+        assert!(client.pool().open_connections() <= cap);
+        // Peaks against peaks: the highest RSS of the second half of the warm-up is the
+        // baseline (single samples swing by ±0.8 MB on ~25 MB).
+        if round >= warm_up / 2 && round < warm_up {
+            rss_warm = rss_warm.max(rss_kb());
+        }
+        if round >= warm_up {
+            rss_peak = rss_peak.max(rss_kb());
+        }
+        if std::env::var_os("SOAK_TRACE").is_some() {
+            eprintln!(
+                "round {round}: RSS {} kB, fds {}, tasks {}",
+                rss_kb(),
+                open_fds(),
+                alive_tasks()
+            );
+        }
+    }
+    let total = rounds * batch;
+    assert_eq!(ok, total, "every call to a healthy axon succeeds");
+    let growth = rss_peak as f64 / rss_warm.max(1) as f64 - 1.0;
+    let fd_bound = fds_before + cap + 16;
+    client.pool().clear_idle();
+    let tasks_after = settle_tasks(tasks_before).await;
+    eprintln!(
+        "soak: {total} calls to {count} endpoints (pool cap {cap}): RSS {rss_warm} kB at the end of warm-up, \
+         peak {rss_peak} kB ({:+.2}%); fds {fds_before} before, peak {fds_peak} (bound {fd_bound}); \
+         tokio tasks {tasks_before} before, {tasks_after} after clearing the pool",
+        growth * 100.0
+    );
+    // The real soak (`cargo xtask soak`, 200,000 calls) holds the issue's 5%; the short CI
+    // smoke gets 10%, as ±0.8 MB of allocator noise on ~25 MB is already 3%.
+    let allowed = if calls >= 100_000 { 0.05 } else { 0.10 };
+    assert!(
+        growth < allowed,
+        "RSS grew {:.1}% after warm-up",
+        growth * 100.0
+    );
+    assert!(
+        fds_peak <= fd_bound,
+        "fds peaked at {fds_peak} > {fd_bound}"
+    );
+    assert!(
+        tasks_after <= tasks_before,
+        "{tasks_after} tasks alive, {tasks_before} at the start"
+    );
+}

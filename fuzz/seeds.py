@@ -1,0 +1,63 @@
+"""Writes fuzz/corpus/<target>/ seeds from the golden fixtures the real Python bittensor 3.7.0
+made (dendrite-wire and dendrite-format tests). Run from the repository root: python3 fuzz/seeds.py"""
+import hashlib
+import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def put(target, data):
+    folder = os.path.join(ROOT, "fuzz", "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+        f.write(data)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(tag, payload):
+    return varint(tag << 3 | 2) + varint(len(payload)) + payload
+
+
+wire = json.load(open(os.path.join(ROOT, "dendrite-wire/tests/fixtures/wire.json")))
+tensors = [c for c in wire["tensors"] if "proto" in c]
+for case in wire["tensors"]:
+    put("tensor_buffer", bytes.fromhex(case.get("buffer") or case["buffer_header"]))
+    if "proto" in case:
+        put("tensor_buffer", bytes.fromhex(case["proto"]))
+synapses = [bytes.fromhex(s["wire"]) for s in wire["synapses"]]
+for s in wire["synapses"]:
+    put("synapse_data", bytes.fromhex(s["wire"]))
+    kind = {"TextLastHiddenState": 1, "TextCausalLM": 2, "TextSeq2Seq": 3, "TextCausalLMNext": 4}
+    put("synapse_data", bytes([kind[s["kind"]]]) + bytes.fromhex(s["synapse_data"]))
+# Responses: TensorMessage {version 370 (field 1), hotkey (2), return_code Success (4, varint),
+# tensors (6), synapses (8)} around each float tensor proto of the fixtures.
+for case in tensors[:24]:
+    tensor = bytes.fromhex(case["proto"])
+    for synapse in synapses[:3]:
+        message = (b"\x08\xf2\x02" + field(2, b"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY")
+                   + b"\x20\x01" + field(6, tensor) + field(8, synapse))
+        put("tensor_message_response", b"\x05" + message)
+
+fmt = json.load(open(os.path.join(ROOT, "dendrite-format/tests/fixtures/format.json")))
+for case in (c for c in fmt["endpoints"] if "tensor" in c):
+    values = case["tensor"]
+    put("endpoint_tensor", bytes(b for v in values for b in (v & 0xFF, 1 if v < 0 else 0)))
+
+for header in [
+    "1700000000000000000.5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY.0x" + "ab" * 64
+    + ".6f9619ff-8b86-d011-b42d-00c04fc964ff.1",
+    "1700000000000000000.5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY.0x" + "cd" * 64
+    + ".6f9619ff-8b86-d011-b42d-00c04fc964ff",
+    "0x10.5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY.0x00.u.1",
+]:
+    put("signature_header", header.encode())

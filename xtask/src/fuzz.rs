@@ -1,0 +1,61 @@
+//! `cargo xtask fuzz [--seconds N] [TARGET...]`: every cargo-fuzz target of `fuzz/` for N
+//! seconds, starting from the committed seed corpus (`fuzz/corpus/<target>`, made from the
+//! Python-generated fixtures by `fuzz/seeds.py`). New inputs go to `target/fuzz-corpus/`, so the
+//! committed corpus only changes by hand. Needs the nightly toolchain; installs cargo-fuzz.
+
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::util;
+
+/// The targets, one per decoder of network bytes.
+pub const TARGETS: [&str; 5] = [
+    "tensor_buffer",
+    "tensor_message_response",
+    "endpoint_tensor",
+    "signature_header",
+    "synapse_data",
+];
+
+fn has_cargo_fuzz() -> bool {
+    Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn run(seconds: u64, only: &[String]) -> Result<()> {
+    if !has_cargo_fuzz() {
+        util::run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let root = util::root();
+    let fuzz = root.join("fuzz");
+    let targets: Vec<&str> = if only.is_empty() {
+        TARGETS.to_vec()
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
+    util::run(
+        Command::new("cargo")
+            .args(["+nightly", "fuzz", "build"])
+            .args(&targets)
+            .current_dir(&fuzz),
+    )?;
+    for target in targets {
+        let work = root.join("target").join("fuzz-corpus").join(target);
+        std::fs::create_dir_all(&work).with_context(|| format!("{}", work.display()))?;
+        util::run(
+            Command::new("cargo")
+                .args(["+nightly", "fuzz", "run", target])
+                .arg(&work)
+                .arg(fuzz.join("corpus").join(target))
+                .arg("--")
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-rss_limit_mb=2048")
+                .arg("-malloc_limit_mb=1024")
+                .current_dir(&fuzz),
+        )?;
+    }
+    Ok(())
+}

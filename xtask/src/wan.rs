@@ -1,0 +1,141 @@
+//! `cargo xtask wan`: a WAN on this machine. Two network namespaces of our own joined by a veth
+//! pair, netem on both ends (50 ms each way = 100 ms RTT, 0.5% loss each way ≈ 1%, a bandwidth
+//! cap); toy axons in one, `dendrite bench` in the other, with the protocol's default HTTP/2
+//! windows (64 KiB) and with ours (16 MiB stream / 64 MiB connection). Needs root, `ip`, `tc`.
+//! All traffic stays inside the two namespaces, which are deleted afterwards.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use serde_json::{json, Value};
+
+use crate::util;
+
+const AXONS_NS: &str = "dendrite-wan-axons";
+const CLIENT_NS: &str = "dendrite-wan-client";
+const CLIENT_IP: &str = "10.213.0.1";
+const AXONS_IP: &str = "10.213.0.2";
+const RATE: &str = "200mbit";
+
+/// Deletes the namespaces (and with them the veth pair) on drop.
+struct Namespaces;
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in [AXONS_NS, CLIENT_NS] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    util::run(Command::new("ip").args(args))
+}
+
+fn setup() -> Result<Namespaces> {
+    // Leftovers of an interrupted run.
+    drop(Namespaces);
+    ip(&["netns", "add", AXONS_NS])?;
+    let guard = Namespaces;
+    ip(&["netns", "add", CLIENT_NS])?;
+    ip(&[
+        "link", "add", "dwan-c", "netns", CLIENT_NS, "type", "veth", "peer", "name", "dwan-a",
+        "netns", AXONS_NS,
+    ])?;
+    for (ns, dev, addr) in [
+        (CLIENT_NS, "dwan-c", CLIENT_IP),
+        (AXONS_NS, "dwan-a", AXONS_IP),
+    ] {
+        ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev])?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        ip(&["-n", ns, "link", "set", dev, "up"])?;
+        util::run(Command::new("tc").args([
+            "-n", ns, "qdisc", "add", "dev", dev, "root", "netem", "delay", "50ms", "loss", "0.5%",
+            "rate", RATE, "limit", "100000",
+        ]))?;
+    }
+    Ok(guard)
+}
+
+pub fn run() -> Result<()> {
+    ensure!(
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0")),
+        "cargo xtask wan needs root (network namespaces and netem)"
+    );
+    util::cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "dendrite",
+        "--package",
+        "dendrite-axon",
+        "--bin",
+        "dendrite",
+        "--bin",
+        "toy-axons",
+    ])?;
+    let bin = util::root().join("target").join("release");
+    let dir = util::root().join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("wan-endpoints.json");
+    let _namespaces = setup()?;
+    let mut axons = Command::new("ip");
+    axons
+        .args(["netns", "exec", AXONS_NS])
+        .arg(bin.join("toy-axons"))
+        .args(["--count", "16", "--memo", "--ip", AXONS_IP, "--out"])
+        .arg(&file);
+    let _axons = util::start_server(axons, "AXONS READY", Duration::from_secs(60), "toy-axons")?;
+    let mut rows = Vec::new();
+    for endpoints in [1usize, 16] {
+        for (windows, flags) in [
+            (
+                "protocol default (64 KiB)",
+                &["--stream-window", "65535", "--connection-window", "65535"][..],
+            ),
+            ("ours (16 MiB / 64 MiB)", &[][..]),
+        ] {
+            let mut bench = Command::new("ip");
+            bench
+                .args(["netns", "exec", CLIENT_NS])
+                .arg(bin.join("dendrite"))
+                .args(["bench", "--endpoints"])
+                .arg(&file)
+                .args([
+                    "--limit",
+                    &endpoints.to_string(),
+                    "--rounds",
+                    "5",
+                    "--warmup",
+                    "1",
+                ])
+                .args(["--timeout", "60"])
+                .args(flags);
+            let out = crate::bench::json_of(&mut bench, "dendrite bench (WAN)")?;
+            let mb_per_s = out["wire_bytes_received_per_round"].as_f64().unwrap_or(0.0)
+                * out["rounds_per_s"].as_f64().unwrap_or(0.0)
+                / 1e6;
+            eprintln!("xtask: WAN N={endpoints}, windows {windows}: {mb_per_s:.1} MB/s {out}");
+            rows.push(json!({"endpoints": endpoints, "windows": windows, "mb_per_s": mb_per_s, "ours": out}));
+        }
+    }
+    let report = json!({"rtt_ms": 100, "loss_percent_each_way": 0.5, "rate": RATE, "runs": rows});
+    std::fs::write(dir.join("wan.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("| endpoints | HTTP/2 windows | MB/s received | p50 round | success |\n|---|---|---|---|---|");
+    for row in report["runs"].as_array().context("runs")? {
+        let o: &Value = &row["ours"];
+        println!(
+            "| {} | {} | {:.1} | {:.0} ms | {:.0}% |",
+            row["endpoints"],
+            row["windows"].as_str().unwrap_or("?"),
+            row["mb_per_s"].as_f64().unwrap_or(0.0),
+            o["round_s_p50"].as_f64().unwrap_or(0.0) * 1e3,
+            o["success_rate"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    }
+    Ok(())
+}
