@@ -11,11 +11,12 @@ mod fanout;
 mod fixtures;
 mod fuzz;
 mod interop;
+mod relay;
 mod setup;
 mod util;
 mod wan;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 /// Project automation for the dendrite workspace.
@@ -85,9 +86,18 @@ enum Command {
         /// Only these targets.
         targets: Vec<String>,
     },
-    /// A WAN in network namespaces (100 ms RTT, 1% loss, 200 Mbit/s): fan-out throughput with
-    /// the protocol's default HTTP/2 windows and with ours. Needs root.
+    /// A WAN in network namespaces (100 ms RTT, 200 Mbit/s): fan-out throughput with the
+    /// protocol's default HTTP/2 windows and with ours. Needs root.
     Wan,
+    /// (Used by `wan`.) Relays LISTEN=TARGET pairs with a delay each way.
+    #[command(hide = true)]
+    WanRelay {
+        /// Delay each way, milliseconds.
+        #[arg(long)]
+        delay_ms: u64,
+        /// LISTEN=TARGET socket address pairs.
+        pairs: Vec<String>,
+    },
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
     /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `compare`
@@ -117,6 +127,16 @@ fn main() -> Result<()> {
             cap,
         } => soak(calls, endpoints, cap),
         Command::Wan => wan::run(),
+        Command::WanRelay { delay_ms, pairs } => {
+            let pairs = pairs
+                .iter()
+                .map(|p| {
+                    let (listen, target) = p.split_once('=').context("LISTEN=TARGET")?;
+                    Ok((listen.parse()?, target.parse()?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            relay::serve(&pairs, std::time::Duration::from_millis(delay_ms))
+        }
         Command::Fuzz { seconds, targets } => fuzz::run(seconds, &targets),
         Command::Bench { which, quick } => bench(&which, quick),
     }
