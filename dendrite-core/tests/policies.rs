@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use common::*;
 use dendrite_axon::{serve, AxonConfig, Behaviour, ToyModel};
 use dendrite_core::{
-    BackoffConfig, Client, ClientConfig, Compression, Quorum, ReceptorConfig, RetryConfig,
+    BackoffConfig, Client, ClientConfig, Compression, EndpointResult, Quorum, ReceptorConfig,
+    RetryConfig,
 };
+use dendrite_format::Endpoint;
 use dendrite_wire::proto::Serializer;
 use dendrite_wire::synapse::{SerializerTypes, TextLastHiddenState, NETWORK_DIM};
 use dendrite_wire::{ReturnCode, Synapse, Tensor};
@@ -34,6 +36,25 @@ fn is_toy_hidden(input: &Tensor, output: &Tensor) -> bool {
         && tokens.iter().enumerate().all(|(i, &t)| {
             (0..NETWORK_DIM).all(|d| values[i * NETWORK_DIM + d] == ToyModel::hidden(t, d))
         })
+}
+
+/// One forward of `synapse` for `input` to `endpoint`, 5 s timeout.
+async fn forward_one(
+    client: &Client,
+    endpoint: &Endpoint,
+    synapse: Synapse,
+    input: &Tensor,
+) -> EndpointResult {
+    let mut results = client
+        .forward(
+            std::slice::from_ref(endpoint),
+            &[synapse],
+            std::slice::from_ref(input),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    results.remove(0)
 }
 
 fn is_zero(output: &Tensor) -> bool {
@@ -282,17 +303,9 @@ async fn received_bytes(
         ..ClientConfig::default()
     });
     let input = tokens(4, 16);
-    let r = client
-        .forward(
-            &[axon.endpoint(0)],
-            &[synapse],
-            std::slice::from_ref(&input),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    let exact = is_toy_hidden(&input, &r[0].synapses[0].output);
-    (client.pool().wire_bytes().1, r[0].synapses[0].code, exact)
+    let r = forward_one(&client, &axon.endpoint(0), synapse, &input).await;
+    let exact = is_toy_hidden(&input, &r.synapses[0].output);
+    (client.pool().wire_bytes().1, r.synapses[0].code, exact)
 }
 
 async fn compressing_axon(compression: Option<Compression>) -> TestAxon {
@@ -346,22 +359,14 @@ async fn cmppack_halves_the_response_and_stays_within_f16_precision() {
     .into();
     let client = client();
     let input = tokens(4, 16);
-    let r = client
-        .forward(
-            &[axon.endpoint(0)],
-            &[cmppack],
-            std::slice::from_ref(&input),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r[0].codes(), [ReturnCode::Success]);
+    let r = forward_one(&client, &axon.endpoint(0), cmppack, &input).await;
+    assert_eq!(r.codes(), [ReturnCode::Success]);
     let received = client.pool().wire_bytes().1;
     assert!(
         (received as f64) < 0.6 * plain as f64,
         "{received} vs {plain}"
     );
-    let values = r[0].synapses[0].output.as_slice::<f32>().unwrap().to_vec();
+    let values = r.synapses[0].output.as_slice::<f32>().unwrap().to_vec();
     for (i, &t) in input.to_vec::<i64>().iter().enumerate() {
         for d in 0..NETWORK_DIM {
             let expected = ToyModel::hidden(t, d);

@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(tensor) = msgpack::decode(&buffer) {
         // What a decoded tensor must allow without panicking.
         let _ = tensor.cast(dendrite_wire::DType::Float32);
-        let _ = tensor.reshape(vec![tensor.numel()]);
+        let numel = tensor.numel();
+        let _ = tensor.reshape(vec![numel]);
     }
     if let Ok(wire) = <dendrite_wire::proto::Tensor as prost::Message>::decode(data) {
         let _ = serializer::deserialize(&wire);

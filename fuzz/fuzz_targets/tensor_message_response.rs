@@ -18,7 +18,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut synapses: Vec<Synapse> = <TensorMessage as prost::Message>::decode(message)
-        .map(|m| m.synapses.iter().filter_map(|w| Synapse::from_wire(w).ok()).take(4).collect())
+        .map(|m| {
+            m.synapses
+                .iter()
+                .filter_map(|w| Synapse::from_wire(w).ok())
+                .take(4)
+                .collect()
+        })
         .unwrap_or_default();
     if synapses.is_empty() || synapses.iter().any(|s| s.validate().is_err()) {
         synapses = vec![TextLastHiddenState::default().into()];

@@ -36,10 +36,10 @@ pub fn run(seconds: u64, only: &[String]) -> Result<()> {
     } else {
         only.iter().map(String::as_str).collect()
     };
+    // One build of every target (`cargo fuzz run` would rebuild each one's graph otherwise).
     util::run(
         Command::new("cargo")
             .args(["+nightly", "fuzz", "build"])
-            .args(&targets)
             .current_dir(&fuzz),
     )?;
     for target in targets {
