@@ -78,11 +78,14 @@ enum Command {
         cap: usize,
     },
     /// Every cargo-fuzz target for a while from the committed seeds (nightly; installs
-    /// cargo-fuzz). CI runs `--seconds 10`.
+    /// cargo-fuzz). CI runs `--quick --seconds 10`.
     Fuzz {
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Unoptimised, no sanitizer: the CI smoke (builds in a third of the time).
+        #[arg(long)]
+        quick: bool,
         /// Only these targets.
         targets: Vec<String>,
     },
@@ -137,7 +140,11 @@ fn main() -> Result<()> {
                 .collect::<Result<Vec<_>>>()?;
             relay::serve(&pairs, std::time::Duration::from_millis(delay_ms))
         }
-        Command::Fuzz { seconds, targets } => fuzz::run(seconds, &targets),
+        Command::Fuzz {
+            seconds,
+            quick,
+            targets,
+        } => fuzz::run(seconds, quick, &targets),
         Command::Bench { which, quick } => bench(&which, quick),
     }
 }
