@@ -191,16 +191,8 @@ async fn without_backoff_every_call_reaches_the_failing_endpoint() {
     let axon = axon(Behaviour::Status(tonic::Code::Unavailable)).await;
     let client = client();
     for _ in 0..3 {
-        let r = client
-            .forward(
-                &[axon.endpoint(0)],
-                &[lhs()],
-                &[tokens(1, 2)],
-                Duration::from_secs(5),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r[0].codes(), [ReturnCode::Unavailable]);
+        let r = forward_one(&client, &axon.endpoint(0), lhs(), &tokens(1, 2)).await;
+        assert_eq!(r.codes(), [ReturnCode::Unavailable]);
     }
     assert_eq!(axon.handle.counters().forward.load(Ordering::Relaxed), 3);
 }
@@ -222,53 +214,29 @@ async fn an_unavailable_forward_is_retried_within_the_budget() {
     let axon = axon(Behaviour::DropConnections(1)).await;
     let client = client_with(retrying(1));
     let input = tokens(1, 3);
-    let r = client
-        .forward(
-            &[axon.endpoint(0)],
-            &[lhs()],
-            std::slice::from_ref(&input),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let r = forward_one(&client, &axon.endpoint(0), lhs(), &input).await;
     assert_eq!(
-        r[0].codes(),
+        r.codes(),
         [ReturnCode::Success],
         "{}",
-        r[0].synapses[0].message
+        r.synapses[0].message
     );
-    assert!(is_toy_hidden(&input, &r[0].synapses[0].output));
+    assert!(is_toy_hidden(&input, &r.synapses[0].output));
     assert_eq!(client.retries(), 1);
 
     // The budget (reserve 1, nothing earned) is spent: the next drop is not retried.
     axon.handle.set_behaviour(Behaviour::DropConnections(1));
     client.pool().clear_idle();
-    let r = client
-        .forward(
-            &[axon.endpoint(0)],
-            &[lhs()],
-            &[input],
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r[0].codes(), [ReturnCode::Unavailable]);
+    let r = forward_one(&client, &axon.endpoint(0), lhs(), &input).await;
+    assert_eq!(r.codes(), [ReturnCode::Unavailable]);
     assert_eq!(client.retries(), 1);
 }
 
 #[tokio::test]
 async fn without_retries_a_dropped_connection_is_unavailable_and_backward_is_never_retried() {
     let axon = axon(Behaviour::DropConnections(1)).await;
-    let r = client()
-        .forward(
-            &[axon.endpoint(0)],
-            &[lhs()],
-            &[tokens(1, 3)],
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r[0].codes(), [ReturnCode::Unavailable]);
+    let r = forward_one(&client(), &axon.endpoint(0), lhs(), &tokens(1, 3)).await;
+    assert_eq!(r.codes(), [ReturnCode::Unavailable]);
 
     axon.handle.set_behaviour(Behaviour::DropConnections(1));
     let client = client_with(retrying(10));
@@ -382,22 +350,14 @@ async fn cmppack_halves_the_response_and_stays_within_f16_precision() {
 #[tokio::test]
 async fn non_finite_values_are_cleaned_by_default_and_rejected_on_request() {
     let axon = axon(Behaviour::NonFinite).await;
-    let input = vec![tokens(1, 2)];
-    let cleaned = client()
-        .forward(
-            &[axon.endpoint(0)],
-            &[lhs()],
-            &input,
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    let out = cleaned[0].synapses[0]
+    let input = tokens(1, 2);
+    let cleaned = forward_one(&client(), &axon.endpoint(0), lhs(), &input).await;
+    let out = cleaned.synapses[0]
         .output
         .as_slice::<f32>()
         .unwrap()
         .to_vec();
-    assert_eq!(cleaned[0].codes(), [ReturnCode::Success]);
+    assert_eq!(cleaned.codes(), [ReturnCode::Success]);
     assert_eq!(
         &out[..3],
         &[0.0, f32::MAX, f32::MIN],
@@ -408,16 +368,8 @@ async fn non_finite_values_are_cleaned_by_default_and_rejected_on_request() {
         reject_non_finite: true,
         ..ClientConfig::default()
     });
-    let rejected = strict
-        .forward(
-            &[axon.endpoint(0)],
-            &[lhs()],
-            &input,
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    let slot = &rejected[0].synapses[0];
+    let rejected = forward_one(&strict, &axon.endpoint(0), lhs(), &input).await;
+    let slot = &rejected.synapses[0];
     assert_eq!(slot.code, ReturnCode::InvalidResponse);
     assert!(
         slot.message
@@ -428,14 +380,6 @@ async fn non_finite_values_are_cleaned_by_default_and_rejected_on_request() {
     assert!(is_zero(&slot.output));
 
     axon.handle.set_behaviour(Behaviour::Normal);
-    let fine = strict
-        .forward(
-            &[axon.endpoint(0)],
-            &[lhs()],
-            &input,
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    assert_eq!(fine[0].codes(), [ReturnCode::Success]);
+    let fine = forward_one(&strict, &axon.endpoint(0), lhs(), &input).await;
+    assert_eq!(fine.codes(), [ReturnCode::Success]);
 }
