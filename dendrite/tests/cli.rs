@@ -25,6 +25,14 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
+/// One JSON value per stdout line (`--json` output).
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Kills the child on drop.
 struct Running(std::process::Child);
 
@@ -49,6 +57,11 @@ fn dead_endpoint_file(dir: &std::path::Path) -> PathBuf {
 
 /// `dendrite axon` on a free port; returns the process and its endpoint file.
 fn start_axon(dir: &std::path::Path) -> (Running, PathBuf, serde_json::Value) {
+    start_axon_with(dir, &[])
+}
+
+/// `dendrite axon` with `extra` flags on a free port.
+fn start_axon_with(dir: &std::path::Path, extra: &[&str]) -> (Running, PathBuf, serde_json::Value) {
     let info = dir.join("axon.json");
     let mut child = dendrite()
         .args([
@@ -59,8 +72,9 @@ fn start_axon(dir: &std::path::Path) -> (Running, PathBuf, serde_json::Value) {
             "//Bob",
             "--run-seconds",
             "60",
-            "--info-out",
         ])
+        .args(extra)
+        .arg("--info-out")
         .arg(&info)
         .stdout(Stdio::piped())
         .spawn()
@@ -145,10 +159,7 @@ fn query_against_dendrite_axon_in_json_mode() {
         .unwrap();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&stdout);
     let forward: Vec<_> = lines
         .iter()
         .filter(|l| l["direction"] == "forward")
@@ -195,10 +206,7 @@ fn query_repeats_and_reports_dead_peers_without_failing() {
         output.status.success(),
         "a query that ran exits 0 whatever peers answer: {stderr}"
     );
-    let rounds: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rounds = json_lines(&stdout);
     assert_eq!(rounds.len(), 2);
     assert!(rounds.iter().all(|l| l["code"] == "Unavailable"));
     assert_eq!(
@@ -227,36 +235,18 @@ fn backoff_skips_a_dead_peer_after_its_first_failure() {
         .unwrap();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
-    let codes: Vec<String> = stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["code"].to_string())
+    let codes: Vec<_> = json_lines(&stdout)
+        .iter()
+        .map(|l| l["code"].clone())
         .collect();
-    assert_eq!(codes, [r#""Unavailable""#, r#""Backoff""#, r#""Backoff""#]);
+    assert_eq!(codes, ["Unavailable", "Backoff", "Backoff"]);
     assert!(stdout.contains("(after 1 retries)"), "{stdout}");
 }
 
 #[test]
 fn query_with_every_policy_against_a_compressing_axon() {
     let dir = scratch("policies");
-    let info = dir.join("axon.json");
-    let mut child = dendrite()
-        .args([
-            "axon",
-            "--port",
-            "0",
-            "--run-seconds",
-            "60",
-            "--compression",
-            "zstd",
-        ])
-        .arg("--info-out")
-        .arg(&info)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
-    BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let (_axon, info, _) = start_axon_with(&dir, &["--compression", "zstd"]);
     let output = dendrite()
         .args(["query", "--synapse", "all", "--json", "--k-min", "1"])
         .args([
@@ -280,10 +270,7 @@ fn query_with_every_policy_against_a_compressing_axon() {
         .unwrap();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&stdout);
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().all(|l| l["code"] == "Success"), "{stdout}");
     let bad = dendrite()
