@@ -200,23 +200,16 @@ pub fn run(quick: bool) -> Result<()> {
     let started = Instant::now();
     // Quick (CI smoke) reuses the debug build the tests made; the real run measures release.
     crate::setup::export()?;
-    let (profile, flags): (&str, &[&str]) = if quick {
-        ("debug", &[])
-    } else {
-        ("release", &["--release"])
-    };
-    let mut args = vec!["build"];
-    args.extend_from_slice(flags);
-    if quick {
+    let release = if quick {
+        let mut args = vec!["build"];
         args.extend(util::ALL_FEATURES);
+        args.extend(["--bin", "dendrite", "--bin", "toy-axons"]);
+        util::cargo(&args)?;
+        util::root().join("target").join("debug")
     } else {
-        // Without the torch face: a binary linking libtorch carries ~100 MB of RSS it never uses.
-        args.extend(["--package", "dendrite", "--package", "dendrite-axon"]);
-    }
-    args.extend(["--bin", "dendrite", "--bin", "toy-axons"]);
-    util::cargo(&args)?;
+        util::release_bins()?
+    };
     let python = util::peer_python()?;
-    let release = util::root().join("target").join(profile);
     let dir = util::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("endpoints.json");

@@ -28,19 +28,7 @@ fn start_axons(release: &Path, count: usize, out: &Path) -> Result<ChildGuard> {
 }
 
 pub fn run() -> Result<()> {
-    util::cargo(&[
-        "build",
-        "--release",
-        "--package",
-        "dendrite-axon",
-        "--bin",
-        "toy-axons",
-        "--package",
-        "dendrite",
-        "--bin",
-        "dendrite",
-    ])?;
-    let release = util::root().join("target").join("release");
+    let release = util::release_bins()?;
     let dir = util::root().join("target").join("bench-fanout");
     std::fs::create_dir_all(&dir)?;
     let endpoints = dir.join("endpoints.json");

@@ -30,6 +30,25 @@ pub fn cargo(args: &[&str]) -> Result<()> {
     run(Command::new(cargo).args(args).current_dir(root()))
 }
 
+/// Builds the release `dendrite` and `toy-axons` binaries of benchmarks and simulations and
+/// returns their folder. Without the torch face: a binary linking libtorch carries ~100 MB of
+/// RSS it never uses.
+pub fn release_bins() -> Result<std::path::PathBuf> {
+    cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "dendrite",
+        "--package",
+        "dendrite-axon",
+        "--bin",
+        "dendrite",
+        "--bin",
+        "toy-axons",
+    ])?;
+    Ok(root().join("target").join("release"))
+}
+
 /// Runs a command, inheriting stdio, and fails with its status if it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");

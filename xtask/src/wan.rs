@@ -69,21 +69,9 @@ pub fn run() -> Result<()> {
             .arg("-u")
             .output()
             .is_ok_and(|o| o.stdout.starts_with(b"0")),
-        "cargo xtask wan needs root (network namespaces and netem)"
+        "cargo xtask wan needs root (network namespaces and tc)"
     );
-    util::cargo(&[
-        "build",
-        "--release",
-        "--package",
-        "dendrite",
-        "--package",
-        "dendrite-axon",
-        "--bin",
-        "dendrite",
-        "--bin",
-        "toy-axons",
-    ])?;
-    let bin = util::root().join("target").join("release");
+    let bin = util::release_bins()?;
     let dir = util::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("wan-endpoints.json");
