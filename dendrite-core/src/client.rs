@@ -271,9 +271,20 @@ impl Client {
                 (index, result)
             });
         }
-        Ok(self
-            .finish(Direction::Backward, tasks, endpoints, inputs, &call)
-            .await)
+        let empties = vec![Tensor::empty(); call.synapses.len()];
+        let fallback = |_: usize, failure: &CallFailure| {
+            request::uniform_failure(&empties, failure, call.start.elapsed())
+        };
+        let results = collect(tasks, endpoints.len(), None, fallback).await;
+        self.inner.report(
+            Direction::Backward,
+            endpoints,
+            &call.synapses,
+            inputs,
+            &results,
+            call.start,
+        );
+        Ok(results)
     }
 
     /// Starts the backward RPCs and returns at once. At most `max_detached_backward` are in
@@ -315,33 +326,6 @@ impl Client {
             });
         }
         Ok(dispatch)
-    }
-}
-
-impl Client {
-    /// Gathers a call's results in endpoint order and reports the call.
-    async fn finish(
-        &self,
-        direction: Direction,
-        tasks: JoinSet<(usize, EndpointResult)>,
-        endpoints: &[Endpoint],
-        inputs: &[Tensor],
-        call: &CallContext,
-    ) -> Vec<EndpointResult> {
-        let empties = vec![Tensor::empty(); call.synapses.len()];
-        let fallback = |_: usize, failure: &CallFailure| {
-            request::uniform_failure(&empties, failure, call.start.elapsed())
-        };
-        let results = collect(tasks, endpoints.len(), None, fallback).await;
-        self.inner.report(
-            direction,
-            endpoints,
-            &call.synapses,
-            inputs,
-            &results,
-            call.start,
-        );
-        results
     }
 }
 
