@@ -202,7 +202,7 @@ pub fn run(quick: bool) -> Result<()> {
     crate::setup::export()?;
     let release = if quick {
         let mut args = vec!["build"];
-        args.extend(util::ALL_FEATURES);
+        args.extend(util::SELECTION);
         args.extend(["--bin", "dendrite", "--bin", "toy-axons"]);
         util::cargo(&args)?;
         util::root().join("target").join("debug")

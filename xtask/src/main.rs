@@ -185,9 +185,9 @@ fn release_test(package: &str, test: &str, sizes: &[(&str, usize)]) -> Result<()
 
 fn test() -> Result<()> {
     setup::export()?;
-    // One package selection and feature set for every step (see `util::ALL_FEATURES`).
-    util::cargo(&[&["test"][..], &util::ALL_FEATURES, &["--all-targets"]].concat())?;
-    util::cargo(&[&["test"][..], &util::ALL_FEATURES, &["--doc"]].concat())?;
+    // One package selection and feature set for every step (see `util::SELECTION`).
+    util::cargo(&[&["test"][..], &util::SELECTION, &["--all-targets"]].concat())?;
+    util::cargo(&[&["test"][..], &util::SELECTION, &["--doc"]].concat())?;
     interop::run(false)
 }
 

@@ -19,10 +19,20 @@ pub fn shared() -> PathBuf {
         .unwrap_or_else(|| root().join("..").join("shared"))
 }
 
-/// The package selection and features of every xtask build: the whole workspace with the
-/// facade's torch face. Builds that select packages with `-p` resolve dependency features
-/// differently and rebuild the graph; keeping one selection builds everything once.
-pub const ALL_FEATURES: [&str; 3] = ["--workspace", "--features", "dendrite/torch"];
+/// The package selection and features of every xtask build: the whole workspace but xtask
+/// itself, with the facade's torch face. Builds that select packages differently resolve
+/// dependency features and profiles differently and rebuild the graph; keeping one selection
+/// builds everything once. xtask stays out because its codegen dependencies pull
+/// `proc-macro2`/`syn` in as normal dependencies too, which gives them (and every proc macro
+/// above them) another profile than in a selection without it: `--doc`, which never builds
+/// the bin-only xtask, then rebuilt the whole graph (3+ min and ~3 GB on CI).
+pub const SELECTION: [&str; 5] = [
+    "--workspace",
+    "--exclude",
+    "xtask",
+    "--features",
+    "dendrite/torch",
+];
 
 /// Runs `cargo <args>` in the workspace root and fails if it fails.
 pub fn cargo(args: &[&str]) -> Result<()> {
