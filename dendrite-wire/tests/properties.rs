@@ -261,3 +261,46 @@ fn a_response_of_the_wrong_shape_or_dtype_is_an_error_not_a_panic() {
         "ints are not hidden states"
     );
 }
+
+/// A peer's NaN, infinite or negative top-k probabilities decode as `torch.nan_to_num` of the
+/// log-probabilities would: NaN to 0, infinities to the largest finite values.
+#[test]
+fn causal_lm_non_finite_probabilities_decode_as_nan_to_num() {
+    let request = Tensor::from_vec(vec![1i64, 2], [1, 2]).unwrap();
+    let synapse = Synapse::from(TextCausalLM::with_topk(3));
+    // Row 0: NaN, +inf and a negative probability at tokens 5, 6, 7 (the mass is NaN, so the
+    // floor is too). Row 1: ordinary probabilities at tokens 1, 2, 3.
+    let wire = Tensor::from_vec(
+        vec![
+            f32::NAN,
+            f32::INFINITY,
+            -0.5,
+            5.0,
+            6.0,
+            7.0, //
+            0.5,
+            0.25,
+            0.125,
+            1.0,
+            2.0,
+            3.0,
+        ],
+        [1, 2, 6],
+    )
+    .unwrap();
+    let wire = serializer::serialize(&wire, Serializer::Msgpack).unwrap();
+    let decoded = synapse
+        .deserialize_forward_response(&request, &wire)
+        .unwrap()
+        .to_vec::<f32>();
+    let (row0, row1) = decoded.split_at(VOCAB_SIZE);
+    assert_eq!((row0[5], row0[6], row0[7]), (0.0, f32::MAX, 0.0));
+    assert!(row0
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| (5..8).contains(&i) || v == 0.0));
+    let floor = (0.125f32.clamp(1e-40, 1.0) / (VOCAB_SIZE - 3) as f32).ln();
+    assert_eq!(row1[1], (0.5f32 + 1e-40).ln());
+    assert_eq!(row1[0], floor);
+    assert!(decoded.iter().all(|v| v.is_finite()));
+}

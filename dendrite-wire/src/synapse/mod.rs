@@ -122,6 +122,11 @@ pub(crate) trait Codec {
         request: &Tensor,
         wire: Tensor,
     ) -> Result<Tensor, SynapseError>;
+    /// Whether `decode_forward_response` already maps every value through [`finite`], so the
+    /// output needs no `nan_to_num` pass (a causal LM output is 3.2 MB per endpoint at [2, 8]).
+    fn decodes_finite(&self) -> bool {
+        false
+    }
     fn check_backward_request(&self, request: &Tensor, grad: &Tensor) -> Result<(), SynapseError>;
     /// Dendrite side: user-facing gradient -> wire gradient.
     fn encode_backward_request(&self, grad: &Tensor) -> Result<Tensor, SynapseError>;
@@ -313,6 +318,9 @@ impl Synapse {
             reject_non_finite(&response)?;
         }
         let decoded = codec.decode_forward_response(request, response)?;
+        if codec.decodes_finite() {
+            return Ok(decoded);
+        }
         Ok(nan_to_num(decoded))
     }
 
@@ -412,16 +420,18 @@ fn nan_to_num(tensor: Tensor) -> Tensor {
     if all_finite(values) {
         return tensor;
     }
-    let cleaned: Vec<f32> = values
-        .iter()
-        .map(|&v| match v {
-            v if v.is_nan() => 0.0,
-            f32::INFINITY => f32::MAX,
-            f32::NEG_INFINITY => f32::MIN,
-            v => v,
-        })
-        .collect();
+    let cleaned: Vec<f32> = values.iter().map(|&v| finite(v)).collect();
     Tensor::from_vec(cleaned, tensor.shape()).unwrap_or(tensor)
+}
+
+/// One value of `torch.nan_to_num(t, nan=0)`: NaN to 0, infinities to the largest finite values.
+pub(crate) fn finite(value: f32) -> f32 {
+    match value {
+        v if v.is_nan() => 0.0,
+        f32::INFINITY => f32::MAX,
+        f32::NEG_INFINITY => f32::MIN,
+        v => v,
+    }
 }
 
 /// `[B, S]` of a checked forward request (zeros for anything else).
