@@ -2,10 +2,13 @@
 //! pair with a bandwidth cap (`tbf`) on both ends; toy axons in one, `dendrite bench` in the
 //! other behind a relay that holds every chunk 50 ms each way (100 ms RTT). The run compares the
 //! protocol's default HTTP/2 windows (64 KiB) with ours (16 MiB stream / 64 MiB connection).
-//! Needs root, `ip`, `tc`. All traffic stays inside the two namespaces, deleted afterwards.
+//! Each is run without and with 1% packet loss. Needs root, `ip`, `tc`, `nft` (installed with
+//! apt-get when missing). All traffic stays inside the two namespaces, deleted afterwards.
 //!
-//! Packet loss is not simulated: this kernel has no `sch_netem` (nor `fq_codel`/`prio`), and a
-//! relay sees reliable streams. Latency comes from the relay instead of netem.
+//! This kernel has no `sch_netem` (nor `fq_codel`/`prio`): latency comes from the relay, and loss
+//! from an nftables rule on the veth pair that drops 1 in 100 packets each way (`numgen random`).
+//! The veth's own RTT is well under a millisecond, so TCP recovers from a loss at that RTT, not
+//! at the relay's 100 ms: a gentler loss than netem's on a real 100 ms path.
 
 use std::process::Command;
 use std::time::Duration;
@@ -22,6 +25,8 @@ const AXONS_IP: &str = "10.213.0.2";
 const RATE: &str = "200mbit";
 const DELAY_MS: u64 = 50;
 const RELAY_BASE_PORT: u16 = 21_000;
+/// Packets dropped on the veth pair, percent (each way), in the runs with loss.
+const LOSS_PERCENT: u32 = 1;
 
 /// Deletes the namespaces (and with them the veth pair) on drop.
 struct Namespaces;
@@ -63,6 +68,82 @@ fn setup() -> Result<Namespaces> {
     Ok(guard)
 }
 
+fn nft(ns: &str, args: &[&str]) -> Result<()> {
+    util::run(
+        Command::new("ip")
+            .args(["netns", "exec", ns, "nft"])
+            .args(args),
+    )
+}
+
+/// Drops `LOSS_PERCENT`% of the packets leaving each end of the veth pair, or stops dropping.
+fn set_loss(on: bool) -> Result<()> {
+    for (ns, dev) in [(CLIENT_NS, "dwan-c"), (AXONS_NS, "dwan-a")] {
+        if on {
+            nft(ns, &["add", "table", "inet", "dwan_loss"])?;
+            nft(
+                ns,
+                &[
+                    "add",
+                    "chain",
+                    "inet",
+                    "dwan_loss",
+                    "out",
+                    "{ type filter hook output priority 0; policy accept; }",
+                ],
+            )?;
+            let rule =
+                format!("oifname \"{dev}\" numgen random mod 100 < {LOSS_PERCENT} counter drop");
+            nft(ns, &["add", "rule", "inet", "dwan_loss", "out", &rule])?;
+        } else {
+            // The counter shows the packets dropped (and that the rule matched at all).
+            let _ = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    ns,
+                    "nft",
+                    "list",
+                    "table",
+                    "inet",
+                    "dwan_loss",
+                ])
+                .status();
+            let _ = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    ns,
+                    "nft",
+                    "delete",
+                    "table",
+                    "inet",
+                    "dwan_loss",
+                ])
+                .status();
+        }
+    }
+    Ok(())
+}
+
+/// `nft`, from Debian's nftables when it is not there yet.
+fn ensure_nft() -> Result<()> {
+    if Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(());
+    }
+    util::run(Command::new("apt-get").args([
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "nftables",
+    ]))
+}
+
 pub fn run() -> Result<()> {
     ensure!(
         Command::new("id")
@@ -71,6 +152,7 @@ pub fn run() -> Result<()> {
             .is_ok_and(|o| o.stdout.starts_with(b"0")),
         "cargo xtask wan needs root (network namespaces and tc)"
     );
+    ensure_nft()?;
     let bin = util::release_bins()?;
     let dir = util::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
@@ -104,6 +186,31 @@ pub fn run() -> Result<()> {
     std::fs::write(&file, Value::Array(behind_relay).to_string())?;
     let _relay = util::start_server(relay, "RELAY READY", Duration::from_secs(20), "relay")?;
     let mut rows = Vec::new();
+    rows.extend(bench_rows(&bin, &file, 0)?);
+    set_loss(true)?;
+    rows.extend(bench_rows(&bin, &file, LOSS_PERCENT)?);
+    set_loss(false)?;
+    let report = json!({"rtt_ms": 2 * DELAY_MS, "rate": RATE, "runs": rows});
+    std::fs::write(dir.join("wan.json"), serde_json::to_string_pretty(&report)?)?;
+    println!("| endpoints | HTTP/2 windows | loss | MB/s received | p50 round | success |\n|---|---|---|---|---|---|");
+    for row in report["runs"].as_array().context("runs")? {
+        let o: &Value = &row["ours"];
+        println!(
+            "| {} | {} | {}% | {:.1} | {:.0} ms | {:.0}% |",
+            row["endpoints"],
+            row["windows"].as_str().unwrap_or("?"),
+            row["loss_percent"],
+            row["mb_per_s"].as_f64().unwrap_or(0.0),
+            o["round_s_p50"].as_f64().unwrap_or(0.0) * 1e3,
+            o["success_rate"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    }
+    Ok(())
+}
+
+/// Default vs our windows at 1 and 16 endpoints, with `loss`% packet loss in place.
+fn bench_rows(bin: &std::path::Path, file: &std::path::Path, loss: u32) -> Result<Vec<Value>> {
+    let mut rows = Vec::new();
     for endpoints in [1usize, 16] {
         for (windows, flags) in [
             (
@@ -117,7 +224,7 @@ pub fn run() -> Result<()> {
                 .args(["netns", "exec", CLIENT_NS])
                 .arg(bin.join("dendrite"))
                 .args(["bench", "--endpoints"])
-                .arg(&file)
+                .arg(file)
                 .args([
                     "--limit",
                     &endpoints.to_string(),
@@ -132,23 +239,14 @@ pub fn run() -> Result<()> {
             let mb_per_s = out["wire_bytes_received_per_round"].as_f64().unwrap_or(0.0)
                 * out["rounds_per_s"].as_f64().unwrap_or(0.0)
                 / 1e6;
-            eprintln!("xtask: WAN N={endpoints}, windows {windows}: {mb_per_s:.1} MB/s {out}");
-            rows.push(json!({"endpoints": endpoints, "windows": windows, "mb_per_s": mb_per_s, "ours": out}));
+            eprintln!(
+                "xtask: WAN N={endpoints}, windows {windows}, loss {loss}%: {mb_per_s:.1} MB/s {out}"
+            );
+            rows.push(
+                json!({"endpoints": endpoints, "windows": windows, "loss_percent": loss,
+                             "mb_per_s": mb_per_s, "ours": out}),
+            );
         }
     }
-    let report = json!({"rtt_ms": 2 * DELAY_MS, "loss": "not simulated (no sch_netem)", "rate": RATE, "runs": rows});
-    std::fs::write(dir.join("wan.json"), serde_json::to_string_pretty(&report)?)?;
-    println!("| endpoints | HTTP/2 windows | MB/s received | p50 round | success |\n|---|---|---|---|---|");
-    for row in report["runs"].as_array().context("runs")? {
-        let o: &Value = &row["ours"];
-        println!(
-            "| {} | {} | {:.1} | {:.0} ms | {:.0}% |",
-            row["endpoints"],
-            row["windows"].as_str().unwrap_or("?"),
-            row["mb_per_s"].as_f64().unwrap_or(0.0),
-            o["round_s_p50"].as_f64().unwrap_or(0.0) * 1e3,
-            o["success_rate"].as_f64().unwrap_or(0.0) * 100.0
-        );
-    }
-    Ok(())
+    Ok(rows)
 }
