@@ -76,51 +76,21 @@ fn nft(ns: &str, args: &[&str]) -> Result<()> {
     )
 }
 
-/// Drops `LOSS_PERCENT`% of the packets leaving each end of the veth pair, or stops dropping.
+/// Drops `LOSS_PERCENT`% of the packets leaving each end of the veth pair, or (`on` false)
+/// prints how many were dropped and stops dropping.
 fn set_loss(on: bool) -> Result<()> {
     for (ns, dev) in [(CLIENT_NS, "dwan-c"), (AXONS_NS, "dwan-a")] {
         if on {
-            nft(ns, &["add", "table", "inet", "dwan_loss"])?;
-            nft(
-                ns,
-                &[
-                    "add",
-                    "chain",
-                    "inet",
-                    "dwan_loss",
-                    "out",
-                    "{ type filter hook output priority 0; policy accept; }",
-                ],
-            )?;
             let rule =
                 format!("oifname \"{dev}\" numgen random mod 100 < {LOSS_PERCENT} counter drop");
+            let hook = "{ type filter hook output priority 0; policy accept; }";
+            nft(ns, &["add", "table", "inet", "dwan_loss"])?;
+            nft(ns, &["add", "chain", "inet", "dwan_loss", "out", hook])?;
             nft(ns, &["add", "rule", "inet", "dwan_loss", "out", &rule])?;
         } else {
             // The counter shows the packets dropped (and that the rule matched at all).
-            let _ = Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    ns,
-                    "nft",
-                    "list",
-                    "table",
-                    "inet",
-                    "dwan_loss",
-                ])
-                .status();
-            let _ = Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    ns,
-                    "nft",
-                    "delete",
-                    "table",
-                    "inet",
-                    "dwan_loss",
-                ])
-                .status();
+            nft(ns, &["list", "table", "inet", "dwan_loss"])?;
+            nft(ns, &["delete", "table", "inet", "dwan_loss"])?;
         }
     }
     Ok(())
