@@ -76,22 +76,24 @@ fn nft(ns: &str, args: &[&str]) -> Result<()> {
     )
 }
 
-/// Drops `LOSS_PERCENT`% of the packets leaving each end of the veth pair, or (`on` false)
-/// prints how many were dropped and stops dropping.
-fn set_loss(on: bool) -> Result<()> {
+/// Drops `LOSS_PERCENT`% of the packets leaving each end of the veth pair.
+fn start_loss() -> Result<()> {
     for (ns, dev) in [(CLIENT_NS, "dwan-c"), (AXONS_NS, "dwan-a")] {
-        if on {
-            let rule =
-                format!("oifname \"{dev}\" numgen random mod 100 < {LOSS_PERCENT} counter drop");
-            let hook = "{ type filter hook output priority 0; policy accept; }";
-            nft(ns, &["add", "table", "inet", "dwan_loss"])?;
-            nft(ns, &["add", "chain", "inet", "dwan_loss", "out", hook])?;
-            nft(ns, &["add", "rule", "inet", "dwan_loss", "out", &rule])?;
-        } else {
-            // The counter shows the packets dropped (and that the rule matched at all).
-            nft(ns, &["list", "table", "inet", "dwan_loss"])?;
-            nft(ns, &["delete", "table", "inet", "dwan_loss"])?;
-        }
+        let rule = format!("oifname \"{dev}\" numgen random mod 100 < {LOSS_PERCENT} counter drop");
+        let hook = "{ type filter hook output priority 0; policy accept; }";
+        nft(ns, &["add", "table", "inet", "dwan_loss"])?;
+        nft(ns, &["add", "chain", "inet", "dwan_loss", "out", hook])?;
+        nft(ns, &["add", "rule", "inet", "dwan_loss", "out", &rule])?;
+    }
+    Ok(())
+}
+
+/// Prints how many packets were dropped (the rule's counter: proof that it matched) and stops
+/// dropping.
+fn stop_loss() -> Result<()> {
+    for ns in [CLIENT_NS, AXONS_NS] {
+        nft(ns, &["list", "table", "inet", "dwan_loss"])?;
+        nft(ns, &["delete", "table", "inet", "dwan_loss"])?;
     }
     Ok(())
 }
@@ -157,9 +159,9 @@ pub fn run() -> Result<()> {
     let _relay = util::start_server(relay, "RELAY READY", Duration::from_secs(20), "relay")?;
     let mut rows = Vec::new();
     rows.extend(bench_rows(&bin, &file, 0)?);
-    set_loss(true)?;
+    start_loss()?;
     rows.extend(bench_rows(&bin, &file, LOSS_PERCENT)?);
-    set_loss(false)?;
+    stop_loss()?;
     let report = json!({"rtt_ms": 2 * DELAY_MS, "rate": RATE, "runs": rows});
     std::fs::write(dir.join("wan.json"), serde_json::to_string_pretty(&report)?)?;
     println!("| endpoints | HTTP/2 windows | loss | MB/s received | p50 round | success |\n|---|---|---|---|---|---|");
