@@ -270,24 +270,11 @@ fn causal_lm_non_finite_probabilities_decode_as_nan_to_num() {
     let synapse = Synapse::from(TextCausalLM::with_topk(3));
     // Row 0: NaN, +inf and a negative probability at tokens 5, 6, 7 (the mass is NaN, so the
     // floor is too). Row 1: ordinary probabilities at tokens 1, 2, 3.
-    let wire = Tensor::from_vec(
-        vec![
-            f32::NAN,
-            f32::INFINITY,
-            -0.5,
-            5.0,
-            6.0,
-            7.0, //
-            0.5,
-            0.25,
-            0.125,
-            1.0,
-            2.0,
-            3.0,
-        ],
-        [1, 2, 6],
-    )
-    .unwrap();
+    let rows = [
+        [f32::NAN, f32::INFINITY, -0.5, 5.0, 6.0, 7.0],
+        [0.5, 0.25, 0.125, 1.0, 2.0, 3.0],
+    ];
+    let wire = Tensor::from_vec(rows.concat(), [1, 2, 6]).unwrap();
     let wire = serializer::serialize(&wire, Serializer::Msgpack).unwrap();
     let decoded = synapse
         .deserialize_forward_response(&request, &wire)
