@@ -61,6 +61,12 @@ impl ToyModel {
         self.log().iter().cloned().collect()
     }
 
+    /// The gradients received so far, removed from the log at once (none is lost or returned
+    /// twice between two calls).
+    pub fn take_gradients(&self) -> Vec<ReceivedGradient> {
+        self.log().drain(..).collect()
+    }
+
     /// Forgets the recorded gradients.
     pub fn clear_gradients(&self) {
         self.log().clear();

@@ -11,6 +11,7 @@ mod fanout;
 mod fixtures;
 mod fuzz;
 mod interop;
+mod python;
 mod relay;
 mod setup;
 mod util;
@@ -42,8 +43,8 @@ enum Command {
     Setup,
     /// Regenerate the golden fixtures with the real Python bittensor 3.7.0 (installs the peer).
     Fixtures,
-    /// Run every test: the workspace's tests, then `interop` against the Python peer (the
-    /// README's test command).
+    /// Run every test: the workspace's tests, `interop` against the Python peer, and the
+    /// Python module's tests next to the Python dendrite (the README's test command).
     Test,
     /// Everything CI checks: fmt, clippy -D warnings, codegen --check, tests.
     Ci,
@@ -188,7 +189,8 @@ fn test() -> Result<()> {
     // One package selection and feature set for every step (see `util::SELECTION`).
     util::cargo(&[&["test"][..], &util::SELECTION, &["--all-targets"]].concat())?;
     util::cargo(&[&["test"][..], &util::SELECTION, &["--doc"]].concat())?;
-    interop::run(false)
+    interop::run(false)?;
+    python::test(&util::root().join("target").join("debug"))
 }
 
 fn ci() -> Result<()> {

@@ -20,16 +20,19 @@ pub fn shared() -> PathBuf {
 }
 
 /// The package selection and features of every xtask build: the whole workspace but xtask
-/// itself, with the facade's torch face. Builds that select packages differently resolve
+/// itself and the Python extension, with the facade's torch face. The extension is built by
+/// maturin on its own: in this selection feature unification would link libtorch into it. Builds that select packages differently resolve
 /// dependency features and profiles differently and rebuild the graph; keeping one selection
 /// builds everything once. xtask stays out because its codegen dependencies pull
 /// `proc-macro2`/`syn` in as normal dependencies too, which gives them (and every proc macro
 /// above them) another profile than in a selection without it: `--doc`, which never builds
 /// the bin-only xtask, then rebuilt the whole graph (3+ min and ~3 GB on CI).
-pub const SELECTION: [&str; 5] = [
+pub const SELECTION: [&str; 7] = [
     "--workspace",
     "--exclude",
     "xtask",
+    "--exclude",
+    "dendrite-py",
     "--features",
     "dendrite/torch",
 ];

@@ -32,7 +32,14 @@ pub struct AxonArgs {
     /// Compress responses for callers that accept it (default: plain, as the Python axon).
     #[arg(long, value_enum)]
     compression: Option<crate::policy::CompressionChoice>,
+    /// Append one JSON line per received gradient to this file (caller, synapse, shape, sum,
+    /// the first values), so that other processes can see what Backward delivered.
+    #[arg(long)]
+    grad_log: Option<PathBuf>,
 }
+
+/// How often received gradients are appended to `--grad-log`.
+const GRAD_LOG_INTERVAL: Duration = Duration::from_millis(20);
 
 pub async fn run(args: AxonArgs) -> Result<(), CliError> {
     let key = Keypair::from_uri(&args.uri).map_err(CliError::input)?;
@@ -41,9 +48,28 @@ pub async fn run(args: AxonArgs) -> Result<(), CliError> {
         compression: args.compression.map(Into::into),
         ..AxonConfig::default()
     };
-    let handle = serve(&key, Arc::new(ToyModel::new()), config)
+    let model = Arc::new(ToyModel::new());
+    let handle = serve(&key, model.clone(), config)
         .await
         .map_err(CliError::input)?;
+    if let Some(path) = args.grad_log.clone() {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| CliError::input(format!("cannot open {}: {e}", path.display())))?;
+        tokio::spawn(async move {
+            use std::io::Write;
+            loop {
+                tokio::time::sleep(GRAD_LOG_INTERVAL).await;
+                for gradient in model.take_gradients() {
+                    if let Err(e) = writeln!(file, "{}", gradient_line(&gradient)) {
+                        tracing::warn!("grad log {}: {e}", path.display());
+                    }
+                }
+            }
+        });
+    }
     let info = handle.info_json(std::process::id());
     if let Some(path) = &args.info_out {
         std::fs::write(path, &info)
@@ -65,4 +91,19 @@ pub async fn run(args: AxonArgs) -> Result<(), CliError> {
     }
     handle.shutdown().await;
     Ok(())
+}
+
+/// One `--grad-log` line: who sent which synapse's gradient, its shape, sum and first values.
+fn gradient_line(gradient: &dendrite::axon::ReceivedGradient) -> String {
+    let values = gradient.grad.cast(dendrite::DType::Float32).to_vec::<f32>();
+    let sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
+    serde_json::json!({
+        "caller": gradient.caller,
+        "synapse": gradient.synapse.name(),
+        "shape": gradient.grad.shape(),
+        "input_shape": gradient.input.shape(),
+        "sum": sum,
+        "first": values.iter().take(8).collect::<Vec<_>>(),
+    })
+    .to_string()
 }

@@ -1,0 +1,95 @@
+"""``dendrite_rs``: bittensor 3.7.0's ``bittensor.dendrite`` API on the dendrite Rust core.
+
+Same calls, same return types, ``loss.backward()`` sending gradients::
+
+    import dendrite_rs
+    d = dendrite_rs.dendrite(wallet=wallet)            # or uri="//Alice"
+    outputs, codes, times = d.text_last_hidden_state(endpoints, "hello world")
+
+Existing code switches with one line: ``dendrite_rs.install()`` makes ``bittensor.dendrite(...)``
+build ours. The network wait runs in Rust without the GIL; Ctrl-C ends a call at once.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Optional
+
+from . import codes
+from ._autograd import DUMMY, DendriteFunction
+from ._config import Config
+from ._dendrite import Dendrite, dendrite
+from ._native import Client, Endpoint, Synapse, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq
+from ._native import __version__, detokenize, tokenize, tokenize_batch
+
+#: The synapse constructors under the reference's names (``bittensor.synapse.TextCausalLM``...).
+synapse = SimpleNamespace(
+    TextLastHiddenState=TextLastHiddenState,
+    TextCausalLM=TextCausalLM,
+    TextCausalLMNext=TextCausalLMNext,
+    TextSeq2Seq=TextSeq2Seq,
+)
+
+
+def endpoint(
+    version: int,
+    uid: int,
+    hotkey: str,
+    ip: str,
+    ip_type: int,
+    port: int,
+    protocol: int = 0,
+    coldkey: Optional[str] = None,
+    modality: int = 0,
+) -> Endpoint:
+    """An endpoint, as ``bittensor.endpoint(...)`` builds one (``ValueError`` on a bad field)."""
+    return Endpoint(version, uid, hotkey, ip, ip_type, port, protocol, coldkey, modality)
+
+
+_replaced: Optional[Any] = None
+
+
+def install() -> None:
+    """Makes ``bittensor.dendrite(...)`` build a ``dendrite_rs`` dendrite (bittensor must be
+    importable). Idempotent; :func:`uninstall` puts the original back."""
+    global _replaced
+    import bittensor
+
+    if bittensor.dendrite is not dendrite:
+        _replaced = bittensor.dendrite
+        bittensor.dendrite = dendrite
+
+
+def uninstall() -> None:
+    """Undoes :func:`install`."""
+    global _replaced
+    if _replaced is not None:
+        import bittensor
+
+        bittensor.dendrite = _replaced
+        _replaced = None
+
+
+__all__ = [
+    "Client",
+    "Config",
+    "DUMMY",
+    "Dendrite",
+    "DendriteFunction",
+    "Endpoint",
+    "Synapse",
+    "TextCausalLM",
+    "TextCausalLMNext",
+    "TextLastHiddenState",
+    "TextSeq2Seq",
+    "__version__",
+    "codes",
+    "dendrite",
+    "detokenize",
+    "endpoint",
+    "install",
+    "synapse",
+    "tokenize",
+    "tokenize_batch",
+    "uninstall",
+]

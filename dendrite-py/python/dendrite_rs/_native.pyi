@@ -1,0 +1,152 @@
+"""Types of the Rust extension ``dendrite_rs._native``."""
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class Endpoint:
+    def __init__(
+        self,
+        version: int,
+        uid: int,
+        hotkey: str,
+        ip: str,
+        ip_type: int,
+        port: int,
+        protocol: int = 0,
+        coldkey: Optional[str] = None,
+        modality: int = 0,
+    ) -> None: ...
+    @staticmethod
+    def from_tensor(array: npt.NDArray[Any]) -> "Endpoint": ...
+    @staticmethod
+    def dummy() -> "Endpoint": ...
+    def to_numpy(self) -> npt.NDArray[np.int64]: ...
+    def dumps(self) -> str: ...
+    def ip_str(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def uid(self) -> int: ...
+    @property
+    def hotkey(self) -> str: ...
+    @property
+    def ip(self) -> str: ...
+    @property
+    def ip_type(self) -> int: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def protocol(self) -> int: ...
+    @property
+    def coldkey(self) -> str: ...
+    @property
+    def modality(self) -> int: ...
+    @property
+    def is_serving(self) -> bool: ...
+
+class Synapse:
+    @staticmethod
+    def from_wire(synapse_type: int, synapse_data: bytes) -> "Synapse": ...
+    @property
+    def synapse_type(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def synapse_data(self) -> bytes: ...
+    @property
+    def params(self) -> Dict[str, Any]: ...
+    def __getattr__(self, name: str) -> Any: ...
+
+class TensorBuffer: ...
+
+class Client:
+    def __init__(
+        self,
+        *,
+        uri: Optional[str] = None,
+        keyfile: Optional[str] = None,
+        timeout: float = 14.0,
+        max_active_receptors: int = 4096,
+        max_in_flight: Optional[int] = None,
+        max_detached_backward: int = 1024,
+        compression: Optional[str] = None,
+        prometheus_level: str = "DEBUG",
+        k_min: Optional[int] = None,
+        timeout_after_k_min: Optional[float] = None,
+        backoff: Optional[float] = None,
+        retries: Optional[int] = None,
+        reject_non_finite: bool = False,
+    ) -> None: ...
+    @property
+    def hotkey(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+    def forward(
+        self,
+        endpoints: Sequence[Endpoint],
+        synapses: Sequence[Synapse],
+        inputs: Sequence[npt.NDArray[Any]],
+        timeout: Optional[float] = None,
+    ) -> Tuple[List[npt.NDArray[Any]], npt.NDArray[np.int64], npt.NDArray[np.float32], List[str]]: ...
+    def backward(
+        self,
+        endpoints: Sequence[Endpoint],
+        synapses: Sequence[Synapse],
+        inputs: Sequence[npt.NDArray[Any]],
+        grads: Sequence[Sequence[npt.NDArray[Any]]],
+        timeout: Optional[float] = None,
+        wait_for_answers: bool = False,
+    ) -> Any: ...
+    def serve_metrics(self, port: int = 0, ip: str = "127.0.0.1") -> int: ...
+    def metrics_text(self) -> str: ...
+    def endpoint_stats(self) -> List[Dict[str, Any]]: ...
+    def counters(self) -> Dict[str, int]: ...
+
+def TextLastHiddenState(
+    mask: Optional[List[int]] = None,
+    forward_request_serializer_type: int = 0,
+    forward_response_serializer_type: int = 0,
+    backward_request_serializer_type: int = 0,
+    backward_response_serializer_type: int = 0,
+) -> Synapse: ...
+def TextCausalLM(
+    topk: int = 512,
+    forward_request_serializer_type: int = 0,
+    forward_response_serializer_type: int = 0,
+    backward_request_serializer_type: int = 0,
+    backward_response_serializer_type: int = 0,
+) -> Synapse: ...
+def TextCausalLMNext(
+    topk: int = 4096,
+    forward_request_serializer_type: int = 0,
+    forward_response_serializer_type: int = 0,
+    backward_request_serializer_type: int = 0,
+    backward_response_serializer_type: int = 0,
+) -> Synapse: ...
+def TextSeq2Seq(
+    topk: int = 50,
+    num_to_generate: int = 256,
+    num_beams: int = 5,
+    no_repeat_ngram_size: int = 2,
+    early_stopping: bool = False,
+    num_return_sequences: int = 1,
+    do_sample: bool = False,
+    top_p: float = 0.95,
+    temperature: float = 1.0,
+    repetition_penalty: float = 1.0,
+    length_penalty: float = 1.0,
+    max_time: float = 150,
+    num_beam_groups: int = 1,
+    forward_request_serializer_type: int = 0,
+    forward_response_serializer_type: int = 0,
+    backward_request_serializer_type: int = 0,
+    backward_response_serializer_type: int = 0,
+) -> Synapse: ...
+def endpoints_from_tensor(array: npt.NDArray[Any]) -> List[Endpoint]: ...
+def tokenize(text: str) -> List[int]: ...
+def tokenize_batch(texts: List[str]) -> npt.NDArray[np.int64]: ...
+def detokenize(ids: List[int]) -> str: ...

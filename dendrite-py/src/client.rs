@@ -1,0 +1,392 @@
+//! `dendrite_rs._native.Client`: one signing key and one receptor pool, with blocking
+//! forward/backward calls that release the GIL. The Python layer (`dendrite_rs.Dendrite`) builds
+//! the reference's API and the autograd function on top of it.
+//!
+//! Invariants: results come back flattened endpoint-major (`index = endpoint * n_synapses +
+//! synapse`), as the reference's autograd forward returns them; a peer's failure is a code and
+//! zeros, never an exception; a caller's mistake is a `ValueError` before any RPC; state made
+//! before a `fork` is never used after it (the pool is rebuilt in the child).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dendrite::core::{BackoffConfig, Compression, Quorum, RetryConfig};
+use dendrite::metrics::{serve_metrics, MetricsServer};
+use dendrite::{Dendrite, DendriteConfig, Endpoint as WireEndpoint, EndpointResult, Keypair};
+use dendrite::{Synapse as WireSynapse, Tensor};
+use numpy::{PyArray1, PyUntypedArray};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays::{from_numpy, Lender};
+use crate::endpoint::Endpoint;
+use crate::runtime::{is_this_process, runtime, wait};
+use crate::synapse::Synapse;
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    if value.is_finite() && value > 0.0 && value < 1e9 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{name} must be a number of seconds > 0, got {value}"
+        )))
+    }
+}
+
+/// The dendrite of this process: rebuilt after a fork.
+struct Live {
+    pid: u32,
+    dendrite: Dendrite,
+    exporter: Option<MetricsServer>,
+}
+
+/// The RPC client behind `dendrite_rs.Dendrite`.
+#[pyclass(frozen, module = "dendrite_rs._native")]
+pub struct Client {
+    key: Keypair,
+    config: DendriteConfig,
+    live: Mutex<Option<Live>>,
+}
+
+/// Flat results of a call: outputs, `int64` codes, `float32` seconds and messages.
+type Flat<'py> = (
+    Vec<Bound<'py, PyUntypedArray>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f32>>,
+    Vec<String>,
+);
+
+impl Client {
+    /// This process's dendrite (built on first use, again after a fork).
+    fn dendrite(&self) -> PyResult<Dendrite> {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(current) = live.as_ref() {
+            if is_this_process(current.pid) {
+                return Ok(current.dendrite.clone());
+            }
+        }
+        if let Some(inherited) = live.take() {
+            // Its sockets and tasks belong to the parent's runtime.
+            std::mem::forget(inherited);
+        }
+        let runtime = runtime()?;
+        let _entered = runtime.enter();
+        let dendrite = Dendrite::with_config(self.key.clone(), self.config.clone());
+        *live = Some(Live {
+            pid: std::process::id(),
+            dendrite: dendrite.clone(),
+            exporter: None,
+        });
+        Ok(dendrite)
+    }
+
+    /// Results flattened endpoint-major; outputs are moved out, so that their bytes can be lent
+    /// to numpy.
+    fn flat(py: Python<'_>, results: Vec<EndpointResult>) -> PyResult<Flat<'_>> {
+        let total = results.iter().map(|r| r.synapses.len()).sum();
+        let mut outputs = Vec::with_capacity(total);
+        let mut codes = Vec::with_capacity(total);
+        let mut times = Vec::with_capacity(total);
+        let mut messages = Vec::with_capacity(total);
+        let mut lender = Lender::default();
+        for synapse in results.into_iter().flat_map(|r| r.synapses) {
+            codes.push(synapse.code as i64);
+            times.push(synapse.elapsed.as_secs_f32());
+            messages.push(synapse.message);
+            outputs.push(lender.lend(py, synapse.output)?);
+        }
+        Ok((
+            outputs,
+            PyArray1::from_vec(py, codes),
+            PyArray1::from_vec(py, times),
+            messages,
+        ))
+    }
+
+    fn call_timeout(&self, timeout: Option<f64>) -> PyResult<Duration> {
+        timeout.map_or(Ok(self.config.timeout), |t| seconds("timeout", t))
+    }
+}
+
+/// The wire form of each input array; an array passed for several endpoints (the same object)
+/// is converted, and serialized, once.
+fn wire_inputs(inputs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Tensor>> {
+    let mut tensors: Vec<Tensor> = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let earlier = (0..i).rev().take(1).find(|&j| inputs[j].is(input));
+        tensors.push(match earlier {
+            Some(j) => tensors[j].clone(),
+            None => from_numpy(input)?,
+        });
+    }
+    Ok(tensors)
+}
+
+fn wire_endpoints(endpoints: &[PyRef<'_, Endpoint>]) -> Vec<WireEndpoint> {
+    endpoints.iter().map(|e| e.inner.clone()).collect()
+}
+
+fn wire_synapses(synapses: &[PyRef<'_, Synapse>]) -> Vec<WireSynapse> {
+    synapses.iter().map(|s| s.inner.clone()).collect()
+}
+
+#[pymethods]
+impl Client {
+    /// A client signing with the key of `uri` (`//Alice`, a mnemonic, `0x` seed) or of the
+    /// unencrypted bittensor key file `keyfile`. Settings default to the reference's.
+    #[new]
+    #[pyo3(signature = (*, uri=None, keyfile=None, timeout=14.0, max_active_receptors=4096, max_in_flight=None, max_detached_backward=1024, compression=None, prometheus_level="DEBUG", k_min=None, timeout_after_k_min=None, backoff=None, retries=None, reject_non_finite=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        uri: Option<&str>,
+        keyfile: Option<&str>,
+        timeout: f64,
+        max_active_receptors: usize,
+        max_in_flight: Option<usize>,
+        max_detached_backward: usize,
+        compression: Option<&str>,
+        prometheus_level: &str,
+        k_min: Option<usize>,
+        timeout_after_k_min: Option<f64>,
+        backoff: Option<f64>,
+        retries: Option<u32>,
+        reject_non_finite: bool,
+    ) -> PyResult<Self> {
+        let key = match (uri, keyfile) {
+            (Some(uri), None) => Keypair::from_uri(uri).map_err(value_error)?,
+            (None, Some(path)) => Keypair::from_keyfile(path).map_err(value_error)?,
+            _ => return Err(PyValueError::new_err("give exactly one of uri or keyfile")),
+        };
+        if max_active_receptors == 0 {
+            return Err(PyValueError::new_err("max_active_receptors must be > 0"));
+        }
+        let mut config = DendriteConfig {
+            timeout: seconds("timeout", timeout)?,
+            prometheus_level: prometheus_level.parse().map_err(value_error)?,
+            ..DendriteConfig::default()
+        };
+        let client = &mut config.client;
+        client.max_active_receptors = max_active_receptors;
+        client.max_in_flight = max_in_flight.unwrap_or(max_active_receptors).max(1);
+        client.max_detached_backward = max_detached_backward;
+        client.receptor.compression = match compression {
+            None => None,
+            Some("gzip") => Some(Compression::Gzip),
+            Some("zstd") => Some(Compression::Zstd),
+            Some(other) => {
+                return Err(PyValueError::new_err(format!(
+                    "compression must be None, 'gzip' or 'zstd', got {other:?}"
+                )))
+            }
+        };
+        client.quorum = match (k_min, timeout_after_k_min) {
+            (Some(k_min), grace) => Some(Quorum {
+                k_min,
+                timeout_after_k_min: grace.map_or(Ok(Duration::ZERO), |g| {
+                    if g.is_finite() && g >= 0.0 {
+                        Ok(Duration::from_secs_f64(g))
+                    } else {
+                        Err(value_error(format!(
+                            "timeout_after_k_min must be >= 0, got {g}"
+                        )))
+                    }
+                })?,
+            }),
+            (None, Some(_)) => {
+                return Err(PyValueError::new_err("timeout_after_k_min needs k_min"))
+            }
+            (None, None) => None,
+        };
+        client.backoff = backoff
+            .map(|base| {
+                seconds("backoff", base).map(|base| BackoffConfig {
+                    base,
+                    ..BackoffConfig::default()
+                })
+            })
+            .transpose()?;
+        client.retry = retries.map(|max_retries| RetryConfig {
+            max_retries,
+            ..RetryConfig::default()
+        });
+        client.reject_non_finite = reject_non_finite;
+        Ok(Client {
+            key,
+            config,
+            live: Mutex::new(None),
+        })
+    }
+
+    /// The SS58 address requests are signed with.
+    #[getter]
+    fn hotkey(&self) -> &str {
+        self.key.ss58_address()
+    }
+
+    /// The default timeout, seconds.
+    #[getter]
+    fn timeout(&self) -> f64 {
+        self.config.timeout.as_secs_f64()
+    }
+
+    /// Sends `inputs[i]` to `endpoints[i]` for every synapse and waits (without the GIL) for all
+    /// answers or the deadline. Returns `(outputs, codes, times, messages)` flattened
+    /// endpoint-major; outputs are zeros of the expected shape where a call failed.
+    #[pyo3(signature = (endpoints, synapses, inputs, timeout=None))]
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        endpoints: Vec<PyRef<'py, Endpoint>>,
+        synapses: Vec<PyRef<'py, Synapse>>,
+        inputs: Vec<Bound<'py, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Flat<'py>> {
+        let timeout = self.call_timeout(timeout)?;
+        let (endpoints, synapses) = (wire_endpoints(&endpoints), wire_synapses(&synapses));
+        let inputs = wire_inputs(&inputs)?;
+        let dendrite = self.dendrite()?;
+        let runtime = runtime()?;
+        let results = wait(py, &runtime, async move {
+            dendrite
+                .forward(&endpoints, &synapses, &inputs, Some(timeout))
+                .await
+        })?
+        .map_err(value_error)?;
+        Self::flat(py, results)
+    }
+
+    /// Sends each endpoint the gradients of its outputs (`grads[i]`, one float32 array per
+    /// synapse; seq2seq takes an empty one). With `wait`, blocks (without the GIL) and returns
+    /// `(codes, messages)` flattened endpoint-major; otherwise starts the RPCs, bounded by
+    /// `max_detached_backward`, and returns `(started, dropped)`.
+    #[pyo3(signature = (endpoints, synapses, inputs, grads, timeout=None, wait_for_answers=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn backward<'py>(
+        &self,
+        py: Python<'py>,
+        endpoints: Vec<PyRef<'py, Endpoint>>,
+        synapses: Vec<PyRef<'py, Synapse>>,
+        inputs: Vec<Bound<'py, PyAny>>,
+        grads: Vec<Vec<Bound<'py, PyAny>>>,
+        timeout: Option<f64>,
+        wait_for_answers: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let timeout = self.call_timeout(timeout)?;
+        let (endpoints, synapses) = (wire_endpoints(&endpoints), wire_synapses(&synapses));
+        let inputs = wire_inputs(&inputs)?;
+        let grads = grads
+            .iter()
+            .map(|per_synapse| per_synapse.iter().map(from_numpy).collect())
+            .collect::<PyResult<Vec<Vec<Tensor>>>>()?;
+        let dendrite = self.dendrite()?;
+        let runtime = runtime()?;
+        if !wait_for_answers {
+            let _entered = runtime.enter();
+            let dispatch = dendrite
+                .client()
+                .backward_detached(&endpoints, &synapses, &inputs, &grads, timeout)
+                .map_err(value_error)?;
+            return Ok((dispatch.started, dispatch.dropped)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind());
+        }
+        let results = wait(py, &runtime, async move {
+            dendrite
+                .client()
+                .backward(&endpoints, &synapses, &inputs, &grads, timeout)
+                .await
+        })?
+        .map_err(value_error)?;
+        let (_, codes, _, messages) = Self::flat(py, results)?;
+        Ok((codes, messages).into_pyobject(py)?.into_any().unbind())
+    }
+
+    /// Serves `/metrics` (Prometheus text) and `/stats` (per-endpoint JSON) on `ip:port` (port
+    /// 0 picks one) and returns the port. One exporter per client; a second call returns its port.
+    #[pyo3(signature = (port=0, ip="127.0.0.1"))]
+    fn serve_metrics(&self, py: Python<'_>, port: u16, ip: &str) -> PyResult<u16> {
+        let dendrite = self.dendrite()?;
+        let metrics = dendrite
+            .metrics()
+            .cloned()
+            .ok_or_else(|| PyValueError::new_err("metrics are off (prometheus level OFF)"))?;
+        {
+            let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(server) = live.as_ref().and_then(|l| l.exporter.as_ref()) {
+                return Ok(server.local_addr().port());
+            }
+        }
+        let addr = std::net::SocketAddr::new(ip.parse().map_err(value_error)?, port);
+        let runtime = runtime()?;
+        let server = wait(
+            py,
+            &runtime,
+            async move { serve_metrics(addr, metrics).await },
+        )?
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot serve metrics on {addr}: {e}")))?;
+        let port = server.local_addr().port();
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(live) = live.as_mut() {
+            live.exporter = Some(server);
+        }
+        Ok(port)
+    }
+
+    /// The Prometheus text exposition of this client's series ("" when metrics are off).
+    fn metrics_text(&self) -> PyResult<String> {
+        Ok(self
+            .dendrite()?
+            .metrics()
+            .map(|m| m.render())
+            .unwrap_or_default())
+    }
+
+    /// Per-endpoint statistics (requests, successes, failures, codes, latency, bytes), one dict
+    /// per endpoint seen; empty when metrics are off.
+    fn endpoint_stats<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let Some(metrics) = self.dendrite()?.metrics().cloned() else {
+            return Ok(Vec::new());
+        };
+        metrics
+            .stats()
+            .into_iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("uid", s.uid)?;
+                d.set_item("hotkey", s.hotkey)?;
+                d.set_item("requests", s.requests)?;
+                d.set_item("successes", s.successes)?;
+                d.set_item("failures", s.failures)?;
+                d.set_item("codes", s.codes)?;
+                d.set_item("latency_ewma_s", s.latency_ewma_s)?;
+                d.set_item("bytes_out", s.bytes_out)?;
+                d.set_item("bytes_in", s.bytes_in)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// Counters of the RPC core: receptors in the pool, open connections, fire-and-forget
+    /// backwards dropped, forward retries made, endpoints being backed off.
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dendrite = self.dendrite()?;
+        let client = dendrite.client();
+        let d = PyDict::new(py);
+        d.set_item("receptors", client.pool().len())?;
+        d.set_item("open_connections", client.pool().open_connections())?;
+        d.set_item("dropped_backward", client.dropped_backward())?;
+        d.set_item("retries", client.retries())?;
+        d.set_item("backing_off", client.backing_off())?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Client({})", self.key.ss58_address())
+    }
+}

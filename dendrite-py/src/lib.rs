@@ -1,0 +1,38 @@
+//! `dendrite_rs._native`: the Rust half of the Python module `dendrite_rs`.
+//!
+//! It owns what must be fast or must not hold the GIL: endpoints and synapses in their wire form,
+//! the tokenizer, and [`client::Client`], whose calls run the dendrite's RPC core on a tokio
+//! runtime while Python threads go on. Everything Python users touch directly (the reference's
+//! API, the torch autograd function, configs, statistics) is the Python half in
+//! `python/dendrite_rs/`. No libtorch here: tensors cross as numpy arrays.
+//!
+//! Invariant: nothing in this crate panics on user input or remote bytes; every failure is a
+//! Python exception with a one-line message, or a return code.
+
+mod arrays;
+mod client;
+mod endpoint;
+mod runtime;
+mod synapse;
+mod tokenizer;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::Client>()?;
+    m.add_class::<endpoint::Endpoint>()?;
+    m.add_class::<synapse::Synapse>()?;
+    m.add_class::<arrays::TensorBuffer>()?;
+    m.add_function(wrap_pyfunction!(synapse::text_last_hidden_state, m)?)?;
+    m.add_function(wrap_pyfunction!(synapse::text_causal_lm, m)?)?;
+    m.add_function(wrap_pyfunction!(synapse::text_causal_lm_next, m)?)?;
+    m.add_function(wrap_pyfunction!(synapse::text_seq2seq, m)?)?;
+    m.add_function(wrap_pyfunction!(endpoint::endpoints_from_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenizer::tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenizer::tokenize_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenizer::detokenize, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
