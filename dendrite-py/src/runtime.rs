@@ -5,11 +5,10 @@
 //! never dropped, since dropping would wait for threads that do not exist).
 //!
 //! Invariants: Python code never runs on a runtime thread; a waiting Python thread does not hold
-//! the GIL; when a signal handler raises (Ctrl-C) the call's task is aborted and finished before
-//! the exception reaches Python, so nothing it started is left in flight.
+//! the GIL; when a signal handler raises (Ctrl-C) the call's future is dropped before the
+//! exception reaches Python, so nothing it started is left in flight.
 
 use std::future::Future;
-use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,41 +50,26 @@ pub fn is_this_process(pid: u32) -> bool {
     pid == std::process::id()
 }
 
-/// Runs `future` on the runtime and waits for it without the GIL, running Python's signal
-/// handlers every [`SIGNAL_CHECK_INTERVAL`]. If a handler raises, the task is aborted (dropping
-/// every RPC it started) and the exception is returned.
+/// Runs `future` to completion on this thread, driven by the runtime (its I/O and timers on the
+/// runtime's workers), without the GIL. Every [`SIGNAL_CHECK_INTERVAL`] the GIL is taken back to
+/// run Python's signal handlers; if one raises, the future is dropped (and with it every RPC it
+/// started) and the exception is returned. Driving the future here rather than spawning it saves
+/// a hand-off between threads per call.
 pub fn wait<T, F>(py: Python<'_>, runtime: &Runtime, future: F) -> PyResult<T>
 where
-    T: Send + 'static,
-    F: Future<Output = T> + Send + 'static,
+    T: Send,
+    F: Future<Output = T> + Send,
 {
-    let (tx, rx) = sync_channel(1);
-    let task = runtime.spawn(async move {
-        let _ = tx.send(future.await);
-    });
-    let mut rx = rx;
+    let mut future = Box::pin(future);
     loop {
-        // The receiver travels into the GIL-free closure and back (it is not `Sync`).
-        let (back, received) = py.detach(move || {
-            let received = rx.recv_timeout(SIGNAL_CHECK_INTERVAL);
-            (rx, received)
+        let polled = py.detach(|| {
+            // The timer is made inside `block_on`, where the runtime's context is set.
+            runtime
+                .block_on(async { tokio::time::timeout(SIGNAL_CHECK_INTERVAL, &mut future).await })
         });
-        rx = back;
-        match received {
+        match polled {
             Ok(value) => return Ok(value),
-            Err(RecvTimeoutError::Timeout) => {
-                if let Err(interrupted) = py.check_signals() {
-                    task.abort();
-                    // The abort is done once the task's future has been dropped.
-                    let _ = py.detach(|| runtime.block_on(task));
-                    return Err(interrupted);
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(PyRuntimeError::new_err(
-                    "the dendrite call ended without an answer (a bug: please report it)",
-                ))
-            }
+            Err(_elapsed) => py.check_signals()?,
         }
     }
 }

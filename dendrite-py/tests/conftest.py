@@ -28,7 +28,6 @@ import netguard  # noqa: E402  (loopback only; bittensor's external-IP lookup st
 os.chdir(PEER_DIR / "run")
 
 import bittensor  # noqa: E402
-import torch  # noqa: E402
 
 import dendrite_rs  # noqa: E402
 
@@ -56,7 +55,7 @@ class Axon:
         while True:
             line = self.process.stdout.readline()
             if line.startswith("AXON READY "):
-                self.info: Dict = json.loads(line[len("AXON READY "):])
+                self.info: Dict = json.loads(line[len("AXON READY ") :])
                 break
             if not line and self.process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited with {self.process.returncode} before it was ready")
@@ -64,7 +63,7 @@ class Axon:
                 self.stop()
                 raise RuntimeError(f"{command} not ready within {ready_within} s")
 
-    def endpoint(self, uid: int = 0, coldkey: str | None = None) -> "bittensor.Endpoint":
+    def endpoint(self, uid: int = 0, coldkey: str | None = None) -> bittensor.Endpoint:
         """The axon as a bittensor endpoint."""
         return bittensor.endpoint(
             version=int(self.info.get("version", bittensor.__version_as_int__)),
@@ -116,8 +115,10 @@ def toy_axon(dendrite_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def toy_axon_2(dendrite_bin: str) -> Iterator[Axon]:
     """A second toy axon with another hotkey: the reference's receptor pool keys receptors by
     hotkey, and two endpoints of one hotkey then race their nonces (Unauthenticated)."""
-    axon = Axon([dendrite_bin, "axon", "--port", "0", "--uri", "//Charlie", "--run-seconds", str(AXON_LIFETIME_S)],
-                ready_within=30)
+    axon = Axon(
+        [dendrite_bin, "axon", "--port", "0", "--uri", "//Charlie", "--run-seconds", str(AXON_LIFETIME_S)],
+        ready_within=30,
+    )
     yield axon
     axon.stop()
 
@@ -125,8 +126,15 @@ def toy_axon_2(dendrite_bin: str) -> Iterator[Axon]:
 @pytest.fixture(scope="session")
 def python_axon() -> Iterator[Axon]:
     axon = Axon(
-        [sys.executable, str(SHARED / "peer" / "axon.py"), "--port", str(free_port()),
-         "--run-seconds", str(AXON_LIFETIME_S), "--backward"],
+        [
+            sys.executable,
+            str(SHARED / "peer" / "axon.py"),
+            "--port",
+            str(free_port()),
+            "--run-seconds",
+            str(AXON_LIFETIME_S),
+            "--backward",
+        ],
         ready_within=120,
     )
     yield axon
@@ -134,7 +142,7 @@ def python_axon() -> Iterator[Axon]:
 
 
 @pytest.fixture(scope="session")
-def wallet(tmp_path_factory: pytest.TempPathFactory) -> "bittensor.Wallet":
+def wallet(tmp_path_factory: pytest.TempPathFactory) -> bittensor.Wallet:
     w = bittensor.wallet(name="dendrite", hotkey="default", path=str(tmp_path_factory.mktemp("wallets")))
     w.create_coldkey_from_uri("//Dave", use_password=False, overwrite=True)
     # From a mnemonic, as btcli makes hotkeys: the key file then holds the secret (a key made
@@ -144,17 +152,17 @@ def wallet(tmp_path_factory: pytest.TempPathFactory) -> "bittensor.Wallet":
 
 
 @pytest.fixture(scope="session")
-def bt_dendrite(wallet: "bittensor.Wallet") -> "bittensor.Dendrite":
+def bt_dendrite(wallet: bittensor.Wallet) -> bittensor.Dendrite:
     return bittensor.dendrite(wallet=wallet)
 
 
 @pytest.fixture(scope="session")
-def rs_dendrite(wallet: "bittensor.Wallet") -> "dendrite_rs.Dendrite":
+def rs_dendrite(wallet: bittensor.Wallet) -> dendrite_rs.Dendrite:
     return dendrite_rs.dendrite(wallet=wallet, delivery="await")
 
 
 @pytest.fixture(scope="session")
-def dead_endpoint(toy_axon: Axon) -> "bittensor.Endpoint":
+def dead_endpoint(toy_axon: Axon) -> bittensor.Endpoint:
     """A closed port with a valid endpoint around it."""
     endpoint = toy_axon.endpoint(uid=7)
     endpoint.port = free_port()

@@ -8,9 +8,9 @@ from typing import Any
 
 import bittensor
 import torch
+from conftest import wait_for
 
 import dendrite_rs
-from conftest import wait_for
 
 
 def mine(axon: Any, hotkey: str, since: int) -> list:
@@ -35,8 +35,11 @@ def test_backward_delivers_the_gradient_awaited(rs_dendrite: Any, toy_axon: Any)
 def test_backward_detached_and_per_synapse(wallet: Any, toy_axon: Any, dead_endpoint: Any) -> None:
     d = dendrite_rs.dendrite(wallet=wallet)  # fire-and-forget, as the reference means to
     before = len(toy_axon.gradients())
-    synapses = [dendrite_rs.synapse.TextLastHiddenState(), dendrite_rs.synapse.TextCausalLM(topk=4),
-                dendrite_rs.synapse.TextSeq2Seq(num_to_generate=3, num_beams=1)]
+    synapses = [
+        dendrite_rs.synapse.TextLastHiddenState(),
+        dendrite_rs.synapse.TextCausalLM(topk=4),
+        dendrite_rs.synapse.TextSeq2Seq(num_to_generate=3, num_beams=1),
+    ]
     outputs, codes, _ = d.text([toy_axon.endpoint(), dead_endpoint], synapses, torch.tensor([[1, 2, 3]]))
     assert [c.tolist() for c in codes] == [[1, 1, 1], [4, 4, 4]]
     assert [o.requires_grad for o in outputs[0]] == [True, True, False]

@@ -124,7 +124,9 @@ def test_hostile_peer_is_a_code(rs_dendrite: Any, toy_axon: Any) -> None:
     thread.start()
     hostile = toy_axon.endpoint(uid=3)
     hostile.port = port
-    outputs, codes, _ = rs_dendrite.text_last_hidden_state([hostile, toy_axon.endpoint()], "hi", timeout=3, all_endpoints=True)
+    outputs, codes, _ = rs_dendrite.text_last_hidden_state(
+        [hostile, toy_axon.endpoint()], "hi", timeout=3, all_endpoints=True
+    )
     assert codes.tolist()[1] == 1 and codes.tolist()[0] not in (0, 1)
     assert not outputs[0].detach().any()
     server.close()

@@ -68,7 +68,9 @@ CALLS = {
     "last_hidden_state_mask": lambda d, a: d.text_last_hidden_state(a.endpoint(), ["hello world", "a b c d"], mask=-1),
     "causal_lm": lambda d, a: d.text_causal_lm(a.endpoint(), "hello world", bittensor.synapse.TextCausalLM(topk=8)),
     "causal_lm_default": lambda d, a: d.text_causal_lm([a.endpoint()], torch.tensor([[10, 20, 30]])),
-    "causal_lm_next": lambda d, a: d.text_causal_lm_next(a.endpoint(), "hello world", bittensor.synapse.TextCausalLMNext(topk=4)),
+    "causal_lm_next": lambda d, a: d.text_causal_lm_next(
+        a.endpoint(), "hello world", bittensor.synapse.TextCausalLMNext(topk=4)
+    ),
     "text_all_synapses": lambda d, a: d.text(
         [a.endpoint()],
         [
@@ -170,7 +172,9 @@ def test_non_responses_are_zeros_with_the_same_codes(
     assert float(ours[2][2].max()) < 1.5  # the deadline held
 
 
-def test_single_synapse_helpers_return_the_first_endpoint_unless_asked(rs_dendrite: Any, toy_axon: Any, dead_endpoint: Any) -> None:
+def test_single_synapse_helpers_return_the_first_endpoint_unless_asked(
+    rs_dendrite: Any, toy_axon: Any, dead_endpoint: Any
+) -> None:
     first, codes, times = rs_dendrite.text_causal_lm([toy_axon.endpoint(), dead_endpoint], "hi")
     assert isinstance(first, tuple) and len(first) == 1 and codes.tolist() == [1]
     outputs, codes, times = rs_dendrite.text_causal_lm([toy_axon.endpoint(), dead_endpoint], "hi", all_endpoints=True)

@@ -2,7 +2,8 @@
 //! the same workloads against the same toy axons in one run, next to the machine's limits.
 //!
 //! Axons: 4,096 memoized toy axons in one process (`toy-axons --memo`: answers are replayed, so
-//! the clients are what is measured). Clients: `dendrite bench` and
+//! the clients are what is measured). Clients: `dendrite bench`, the same workload from Python
+//! through `dendrite_rs` (`dendrite-py/bench/bench.py`, in the peer's venv) and
 //! `../shared/peer/dendrite.py bench`, one process per workload, the same endpoint file.
 //! Writes `target/bench/results.json` and, unless `--quick`, `BENCHMARKS.md`.
 
@@ -209,7 +210,7 @@ pub fn run(quick: bool) -> Result<()> {
     } else {
         util::release_bins()?
     };
-    let python = util::peer_python()?;
+    let (python, _wheel) = crate::python::ready_python()?;
     let dir = util::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("endpoints.json");
@@ -249,6 +250,17 @@ pub fn run(quick: bool) -> Result<()> {
         ours.arg("bench").arg("--endpoints").arg(&endpoints);
         common(&mut ours);
         let ours = json_of(&mut ours, "dendrite bench")?;
+        let mut face = Command::new(&python);
+        face.arg(
+            util::root()
+                .join("dendrite-py")
+                .join("bench")
+                .join("bench.py"),
+        )
+        .arg("--endpoints")
+        .arg(&endpoints);
+        common(&mut face);
+        let face = json_of(&mut face, "dendrite-py/bench/bench.py")?;
         let theirs = if w.python {
             let mut py = Command::new(&python);
             py.arg(util::shared().join("peer").join("dendrite.py"))
@@ -261,16 +273,18 @@ pub fn run(quick: bool) -> Result<()> {
             None
         };
         eprintln!(
-            "xtask: {} → ours {ours}\n       python {}",
+            "xtask: {} → ours {ours}\n       dendrite_rs {face}\n       python {}",
             w.name,
             theirs.as_ref().map_or("-".into(), |t| t.to_string())
         );
-        ensure!(
-            ours["success_rate"].as_f64() == Some(1.0),
-            "{}: our calls failed: {ours}",
-            w.name
-        );
-        rows.push(json!({"workload": w.name, "ours": ours, "python": theirs}));
+        for (client, line) in [("our", &ours), ("dendrite_rs", &face)] {
+            ensure!(
+                line["success_rate"].as_f64() == Some(1.0),
+                "{}: {client} calls failed: {line}",
+                w.name
+            );
+        }
+        rows.push(json!({"workload": w.name, "ours": ours, "python": theirs, "dendrite_rs": face}));
     }
     let policies = crate::bench_policies::run(quick, &release, &dir)?;
     let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick,
@@ -397,9 +411,47 @@ Python rounds/s is 1 / its median round (its script reports latencies, not a rat
 Response payload received by our client: {}.\n",
         payload.join("; ")
     ));
+    out.push_str(&python_face_report(results));
     if let Some(policies) = results["policies"].as_array() {
         out.push_str(&crate::bench_policies::report(policies));
     }
     out.push_str("\nRaw figures: `target/bench/results.json`.\n");
+    out
+}
+
+/// The table of the same workloads driven from Python through `dendrite_rs`, next to the CLI.
+fn python_face_report(results: &Value) -> String {
+    let mut out = String::from(
+        "\n## From Python (`dendrite_rs`)\n\n\
+The same workloads driven from Python through the `dendrite_rs` module (`dendrite-py/bench/bench.py`, torch\n\
+tensors out, awaited Backward), next to the CLI above, same run. Target: within 15% of the CLI.\n\n\
+| workload | rounds/s | p50 / p99 round | CPU s/round | peak RSS | rounds/s vs CLI | CPU/round vs CLI | vs Python 3.7.0 |\n\
+|---|---|---|---|---|---|---|---|\n",
+    );
+    for row in results["workloads"].as_array().into_iter().flatten() {
+        let (cli, face) = (&row["ours"], &row["dendrite_rs"]);
+        if face.is_null() {
+            continue;
+        }
+        let versus_python = match row.get("python").filter(|p| !p.is_null()) {
+            Some(p) => format!(
+                "{:.1}× rounds/s",
+                f(face, "rounds_per_s") * f(p, "round_s_p50")
+            ),
+            None => "-".into(),
+        };
+        out.push_str(&format!(
+            "| {} | {:.2} | {:.1} / {:.1} ms | {:.3} | {:.0} MB | {:.2} | {:.2} | {} |\n",
+            row["workload"].as_str().unwrap_or("?"),
+            f(face, "rounds_per_s"),
+            f(face, "round_s_p50") * 1e3,
+            f(face, "round_s_p99") * 1e3,
+            f(face, "client_cpu_s_per_round"),
+            f(face, "peak_rss_mb"),
+            f(face, "rounds_per_s") / f(cli, "rounds_per_s"),
+            f(face, "client_cpu_s_per_round") / f(cli, "client_cpu_s_per_round"),
+            versus_python,
+        ));
+    }
     out
 }

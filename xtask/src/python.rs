@@ -1,19 +1,55 @@
-//! The Python module `dendrite_rs` (dendrite-py): installed into the peer's venv with
-//! `pip install ./dendrite-py` (maturin as the PEP 517 backend), and its pytest suite run side by
-//! side with the real bittensor 3.7.0 dendrite against the same axons.
+//! The Python module `dendrite_rs` (dendrite-py): its wheel built once with maturin (the PEP 517
+//! backend, through `pip wheel ./dendrite-py`), installed into the peer's venv, where its pytest
+//! suite runs side by side with the real bittensor 3.7.0 dendrite, and into a venv without
+//! bittensor, where the standalone suite runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::util;
 
-/// Installs `dendrite_rs` into `python`'s environment (a release build through maturin; cargo
-/// rebuilds only what changed) and returns the seconds it took.
-pub fn install(python: &Path) -> Result<f64> {
+/// The interpreter the peer's venv is made from (Debian's, with its torch 1.13 and numpy).
+const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// Builds the `dendrite_rs` wheel (release, abi3) into `target/wheels/` and returns its path.
+pub fn build_wheel(python: &Path) -> Result<PathBuf> {
+    let dir = util::root().join("target").join("wheels");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
     let started = Instant::now();
+    util::run(
+        Command::new(python)
+            .args(["-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir"])
+            .arg(&dir)
+            .arg(util::root().join("dendrite-py"))
+            .current_dir(util::root()),
+    )?;
+    let wheel = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .context("pip wheel wrote no wheel")?;
+    eprintln!(
+        "xtask: {} ({:.1} MB) built in {:.0} s",
+        wheel.file_name().unwrap_or_default().to_string_lossy(),
+        std::fs::metadata(&wheel)?.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(wheel)
+}
+
+/// Installs `wheel` and pytest into `python`'s environment.
+fn install(python: &Path, wheel: &Path) -> Result<()> {
+    let has_pytest = Command::new(python)
+        .args(["-c", "import pytest"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pytest {
+        util::run(Command::new(python).args(["-m", "pip", "install", "--quiet", "pytest"]))?;
+    }
     util::run(
         Command::new(python)
             .args([
@@ -24,36 +60,72 @@ pub fn install(python: &Path) -> Result<f64> {
                 "--no-deps",
                 "--force-reinstall",
             ])
-            .arg(util::root().join("dendrite-py"))
-            .current_dir(util::root()),
-    )?;
-    Ok(started.elapsed().as_secs_f64())
+            .arg(wheel),
+    )
 }
 
-/// The peer's python, with `dendrite_rs` and pytest installed.
-pub fn ready_python() -> Result<PathBuf> {
+/// The peer's python with `dendrite_rs` (freshly built) and pytest installed, and the wheel.
+pub fn ready_python() -> Result<(PathBuf, PathBuf)> {
     let python = util::peer_python()?;
-    let has_pytest = Command::new(&python)
-        .args(["-c", "import pytest"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_pytest {
-        util::run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "pytest"]))?;
+    let wheel = build_wheel(&python)?;
+    install(&python, &wheel)?;
+    Ok((python, wheel))
+}
+
+/// A venv of the system python without bittensor (`target/py-standalone`), with the wheel.
+fn standalone_python(wheel: &Path) -> Result<PathBuf> {
+    let venv = util::root().join("target").join("py-standalone");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        util::run(
+            Command::new(SYSTEM_PYTHON)
+                .args(["-m", "venv", "--system-site-packages"])
+                .arg(&venv),
+        )?;
     }
-    let seconds = install(&python)?;
-    eprintln!("xtask: dendrite_rs installed in {seconds:.0} s");
+    install(&python, wheel)?;
     Ok(python)
 }
 
-/// Runs `dendrite-py/tests` against the `dendrite` binary in `bin_dir` (our toy axon).
-pub fn test(bin_dir: &Path) -> Result<()> {
-    let python = ready_python()?;
+fn pytest(python: &Path, tests: &str, bin_dir: &Path) -> Result<()> {
     util::run(
-        Command::new(&python)
+        Command::new(python)
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-            .arg(util::root().join("dendrite-py").join("tests"))
+            .arg(util::root().join("dendrite-py").join(tests))
             .env("DENDRITE_BIN", bin_dir.join("dendrite"))
             .env("DENDRITE_SHARED", util::shared())
             .current_dir(util::root()),
     )
+}
+
+/// `ruff check` and `ruff format --check` of the Python sources (ruff installed when missing).
+fn lint(python: &Path) -> Result<()> {
+    let has_ruff = Command::new(python)
+        .args(["-m", "ruff", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_ruff {
+        util::run(Command::new(python).args(["-m", "pip", "install", "--quiet", "ruff"]))?;
+    }
+    let dir = util::root().join("dendrite-py");
+    util::run(
+        Command::new(python)
+            .args(["-m", "ruff", "check"])
+            .current_dir(&dir),
+    )?;
+    util::run(
+        Command::new(python)
+            .args(["-m", "ruff", "format", "--check"])
+            .current_dir(&dir),
+    )
+}
+
+/// Runs `dendrite-py/tests` (next to bittensor 3.7.0, in the peer's venv) and
+/// `dendrite-py/tests_standalone` (no bittensor) against the `dendrite` binary in `bin_dir`,
+/// after linting the Python sources.
+pub fn test(bin_dir: &Path) -> Result<()> {
+    let (python, wheel) = ready_python()?;
+    lint(&python)?;
+    pytest(&python, "tests", bin_dir)?;
+    pytest(&standalone_python(&wheel)?, "tests_standalone", bin_dir)
 }

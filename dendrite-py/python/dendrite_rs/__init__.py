@@ -19,8 +19,19 @@ from . import codes
 from ._autograd import DUMMY, DendriteFunction
 from ._config import Config
 from ._dendrite import Dendrite, dendrite
-from ._native import Client, Endpoint, Synapse, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq
-from ._native import __version__, detokenize, tokenize, tokenize_batch
+from ._native import (
+    Client,
+    Endpoint,
+    Synapse,
+    TextCausalLM,
+    TextCausalLMNext,
+    TextLastHiddenState,
+    TextSeq2Seq,
+    __version__,
+    detokenize,
+    tokenize,
+    tokenize_batch,
+)
 
 #: The synapse constructors under the reference's names (``bittensor.synapse.TextCausalLM``...).
 synapse = SimpleNamespace(

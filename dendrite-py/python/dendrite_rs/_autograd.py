@@ -35,6 +35,14 @@ def input_arrays(inputs: Sequence[torch.Tensor]) -> List[np.ndarray]:
     return arrays
 
 
+def forward_results(
+    dendrite: Any, endpoints: list, synapses: list, timeout: Optional[float], inputs: Sequence[torch.Tensor]
+) -> Tuple[torch.Tensor, ...]:
+    """``(codes, times, *outputs)`` of a forward outside the graph (grad mode off)."""
+    outputs, codes, times, _messages = dendrite._client.forward(endpoints, synapses, input_arrays(inputs), timeout)
+    return (torch.from_numpy(codes), torch.from_numpy(times), *[torch.from_numpy(o) for o in outputs])
+
+
 class DendriteFunction(torch.autograd.Function):
     """``apply(dendrite, DUMMY, endpoints, synapses, timeout, requires_grad, *inputs)``."""
 
@@ -60,9 +68,7 @@ class DendriteFunction(torch.autograd.Function):
         ctx.inputs = arrays
         ctx.codes = codes
         ctx.shapes = [tuple(o.shape) for o in outputs_t]
-        ctx.mark_non_differentiable(
-            codes_t, times_t, *[o for o in outputs_t if not o.is_floating_point()]
-        )
+        ctx.mark_non_differentiable(codes_t, times_t, *[o for o in outputs_t if not o.is_floating_point()])
         return (codes_t, times_t, *outputs_t)
 
     @staticmethod
@@ -92,7 +98,8 @@ def send_gradients(ctx: Any, output_grads: Sequence[Optional[torch.Tensor]]) -> 
             elif grad is None or codes[s] != SUCCESS:
                 per_synapse.append(np.zeros(ctx.shapes[index], dtype=np.float32))
             else:
-                per_synapse.append(np.ascontiguousarray(grad.detach().to("cpu", torch.float32).numpy()))
+                # Any layout: the extension copies it once into the wire tensor.
+                per_synapse.append(grad.detach().to("cpu", torch.float32).numpy())
         endpoints.append(endpoint)
         inputs.append(ctx.inputs[e])
         grads.append(per_synapse)

@@ -30,7 +30,7 @@ class Config(dict):
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
-    def __deepcopy__(self, memo: dict) -> "Config":
+    def __deepcopy__(self, memo: dict) -> Config:
         import copy
 
         return Config({k: copy.deepcopy(v, memo) for k, v in self.items()})
@@ -88,20 +88,56 @@ def add_args(parser: argparse.ArgumentParser, prefix: Optional[str] = None) -> N
     p = "" if prefix is None else prefix + "."
     d = defaults()
     arguments: List[tuple] = [
-        (f"--{p}dendrite.max_active_receptors", dict(type=int, default=d.dendrite.max_active_receptors,
-         help="Max number of concurrently active receptors / tcp-connections")),
-        (f"--{p}dendrite.timeout", dict(type=float, default=d.dendrite.timeout,
-         help="Default request timeout.")),
-        (f"--{p}dendrite.requires_grad", dict(action="store_true", default=d.dendrite.requires_grad,
-         help="If true, the dendrite passes gradients on the wire.")),
-        (f"--{p}dendrite.no_requires_grad", dict(dest=f"{p}dendrite.requires_grad", action="store_false",
-         help="If set, the dendrite will not pass gradients on the wire.")),
-        (f"--{p}dendrite.compression", dict(type=str, default=d.dendrite.compression,
-         help="Compression of requests (gzip, zstd, NoCompression; deflate means gzip here).")),
-        (f"--{p}dendrite._mock", dict(action="store_true", default=False,
-         help="Refused: dendrite_rs has no mock mode (use its toy axon, `dendrite axon`).")),
-        (f"--{p}dendrite.prometheus.level", dict(type=str, choices=list(LEVELS),
-         default=d.dendrite.prometheus.level, help="Prometheus level for the dendrite: OFF | INFO | DEBUG")),
+        (
+            f"--{p}dendrite.max_active_receptors",
+            dict(
+                type=int,
+                default=d.dendrite.max_active_receptors,
+                help="Max number of concurrently active receptors / tcp-connections",
+            ),
+        ),
+        (f"--{p}dendrite.timeout", dict(type=float, default=d.dendrite.timeout, help="Default request timeout.")),
+        (
+            f"--{p}dendrite.requires_grad",
+            dict(
+                action="store_true",
+                default=d.dendrite.requires_grad,
+                help="If true, the dendrite passes gradients on the wire.",
+            ),
+        ),
+        (
+            f"--{p}dendrite.no_requires_grad",
+            dict(
+                dest=f"{p}dendrite.requires_grad",
+                action="store_false",
+                help="If set, the dendrite will not pass gradients on the wire.",
+            ),
+        ),
+        (
+            f"--{p}dendrite.compression",
+            dict(
+                type=str,
+                default=d.dendrite.compression,
+                help="Compression of requests (gzip, zstd, NoCompression; deflate means gzip here).",
+            ),
+        ),
+        (
+            f"--{p}dendrite._mock",
+            dict(
+                action="store_true",
+                default=False,
+                help="Refused: dendrite_rs has no mock mode (use its toy axon, `dendrite axon`).",
+            ),
+        ),
+        (
+            f"--{p}dendrite.prometheus.level",
+            dict(
+                type=str,
+                choices=list(LEVELS),
+                default=d.dendrite.prometheus.level,
+                help="Prometheus level for the dendrite: OFF | INFO | DEBUG",
+            ),
+        ),
         (f"--{p}wallet.name", dict(default=d.wallet.name, help="The name of the wallet to sign with.")),
         (f"--{p}wallet.hotkey", dict(default=d.wallet.hotkey, help="The name of the wallet's hotkey.")),
         (f"--{p}wallet.path", dict(default=d.wallet.path, help="The path to your bittensor wallets.")),

@@ -21,7 +21,7 @@ def is_endpoint(value: Any) -> bool:
     )
 
 
-def endpoint(value: Any) -> "_native.Endpoint":
+def endpoint(value: Any) -> _native.Endpoint:
     """An endpoint object (ours or bittensor's) as ours."""
     if isinstance(value, _native.Endpoint):
         return value
@@ -29,29 +29,28 @@ def endpoint(value: Any) -> "_native.Endpoint":
     try:
         return _native.Endpoint(**fields)
     except TypeError as e:
-        raise ValueError(f"not an endpoint: {value!r} ({e})") from None
+        raise ValueError(f"not an endpoint: a {type(value).__name__} ({e})") from None
 
 
-def endpoints_from_tensor(tensor: Any) -> List["_native.Endpoint"]:
+def endpoints_from_tensor(tensor: Any) -> List[_native.Endpoint]:
     """The endpoints of a ``[250]`` or ``[n, 250]`` tensor or array."""
     array = tensor.detach().cpu().numpy() if hasattr(tensor, "detach") else tensor
     return _native.endpoints_from_tensor(array)
 
 
-def synapse(value: Any) -> "_native.Synapse":
+def synapse(value: Any) -> _native.Synapse:
     """A synapse object (ours or bittensor's) as ours, through its wire form."""
     if isinstance(value, _native.Synapse):
         return value
     to_wire = getattr(value, "serialize_to_wire_proto", None)
     if to_wire is None:
-        raise ValueError(
-            f"not a synapse: {value!r} (use dendrite_rs.synapse.TextCausalLM(...) or bittensor's)"
-        )
+        hint = "use dendrite_rs.synapse.TextCausalLM(...) or bittensor's synapses"
+        raise ValueError(f"not a synapse: a {type(value).__name__} ({hint})")
     wire = to_wire()
     return _native.Synapse.from_wire(int(wire.synapse_type), bytes(wire.synapse_data))
 
 
-def synapses(values: Sequence[Any]) -> List["_native.Synapse"]:
+def synapses(values: Sequence[Any]) -> List[_native.Synapse]:
     """Every synapse in a list, converted."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"synapses must be a list of synapses, got {type(values).__name__}")
@@ -69,13 +68,13 @@ def key_arguments(wallet: Any = None, uri: Any = None, wallet_config: Any = None
         return {"keyfile": os.path.expanduser(os.fspath(wallet))}
     if wallet is not None:
         hotkey_file = getattr(wallet, "hotkey_file", None)
-        path = getattr(hotkey_file, "path", None)
-        if path is None:
+        hotkey_path = getattr(hotkey_file, "path", None)
+        if not isinstance(hotkey_path, str):
             raise ValueError(f"not a wallet (no hotkey_file.path): {wallet!r}")
-        return {"keyfile": os.path.expanduser(path)}
-    name, hotkey, path = "default", "default", "~/.bittensor/wallets/"
+        return {"keyfile": os.path.expanduser(hotkey_path)}
+    name, hotkey, root = "default", "default", "~/.bittensor/wallets/"
     if wallet_config is not None:
-        name = getattr(wallet_config, "name", name)
-        hotkey = getattr(wallet_config, "hotkey", hotkey)
-        path = getattr(wallet_config, "path", path)
-    return {"keyfile": os.path.join(os.path.expanduser(path), name, "hotkeys", hotkey)}
+        name = str(getattr(wallet_config, "name", name))
+        hotkey = str(getattr(wallet_config, "hotkey", hotkey))
+        root = str(getattr(wallet_config, "path", root))
+    return {"keyfile": os.path.join(os.path.expanduser(root), name, "hotkeys", hotkey)}

@@ -17,7 +17,7 @@ from typing import Any, List, Optional, Tuple
 import torch
 
 from . import _config, _convert, _format, _native, _stats
-from ._autograd import DUMMY, DendriteFunction
+from ._autograd import DUMMY, DendriteFunction, forward_results
 from .codes import code_to_string
 
 TEXT_LAST_HIDDEN_STATE, TEXT_CAUSAL_LM, TEXT_SEQ2SEQ, TEXT_CAUSAL_LM_NEXT = 1, 2, 3, 4
@@ -35,7 +35,7 @@ class Dendrite:
     def __init__(
         self,
         config: Any,
-        client: "_native.Client",
+        client: _native.Client,
         wallet: Any = None,
         delivery: str = "detached",
         serializer: Optional[str] = None,
@@ -88,10 +88,14 @@ class Dendrite:
             raise ValueError("no synapses given")
         if len(inputs) != len(endpoints):
             raise ValueError(f"{len(endpoints)} endpoints but {len(inputs)} inputs")
-        response = DendriteFunction.apply(self, DUMMY, endpoints, synapses, timeout, requires_grad, *inputs)
+        if torch.is_grad_enabled():
+            response = DendriteFunction.apply(self, DUMMY, endpoints, synapses, timeout, requires_grad, *inputs)
+        else:  # nothing would be recorded: the same results without the graph's bookkeeping
+            response = forward_results(self, endpoints, synapses, timeout, inputs)
         n = len(synapses)
-        codes = torch.split(response[0], n)
-        times = torch.split(response[1], n)
+        # What the reference's torch.split(codes, n) gives: a tuple of [n] views, one per endpoint.
+        codes = response[0].view(-1, n).unbind(0)
+        times = response[1].view(-1, n).unbind(0)
         outputs = response[2:]
         packed = [outputs[s : s + n] for s in range(0, len(outputs), n)]
         return packed, codes, times
@@ -363,7 +367,8 @@ class dendrite:  # noqa: N801 - the reference's name
         _config.check_config(config)
         key = _convert.key_arguments(wallet, uri, getattr(config, "wallet", None))
         client = _native.Client(
-            **key,
+            uri=key.get("uri"),
+            keyfile=key.get("keyfile"),
             timeout=float(d.timeout),
             max_active_receptors=int(d.max_active_receptors),
             max_in_flight=max_in_flight,

@@ -33,7 +33,7 @@ def _is_int_tensor(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and not value.is_floating_point() and not value.is_complex()
 
 
-def format_endpoints(endpoints: Any) -> List["_native.Endpoint"]:
+def format_endpoints(endpoints: Any) -> List[_native.Endpoint]:
     """Endpoints in any of the reference's forms as a list of :class:`dendrite_rs.Endpoint`."""
     if _convert.is_endpoint(endpoints):
         return [_convert.endpoint(endpoints)]
@@ -83,7 +83,7 @@ def format_inputs(inputs: Any, n_endpoints: int) -> List[torch.Tensor]:
     )
 
 
-def format_text_inputs(endpoints: Any, inputs: Any) -> Tuple[List["_native.Endpoint"], List[torch.Tensor]]:
+def format_text_inputs(endpoints: Any, inputs: Any) -> Tuple[List[_native.Endpoint], List[torch.Tensor]]:
     """The reference's ``format_text_inputs``: ``(endpoints, inputs)`` of equal length."""
     formatted_endpoints = format_endpoints(endpoints)
     formatted_inputs = format_inputs(inputs, len(formatted_endpoints))

@@ -21,9 +21,9 @@ class Endpoint:
         modality: int = 0,
     ) -> None: ...
     @staticmethod
-    def from_tensor(array: npt.NDArray[Any]) -> "Endpoint": ...
+    def from_tensor(array: npt.NDArray[Any]) -> Endpoint: ...
     @staticmethod
-    def dummy() -> "Endpoint": ...
+    def dummy() -> Endpoint: ...
     def to_numpy(self) -> npt.NDArray[np.int64]: ...
     def dumps(self) -> str: ...
     def ip_str(self) -> str: ...
@@ -50,7 +50,7 @@ class Endpoint:
 
 class Synapse:
     @staticmethod
-    def from_wire(synapse_type: int, synapse_data: bytes) -> "Synapse": ...
+    def from_wire(synapse_type: int, synapse_data: bytes) -> Synapse: ...
     @property
     def synapse_type(self) -> int: ...
     @property
@@ -106,28 +106,28 @@ class Client:
     def endpoint_stats(self) -> List[Dict[str, Any]]: ...
     def counters(self) -> Dict[str, int]: ...
 
-def TextLastHiddenState(
+def TextLastHiddenState(  # noqa: N802 - the reference's name
     mask: Optional[List[int]] = None,
     forward_request_serializer_type: int = 0,
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
 ) -> Synapse: ...
-def TextCausalLM(
+def TextCausalLM(  # noqa: N802
     topk: int = 512,
     forward_request_serializer_type: int = 0,
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
 ) -> Synapse: ...
-def TextCausalLMNext(
+def TextCausalLMNext(  # noqa: N802
     topk: int = 4096,
     forward_request_serializer_type: int = 0,
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
 ) -> Synapse: ...
-def TextSeq2Seq(
+def TextSeq2Seq(  # noqa: N802
     topk: int = 50,
     num_to_generate: int = 256,
     num_beams: int = 5,

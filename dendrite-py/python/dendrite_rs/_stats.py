@@ -74,14 +74,13 @@ def update_stats(
     times: Any,
 ) -> None:
     """The reference's ``update_stats``: one event per call and per endpoint (``codes[i]`` and
-    ``times[i]`` hold endpoint i's per-synapse values)."""
+    ``times[i]`` hold endpoint i's per-synapse values). Successes are counted as ``int`` (the
+    reference accumulates 0-d tensors)."""
     stats.qps.event()
     stats.total_requests += 1
     total_in = 0
     stats.avg_out_bytes_per_second.event(float(sys.getsizeof(inputs)))
-    for end_i, _syn_i, inps_i, outs_i, codes_i, times_i in zip(
-        endpoints, synapses, inputs, outputs, codes, times
-    ):
+    for end_i, _syn_i, inps_i, outs_i, codes_i, times_i in zip(endpoints, synapses, inputs, outputs, codes, times):
         pubkey = end_i.hotkey
         if pubkey not in stats.requests_per_pubkey:
             stats.requests_per_pubkey[pubkey] = 0
@@ -91,18 +90,21 @@ def update_stats(
             stats.avg_in_bytes_per_pubkey[pubkey] = AmountPerSecondRollingAverage(0, 0.01)
             stats.avg_out_bytes_per_pubkey[pubkey] = AmountPerSecondRollingAverage(0, 0.01)
             stats.qps_per_pubkey[pubkey] = EventsPerSecondRollingAverage(0, 0.01)
-        successes = (codes_i == 1).sum().int()
+        # Plain Python numbers: one conversion per endpoint instead of a torch op per statistic.
+        code_values = codes_i.tolist()
+        successes = code_values.count(1)
         stats.requests_per_pubkey[pubkey] += 1
         stats.successes_per_pubkey[pubkey] += successes
-        stats.query_times_per_pubkey[pubkey].event(float(times_i.max()))
+        stats.query_times_per_pubkey[pubkey].event(max(times_i.tolist()))
         stats.avg_in_bytes_per_pubkey[pubkey].event(float(sys.getsizeof(outs_i)))
         stats.avg_out_bytes_per_pubkey[pubkey].event(float(sys.getsizeof(inps_i)))
         stats.qps_per_pubkey[pubkey].event()
-        total_in += sys.getsizeof(outs_i) if int(successes) == len(synapses) else 0
-        for code in codes_i:
+        total_in += sys.getsizeof(outs_i) if successes == len(synapses) else 0
+        per_code = stats.codes_per_pubkey[pubkey]
+        for code in code_values:
             name = code_to_string(code)
-            if name in stats.codes_per_pubkey[pubkey]:
-                stats.codes_per_pubkey[pubkey][name] += 1
+            if name in per_code:
+                per_code[name] += 1
     stats.avg_in_bytes_per_second.event(float(total_in))
 
 
@@ -123,9 +125,7 @@ def to_dataframe(stats: SimpleNamespace, metagraph: Any) -> Any:
 
     hotkeys = list(metagraph.hotkeys)
     known = [pubkey for pubkey in stats.requests_per_pubkey if pubkey in hotkeys]
-    frame = pandas.DataFrame(
-        columns=DATAFRAME_COLUMNS, index=[hotkeys.index(p) for p in known]
-    )
+    frame = pandas.DataFrame(columns=DATAFRAME_COLUMNS, index=[hotkeys.index(p) for p in known])
     for pubkey in known:
         frame.loc[hotkeys.index(pubkey)] = pandas.Series(
             {
