@@ -225,3 +225,14 @@ def test_stats_match_the_reference(request: pytest.FixtureRequest, toy_axon: Any
     assert list(frames[1].index) == list(frames[0].index) == [0]
     assert frames[1].loc[0, "dendrite_n_requested"] == frames[0].loc[0, "dendrite_n_requested"] == 3
     assert sorted(wandbs[1]) == sorted(wandbs[0])
+
+
+def test_a_bittensor_config_is_accepted(wallet: Any, toy_axon: Any) -> None:
+    config = bittensor.dendrite.config()
+    config.dendrite.timeout = 3
+    config.dendrite.requires_grad = False
+    d = dendrite_rs.dendrite(config=config, wallet=wallet)
+    assert d._client.timeout == 3 and config.dendrite.timeout == 3
+    outputs, codes, _ = d.text_last_hidden_state(toy_axon.endpoint(), "hello")
+    assert codes.tolist() == [1]
+    assert d.config.dendrite.requires_grad is False

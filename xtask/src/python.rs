@@ -45,6 +45,7 @@ pub fn build_wheel(python: &Path) -> Result<PathBuf> {
 fn install(python: &Path, wheel: &Path) -> Result<()> {
     let has_pytest = Command::new(python)
         .args(["-c", "import pytest"])
+        .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !has_pytest {
