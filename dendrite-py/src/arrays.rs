@@ -142,30 +142,71 @@ fn copy<T: Element + Copy + WireElement>(array: &Bound<'_, PyUntypedArray>) -> P
     let typed = array.cast::<PyArrayDyn<T>>()?;
     let readonly = typed.try_readonly()?;
     let shape = readonly.shape().to_vec();
-    let values: Vec<T> = match readonly.as_slice() {
-        Ok(slice) => slice.to_vec(),
-        Err(_) => readonly.as_array().iter().copied().collect(),
+    if let Ok(slice) = readonly.as_slice() {
+        return T::tensor(slice.to_vec(), shape);
+    }
+    // Strided or broadcast (the gradient of a sum): numpy lays it out in C order at memcpy
+    // speed, and that copy, which only this function holds, becomes the tensor's memory.
+    let contiguous = typed.call_method1("copy", ("C",))?;
+    let (ptr, len) = {
+        let view = contiguous.cast::<PyArrayDyn<T>>()?.try_readonly()?;
+        let slice = view
+            .as_slice()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        (slice.as_ptr().cast::<u8>(), std::mem::size_of_val(slice))
     };
-    T::tensor(values, shape)
+    let owner = NumpyBytes {
+        _array: contiguous.unbind(),
+        ptr,
+        len,
+    };
+    Tensor::from_bytes(T::DTYPE, shape, Bytes::from_owner(owner))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// A C-contiguous numpy array made (and referenced) by the extension alone, shown as bytes.
+struct NumpyBytes {
+    /// Keeps the buffer alive; dropped without the GIL, its reference is released by PyO3's
+    /// pool the next time the GIL is taken.
+    _array: Py<PyAny>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the array is never handed to Python code, so nothing writes its buffer or resizes it
+// while this owner lives; `Py<PyAny>` itself is `Send`.
+unsafe impl Send for NumpyBytes {}
+
+impl AsRef<[u8]> for NumpyBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `ptr` is the data of the C-contiguous array `_array`, `len` bytes long, alive
+        // and unchanged as long as `self` (see the `Send` impl).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
 }
 
 /// Element types with a wire dtype.
 trait WireElement: Sized {
+    /// The wire dtype of this element type.
+    const DTYPE: DType;
     fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor>;
 }
 
 macro_rules! wire_element {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $dtype:ident),*) => {$(
         impl WireElement for $t {
+            const DTYPE: DType = DType::$dtype;
             fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor> {
                 Tensor::from_vec(values, shape).map_err(|e| PyValueError::new_err(e.to_string()))
             }
         }
     )*};
 }
-wire_element!(f32, f64, i64, i32, u8);
+wire_element!(f32 => Float32, f64 => Float64, i64 => Int64, i32 => Int32, u8 => UInt8);
 
+/// numpy's bool is one byte, 0 or 1, as the wire's.
 impl WireElement for bool {
+    const DTYPE: DType = DType::Bool;
     fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor> {
         Tensor::from_bools(&values, shape).map_err(|e| PyValueError::new_err(e.to_string()))
     }
@@ -173,6 +214,7 @@ impl WireElement for bool {
 
 /// float16 bit patterns.
 impl WireElement for u16 {
+    const DTYPE: DType = DType::Float16;
     fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor> {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         Tensor::from_bytes(DType::Float16, shape, Bytes::from(bytes))

@@ -98,7 +98,7 @@ def send_gradients(ctx: Any, output_grads: Sequence[Optional[torch.Tensor]]) -> 
             elif grad is None or codes[s] != SUCCESS:
                 per_synapse.append(np.zeros(ctx.shapes[index], dtype=np.float32))
             else:
-                # Any layout: the extension copies it once into the wire tensor.
+                # Any layout: the extension copies it once (after numpy lays out a broadcast one).
                 per_synapse.append(grad.detach().to("cpu", torch.float32).numpy())
         endpoints.append(endpoint)
         inputs.append(ctx.inputs[e])
