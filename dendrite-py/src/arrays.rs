@@ -4,8 +4,10 @@
 //! and keeps them alive through its base object (a [`TensorBuffer`]). A [`Lender`] lends each
 //! allocation once per call; a tensor whose bytes it already lent (the one zero tensor that
 //! stands in for every non-response of a call) is copied, so that writing into one returned
-//! array never changes another. Inputs and gradients are copied into wire tensors (they are small
-//! next to outputs, and a wire tensor must outlive the GIL).
+//! array never changes another. Inputs and gradients cross in one copy: a C-contiguous array is
+//! copied into the wire tensor (the caller's memory could change under a send that runs without
+//! the GIL); any other layout (a broadcast gradient, that of a sum) is laid out by numpy, and that
+//! array, which only the extension holds, becomes the wire tensor's memory.
 //!
 //! Invariants: every array handed to Python is C-contiguous, writeable, and owns (or keeps alive)
 //! its memory; once a call has returned, its outputs' bytes are held by its results alone (the
