@@ -113,16 +113,16 @@ impl Client {
     }
 }
 
-/// The wire form of each input array; an array passed for several endpoints (the same object)
-/// is converted, and serialized, once.
+/// The wire form of each input array; an array passed for consecutive endpoints (the same
+/// object, as a broadcast input is) is converted once, and the core then serializes it once.
 fn wire_inputs(inputs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Tensor>> {
     let mut tensors: Vec<Tensor> = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        let earlier = (0..i).rev().take(1).find(|&j| inputs[j].is(input));
-        tensors.push(match earlier {
-            Some(j) => tensors[j].clone(),
-            None => from_numpy(input)?,
-        });
+        let tensor = match tensors.last() {
+            Some(previous) if inputs[i - 1].is(input) => previous.clone(),
+            _ => from_numpy(input)?,
+        };
+        tensors.push(tensor);
     }
     Ok(tensors)
 }
