@@ -1,15 +1,20 @@
-"""Fixtures of the tests that run without bittensor installed: our toy axon only."""
+"""Fixtures of the tests that need no bittensor: our toy axon, ports that never answer, and a
+dendrite keyed by a dev URI. `cargo xtask test` runs them with the system's torch 1.13 (no
+bittensor) and with torch 2.13 from PyPI."""
 
 from __future__ import annotations
 
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import time
 from typing import Iterator
 
 import pytest
+
+import dendrite_rs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -29,6 +34,11 @@ class ToyAxon:
         line = self.process.stdout.readline()
         assert line.startswith("AXON READY "), line
         self.info = json.loads(line[len("AXON READY ") :])
+
+    def endpoint(self, uid: int = 0, port: int | None = None) -> dendrite_rs.Endpoint:
+        """This axon as an endpoint (optionally at another port: same hotkey, nobody there)."""
+        info = self.info
+        return dendrite_rs.endpoint(370, uid, info["hotkey"], info["ip"], 4, port or int(info["port"]))
 
     def gradients(self) -> list:
         if not self.grad_log.exists():
@@ -50,3 +60,26 @@ def wait_for(predicate, seconds: float = 10.0):
     while not (value := predicate()) and time.time() < deadline:
         time.sleep(0.02)
     return value
+
+
+@pytest.fixture(scope="session")
+def dendrite() -> dendrite_rs.Dendrite:
+    """A dendrite whose `backward()` waits for the Backward answers."""
+    return dendrite_rs.dendrite(uri="//Alice", delivery="await")
+
+
+@pytest.fixture(scope="session")
+def black_hole() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog) and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(128)
+        yield s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def closed_port() -> int:
+    """A port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

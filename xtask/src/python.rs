@@ -1,7 +1,9 @@
 //! The Python module `dendrite_rs` (dendrite-py): its wheel built once with maturin (the PEP 517
 //! backend, through `pip wheel ./dendrite-py`), installed into the peer's venv, where its pytest
-//! suite runs side by side with the real bittensor 3.7.0 dendrite, and into a venv without
-//! bittensor, where the standalone suite runs.
+//! suite runs side by side with the real bittensor 3.7.0 dendrite, and into two venvs without
+//! bittensor, where the standalone suite runs: one with the system's torch 1.13 (as 3.x
+//! validators ran) and one with torch 2.13 and numpy 2 from PyPI (~1 min, ~5 GB with the CUDA
+//! libraries `import torch` needs even on a CPU).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -73,15 +75,24 @@ pub fn ready_python() -> Result<(PathBuf, PathBuf)> {
     Ok((python, wheel))
 }
 
-/// A venv of the system python without bittensor (`target/py-standalone`), with the wheel.
-fn standalone_python(wheel: &Path) -> Result<PathBuf> {
-    let venv = util::root().join("target").join("py-standalone");
+/// A venv of the system python without bittensor (`target/<name>`): with the system's packages
+/// (torch 1.13, numpy 1.24), or with `packages` from PyPI instead; the wheel installed.
+fn venv(name: &str, packages: &[&str], wheel: &Path) -> Result<PathBuf> {
+    let venv = util::root().join("target").join(name);
     let python = venv.join("bin").join("python");
     if !python.exists() {
+        let mut create = Command::new(SYSTEM_PYTHON);
+        create.args(["-m", "venv"]);
+        if packages.is_empty() {
+            create.arg("--system-site-packages");
+        }
+        util::run(create.arg(&venv))?;
+    }
+    if !packages.is_empty() {
         util::run(
-            Command::new(SYSTEM_PYTHON)
-                .args(["-m", "venv", "--system-site-packages"])
-                .arg(&venv),
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(packages),
         )?;
     }
     install(&python, wheel)?;
@@ -122,11 +133,18 @@ fn lint(python: &Path) -> Result<()> {
 }
 
 /// Runs `dendrite-py/tests` (next to bittensor 3.7.0, in the peer's venv) and
-/// `dendrite-py/tests_standalone` (no bittensor) against the `dendrite` binary in `bin_dir`,
-/// after linting the Python sources.
+/// `dendrite-py/tests_standalone` (no bittensor; torch 1.13, then torch 2.13) against the
+/// `dendrite` binary in `bin_dir`, after linting the Python sources.
 pub fn test(bin_dir: &Path) -> Result<()> {
     let (python, wheel) = ready_python()?;
     lint(&python)?;
     pytest(&python, "tests", bin_dir)?;
-    pytest(&standalone_python(&wheel)?, "tests_standalone", bin_dir)
+    let torch1 = venv("py-standalone", &[], &wheel)?;
+    pytest(&torch1, "tests_standalone", bin_dir)?;
+    let torch2 = venv(
+        "py-torch2",
+        &[crate::setup::TORCH_WHEEL, "numpy", "pytest"],
+        &wheel,
+    )?;
+    pytest(&torch2, "tests_standalone", bin_dir)
 }

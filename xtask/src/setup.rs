@@ -10,8 +10,11 @@ use anyhow::{Context, Result};
 
 use crate::util;
 
+/// The torch wheel libtorch comes from (also the torch 2.x the Python module is tested with).
+pub const TORCH_WHEEL: &str = "torch==2.13.0";
+
 const WHEELS: [&str; 3] = [
-    "torch==2.13.0",
+    TORCH_WHEEL,
     "nvidia-cuda-runtime==13.0.96",
     "nvidia-cuda-cupti==13.0.85",
 ];

@@ -14,9 +14,8 @@ import torch
 import dendrite_rs
 
 
-def test_gil_is_released_while_waiting(rs_dendrite: Any, toy_axon: Any, black_hole: int) -> None:
-    hole = toy_axon.endpoint(uid=9)
-    hole.port = black_hole
+def test_gil_is_released_while_waiting(dendrite: Any, toy_axon: Any, black_hole: int) -> None:
+    hole = toy_axon.endpoint(uid=9, port=black_hole)
     ticks = 0
     stop = threading.Event()
 
@@ -28,7 +27,7 @@ def test_gil_is_released_while_waiting(rs_dendrite: Any, toy_axon: Any, black_ho
     thread = threading.Thread(target=spin)
     thread.start()
     started = time.time()
-    _, codes, _ = rs_dendrite.text_last_hidden_state(hole, "hello", timeout=1)
+    _, codes, _ = dendrite.text_last_hidden_state(hole, "hello", timeout=1)
     elapsed = time.time() - started
     stop.set()
     thread.join()
@@ -37,9 +36,8 @@ def test_gil_is_released_while_waiting(rs_dendrite: Any, toy_axon: Any, black_ho
     assert ticks > 100_000, ticks
 
 
-def test_ctrl_c_ends_a_call_within_200ms(rs_dendrite: Any, toy_axon: Any, black_hole: int) -> None:
-    hole = toy_axon.endpoint(uid=9)
-    hole.port = black_hole
+def test_ctrl_c_ends_a_call_within_200ms(dendrite: Any, toy_axon: Any, black_hole: int) -> None:
+    hole = toy_axon.endpoint(uid=9, port=black_hole)
     sent = []
 
     def interrupt() -> None:
@@ -49,7 +47,7 @@ def test_ctrl_c_ends_a_call_within_200ms(rs_dendrite: Any, toy_axon: Any, black_
     timer = threading.Timer(0.5, interrupt)
     timer.start()
     try:
-        rs_dendrite.text_last_hidden_state([hole] * 50, "hello", timeout=30)
+        dendrite.text_last_hidden_state([hole] * 50, "hello", timeout=30)
     except KeyboardInterrupt:
         caught = time.time()
     else:
@@ -58,12 +56,12 @@ def test_ctrl_c_ends_a_call_within_200ms(rs_dendrite: Any, toy_axon: Any, black_
         timer.cancel()
     assert caught - sent[0] < 0.2, caught - sent[0]
     # The dendrite works on at once: nothing of the interrupted call holds it up.
-    _, codes, _ = rs_dendrite.text_last_hidden_state(toy_axon.endpoint(), "hello", timeout=5)
+    _, codes, _ = dendrite.text_last_hidden_state(toy_axon.endpoint(), "hello", timeout=5)
     assert codes.tolist() == [1]
 
 
-def test_works_after_fork(wallet: Any, toy_axon: Any) -> None:
-    d = dendrite_rs.dendrite(wallet=wallet)
+def test_works_after_fork(toy_axon: Any) -> None:
+    d = dendrite_rs.dendrite(uri="//Alice")
     _, codes, _ = d.text_last_hidden_state(toy_axon.endpoint(), "hello")
     assert codes.tolist() == [1]
     pid = os.fork()
@@ -79,13 +77,13 @@ def test_works_after_fork(wallet: Any, toy_axon: Any) -> None:
     assert codes.tolist() == [1]
 
 
-def test_threads_share_one_dendrite(rs_dendrite: Any, toy_axon: Any) -> None:
-    expected, _, _ = rs_dendrite.text_last_hidden_state(toy_axon.endpoint(), torch.tensor([[7, 8]]))
+def test_threads_share_one_dendrite(dendrite: Any, toy_axon: Any) -> None:
+    expected, _, _ = dendrite.text_last_hidden_state(toy_axon.endpoint(), torch.tensor([[7, 8]]))
     failures = []
 
     def worker(i: int) -> None:
         for _ in range(5):
-            outputs, codes, _ = rs_dendrite.text_last_hidden_state(toy_axon.endpoint(uid=i), torch.tensor([[7, 8]]))
+            outputs, codes, _ = dendrite.text_last_hidden_state(toy_axon.endpoint(uid=i), torch.tensor([[7, 8]]))
             if codes.tolist() != [1] or not torch.equal(outputs[0].detach(), expected[0].detach()):
                 failures.append((i, codes.tolist()))
 
