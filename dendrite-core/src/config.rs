@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The reference's default call timeout: `bittensor.__blocktime__ + 2` = 14 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(14);
+
 /// Per-channel transport settings. The defaults are what DESIGN §3 measured on loopback:
 /// 16 MiB stream / 64 MiB connection windows and 1 MiB frames made a 16 × 0.8 MB fan-out 2.5×
 /// faster than tonic's defaults; adaptive windows made it slower.

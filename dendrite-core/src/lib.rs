@@ -27,7 +27,9 @@ mod retry;
 pub mod signature;
 
 pub use client::{BackwardDispatch, CallError, Client};
-pub use config::{BackoffConfig, ClientConfig, Compression, Quorum, ReceptorConfig, RetryConfig};
+pub use config::{
+    BackoffConfig, ClientConfig, Compression, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
+};
 pub use keys::{KeyError, Keypair};
 pub use observer::{CallObserver, CallReport, Direction};
 pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};

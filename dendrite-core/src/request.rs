@@ -124,6 +124,35 @@ pub(crate) fn uniform_failure(
     }
 }
 
+/// Every synapse gets `failure`, except those whose request could not be serialized: they keep
+/// their own code and message (they were never sent).
+pub(crate) fn failure_except_unsent(
+    outputs: &[Tensor],
+    failure: &CallFailure,
+    serialized: &[Result<(), CallFailure>],
+    elapsed: Duration,
+) -> EndpointResult {
+    let mut result = uniform_failure(outputs, failure, elapsed);
+    for (slot, serialized) in result.synapses.iter_mut().zip(serialized) {
+        if let Err(own) = serialized {
+            slot.code = own.code;
+            slot.message = own.message.clone();
+        }
+    }
+    result
+}
+
+/// The largest legal answer to a Backward of `n_synapses` gradients (the reference's axons
+/// answer with empty tensors): the framing slack plus one tensor's slack per synapse.
+pub(crate) fn max_backward_response_bytes(
+    n_synapses: usize,
+    input: &Tensor,
+    ceiling: usize,
+) -> usize {
+    max_response_bytes(&[], input, ceiling)
+        .saturating_add(n_synapses.saturating_mul(TENSOR_SLACK_BYTES))
+}
+
 /// Reads a Forward response, as the reference receptor does: a non-success top-level code
 /// gives every synapse its wire code (or the top-level one); a tensor count that does not
 /// match gives `ResponseShapeException`; per-synapse codes come from the response; a tensor

@@ -1,0 +1,161 @@
+//! Backward calls: every endpoint gets the gradients of its outputs, awaited (results come
+//! back) or detached (fire-and-forget, bounded by `max_detached_backward`, never queued).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use dendrite_format::Endpoint;
+use dendrite_wire::proto::{RequestType, ReturnCode};
+use dendrite_wire::{Synapse, Tensor};
+use tokio::task::JoinSet;
+
+use super::checks::{check_call, check_grads, CallError};
+use super::gather::collect;
+use super::{CallContext, Client, Inner};
+use crate::observer::Direction;
+use crate::outcome::{CallFailure, EndpointResult};
+use crate::request;
+
+/// How a fire-and-forget backward went out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackwardDispatch {
+    /// Backward RPCs started.
+    pub started: usize,
+    /// Backward RPCs dropped because `max_detached_backward` were already in flight.
+    pub dropped: usize,
+}
+
+impl Client {
+    /// Sends each endpoint its gradients (`grads[i]`, one per synapse, the shape of that
+    /// synapse's forward output) with the forward inputs, all endpoints at once, and waits for
+    /// every answer (or the deadline). Backward results carry empty output tensors.
+    pub async fn backward(
+        &self,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        grads: &[Vec<Tensor>],
+        timeout: Duration,
+    ) -> Result<Vec<EndpointResult>, CallError> {
+        check_call(endpoints, synapses, inputs)?;
+        check_grads(endpoints, synapses, grads)?;
+        let call = CallContext::new(synapses, timeout);
+        let mut tasks = JoinSet::new();
+        for (index, ((endpoint, input), grads)) in
+            endpoints.iter().zip(inputs).zip(grads).enumerate()
+        {
+            let (inner, call) = (self.inner.clone(), call.clone());
+            let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
+            tasks.spawn(async move {
+                let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
+                (index, result)
+            });
+        }
+        let empties = vec![Tensor::empty(); call.synapses.len()];
+        let fallback = |_: usize, failure: &CallFailure| {
+            request::uniform_failure(&empties, failure, call.start.elapsed())
+        };
+        let results = collect(tasks, endpoints.len(), None, fallback).await;
+        self.inner.report(
+            Direction::Backward,
+            endpoints,
+            &call.synapses,
+            inputs,
+            &results,
+            call.start,
+        );
+        Ok(results)
+    }
+
+    /// Starts the backward RPCs and returns at once. At most `max_detached_backward` are in
+    /// flight; beyond that they are dropped (and counted), never queued. Must be called from
+    /// within a tokio runtime.
+    pub fn backward_detached(
+        &self,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        grads: &[Vec<Tensor>],
+        timeout: Duration,
+    ) -> Result<BackwardDispatch, CallError> {
+        check_call(endpoints, synapses, inputs)?;
+        check_grads(endpoints, synapses, grads)?;
+        let call = CallContext::new(synapses, timeout);
+        let mut dispatch = BackwardDispatch::default();
+        for ((endpoint, input), grads) in endpoints.iter().zip(inputs).zip(grads) {
+            let Ok(permit) = self.inner.detached.clone().try_acquire_owned() else {
+                dispatch.dropped += 1;
+                self.inner.dropped_backward.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            dispatch.started += 1;
+            let (inner, call) = (self.inner.clone(), call.clone());
+            let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
+            tokio::spawn(async move {
+                let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
+                tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
+                inner.report(
+                    Direction::Backward,
+                    std::slice::from_ref(&endpoint),
+                    &call.synapses,
+                    std::slice::from_ref(&input),
+                    std::slice::from_ref(&result),
+                    call.start,
+                );
+                drop(permit);
+            });
+        }
+        Ok(dispatch)
+    }
+}
+
+impl Inner {
+    async fn backward_one(
+        &self,
+        endpoint: &Endpoint,
+        input: &Tensor,
+        grads: &[Tensor],
+        call: &CallContext,
+    ) -> EndpointResult {
+        let (synapses, start) = (&call.synapses[..], call.start);
+        let (deadline, timeout) = (call.deadline, call.timeout);
+        let empties = vec![Tensor::empty(); synapses.len()];
+        if let Some(failure) = self.local_failure(endpoint, input) {
+            return request::uniform_failure(&empties, &failure, start.elapsed());
+        }
+        let (message, serialized) =
+            request::backward_message(self.key.ss58_address(), synapses, input, grads);
+        let fail = |failure: &CallFailure| {
+            request::failure_except_unsent(&empties, failure, &serialized, start.elapsed())
+        };
+        if serialized.iter().all(|s| s.is_err()) {
+            return fail(&CallFailure::new(ReturnCode::Success, ""));
+        }
+        let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+            Ok(connected) => connected,
+            Err(failure) => return fail(&failure),
+        };
+        let bytes_sent = prost::Message::encoded_len(&message);
+        let limit = request::max_backward_response_bytes(
+            synapses.len(),
+            input,
+            self.config.receptor.max_response_bytes,
+        );
+        let response = receptor
+            .call(RequestType::Backward, message, &self.key, deadline, limit)
+            .await;
+        drop(permit);
+        match response {
+            Ok(response) => EndpointResult {
+                synapses: request::read_backward_response(&serialized, &response, start),
+                bytes_sent,
+                bytes_received: prost::Message::encoded_len(&response),
+            },
+            Err(failure) => {
+                let mut result = fail(&failure);
+                result.bytes_sent = bytes_sent;
+                result
+            }
+        }
+    }
+}

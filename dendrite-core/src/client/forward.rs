@@ -1,0 +1,214 @@
+//! A Forward call: inputs prepared once per distinct tensor, one task per endpoint, and each
+//! endpoint's pipeline (local checks, backoff, a slot and a receptor, the RPC, budgeted retries
+//! on `Unavailable`, reading the answer).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dendrite_format::Endpoint;
+use dendrite_wire::proto::{RequestType, ReturnCode};
+use dendrite_wire::{Synapse, Tensor};
+use tokio::task::JoinSet;
+
+use super::checks::{check_call, CallError};
+use super::gather::collect;
+use super::{CallContext, Client, Inner};
+use crate::observer::Direction;
+use crate::outcome::{CallFailure, EndpointResult};
+use crate::request::{self, PreparedForward};
+
+impl Client {
+    /// Sends `inputs[i]` to `endpoints[i]` for every synapse, all endpoints at once, and returns
+    /// per endpoint × synapse the output (zeros of the expected shape on failure), code,
+    /// message and time. Each endpoint's call ends by `timeout` from now, whatever the peer
+    /// does. Errors are the caller's mistakes only; peer failures are codes.
+    pub async fn forward(
+        &self,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        inputs: &[Tensor],
+        timeout: Duration,
+    ) -> Result<Vec<EndpointResult>, CallError> {
+        check_call(endpoints, synapses, inputs)?;
+        let call = CallContext::new(synapses, timeout);
+        let mut prepared: Vec<Arc<PreparedForward>> = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let reuse = prepared
+                .last()
+                .filter(|p| same_tensor(&p.input, input))
+                .cloned();
+            prepared.push(reuse.unwrap_or_else(|| {
+                Arc::new(PreparedForward::new(
+                    self.inner.key.ss58_address(),
+                    &call.synapses,
+                    input.clone(),
+                    self.inner.config.receptor.max_response_bytes,
+                ))
+            }));
+        }
+        let mut tasks = JoinSet::new();
+        for (index, (endpoint, prepared)) in endpoints.iter().zip(&prepared).enumerate() {
+            let (inner, endpoint, call) = (self.inner.clone(), endpoint.clone(), call.clone());
+            let prepared = prepared.clone();
+            tasks.spawn(
+                async move { (index, inner.forward_one(&endpoint, &prepared, &call).await) },
+            );
+        }
+        let fallback = |index: usize, failure: &CallFailure| {
+            request::uniform_failure(&prepared[index].nills, failure, call.start.elapsed())
+        };
+        let results = collect(tasks, endpoints.len(), self.inner.config.quorum, fallback).await;
+        self.inner.report(
+            Direction::Forward,
+            endpoints,
+            &call.synapses,
+            inputs,
+            &results,
+            call.start,
+        );
+        Ok(results)
+    }
+}
+
+impl Inner {
+    async fn forward_one(
+        &self,
+        endpoint: &Endpoint,
+        prepared: &PreparedForward,
+        call: &CallContext,
+    ) -> EndpointResult {
+        let (synapses, start) = (&call.synapses[..], call.start);
+        let (deadline, timeout) = (call.deadline, call.timeout);
+        let fail = |failure: CallFailure| {
+            request::failure_except_unsent(
+                &prepared.nills,
+                &failure,
+                &prepared.serialized,
+                start.elapsed(),
+            )
+        };
+        if let Some(failure) = self.local_failure(endpoint, &prepared.input) {
+            return request::uniform_failure(&prepared.nills, &failure, start.elapsed());
+        }
+        if !prepared.has_requests() {
+            return fail(CallFailure::new(ReturnCode::Success, ""));
+        }
+        if let Some(skip) = self.skipped(endpoint) {
+            return fail(skip);
+        }
+        if let Some(budget) = &self.retry_budget {
+            budget.deposit();
+        }
+        let mut retries = 0u32;
+        let response = loop {
+            let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+                Ok(connected) => connected,
+                Err(failure) => return fail(failure),
+            };
+            let response = receptor
+                .call(
+                    RequestType::Forward,
+                    prepared.message.clone(),
+                    &self.key,
+                    deadline,
+                    prepared.max_response_bytes,
+                )
+                .await;
+            drop(permit);
+            match response {
+                Err(failure) if self.may_retry(&failure, retries, deadline).await => {
+                    retries += 1;
+                }
+                response => break response,
+            }
+        };
+        let mut result = match response {
+            Ok(response) => {
+                let bytes_received = prost::Message::encoded_len(&response);
+                EndpointResult {
+                    synapses: request::read_forward_response(
+                        synapses,
+                        prepared,
+                        response,
+                        start,
+                        self.config.reject_non_finite,
+                    ),
+                    bytes_sent: prepared.encoded_len,
+                    bytes_received,
+                }
+            }
+            Err(failure) => {
+                let mut result = fail(failure);
+                result.bytes_sent = prepared.encoded_len;
+                result
+            }
+        };
+        if retries > 0 {
+            for slot in result
+                .synapses
+                .iter_mut()
+                .filter(|s| s.code != ReturnCode::Success)
+            {
+                slot.message
+                    .push_str(&format!(" (after {retries} retries)"));
+            }
+        }
+        self.record_outcome(endpoint, &result);
+        result
+    }
+
+    /// The `Backoff` failure of an endpoint being skipped.
+    fn skipped(&self, endpoint: &Endpoint) -> Option<CallFailure> {
+        let backoff = self.backoff.as_ref()?;
+        let addr = endpoint.socket_addr().ok()?;
+        let skip = backoff.check(&endpoint.hotkey, addr, Instant::now())?;
+        Some(CallFailure::new(
+            ReturnCode::Backoff,
+            format!(
+                "Backoff: skipped for {:.2}s more after {} failed calls",
+                skip.remaining.as_secs_f64(),
+                skip.failures
+            ),
+        ))
+    }
+
+    /// Feeds a forward result that reached the network to the backoff: any successful
+    /// synapse counts as a success.
+    fn record_outcome(&self, endpoint: &Endpoint, result: &EndpointResult) {
+        let (Some(backoff), Ok(addr)) = (&self.backoff, endpoint.socket_addr()) else {
+            return;
+        };
+        let succeeded = result
+            .synapses
+            .iter()
+            .any(|s| s.code == ReturnCode::Success);
+        backoff.record(&endpoint.hotkey, addr, succeeded, Instant::now());
+    }
+
+    /// Whether to retry after `failure`: only `Unavailable`, within the retry limit and the
+    /// budget, and only if the pause before it ends before the deadline (it is taken here).
+    async fn may_retry(&self, failure: &CallFailure, retries: u32, deadline: Instant) -> bool {
+        let (Some(config), Some(budget)) = (&self.config.retry, &self.retry_budget) else {
+            return false;
+        };
+        if failure.code != ReturnCode::Unavailable || retries >= config.max_retries {
+            return false;
+        }
+        let pause = config.delay.saturating_mul(1u32 << retries.min(16));
+        if Instant::now() + pause >= deadline || !budget.try_withdraw() {
+            return false;
+        }
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(pause).await;
+        true
+    }
+}
+
+/// Whether two tensors share one buffer (clones of the same input).
+fn same_tensor(a: &Tensor, b: &Tensor) -> bool {
+    a.dtype() == b.dtype()
+        && a.shape() == b.shape()
+        && a.data().as_ptr() == b.data().as_ptr()
+        && a.data().len() == b.data().len()
+}
