@@ -32,7 +32,8 @@ pub struct AutogradConfig {
     pub requires_grad: bool,
     /// How gradients are sent.
     pub delivery: Delivery,
-    /// Default timeout of forward and backward calls: the reference's 14 s.
+    /// Default timeout of forward and backward calls: the reference's 14 s
+    /// ([`dendrite_core::DEFAULT_TIMEOUT`]).
     pub timeout: Duration,
 }
 
@@ -41,7 +42,7 @@ impl Default for AutogradConfig {
         AutogradConfig {
             requires_grad: true,
             delivery: Delivery::default(),
-            timeout: Duration::from_secs(14),
+            timeout: dendrite_core::DEFAULT_TIMEOUT,
         }
     }
 }

@@ -62,13 +62,17 @@ pub fn grad_enabled() -> bool {
     unsafe { dendrite_autograd_grad_enabled() != 0 }
 }
 
-fn write_message(message: &str, err: *mut c_char, err_len: usize) {
+/// Copies `message`, truncated and NUL-terminated, into the C buffer `err`.
+///
+/// # Safety
+/// `err` is null, or valid for writes of `err_len` bytes.
+unsafe fn write_message(message: &str, err: *mut c_char, err_len: usize) {
     if err.is_null() || err_len == 0 {
         return;
     }
     let bytes = message.as_bytes();
     let n = bytes.len().min(err_len - 1);
-    // SAFETY: C++ passes a buffer of err_len bytes; we write n < err_len bytes and a NUL.
+    // SAFETY: the caller guarantees `err_len` writable bytes; we write n < err_len bytes and a NUL.
     unsafe {
         std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), err, n);
         *err.add(n) = 0;
@@ -96,7 +100,8 @@ unsafe extern "C" fn backward_trampoline(
     match outcome {
         Ok(()) => 0,
         Err(message) => {
-            write_message(&message, err, err_len);
+            // SAFETY: the shim passes a buffer of `err_len` bytes at `err` (function.cpp).
+            unsafe { write_message(&message, err, err_len) };
             1
         }
     }

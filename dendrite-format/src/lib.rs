@@ -14,7 +14,9 @@ mod inputs;
 pub mod ss58;
 mod tokenizer;
 
-pub use endpoint::{load_endpoints, Endpoint, ENDPOINT_BUFFER_SIZE, MAX_UID, MAX_VERSION};
+pub use endpoint::{
+    load_endpoints, Endpoint, DUMMY_KEY, ENDPOINT_BUFFER_SIZE, MAX_UID, MAX_VERSION,
+};
 pub use error::FormatError;
 pub use inputs::{format_text_inputs, Endpoints, Inputs};
 pub use tokenizer::{BittensorTokenizer, EOS_TOKEN, MODEL_MAX_LENGTH, PAD_TOKEN_ID};

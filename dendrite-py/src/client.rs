@@ -138,17 +138,18 @@ fn wire_synapses(synapses: &[PyRef<'_, Synapse>]) -> Vec<WireSynapse> {
 #[pymethods]
 impl Client {
     /// A client signing with the key of `uri` (`//Alice`, a mnemonic, `0x` seed) or of the
-    /// unencrypted bittensor key file `keyfile`. Settings default to the reference's.
+    /// unencrypted bittensor key file `keyfile`. Settings left out are the facade's defaults
+    /// ([`DendriteConfig::default`], the reference's).
     #[new]
-    #[pyo3(signature = (*, uri=None, keyfile=None, timeout=14.0, max_active_receptors=4096, max_in_flight=None, max_detached_backward=1024, compression=None, prometheus_level="DEBUG", k_min=None, timeout_after_k_min=None, backoff=None, retries=None, reject_non_finite=false))]
+    #[pyo3(signature = (*, uri=None, keyfile=None, timeout=None, max_active_receptors=None, max_in_flight=None, max_detached_backward=None, compression=None, prometheus_level="DEBUG", k_min=None, timeout_after_k_min=None, backoff=None, retries=None, reject_non_finite=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         uri: Option<&str>,
         keyfile: Option<&str>,
-        timeout: f64,
-        max_active_receptors: usize,
+        timeout: Option<f64>,
+        max_active_receptors: Option<usize>,
         max_in_flight: Option<usize>,
-        max_detached_backward: usize,
+        max_detached_backward: Option<usize>,
         compression: Option<&str>,
         prometheus_level: &str,
         k_min: Option<usize>,
@@ -162,18 +163,23 @@ impl Client {
             (None, Some(path)) => Keypair::from_keyfile(path).map_err(value_error)?,
             _ => return Err(PyValueError::new_err("give exactly one of uri or keyfile")),
         };
-        if max_active_receptors == 0 {
-            return Err(PyValueError::new_err("max_active_receptors must be > 0"));
+        // Every default is the facade's (the reference's), stated once there.
+        let mut config = DendriteConfig::default();
+        if let Some(timeout) = timeout {
+            config.timeout = seconds("timeout", timeout)?;
         }
-        let mut config = DendriteConfig {
-            timeout: seconds("timeout", timeout)?,
-            prometheus_level: prometheus_level.parse().map_err(value_error)?,
-            ..DendriteConfig::default()
-        };
+        config.prometheus_level = prometheus_level.parse().map_err(value_error)?;
         let client = &mut config.client;
-        client.max_active_receptors = max_active_receptors;
-        client.max_in_flight = max_in_flight.unwrap_or(max_active_receptors).max(1);
-        client.max_detached_backward = max_detached_backward;
+        if let Some(max) = max_active_receptors {
+            if max == 0 {
+                return Err(PyValueError::new_err("max_active_receptors must be > 0"));
+            }
+            client.max_active_receptors = max;
+        }
+        client.max_in_flight = max_in_flight.unwrap_or(client.max_active_receptors).max(1);
+        if let Some(max) = max_detached_backward {
+            client.max_detached_backward = max;
+        }
         client.receptor.compression = match compression {
             None => None,
             Some("gzip") => Some(Compression::Gzip),

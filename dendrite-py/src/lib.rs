@@ -34,5 +34,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokenizer::tokenize_batch, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::detokenize, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The reference's defaults, from the facade, for the Python config helpers.
+    let defaults = dendrite::DendriteConfig::default();
+    m.add("DEFAULT_TIMEOUT", defaults.timeout.as_secs_f64())?;
+    m.add(
+        "DEFAULT_MAX_ACTIVE_RECEPTORS",
+        defaults.client.max_active_receptors,
+    )?;
     Ok(())
 }

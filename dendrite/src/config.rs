@@ -26,7 +26,7 @@ pub struct DendriteConfig {
 impl Default for DendriteConfig {
     fn default() -> Self {
         DendriteConfig {
-            timeout: Duration::from_secs(14),
+            timeout: dendrite_core::DEFAULT_TIMEOUT,
             requires_grad: true,
             client: ClientConfig::default(),
             prometheus_level: Level::Debug,

@@ -21,9 +21,13 @@ pub enum TorchError {
     /// Tensor conversion, the runtime or the graph.
     #[error(transparent)]
     Autograd(#[from] dendrite_autograd::AutogradError),
-    /// A tensor that cannot be converted.
-    #[error(transparent)]
-    Convert(#[from] dendrite_autograd::ConvertError),
+}
+
+/// A tensor that cannot be converted is an autograd error: one variant to match on.
+impl From<dendrite_autograd::ConvertError> for TorchError {
+    fn from(e: dendrite_autograd::ConvertError) -> Self {
+        TorchError::Autograd(e.into())
+    }
 }
 
 /// Token ids as a `tch::Tensor` (`[S]`, `[B, S]` or `[n, B, S]`), as the reference accepts them.

@@ -15,6 +15,8 @@ import os
 import sys
 from typing import Any, Iterator, List, Optional
 
+from . import _native
+
 LEVELS = ("OFF", "INFO", "DEBUG")
 
 
@@ -68,8 +70,8 @@ def defaults() -> Config:
     parsed, where the reference kept them as strings)."""
     return Config(
         dendrite=Config(
-            max_active_receptors=_env("BT_DENDRITE_MAX_ACTIVE_RECEPTORS", 4096, int),
-            timeout=_env("BT_DENDRITE_TIMEOUT", 14, float),
+            max_active_receptors=_env("BT_DENDRITE_MAX_ACTIVE_RECEPTORS", _native.DEFAULT_MAX_ACTIVE_RECEPTORS, int),
+            timeout=_env("BT_DENDRITE_TIMEOUT", _native.DEFAULT_TIMEOUT, float),
             requires_grad=_env("BT_DENDRITE_REQUIRES_GRAD", True, _bool),
             compression=_env("BT_DENDRITE_COMPRESSION", "NoCompression"),
             _mock=False,

@@ -6,6 +6,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+DEFAULT_TIMEOUT: float
+DEFAULT_MAX_ACTIVE_RECEPTORS: int
 
 class Endpoint:
     def __init__(
@@ -69,10 +71,10 @@ class Client:
         *,
         uri: Optional[str] = None,
         keyfile: Optional[str] = None,
-        timeout: float = 14.0,
-        max_active_receptors: int = 4096,
+        timeout: Optional[float] = None,
+        max_active_receptors: Optional[int] = None,
         max_in_flight: Optional[int] = None,
-        max_detached_backward: int = 1024,
+        max_detached_backward: Optional[int] = None,
         compression: Optional[str] = None,
         prometheus_level: str = "DEBUG",
         k_min: Optional[int] = None,

@@ -43,7 +43,8 @@ async fn dead_endpoint(uid: u64) -> Result<Endpoint, CliError> {
         .map_err(failure)?
         .ss58_address()
         .to_owned();
-    Endpoint::new(370, uid, hotkey.clone(), "127.0.0.1", 4, port, hotkey).map_err(failure)
+    let version = dendrite::wire::VERSION_AS_INT.unsigned_abs();
+    Endpoint::new(version, uid, hotkey.clone(), "127.0.0.1", 4, port, hotkey).map_err(failure)
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), CliError> {

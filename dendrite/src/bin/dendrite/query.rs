@@ -45,8 +45,8 @@ pub struct QueryArgs {
     /// Input text; several make a batch.
     #[arg(long = "text", default_value = "hello world")]
     texts: Vec<String>,
-    /// Timeout per call, seconds (fractions allowed).
-    #[arg(long, default_value_t = 14.0)]
+    /// Timeout per call, seconds (fractions allowed; default: the reference's 14).
+    #[arg(long, default_value_t = dendrite::core::DEFAULT_TIMEOUT.as_secs_f64())]
     timeout: f64,
     /// Our hotkey as a dev URI, mnemonic or 0x seed (default //Alice unless --wallet).
     #[arg(long, conflicts_with_all = ["wallet", "hotkey"])]
