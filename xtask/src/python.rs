@@ -3,7 +3,8 @@
 //! suite runs side by side with the real bittensor 3.7.0 dendrite, and into two venvs without
 //! bittensor, where the standalone suite runs: one with the system's torch 1.13 (as 3.x
 //! validators ran) and one with torch 2.13 and numpy 2 from PyPI (~1 min, ~5 GB with the CUDA
-//! libraries `import torch` needs even on a CPU).
+//! libraries `import torch` needs even on a CPU; removed after the run, skipped when the disk
+//! has less than 15 GB free).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,10 +142,51 @@ pub fn test(bin_dir: &Path) -> Result<()> {
     pytest(&python, "tests", bin_dir)?;
     let torch1 = venv("py-standalone", &[], &wheel)?;
     pytest(&torch1, "tests_standalone", bin_dir)?;
-    let torch2 = venv(
+    torch2(&wheel, bin_dir)
+}
+
+/// Free disk the torch 2.x venv needs: ~5 GB of its own, and what later steps build.
+const TORCH2_FREE_BYTES: u64 = 15 << 30;
+
+/// The standalone suite with torch 2.13 and numpy 2, in a venv made for the run and removed
+/// after it (its CUDA libraries are ~5 GB); skipped, saying so, where the disk is short.
+fn torch2(wheel: &Path, bin_dir: &Path) -> Result<()> {
+    let target = util::root().join("target");
+    let free = free_bytes(&target);
+    if free.is_some_and(|free| free < TORCH2_FREE_BYTES) {
+        eprintln!(
+            "xtask: torch 2.x suite SKIPPED: {:.1} GB free, it needs {} GB",
+            free.unwrap_or(0) as f64 / 1e9,
+            TORCH2_FREE_BYTES >> 30
+        );
+        return Ok(());
+    }
+    let python = venv(
         "py-torch2",
-        &[crate::setup::TORCH_WHEEL, "numpy", "pytest"],
-        &wheel,
+        &[
+            "--no-cache-dir",
+            crate::setup::TORCH_WHEEL,
+            "numpy",
+            "pytest",
+        ],
+        wheel,
     )?;
-    pytest(&torch2, "tests_standalone", bin_dir)
+    let outcome = pytest(&python, "tests_standalone", bin_dir);
+    std::fs::remove_dir_all(target.join("py-torch2"))?;
+    outcome
+}
+
+/// Bytes free on the file system of `path` (`df`), if it can tell.
+fn free_bytes(path: &Path) -> Option<u64> {
+    let out = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(path)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()?
+        .trim()
+        .parse()
+        .ok()
 }
