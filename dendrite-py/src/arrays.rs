@@ -26,6 +26,8 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::value_error;
+
 /// Keeps a tensor's bytes alive for the numpy array that points into them.
 #[pyclass(frozen, module = "dendrite_rs._native")]
 pub struct TensorBuffer {
@@ -152,9 +154,7 @@ fn copy<T: Element + Copy + WireElement>(array: &Bound<'_, PyUntypedArray>) -> P
     let contiguous = typed.call_method1("copy", ("C",))?;
     let (ptr, len) = {
         let view = contiguous.cast::<PyArrayDyn<T>>()?.try_readonly()?;
-        let slice = view
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let slice = view.as_slice().map_err(value_error)?;
         (slice.as_ptr().cast::<u8>(), std::mem::size_of_val(slice))
     };
     let owner = NumpyBytes {
@@ -162,8 +162,7 @@ fn copy<T: Element + Copy + WireElement>(array: &Bound<'_, PyUntypedArray>) -> P
         ptr,
         len,
     };
-    Tensor::from_bytes(T::DTYPE, shape, Bytes::from_owner(owner))
-        .map_err(|e| PyValueError::new_err(e.to_string()))
+    Tensor::from_bytes(T::DTYPE, shape, Bytes::from_owner(owner)).map_err(value_error)
 }
 
 /// A C-contiguous numpy array made (and referenced) by the extension alone, shown as bytes.
@@ -199,7 +198,7 @@ macro_rules! wire_element {
         impl WireElement for $t {
             const DTYPE: DType = DType::$dtype;
             fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor> {
-                Tensor::from_vec(values, shape).map_err(|e| PyValueError::new_err(e.to_string()))
+                Tensor::from_vec(values, shape).map_err(value_error)
             }
         }
     )*};
@@ -210,7 +209,7 @@ wire_element!(f32 => Float32, f64 => Float64, i64 => Int64, i32 => Int32, u8 => 
 impl WireElement for bool {
     const DTYPE: DType = DType::Bool;
     fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor> {
-        Tensor::from_bools(&values, shape).map_err(|e| PyValueError::new_err(e.to_string()))
+        Tensor::from_bools(&values, shape).map_err(value_error)
     }
 }
 
@@ -219,7 +218,6 @@ impl WireElement for u16 {
     const DTYPE: DType = DType::Float16;
     fn tensor(values: Vec<Self>, shape: Vec<usize>) -> PyResult<Tensor> {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Tensor::from_bytes(DType::Float16, shape, Bytes::from(bytes))
-            .map_err(|e| PyValueError::new_err(e.to_string()))
+        Tensor::from_bytes(DType::Float16, shape, Bytes::from(bytes)).map_err(value_error)
     }
 }

@@ -23,10 +23,7 @@ use crate::arrays::{from_numpy, Lender};
 use crate::endpoint::Endpoint;
 use crate::runtime::{is_this_process, runtime, wait};
 use crate::synapse::Synapse;
-
-fn value_error(e: impl std::fmt::Display) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
+use crate::value_error;
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     if value.is_finite() && value > 0.0 && value < 1e9 {

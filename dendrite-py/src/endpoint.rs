@@ -7,21 +7,17 @@
 use dendrite::format::ENDPOINT_BUFFER_SIZE;
 use dendrite::{DType, Endpoint as WireEndpoint, Tensor};
 use numpy::PyUntypedArray;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use crate::arrays::{from_numpy, to_numpy};
+use crate::value_error;
 
 /// A neuron's serving endpoint, with the fields of `bittensor.endpoint`.
 #[pyclass(frozen, eq, hash, module = "dendrite_rs._native")]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     pub(crate) inner: WireEndpoint,
-}
-
-fn value_error(e: impl std::fmt::Display) -> PyErr {
-    PyValueError::new_err(e.to_string())
 }
 
 #[pymethods]

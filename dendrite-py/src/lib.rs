@@ -16,7 +16,13 @@ mod runtime;
 mod synapse;
 mod tokenizer;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+/// A caller's mistake as a Python `ValueError` with the error's one-line message.
+pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
 
 /// The extension module.
 #[pymodule]

@@ -11,6 +11,8 @@ use dendrite::{
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+use crate::value_error;
 use pyo3::types::{PyBytes, PyDict};
 
 /// One synapse (kind and parameters) to ask endpoints for.
@@ -31,8 +33,7 @@ impl Synapse {
             synapse_data: synapse_data.into(),
             ..Default::default()
         };
-        let inner =
-            WireSynapse::from_wire(&wire).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let inner = WireSynapse::from_wire(&wire).map_err(value_error)?;
         Ok(Synapse { inner })
     }
 

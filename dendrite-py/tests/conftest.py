@@ -47,8 +47,7 @@ def free_port() -> int:
 class Axon:
     """A served axon in a child process."""
 
-    def __init__(self, command: List[str], ready_within: float, grad_log: pathlib.Path | None = None) -> None:
-        self.grad_log = grad_log
+    def __init__(self, command: List[str], ready_within: float) -> None:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
         deadline = time.time() + ready_within
         assert self.process.stdout is not None
@@ -76,13 +75,6 @@ class Axon:
             coldkey=coldkey or self.info["hotkey"],
         )
 
-    def gradients(self) -> List[Dict]:
-        """The gradients our axon recorded so far (`--grad-log`)."""
-        assert self.grad_log is not None
-        if not self.grad_log.exists():
-            return []
-        return [json.loads(line) for line in self.grad_log.read_text().splitlines() if line.strip()]
-
     def stop(self) -> None:
         try:
             os.killpg(self.process.pid, 9)
@@ -100,13 +92,8 @@ def dendrite_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def toy_axon(dendrite_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Axon]:
-    grad_log = tmp_path_factory.mktemp("toy") / "gradients.jsonl"
-    axon = Axon(
-        [dendrite_bin, "axon", "--port", "0", "--run-seconds", str(AXON_LIFETIME_S), "--grad-log", str(grad_log)],
-        ready_within=30,
-        grad_log=grad_log,
-    )
+def toy_axon(dendrite_bin: str) -> Iterator[Axon]:
+    axon = Axon([dendrite_bin, "axon", "--port", "0", "--run-seconds", str(AXON_LIFETIME_S)], ready_within=30)
     yield axon
     axon.stop()
 
@@ -176,13 +163,3 @@ def black_hole() -> Iterator[int]:
         s.bind(("127.0.0.1", 0))
         s.listen(128)
         yield s.getsockname()[1]
-
-
-def wait_for(predicate, seconds: float = 10.0, interval: float = 0.02):
-    """Polls `predicate` until it returns something truthy or `seconds` pass; returns it."""
-    deadline = time.time() + seconds
-    while True:
-        value = predicate()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(interval)
