@@ -3,10 +3,10 @@
 
 use std::sync::Mutex;
 
-use dendrite_core::signature::{
+use dendrite_keys::signature::{
     parse_python_int, SignatureHeader, MIN_ACCEPTED_VERSION, SIGNATURE_HEADER, VERSION_HEADER,
 };
-use dendrite_format::ss58;
+use dendrite_wire::ss58;
 use lru::LruCache;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
@@ -98,8 +98,8 @@ impl Authenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dendrite_core::signature::{sign_header, REQUEST_TYPE_HEADER};
-    use dendrite_core::Keypair;
+    use dendrite_keys::signature::{sign_header, REQUEST_TYPE_HEADER};
+    use dendrite_keys::Keypair;
 
     fn metadata(signature: Option<&str>, version: Option<&str>) -> MetadataMap {
         let mut md = MetadataMap::new();

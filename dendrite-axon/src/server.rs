@@ -4,9 +4,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
-use dendrite_core::{Compression, Keypair};
-use dendrite_format::Endpoint;
+use dendrite_keys::Keypair;
 use dendrite_wire::proto::bittensor_server::BittensorServer;
+use dendrite_wire::Compression;
+use dendrite_wire::Endpoint;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dendrite_core::{Client, ClientConfig, Keypair};
-use dendrite_format::{load_endpoints, Endpoint};
 use dendrite_wire::synapse::TextLastHiddenState;
+use dendrite_wire::{load_endpoints, Endpoint};
 use dendrite_wire::{ReturnCode, Synapse, Tensor};
 
 /// `toy-axons --count N --memo`, killed on drop.

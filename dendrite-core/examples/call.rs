@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use dendrite_core::{Client, ClientConfig, Keypair};
-use dendrite_format::Endpoint;
 use dendrite_wire::synapse::{TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq};
+use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
 #[tokio::main]

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use dendrite_wire::Compression;
+
 /// The reference's default call timeout: `bittensor.__blocktime__ + 2` = 14 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(14);
 
@@ -29,25 +31,6 @@ pub struct ReceptorConfig {
     /// gRPC message compression of requests (`grpc-encoding`); `None` sends them plain, as the
     /// reference does. Compressed responses (gzip, zstd) are always accepted.
     pub compression: Option<Compression>,
-}
-
-/// A gRPC message compression.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    /// gzip: every gRPC implementation reads it (the Python 3.7.0 axon included).
-    Gzip,
-    /// zstd: faster and smaller; only peers that list it in `grpc-accept-encoding`.
-    Zstd,
-}
-
-impl Compression {
-    /// tonic's name for it.
-    pub fn encoding(self) -> tonic::codec::CompressionEncoding {
-        match self {
-            Compression::Gzip => tonic::codec::CompressionEncoding::Gzip,
-            Compression::Zstd => tonic::codec::CompressionEncoding::Zstd,
-        }
-    }
 }
 
 impl Default for ReceptorConfig {

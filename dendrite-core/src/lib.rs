@@ -1,7 +1,6 @@
 //! The dendrite's network core, with no torch dependency.
 //!
-//! - [`Keypair`]: sr25519 keys from dev URIs, mnemonics, seeds and bittensor wallet files.
-//! - [`signature`]: the 3.x request signature (v2 and legacy), signing and verifying.
+//! - [`Keypair`] and [`signature`]: re-exported from `dendrite-keys`, which the axon shares.
 //! - [`Receptor`]: one lazily connected HTTP/2 channel per endpoint with its uuid and nonce.
 //! - [`ReceptorPool`]: at most `max_active_receptors` channels, least recently used evicted.
 //! - [`Client`]: concurrent forward/backward fan-out with one hard deadline per call.
@@ -17,20 +16,19 @@ mod config;
 mod connector;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod keys;
 mod observer;
 mod outcome;
 mod pool;
 mod receptor;
 mod request;
 mod retry;
-pub mod signature;
 
 pub use client::{BackwardDispatch, CallError, Client};
 pub use config::{
-    BackoffConfig, ClientConfig, Compression, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
+    BackoffConfig, ClientConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
 };
-pub use keys::{KeyError, Keypair};
+pub use dendrite_keys::{keys, signature, KeyError, Keypair};
+pub use dendrite_wire::Compression;
 pub use observer::{CallObserver, CallReport, Direction};
 pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};
 pub use pool::ReceptorPool;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dendrite_format::Endpoint;
+use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
 use crate::outcome::EndpointResult;

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dendrite_format::Endpoint;
+use dendrite_wire::Endpoint;
 use lru::LruCache;
 use tokio::sync::Semaphore;
 

@@ -13,20 +13,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dendrite_format::Endpoint;
 use dendrite_wire::proto::bittensor_client::BittensorClient;
 use dendrite_wire::proto::{RequestType, TensorMessage};
+use dendrite_wire::Endpoint;
 use dendrite_wire::VERSION_AS_INT;
 use tokio::sync::Semaphore;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use crate::config::{Compression, ReceptorConfig};
+use crate::config::ReceptorConfig;
 use crate::connector::{limited_connector, WireBytes};
 use crate::keys::Keypair;
 use crate::outcome::CallFailure;
 use crate::signature::{self, sign_header};
+use dendrite_wire::Compression;
 
 /// A failure this close to the deadline is the deadline's doing.
 const DEADLINE_SLACK: Duration = Duration::from_millis(5);

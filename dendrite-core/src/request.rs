@@ -4,15 +4,10 @@
 use std::time::{Duration, Instant};
 
 use dendrite_wire::proto::{ReturnCode, TensorMessage};
-use dendrite_wire::synapse::{NonFinite, NETWORK_DIM};
+use dendrite_wire::synapse::{max_forward_response_bytes, NonFinite};
 use dendrite_wire::{Synapse, SynapseError, Tensor, VERSION_AS_INT};
 
 use crate::outcome::{return_code, CallFailure, EndpointResult, SynapseResult};
-
-/// Slack for the protobuf framing, messages and echoed synapses of a response.
-const RESPONSE_SLACK_BYTES: usize = 64 * 1024;
-/// Slack per response tensor for its msgpack header and proto fields.
-const TENSOR_SLACK_BYTES: usize = 1024;
 
 /// A forward request for one input tensor, shared by every endpoint that gets that input.
 #[derive(Debug)]
@@ -61,7 +56,7 @@ impl PreparedForward {
             .iter()
             .map(|s| s.nill_forward_response(&input))
             .collect();
-        let max_response_bytes = max_response_bytes(&sent, &input, ceiling);
+        let max_response_bytes = max_forward_response_bytes(sent, &input, ceiling);
         let encoded_len = prost::Message::encoded_len(&message);
         PreparedForward {
             input,
@@ -77,30 +72,6 @@ impl PreparedForward {
     pub fn has_requests(&self) -> bool {
         self.serialized.iter().any(|s| s.is_ok())
     }
-}
-
-/// The largest legal response to `synapses` for `input`, capped by `ceiling`: hidden states
-/// are `[B, S, 1024]` f32, causal LM top-k `[B, S, 2k]` f32, seq2seq at most
-/// `[B, num_to_generate]` i64; causal-LM-next phrases have no bound but the ceiling.
-pub(crate) fn max_response_bytes(synapses: &[&Synapse], input: &Tensor, ceiling: usize) -> usize {
-    let (b, s) = match input.shape() {
-        [b, s] => (*b, *s),
-        _ => (input.numel(), 1),
-    };
-    let tokens = b.saturating_mul(s);
-    let mut total = RESPONSE_SLACK_BYTES;
-    for synapse in synapses {
-        let elements = match synapse {
-            Synapse::TextLastHiddenState(_) => tokens.saturating_mul(NETWORK_DIM),
-            Synapse::TextCausalLM(p) => tokens.saturating_mul(2 * p.topk.max(0) as usize),
-            Synapse::TextCausalLMNext(_) => return ceiling,
-            Synapse::TextSeq2Seq(p) => b.saturating_mul(2 * p.num_to_generate.max(0) as usize),
-        };
-        total = total
-            .saturating_add(elements.saturating_mul(4))
-            .saturating_add(TENSOR_SLACK_BYTES);
-    }
-    total.min(ceiling)
 }
 
 /// Every synapse gets the same failure; outputs are the nills.
@@ -140,17 +111,6 @@ pub(crate) fn failure_except_unsent(
         }
     }
     result
-}
-
-/// The largest legal answer to a Backward of `n_synapses` gradients (the reference's axons
-/// answer with empty tensors): the framing slack plus one tensor's slack per synapse.
-pub(crate) fn max_backward_response_bytes(
-    n_synapses: usize,
-    input: &Tensor,
-    ceiling: usize,
-) -> usize {
-    max_response_bytes(&[], input, ceiling)
-        .saturating_add(n_synapses.saturating_mul(TENSOR_SLACK_BYTES))
 }
 
 /// Reads a Forward response, as the reference receptor does: a non-success top-level code

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use dendrite_axon::{serve_wire_fault, Behaviour, ToyModel, WireFault, WireFaultServer};
-use dendrite_format::Endpoint;
 use dendrite_wire::synapse::{TextLastHiddenState, NETWORK_DIM};
+use dendrite_wire::Endpoint;
 use dendrite_wire::{ReturnCode, Synapse};
 
 const TIMEOUT: Duration = Duration::from_secs(1);

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::*;
 use dendrite_axon::Behaviour;
 use dendrite_core::{Client, ClientConfig};
-use dendrite_format::Endpoint;
 use dendrite_wire::synapse::TextLastHiddenState;
+use dendrite_wire::Endpoint;
 use dendrite_wire::{ReturnCode, Synapse};
 
 /// Open TCP sockets of this process whose local port is not one of `server_ports`: the

@@ -1,26 +1,14 @@
 //! Errors in what a user passes to the dendrite: returned before any RPC, saying what was expected
 //! and what was given.
 
+use dendrite_wire::EndpointError;
+
 /// A user input the dendrite cannot format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
-    /// An endpoint field is invalid.
-    #[error("invalid endpoint {field}: {reason}")]
-    InvalidEndpoint {
-        /// The field.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An endpoint tensor has the wrong shape.
-    #[error("endpoint tensor must have shape [250] or [n, 250], got {0:?}")]
-    EndpointTensorShape(Vec<usize>),
-    /// An endpoint's JSON does not fit the 250-element tensor.
-    #[error("endpoint JSON is {0} bytes, more than the 250 an endpoint tensor holds")]
-    EndpointTooLarge(usize),
-    /// An endpoint tensor holds something other than UTF-8 JSON bytes padded with -1.
-    #[error("endpoint tensor does not hold an endpoint: {0}")]
-    EndpointTensorContent(String),
+    /// An endpoint, its tensor form or its file is invalid.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
     /// No endpoints were given.
     #[error("no endpoints were given")]
     NoEndpoints,

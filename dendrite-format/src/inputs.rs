@@ -13,7 +13,7 @@
 //! ```
 
 use crate::{BittensorTokenizer, Endpoint, FormatError, ENDPOINT_BUFFER_SIZE};
-use dendrite_wire::{DType, Tensor};
+use dendrite_wire::{DType, EndpointError, Tensor};
 
 /// The endpoint forms the reference accepts.
 #[derive(Clone, Debug)]
@@ -149,8 +149,11 @@ fn format_endpoints(endpoints: Endpoints) -> Result<Vec<Endpoint>, FormatError> 
 fn endpoints_of_tensor(t: &Tensor) -> Result<Vec<Endpoint>, FormatError> {
     match t.shape() {
         [ENDPOINT_BUFFER_SIZE] => Ok(vec![Endpoint::from_tensor(t)?]),
-        [_, ENDPOINT_BUFFER_SIZE] => unbind(t)?.iter().map(Endpoint::from_tensor).collect(),
-        shape => Err(FormatError::EndpointTensorShape(shape.to_vec())),
+        [_, ENDPOINT_BUFFER_SIZE] => Ok(unbind(t)?
+            .iter()
+            .map(Endpoint::from_tensor)
+            .collect::<Result<_, _>>()?),
+        shape => Err(EndpointError::TensorShape(shape.to_vec()).into()),
     }
 }
 

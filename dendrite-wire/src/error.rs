@@ -77,3 +77,25 @@ pub enum SynapseError {
     #[error(transparent)]
     Tensor(#[from] TensorError),
 }
+
+/// An endpoint, its `[250]` tensor form or an endpoint file that is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// An endpoint field is invalid.
+    #[error("invalid endpoint {field}: {reason}")]
+    Invalid {
+        /// The field (`"file"` for an endpoint file that is not a list of endpoints).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An endpoint tensor has the wrong shape.
+    #[error("endpoint tensor must have shape [250] or [n, 250], got {0:?}")]
+    TensorShape(Vec<usize>),
+    /// An endpoint's JSON does not fit the 250-element tensor.
+    #[error("endpoint JSON is {0} bytes, more than the 250 an endpoint tensor holds")]
+    TooLarge(usize),
+    /// An endpoint tensor holds something other than UTF-8 JSON bytes padded with -1.
+    #[error("endpoint tensor does not hold an endpoint: {0}")]
+    TensorContent(String),
+}

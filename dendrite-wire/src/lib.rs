@@ -7,8 +7,10 @@
 //! - [`Tensor`]: dtype, shape and little-endian data in `Bytes`, with typed views.
 //! - [`msgpack`] and [`serializer`]: the msgpack-numpy buffer and the MSGPACK / CMPPACK serializers,
 //!   byte-identical to the Python reference.
-//! - [`synapse`]: the four synapses with their parameter protos, checks, encodings and zero
-//!   ("nill") responses.
+//! - [`synapse`]: the four synapses with their parameter protos, checks, encodings, zero
+//!   ("nill") responses and the largest legal response to each request.
+//! - [`Endpoint`]: where a neuron serves, with its `[250]` int64 tensor form, and [`ss58`]
+//!   addresses; [`Compression`]: the gRPC message compressions.
 //!
 //! ```
 //! use dendrite_wire::{proto::Serializer, serializer, Tensor};
@@ -21,11 +23,14 @@
 //! decode path returns a [`TensorError`] or [`SynapseError`], and no allocation exceeds what the
 //! input's length justifies (or [`synapse::MAX_DECODED_ELEMENTS`] for the expanding decoders).
 
+mod compression;
 mod dtype;
+mod endpoint;
 mod error;
 pub mod msgpack;
 pub mod pool;
 pub mod serializer;
+pub mod ss58;
 pub mod synapse;
 mod tensor;
 
@@ -35,8 +40,13 @@ pub mod proto {
     include!("gen/bittensor.rs");
 }
 
+pub use compression::Compression;
 pub use dtype::{DType, Element};
-pub use error::{SynapseError, TensorError};
+pub use endpoint::{
+    load_endpoints, Endpoint, DUMMY_KEY, ENDPOINT_BUFFER_SIZE, MAX_IP_LENGTH, MAX_UID, MAX_VERSION,
+    SS58_LENGTH,
+};
+pub use error::{EndpointError, SynapseError, TensorError};
 pub use proto::ReturnCode;
 pub use serializer::VERSION_AS_INT;
 pub use synapse::Synapse;

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use dendrite::axon::{serve, AxonConfig, ToyModel};
 use dendrite::{
     Dendrite, DendriteConfig, GenerateOptions, Keypair, Tensor, TextCausalLM, TextCausalLMNext,
     TextLastHiddenState,
 };
+use dendrite_axon::{serve, AxonConfig, ToyModel};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use dendrite_core::ClientConfig;
+#[cfg(feature = "metrics")]
 use dendrite_metrics::Level;
 
 /// Settings of a [`Dendrite`](crate::Dendrite).
@@ -19,7 +20,9 @@ pub struct DendriteConfig {
     /// (`BT_DENDRITE_MAX_ACTIVE_RECEPTORS`).
     pub client: ClientConfig,
     /// Prometheus level (`BT_DENDRITE_PROMETHEUS_LEVEL`: OFF, INFO, DEBUG). The reference's
-    /// default is DEBUG; our per-uid series are capped (see `dendrite-metrics`).
+    /// default is DEBUG; our per-uid series are capped (see `dendrite-metrics`). Feature
+    /// `metrics` (default); without it nothing is counted and the variable is not read.
+    #[cfg(feature = "metrics")]
     pub prometheus_level: Level,
 }
 
@@ -29,6 +32,7 @@ impl Default for DendriteConfig {
             timeout: dendrite_core::DEFAULT_TIMEOUT,
             requires_grad: true,
             client: ClientConfig::default(),
+            #[cfg(feature = "metrics")]
             prometheus_level: Level::Debug,
         }
     }
@@ -78,6 +82,7 @@ impl DendriteConfig {
                 _ => return Err(bad("BT_DENDRITE_REQUIRES_GRAD", v, "true or false")),
             };
         }
+        #[cfg(feature = "metrics")]
         if let Some(v) = var("BT_DENDRITE_PROMETHEUS_LEVEL") {
             self.prometheus_level = v.parse().map_err(|_| {
                 bad(
@@ -131,19 +136,24 @@ mod tests {
             ("BT_DENDRITE_PROMETHEUS_LEVEL", "off"),
         ])
         .unwrap();
+        #[cfg(feature = "metrics")]
+        assert_eq!(c.prometheus_level, Level::Off);
         assert_eq!(c.timeout, Duration::from_millis(500));
         assert!(!c.requires_grad);
         assert_eq!(
             (c.client.max_active_receptors, c.client.max_in_flight),
             (64, 64)
         );
-        for (name, value) in [
+        let mut bad = vec![
             ("BT_DENDRITE_TIMEOUT", "-1"),
             ("BT_DENDRITE_TIMEOUT", "soon"),
             ("BT_DENDRITE_REQUIRES_GRAD", "maybe"),
             ("BT_DENDRITE_MAX_ACTIVE_RECEPTORS", "0"),
-            ("BT_DENDRITE_PROMETHEUS_LEVEL", "LOUD"),
-        ] {
+        ];
+        if cfg!(feature = "metrics") {
+            bad.push(("BT_DENDRITE_PROMETHEUS_LEVEL", "LOUD"));
+        }
+        for (name, value) in bad {
             let err = with(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);
         }

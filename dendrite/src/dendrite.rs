@@ -1,10 +1,12 @@
 //! `Dendrite`: the reference's calls by the same names, on wire tensors (no libtorch).
 
+#[cfg(feature = "metrics")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use dendrite_core::{Client, EndpointResult, Keypair};
 use dendrite_format::{format_text_inputs, BittensorTokenizer, Endpoint, Endpoints, Inputs};
+#[cfg(feature = "metrics")]
 use dendrite_metrics::{DendriteMetrics, Level, MetricsConfig};
 use dendrite_wire::synapse::{TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq};
 use dendrite_wire::{ReturnCode, Synapse, Tensor};
@@ -62,11 +64,13 @@ pub struct Generation {
 pub type GenerateOptions = TextSeq2Seq;
 
 /// The dendrite: formats inputs, fans them out through the RPC core and returns per endpoint ×
-/// synapse results, counted in Prometheus metrics unless the level is OFF. Cheap to clone.
+/// synapse results, counted in Prometheus metrics unless the level is OFF (feature `metrics`).
+/// Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Dendrite {
     client: Client,
     config: DendriteConfig,
+    #[cfg(feature = "metrics")]
     metrics: Option<Arc<DendriteMetrics>>,
 }
 
@@ -78,6 +82,7 @@ impl Dendrite {
     }
 
     /// A dendrite with explicit settings (no environment is read).
+    #[cfg(feature = "metrics")]
     pub fn with_config(key: Keypair, config: DendriteConfig) -> Self {
         let metrics = (config.prometheus_level != Level::Off)
             .then(|| {
@@ -103,8 +108,16 @@ impl Dendrite {
         }
     }
 
+    /// A dendrite with explicit settings (no environment is read).
+    #[cfg(not(feature = "metrics"))]
+    pub fn with_config(key: Keypair, config: DendriteConfig) -> Self {
+        let client = Client::new(key, config.client.clone());
+        Dendrite { client, config }
+    }
+
     /// The metrics and per-endpoint statistics (`None` at level OFF). Serve them with
     /// [`dendrite_metrics::serve_metrics`].
+    #[cfg(feature = "metrics")]
     pub fn metrics(&self) -> Option<&Arc<DendriteMetrics>> {
         self.metrics.as_ref()
     }

@@ -14,9 +14,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The layers are re-exported for users who need them: [`wire`] (tensors, synapses, codes),
-//! [`format`] (endpoints, inputs, tokenizer), [`core`] (keys, receptors, fan-out), [`metrics`]
-//! (Prometheus, statistics) and [`axon`] (a Rust axon with a toy model for tests).
+//! The layers are re-exported for users who need them: [`wire`] (tensors, synapses, codes,
+//! endpoints), [`format`] (inputs, tokenizer), [`core`] (keys, receptors, fan-out) and `metrics`
+//! (Prometheus, statistics).
+//!
+//! Features: `metrics` (default) counts every call in Prometheus series and per-endpoint
+//! statistics (`dendrite-metrics`); `torch` adds the tch face (`TorchDendrite` and the autograd
+//! function; needs libtorch 2.13, `cargo xtask setup`). The command line is the `dendrite-cli`
+//! crate and the Rust axon `dendrite-axon`; neither is compiled for users of this library.
 
 mod config;
 mod dendrite;
@@ -24,9 +29,9 @@ mod error;
 #[cfg(feature = "torch")]
 mod torch;
 
-pub use dendrite_axon as axon;
 pub use dendrite_core as core;
 pub use dendrite_format as format;
+#[cfg(feature = "metrics")]
 pub use dendrite_metrics as metrics;
 pub use dendrite_wire as wire;
 

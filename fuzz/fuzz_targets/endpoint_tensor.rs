@@ -1,7 +1,7 @@
 //! An endpoint as the metagraph carries it: an int64 tensor of bytes.
 #![no_main]
 
-use dendrite_format::Endpoint;
+use dendrite_wire::Endpoint;
 use dendrite_wire::Tensor;
 use libfuzzer_sys::fuzz_target;
 

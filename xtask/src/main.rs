@@ -13,7 +13,10 @@ mod fuzz;
 mod interop;
 mod python;
 mod relay;
+mod release;
 mod setup;
+#[cfg(test)]
+mod tidy;
 mod util;
 mod wan;
 
@@ -102,6 +105,21 @@ enum Command {
         /// LISTEN=TARGET socket address pairs.
         pairs: Vec<String>,
     },
+    /// A release without uploading anything: bump the one workspace version (`--version`),
+    /// check CHANGELOG.md, run fmt/clippy/tests, `cargo package` every publishable crate in
+    /// dependency order (each built from its packaged sources), build the release `dendrite`
+    /// binary and the wheel, write `target/dist/` with SHA256SUMS, print the publish commands.
+    Release {
+        /// The version to release, X.Y.Z (default: the workspace's current one).
+        #[arg(long)]
+        version: Option<String>,
+        /// Write nothing in the repository (no bump); package the current version.
+        #[arg(long)]
+        dry_run: bool,
+        /// Skip fmt, clippy and the tests (for CI, which ran them already).
+        #[arg(long)]
+        skip_checks: bool,
+    },
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
     /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `compare`
@@ -147,6 +165,15 @@ fn main() -> Result<()> {
             targets,
         } => fuzz::run(seconds, quick, &targets),
         Command::Bench { which, quick } => bench(&which, quick),
+        Command::Release {
+            version,
+            dry_run,
+            skip_checks,
+        } => release::run(release::Options {
+            version,
+            dry_run,
+            skip_checks,
+        }),
     }
 }
 
@@ -186,6 +213,8 @@ fn release_test(package: &str, test: &str, sizes: &[(&str, usize)]) -> Result<()
 
 fn test() -> Result<()> {
     setup::export()?;
+    // The tidy tests (`tidy.rs`): layering and ARCHITECTURE.md's crate map, from cargo metadata.
+    util::cargo(&["test", "--package", "xtask"])?;
     // One package selection and feature set for every step (see `util::SELECTION`).
     util::cargo(&[&["test"][..], &util::SELECTION, &["--all-targets"]].concat())?;
     util::cargo(&[&["test"][..], &util::SELECTION, &["--doc"]].concat())?;

@@ -51,7 +51,7 @@ pub fn release_bins() -> Result<std::path::PathBuf> {
         "build",
         "--release",
         "--package",
-        "dendrite",
+        "dendrite-cli",
         "--package",
         "dendrite-axon",
         "--bin",

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dendrite_axon::{serve, AxonConfig, Behaviour, Memoized, SynapseHandler, ToyModel};
-use dendrite_core::{Compression, Keypair};
+use dendrite_keys::Keypair;
+use dendrite_wire::Compression;
 use tokio::io::AsyncReadExt;
 
 /// Faults and compression of a fleet: every `hang_every`-th axon never answers, every

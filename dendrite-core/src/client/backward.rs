@@ -4,8 +4,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use dendrite_format::Endpoint;
 use dendrite_wire::proto::{RequestType, ReturnCode};
+use dendrite_wire::synapse::max_backward_response_bytes;
+use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 use tokio::task::JoinSet;
 
@@ -136,11 +137,8 @@ impl Inner {
             Err(failure) => return fail(&failure),
         };
         let bytes_sent = prost::Message::encoded_len(&message);
-        let limit = request::max_backward_response_bytes(
-            synapses.len(),
-            input,
-            self.config.receptor.max_response_bytes,
-        );
+        let limit =
+            max_backward_response_bytes(synapses.len(), self.config.receptor.max_response_bytes);
         let response = receptor
             .call(RequestType::Backward, message, &self.key, deadline, limit)
             .await;

@@ -1,7 +1,7 @@
 //! The caller's mistakes, found before any RPC: counts that do not pair up, no synapse, invalid
 //! synapse parameters, gradient lists of the wrong length.
 
-use dendrite_format::Endpoint;
+use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, SynapseError, Tensor};
 
 /// A caller's mistake, found before any RPC is made.

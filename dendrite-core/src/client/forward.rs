@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dendrite_format::Endpoint;
 use dendrite_wire::proto::{RequestType, ReturnCode};
+use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 use tokio::task::JoinSet;
 

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dendrite_format::Endpoint;
 use dendrite_wire::proto::ReturnCode;
+use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 use tokio::sync::Semaphore;
 
@@ -185,7 +185,7 @@ impl Inner {
         if input.numel() == 0 {
             return Some(CallFailure::new(ReturnCode::EmptyRequest, "Empty Request"));
         }
-        if endpoint.hotkey == dendrite_format::DUMMY_KEY {
+        if endpoint.hotkey == dendrite_wire::DUMMY_KEY {
             return Some(CallFailure::new(ReturnCode::BadEndpoint, "Bad endpoint."));
         }
         None

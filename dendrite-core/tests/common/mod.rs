@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dendrite_axon::{serve, AxonConfig, AxonHandle, Behaviour, ToyModel};
 use dendrite_core::{Client, ClientConfig, Keypair};
-use dendrite_format::Endpoint;
+use dendrite_wire::Endpoint;
 use dendrite_wire::Tensor;
 
 /// A toy axon and its model (to read the gradients it received).

@@ -246,6 +246,16 @@ impl Codec for TextCausalLM {
     fn nill_backward_response(&self, request: &Tensor) -> Tensor {
         self.nill_forward_response(request)
     }
+
+    /// `[B, S, 2k]` f32: the top-k probabilities and their token ids.
+    fn max_forward_response_payload(&self, batch: usize, sequence: usize) -> Option<usize> {
+        Some(
+            batch
+                .saturating_mul(sequence)
+                .saturating_mul(2 * self.topk.max(0) as usize)
+                .saturating_mul(4),
+        )
+    }
 }
 
 /// A token id sent as a float, truncated as torch's `.long()`, checked against the vocabulary.

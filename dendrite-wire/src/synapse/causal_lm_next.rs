@@ -286,4 +286,9 @@ impl Codec for TextCausalLMNext {
         }
         zeros_or_empty(DType::Float32, vec![b, self.k() + 1, 2])
     }
+
+    /// Phrases have no length bound in the protocol: only the caller's ceiling bounds them.
+    fn max_forward_response_payload(&self, _batch: usize, _sequence: usize) -> Option<usize> {
+        None
+    }
 }

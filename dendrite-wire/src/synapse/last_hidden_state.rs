@@ -213,4 +213,14 @@ impl Codec for TextLastHiddenState {
     fn nill_backward_response(&self, request: &Tensor) -> Tensor {
         self.nill_forward_response(request)
     }
+
+    /// `[B, S, 1024]` f32.
+    fn max_forward_response_payload(&self, batch: usize, sequence: usize) -> Option<usize> {
+        Some(
+            batch
+                .saturating_mul(sequence)
+                .saturating_mul(NETWORK_DIM)
+                .saturating_mul(4),
+        )
+    }
 }

@@ -36,6 +36,10 @@ pub const VOCAB_SIZE: usize = 50258;
 pub const IGNORE_INDEX: i64 = -100;
 /// Largest tensor, in elements, that decoding a response may allocate (1 GiB of f32).
 pub const MAX_DECODED_ELEMENTS: usize = 1 << 28;
+/// Slack in a response message for the protobuf framing, messages and echoed synapses.
+pub const RESPONSE_SLACK_BYTES: usize = 64 * 1024;
+/// Slack per response tensor for its msgpack header and proto fields.
+pub const TENSOR_SLACK_BYTES: usize = 1024;
 
 /// What decoding does with NaN and infinite values in a float response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -138,6 +142,9 @@ pub(crate) trait Codec {
     ) -> Result<Tensor, SynapseError>;
     fn nill_forward_response(&self, request: &Tensor) -> Tensor;
     fn nill_backward_response(&self, request: &Tensor) -> Tensor;
+    /// Payload bytes of the largest legal forward response to a `[batch, sequence]` request on
+    /// the wire; `None` where only the caller's ceiling bounds it.
+    fn max_forward_response_payload(&self, batch: usize, sequence: usize) -> Option<usize>;
 }
 
 impl Synapse {
@@ -362,6 +369,52 @@ impl Synapse {
     pub fn nill_backward_response(&self, request: &Tensor) -> Tensor {
         self.codec().nill_backward_response(request)
     }
+}
+
+/// The largest legal Forward response message answering `synapses` for `request`, capped by
+/// `ceiling`: [`RESPONSE_SLACK_BYTES`] plus, per synapse, its largest payload and
+/// [`TENSOR_SLACK_BYTES`]. A receiver sets its decoder's limit to this, so a peer cannot make it
+/// buffer more than a correct answer needs.
+///
+/// ```
+/// use dendrite_wire::synapse::{max_forward_response_bytes, Synapse, TextLastHiddenState};
+/// use dendrite_wire::Tensor;
+/// let request = Tensor::from_vec(vec![0i64; 20], [2, 10]).unwrap();
+/// let hidden = Synapse::from(TextLastHiddenState::default());
+/// let bytes = max_forward_response_bytes([&hidden], &request, usize::MAX);
+/// assert_eq!(bytes, 64 * 1024 + 2 * 10 * 1024 * 4 + 1024);
+/// ```
+pub fn max_forward_response_bytes<'a>(
+    synapses: impl IntoIterator<Item = &'a Synapse>,
+    request: &Tensor,
+    ceiling: usize,
+) -> usize {
+    let (batch, sequence) = match request.shape() {
+        [b, s] => (*b, *s),
+        _ => (request.numel(), 1),
+    };
+    let mut total = RESPONSE_SLACK_BYTES;
+    for synapse in synapses {
+        let Some(payload) = synapse
+            .codec()
+            .max_forward_response_payload(batch, sequence)
+        else {
+            return ceiling;
+        };
+        total = total
+            .saturating_add(payload)
+            .saturating_add(TENSOR_SLACK_BYTES);
+    }
+    total.min(ceiling)
+}
+
+/// The largest legal answer to a Backward of `n_synapses` gradients (the reference's axons
+/// answer with empty tensors): the framing slack, capped by `ceiling`, plus one tensor's slack
+/// per synapse.
+pub fn max_backward_response_bytes(n_synapses: usize, ceiling: usize) -> usize {
+    RESPONSE_SLACK_BYTES
+        .min(ceiling)
+        .saturating_add(n_synapses.saturating_mul(TENSOR_SLACK_BYTES))
 }
 
 macro_rules! impl_from {

@@ -207,4 +207,13 @@ impl Codec for TextSeq2Seq {
     fn nill_backward_response(&self, _request: &Tensor) -> Tensor {
         Tensor::empty()
     }
+
+    /// At most `[B, num_to_generate]` i64.
+    fn max_forward_response_payload(&self, batch: usize, _sequence: usize) -> Option<usize> {
+        Some(
+            batch
+                .saturating_mul(self.num_to_generate.max(0) as usize)
+                .saturating_mul(8),
+        )
+    }
 }

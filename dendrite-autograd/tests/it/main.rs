@@ -1,0 +1,6 @@
+//! dendrite-autograd's integration tests in one binary (tests that need a process of their own are
+//! binaries beside this one).
+
+mod autograd;
+#[path = "../common/mod.rs"]
+mod common;

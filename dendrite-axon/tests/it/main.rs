@@ -1,0 +1,4 @@
+//! dendrite-axon's integration tests in one binary (tests that need a process of their own are
+//! binaries beside this one).
+
+mod requests;

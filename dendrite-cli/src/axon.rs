@@ -1,0 +1,109 @@
+//! `dendrite axon`: the toy model served as a Bittensor 3.x axon.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use dendrite::Keypair;
+use dendrite_axon::{serve, AxonConfig, ToyModel};
+
+use crate::CliError;
+
+/// Options of `dendrite axon`.
+#[derive(Args)]
+pub struct AxonArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: IpAddr,
+    /// The axon's hotkey as a dev URI, mnemonic or 0x seed.
+    #[arg(long, default_value = "//Bob")]
+    uri: String,
+    /// Also write the endpoint JSON (hotkey, ip, port, version, pid) to this file.
+    #[arg(long)]
+    info_out: Option<PathBuf>,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long)]
+    run_seconds: Option<f64>,
+    /// Compress responses for callers that accept it (default: plain, as the Python axon).
+    #[arg(long, value_enum)]
+    compression: Option<crate::policy::CompressionChoice>,
+    /// Append one JSON line per received gradient to this file (caller, synapse, shape, sum,
+    /// the first values), so that other processes can see what Backward delivered.
+    #[arg(long)]
+    grad_log: Option<PathBuf>,
+}
+
+/// How often received gradients are appended to `--grad-log`.
+const GRAD_LOG_INTERVAL: Duration = Duration::from_millis(20);
+
+pub async fn run(args: AxonArgs) -> Result<(), CliError> {
+    let key = Keypair::from_uri(&args.uri).map_err(CliError::input)?;
+    let config = AxonConfig {
+        addr: SocketAddr::new(args.ip, args.port),
+        compression: args.compression.map(Into::into),
+        ..AxonConfig::default()
+    };
+    let model = Arc::new(ToyModel::new());
+    let handle = serve(&key, model.clone(), config)
+        .await
+        .map_err(CliError::input)?;
+    if let Some(path) = args.grad_log.clone() {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| CliError::input(format!("cannot open {}: {e}", path.display())))?;
+        tokio::spawn(async move {
+            use std::io::Write;
+            loop {
+                tokio::time::sleep(GRAD_LOG_INTERVAL).await;
+                for gradient in model.take_gradients() {
+                    if let Err(e) = writeln!(file, "{}", gradient_line(&gradient)) {
+                        tracing::warn!("grad log {}: {e}", path.display());
+                    }
+                }
+            }
+        });
+    }
+    let info = handle.info_json(std::process::id());
+    if let Some(path) = &args.info_out {
+        std::fs::write(path, &info)
+            .map_err(|e| CliError::input(format!("cannot write {}: {e}", path.display())))?;
+    }
+    println!("AXON READY {info}");
+    let limit = match args.run_seconds {
+        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(CliError::input(format!(
+                "--run-seconds {s} is not a duration"
+            )))
+        }
+        None => Duration::from_secs(u64::MAX / 4),
+    };
+    tokio::select! {
+        _ = tokio::time::sleep(limit) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// One `--grad-log` line: who sent which synapse's gradient, its shape, sum and first values.
+fn gradient_line(gradient: &dendrite_axon::ReceivedGradient) -> String {
+    let values = gradient.grad.cast(dendrite::DType::Float32).to_vec::<f32>();
+    let sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
+    serde_json::json!({
+        "caller": gradient.caller,
+        "synapse": gradient.synapse.name(),
+        "shape": gradient.grad.shape(),
+        "input_shape": gradient.input.shape(),
+        "sum": sum,
+        "first": values.iter().take(8).collect::<Vec<_>>(),
+    })
+    .to_string()
+}

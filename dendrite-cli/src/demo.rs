@@ -1,0 +1,193 @@
+//! `dendrite demo`: the project's main job, with no setup. Starts toy axons in this process,
+//! fans every synapse out to them and to one dead endpoint, sends a backward, prints a table
+//! and a latency summary.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use dendrite::{
+    Dendrite, DendriteConfig, Endpoint, Inputs, Keypair, ReturnCode, Synapse, Tensor, TextCausalLM,
+    TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
+};
+use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
+
+use crate::{table, CliError};
+
+/// Options of `dendrite demo`.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// How many local toy axons to start.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    axons: u32,
+    /// How many forward rounds to run (the table shows the last).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rounds: u32,
+    #[command(flatten)]
+    metrics: crate::metrics::MetricsArgs,
+}
+
+fn failure(e: impl std::fmt::Display) -> CliError {
+    CliError::Failure(e.to_string())
+}
+
+/// An endpoint on 127.0.0.1 where nothing listens.
+async fn dead_endpoint(uid: u64) -> Result<Endpoint, CliError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(failure)?;
+    let port = listener.local_addr().map_err(failure)?.port();
+    drop(listener);
+    let hotkey = Keypair::from_uri("//Ferdie")
+        .map_err(failure)?
+        .ss58_address()
+        .to_owned();
+    let version = dendrite::wire::VERSION_AS_INT.unsigned_abs();
+    Endpoint::new(version, uid, hotkey.clone(), "127.0.0.1", 4, port, hotkey).map_err(failure)
+}
+
+pub async fn run(args: DemoArgs) -> Result<(), CliError> {
+    println!("starting {} toy axons on 127.0.0.1 ...", args.axons);
+    let mut axons: Vec<(AxonHandle, Arc<ToyModel>)> = Vec::new();
+    for i in 0..args.axons {
+        let key = Keypair::from_uri(&format!("//DemoAxon{i}")).map_err(failure)?;
+        let model = Arc::new(ToyModel::new());
+        let handle = serve(&key, model.clone(), AxonConfig::default())
+            .await
+            .map_err(failure)?;
+        axons.push((handle, model));
+    }
+    let mut endpoints: Vec<Endpoint> = axons
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| h.endpoint(i as u64))
+        .collect();
+    endpoints.push(dead_endpoint(args.axons as u64).await?);
+
+    let config = DendriteConfig {
+        timeout: Duration::from_secs(5),
+        ..DendriteConfig::default()
+    };
+    let dendrite = Dendrite::with_config(Keypair::from_uri("//Alice").map_err(failure)?, config);
+    let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
+    let synapses: Vec<Synapse> = vec![
+        TextLastHiddenState::default().into(),
+        TextCausalLM::with_topk(8).into(),
+        TextCausalLMNext::with_topk(4).into(),
+        TextSeq2Seq {
+            num_to_generate: 8,
+            ..TextSeq2Seq::default()
+        }
+        .into(),
+    ];
+    let texts = vec![
+        "hello world, this is the dendrite demo".to_string(),
+        "the quick brown fox".to_string(),
+    ];
+    let (endpoints, inputs) = dendrite
+        .format_text_inputs(endpoints, Inputs::Texts(texts))
+        .map_err(failure)?;
+    println!(
+        "dendrite {} → {} endpoints ({} toy axons + 1 dead), inputs {:?}, {} rounds\n",
+        dendrite.client().key().ss58_address(),
+        endpoints.len(),
+        args.axons,
+        inputs[0].shape(),
+        args.rounds
+    );
+
+    let (mut round_times, mut call_times) = (Vec::new(), Vec::new());
+    let mut last = Vec::new();
+    let show_progress = std::io::stderr().is_terminal() && args.rounds > 1;
+    for round in 0..args.rounds {
+        if show_progress {
+            eprint!("\rround {}/{} ...", round + 1, args.rounds);
+        }
+        let start = Instant::now();
+        last = dendrite
+            .forward(&endpoints, &synapses, &inputs, None)
+            .await
+            .map_err(failure)?;
+        round_times.push(start.elapsed());
+        call_times.extend(
+            last.iter()
+                .flat_map(|r| r.synapses.iter())
+                .filter(|s| s.code == ReturnCode::Success)
+                .map(|s| s.elapsed),
+        );
+    }
+    if show_progress {
+        eprintln!();
+    }
+    let mut rows = Vec::new();
+    for (endpoint, result) in endpoints.iter().zip(&last) {
+        for (synapse, s) in synapses.iter().zip(&result.synapses) {
+            rows.push(vec![
+                format!(
+                    "{} {} {}:{}",
+                    endpoint.uid,
+                    table::short(&endpoint.hotkey),
+                    endpoint.ip,
+                    endpoint.port
+                ),
+                synapse.name().to_string(),
+                s.code.as_str_name().to_string(),
+                format!("{:.2}", s.elapsed.as_secs_f64() * 1e3),
+                table::shape(s.output.shape()),
+            ]);
+        }
+    }
+    table::print(
+        &["endpoint", "synapse", "code", "time ms", "output shape"],
+        &rows,
+    );
+
+    // Backward: the gradient of the sum of each answering endpoint's hidden states and
+    // log-probabilities goes back over the wire.
+    let backward_synapses = &synapses[..2];
+    let answered: Vec<usize> = (0..endpoints.len())
+        .filter(|&i| last[i].all_success())
+        .collect();
+    let grads: Vec<Vec<Tensor>> = answered
+        .iter()
+        .map(|&i| {
+            last[i].synapses[..2]
+                .iter()
+                .map(|s| Tensor::from_vec(vec![1f32; s.output.numel()], s.output.shape().to_vec()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(failure)?;
+    let chosen: Vec<Endpoint> = answered.iter().map(|&i| endpoints[i].clone()).collect();
+    let chosen_inputs: Vec<Tensor> = answered.iter().map(|&i| inputs[i].clone()).collect();
+    let start = Instant::now();
+    let backward = dendrite
+        .backward(&chosen, backward_synapses, &chosen_inputs, &grads, None)
+        .await
+        .map_err(failure)?;
+    let backward_time = start.elapsed();
+    let delivered = backward.iter().filter(|r| r.all_success()).count();
+    let received: usize = axons.iter().map(|(_, model)| model.gradients().len()).sum();
+
+    println!(
+        "\nbackward: {delivered}/{} endpoints answered Success in {:.2} ms; the axons received {received} gradients",
+        chosen.len(),
+        backward_time.as_secs_f64() * 1e3
+    );
+    println!("round time: {}", table::latency_summary(&mut round_times));
+    println!(
+        "successful call time: {}",
+        table::latency_summary(&mut call_times)
+    );
+    if let Some(metrics) = dendrite.metrics() {
+        println!(
+            "\nper-endpoint statistics (forward and backward calls):\n{}",
+            metrics.stats_table()
+        );
+    }
+    for (handle, _) in axons {
+        handle.shutdown().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! dendrite-core's integration tests in one binary (tests that need a process of their own are
+//! binaries beside this one).
+
+mod backward;
+#[path = "../common/mod.rs"]
+mod common;
+mod fanout;
+mod policies;
+mod wire_faults;

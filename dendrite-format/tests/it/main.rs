@@ -1,0 +1,5 @@
+//! dendrite-format's integration tests in one binary (tests that need a process of their own are
+//! binaries beside this one).
+
+mod fixtures;
+mod properties;

@@ -1,0 +1,209 @@
+//! The request signature of the 3.x wire, both sides.
+//!
+//! v2 (endpoint version >= 360): the text `"{nonce}.{sender}.{receiver}.{uuid}"` is signed and sent
+//! as `"{nonce}.{sender}.0x{signature_hex}.{uuid}"`. The legacy v1 form signs
+//! `"{nonce}{sender}{uuid}"` and joins the parts with `bitxx`; 3.x axons still accept it.
+
+use crate::keys::{self, Keypair};
+use dendrite_wire::ss58;
+
+/// Metadata key of the constant auth header.
+pub const AUTH_HEADER: &str = "rpc-auth-header";
+/// Value of [`AUTH_HEADER`].
+pub const AUTH_HEADER_VALUE: &str = "Bittensor";
+/// Metadata key of the signature.
+pub const SIGNATURE_HEADER: &str = "bittensor-signature";
+/// Metadata key of the sender's version as an integer (`370` for 3.7.0).
+pub const VERSION_HEADER: &str = "bittensor-version";
+/// Metadata key of the request type (`1` forward, `2` backward).
+pub const REQUEST_TYPE_HEADER: &str = "request_type";
+/// The lowest version 3.x axons accept.
+pub const MIN_ACCEPTED_VERSION: i64 = 370;
+/// Endpoints at or above this version verify the v2 signature.
+pub const NEW_SIGNATURE_VERSION: u32 = 360;
+
+/// Signature formats the axon understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// `nonce bitxx sender bitxx 0xsig bitxx uuid`, signing `nonce sender uuid`.
+    V1Legacy,
+    /// `nonce.sender.0xsig.uuid`, signing `nonce.sender.receiver.uuid`.
+    V2,
+}
+
+/// The text a sender signs for `receiver`.
+pub fn signed_text(
+    format: SignatureFormat,
+    nonce: u64,
+    sender: &str,
+    receiver: &str,
+    uuid: &str,
+) -> String {
+    match format {
+        SignatureFormat::V2 => format!("{nonce}.{sender}.{receiver}.{uuid}"),
+        SignatureFormat::V1Legacy => format!("{nonce}{sender}{uuid}"),
+    }
+}
+
+/// The `bittensor-signature` value a receptor sends to an endpoint of `endpoint_version`.
+pub fn sign_header(
+    key: &Keypair,
+    endpoint_version: u32,
+    receiver: &str,
+    nonce: u64,
+    uuid: &str,
+) -> String {
+    let sender = key.ss58_address();
+    let format = if endpoint_version >= NEW_SIGNATURE_VERSION {
+        SignatureFormat::V2
+    } else {
+        SignatureFormat::V1Legacy
+    };
+    let text = signed_text(format, nonce, sender, receiver, uuid);
+    let signature = hex::encode(key.sign(text.as_bytes()));
+    match format {
+        SignatureFormat::V2 => format!("{nonce}.{sender}.0x{signature}.{uuid}"),
+        SignatureFormat::V1Legacy => format!("{nonce}bitxx{sender}bitxx0x{signature}bitxx{uuid}"),
+    }
+}
+
+/// A parsed `bittensor-signature` header (not yet verified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureHeader {
+    /// The sender's nonce; Python ints are unbounded, these are checked as i128.
+    pub nonce: i128,
+    /// The sender's SS58 address.
+    pub sender: String,
+    /// The signature as sent (`0x` + hex).
+    pub signature: String,
+    /// The sender's receptor uuid.
+    pub uuid: String,
+    /// Which format it was.
+    pub format: SignatureFormat,
+}
+
+impl SignatureHeader {
+    /// Parses the v2 form first, then the legacy form, as the 3.x `AuthInterceptor` does.
+    pub fn parse(header: &str) -> Option<Self> {
+        Self::parse_v2(header).or_else(|| Self::parse_legacy(header))
+    }
+
+    fn parse_v2(header: &str) -> Option<Self> {
+        let parts: Vec<&str> = header.split('.').collect();
+        let [nonce, sender, signature, uuid] = parts[..] else {
+            return None;
+        };
+        Some(SignatureHeader {
+            nonce: parse_python_int(nonce)?,
+            sender: sender.into(),
+            signature: signature.into(),
+            uuid: uuid.into(),
+            format: SignatureFormat::V2,
+        })
+    }
+
+    fn parse_legacy(header: &str) -> Option<Self> {
+        let parts: Vec<&str> = header.split("bitxx").collect();
+        if parts.len() < 4 {
+            return None;
+        }
+        let nonce = parse_python_int(parts[0])?;
+        let (uuid, rest) = parts[1..].split_last()?;
+        let (signature, sender) = rest.split_last()?;
+        Some(SignatureHeader {
+            nonce,
+            sender: sender.concat(),
+            signature: (*signature).into(),
+            uuid: (*uuid).into(),
+            format: SignatureFormat::V1Legacy,
+        })
+    }
+
+    /// The text the sender should have signed for `receiver`.
+    pub fn signed_text(&self, receiver: &str) -> String {
+        let nonce = self.nonce;
+        match self.format {
+            SignatureFormat::V2 => format!("{nonce}.{}.{receiver}.{}", self.sender, self.uuid),
+            SignatureFormat::V1Legacy => format!("{nonce}{}{}", self.sender, self.uuid),
+        }
+    }
+
+    /// Whether the signature is the sender's over the text for `receiver`. Malformed addresses
+    /// or hex are simply not valid.
+    pub fn verify(&self, receiver: &str) -> bool {
+        let Ok(public) = ss58::decode(&self.sender) else {
+            return false;
+        };
+        let digits = self.signature.strip_prefix("0x").unwrap_or(&self.signature);
+        let Ok(bytes) = hex::decode(digits) else {
+            return false;
+        };
+        let Ok(signature) = <[u8; 64]>::try_from(bytes) else {
+            return false;
+        };
+        keys::verify(&public, self.signed_text(receiver).as_bytes(), &signature)
+    }
+}
+
+/// Python's `int(s)` for the strings a header can hold: optional sign, digits, surrounding
+/// whitespace and single underscores between digits.
+pub fn parse_python_int(text: &str) -> Option<i128> {
+    let text = text.trim();
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let valid = !digits.is_empty()
+        && !digits.starts_with('_')
+        && !digits.ends_with('_')
+        && !digits.contains("__")
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '_');
+    if !valid {
+        return None;
+    }
+    text.replace('_', "").parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECEIVER: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+    #[test]
+    fn v2_header_round_trips_and_verifies_for_its_receiver_only() {
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let header = sign_header(&alice, 370, RECEIVER, 42, "u-1");
+        let parsed = SignatureHeader::parse(&header).unwrap();
+        assert_eq!(parsed.format, SignatureFormat::V2);
+        assert_eq!(parsed.nonce, 42);
+        assert_eq!(parsed.sender, alice.ss58_address());
+        assert_eq!(parsed.uuid, "u-1");
+        assert!(parsed.verify(RECEIVER));
+        assert!(!parsed.verify(alice.ss58_address()));
+    }
+
+    #[test]
+    fn legacy_header_parses_and_verifies() {
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let header = sign_header(&alice, 300, RECEIVER, 7, "abc");
+        assert!(header.contains("bitxx"));
+        let parsed = SignatureHeader::parse(&header).unwrap();
+        assert_eq!(parsed.format, SignatureFormat::V1Legacy);
+        assert!(parsed.verify("any receiver: v1 does not sign it"));
+    }
+
+    #[test]
+    fn garbage_headers_do_not_parse() {
+        for header in ["hello", "", "x.y.z.w", "1.2.3", "abcbitxxdbitxxebitxxf"] {
+            assert_eq!(SignatureHeader::parse(header), None, "{header}");
+        }
+    }
+
+    #[test]
+    fn python_int_rules() {
+        assert_eq!(parse_python_int(" 12 "), Some(12));
+        assert_eq!(parse_python_int("-3"), Some(-3));
+        assert_eq!(parse_python_int("1_000"), Some(1000));
+        for bad in ["", "1__0", "_1", "1_", "0x10", "1.5", "+"] {
+            assert_eq!(parse_python_int(bad), None, "{bad}");
+        }
+    }
+}

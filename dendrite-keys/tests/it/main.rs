@@ -1,0 +1,3 @@
+//! dendrite-keys' integration tests in one binary.
+
+mod keys;

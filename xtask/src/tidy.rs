@@ -1,0 +1,346 @@
+//! Tidy tests (as rust-analyzer keeps them): facts about the workspace that no compiler checks,
+//! read from `cargo metadata` and run by `cargo test -p xtask` (part of `cargo xtask test`).
+//!
+//! - **Layering**: each crate's normal dependencies, with the features a user of that crate gets
+//!   by default, never reach the crates [`FORBIDDEN`] names for it (the tokenizer, prometheus,
+//!   clap, libtorch...). Features of our own crates are evaluated exactly; a crates.io crate's
+//!   dependencies are taken from the workspace's resolve, which can only over-count.
+//! - **The map**: ARCHITECTURE.md's crate table lists every member but xtask with exactly its
+//!   normal dependencies among our crates and exactly the forbidden crates below.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// Per crate (with its default features): crates its normal dependency graph must never hold.
+pub const FORBIDDEN: &[(&str, &[&str])] = &[
+    (
+        "dendrite-wire",
+        &["tokenizers", "subxt-signer", "prometheus", "clap", "tch"],
+    ),
+    (
+        "dendrite-keys",
+        &["tokenizers", "prometheus", "clap", "tch"],
+    ),
+    (
+        "dendrite-format",
+        &["subxt-signer", "prometheus", "clap", "tch"],
+    ),
+    (
+        "dendrite-core",
+        &["tokenizers", "onig", "prometheus", "clap", "tch"],
+    ),
+    ("dendrite-metrics", &["tokenizers", "clap", "tch"]),
+    (
+        "dendrite-axon",
+        &["dendrite-core", "tokenizers", "prometheus", "clap", "tch"],
+    ),
+    ("dendrite-autograd", &["prometheus", "clap"]),
+    (
+        "dendrite",
+        &["clap", "tracing-subscriber", "dendrite-axon", "tch"],
+    ),
+    ("dendrite-cli", &["tch"]),
+    ("dendrite-py", &["tch", "torch-sys", "clap"]),
+];
+
+/// The workspace as `cargo metadata` describes it.
+pub struct Workspace {
+    packages: BTreeMap<String, Value>,
+    members: BTreeSet<String>,
+    /// Resolve node id -> normal dependency ids.
+    resolved: BTreeMap<String, Vec<String>>,
+    /// Package id -> name.
+    names: BTreeMap<String, String>,
+}
+
+impl Workspace {
+    /// Runs `cargo metadata` in the workspace root.
+    pub fn load() -> Result<Self> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--locked"])
+            .current_dir(crate::util::root())
+            .output()
+            .context("running cargo metadata")?;
+        if !output.status.success() {
+            bail!(
+                "cargo metadata failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Self::from_metadata(&serde_json::from_slice(&output.stdout)?)
+    }
+
+    fn from_metadata(metadata: &Value) -> Result<Self> {
+        let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let member_ids: BTreeSet<String> = list(&metadata["workspace_members"])
+            .iter()
+            .map(str_of)
+            .collect();
+        let mut packages = BTreeMap::new();
+        let mut members = BTreeSet::new();
+        let mut names = BTreeMap::new();
+        for package in list(&metadata["packages"]) {
+            let (id, name) = (str_of(&package["id"]), str_of(&package["name"]));
+            names.insert(id.clone(), name.clone());
+            if member_ids.contains(&id) {
+                members.insert(name.clone());
+                packages.insert(name, package);
+            }
+        }
+        let mut resolved = BTreeMap::new();
+        for node in list(&metadata["resolve"]["nodes"]) {
+            let normal = list(&node["deps"])
+                .iter()
+                .filter(|dep| {
+                    list(&dep["dep_kinds"])
+                        .iter()
+                        .any(|kind| kind["kind"].is_null())
+                })
+                .map(|dep| str_of(&dep["pkg"]))
+                .collect();
+            resolved.insert(str_of(&node["id"]), normal);
+        }
+        Ok(Workspace {
+            packages,
+            members,
+            resolved,
+            names,
+        })
+    }
+
+    /// Our crates, xtask excepted.
+    pub fn members(&self) -> impl Iterator<Item = &str> {
+        self.members
+            .iter()
+            .map(String::as_str)
+            .filter(|m| *m != "xtask")
+    }
+
+    /// `member`'s normal dependencies among our crates, optional ones included.
+    pub fn our_dependencies(&self, member: &str) -> BTreeSet<String> {
+        self.dependencies(member)
+            .filter(|dep| self.members.contains(str_field(dep, "name")))
+            .map(|dep| str_field(dep, "name").to_owned())
+            .collect()
+    }
+
+    /// Every package name a user of `member` compiles as a normal dependency, with `member`'s
+    /// default features.
+    pub fn normal_closure(&self, member: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut external = Vec::new();
+        self.visit_member(member, &BTreeSet::new(), true, &mut seen, &mut external);
+        let mut visited_ids = BTreeSet::new();
+        while let Some(id) = external.pop() {
+            if !visited_ids.insert(id.clone()) {
+                continue;
+            }
+            if let Some(name) = self.names.get(&id) {
+                seen.insert(name.clone());
+            }
+            external.extend(self.resolved.get(&id).cloned().unwrap_or_default());
+        }
+        seen
+    }
+
+    fn dependencies(&self, member: &str) -> impl Iterator<Item = &Value> {
+        self.packages
+            .get(member)
+            .and_then(|p| p["dependencies"].as_array())
+            .into_iter()
+            .flatten()
+            .filter(|dep| dep["kind"].is_null())
+    }
+
+    fn visit_member(
+        &self,
+        member: &str,
+        requested: &BTreeSet<String>,
+        default: bool,
+        seen: &mut BTreeSet<String>,
+        external: &mut Vec<String>,
+    ) {
+        seen.insert(member.to_owned());
+        let package = &self.packages[member];
+        let (enabled_deps, dep_features) = enabled(package, requested, default);
+        let member_id = package["id"].as_str().unwrap_or_default();
+        for dep in self.dependencies(member) {
+            let name = str_field(dep, "name");
+            let key = dep["rename"].as_str().unwrap_or(name);
+            if dep["optional"].as_bool() == Some(true) && !enabled_deps.contains(key) {
+                continue;
+            }
+            if self.members.contains(name) {
+                let mut features: BTreeSet<String> = dep["features"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect();
+                features.extend(dep_features.get(key).cloned().unwrap_or_default());
+                let default = dep["uses_default_features"].as_bool() != Some(false);
+                self.visit_member(name, &features, default, seen, external);
+            } else {
+                let ids = self.resolved.get(member_id).cloned().unwrap_or_default();
+                external.extend(
+                    ids.into_iter()
+                        .filter(|id| self.names.get(id).map(String::as_str) == Some(name)),
+                );
+            }
+        }
+    }
+}
+
+fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field].as_str().unwrap_or_default()
+}
+
+/// The optional dependencies `requested` (plus `default`) turns on in `package`, and the
+/// features it asks of each dependency (`dep/feature`).
+fn enabled(
+    package: &Value,
+    requested: &BTreeSet<String>,
+    default: bool,
+) -> (BTreeSet<String>, BTreeMap<String, BTreeSet<String>>) {
+    let table = &package["features"];
+    let mut pending: Vec<String> = requested.iter().cloned().collect();
+    if default && table.get("default").is_some() {
+        pending.push("default".into());
+    }
+    let (mut features, mut deps) = (BTreeSet::new(), BTreeSet::new());
+    let mut dep_features: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    while let Some(feature) = pending.pop() {
+        if let Some(dep) = feature.strip_prefix("dep:") {
+            deps.insert(dep.to_owned());
+        } else if let Some((dep, wanted)) = feature.split_once('/') {
+            let weak = dep.ends_with('?');
+            let dep = dep.trim_end_matches('?');
+            if !weak {
+                deps.insert(dep.to_owned());
+            }
+            dep_features
+                .entry(dep.to_owned())
+                .or_default()
+                .insert(wanted.to_owned());
+        } else if features.insert(feature.clone()) {
+            match table.get(&feature).and_then(Value::as_array) {
+                Some(entries) => {
+                    pending.extend(entries.iter().filter_map(|e| e.as_str().map(str::to_owned)))
+                }
+                // An optional dependency's implicit feature.
+                None => {
+                    deps.insert(feature);
+                }
+            }
+        }
+    }
+    (deps, dep_features)
+}
+
+/// Rows of ARCHITECTURE.md's crate table: crate -> (our dependencies, never compiles).
+pub fn architecture_table(text: &str) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let names_in = |cell: &str| -> BTreeSet<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // | `crate` | what it owns | depends on | never compiles |
+            let [_, name, _, deps, forbidden, _] = cells[..] else {
+                return None;
+            };
+            let name = name.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_owned(), (names_in(deps), names_in(forbidden))))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace::load().expect("cargo metadata")
+    }
+
+    #[test]
+    fn no_crate_compiles_what_its_layer_forbids() {
+        let workspace = workspace();
+        let mut failures = Vec::new();
+        for (member, forbidden) in FORBIDDEN {
+            assert!(
+                workspace.members().any(|m| m == *member),
+                "FORBIDDEN names {member}, which is not a member"
+            );
+            let closure = workspace.normal_closure(member);
+            for crate_name in *forbidden {
+                if closure.contains(*crate_name) {
+                    failures.push(format!("{member} compiles {crate_name}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "layering broken: {failures:#?}");
+    }
+
+    #[test]
+    fn every_member_has_rules() {
+        let workspace = workspace();
+        for member in workspace.members() {
+            assert!(
+                FORBIDDEN.iter().any(|(m, _)| *m == member),
+                "{member} has no FORBIDDEN entry"
+            );
+        }
+    }
+
+    #[test]
+    fn the_closure_sees_what_it_should() {
+        // The check is only worth something if it finds crates that are there.
+        let workspace = workspace();
+        let format = workspace.normal_closure("dendrite-format");
+        assert!(format.contains("tokenizers") && format.contains("onig"));
+        let cli = workspace.normal_closure("dendrite-cli");
+        assert!(cli.contains("clap") && cli.contains("dendrite-axon"));
+        assert!(cli.contains("prometheus"), "the CLI's facade has metrics");
+        let facade = workspace.normal_closure("dendrite");
+        assert!(
+            facade.contains("prometheus"),
+            "metrics is a default feature"
+        );
+    }
+
+    #[test]
+    fn architecture_md_agrees_with_cargo() {
+        let workspace = workspace();
+        let text = std::fs::read_to_string(crate::util::root().join("ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md");
+        let table = architecture_table(&text);
+        let documented: BTreeSet<&str> = table.keys().map(String::as_str).collect();
+        let members: BTreeSet<&str> = workspace.members().collect();
+        assert_eq!(documented, members, "ARCHITECTURE.md's crate table rows");
+        for (member, (deps, forbidden)) in &table {
+            assert_eq!(
+                deps,
+                &workspace.our_dependencies(member),
+                "ARCHITECTURE.md: what {member} depends on"
+            );
+            let rules: BTreeSet<String> = FORBIDDEN
+                .iter()
+                .find(|(m, _)| m == member)
+                .map(|(_, f)| f.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                forbidden, &rules,
+                "ARCHITECTURE.md: what {member} never compiles"
+            );
+        }
+    }
+}
