@@ -243,6 +243,16 @@ fn ci() -> Result<()> {
         "-D",
         "warnings",
     ])?;
+    util::cargo(&[
+        "clippy",
+        "--package",
+        "dendrite",
+        "--no-default-features",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     codegen::run(true)?;
     test()
 }
