@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The layers are re-exported for users who need them: [`wire`] (tensors, synapses, codes,
-//! endpoints), [`format`] (inputs, tokenizer), [`core`] (keys, receptors, fan-out) and `metrics`
+//! endpoints), [`format`](mod@format) (inputs, tokenizer), [`core`] (keys, receptors, fan-out) and `metrics`
 //! (Prometheus, statistics).
 //!
 //! Features: `metrics` (default) counts every call in Prometheus series and per-endpoint

@@ -10,9 +10,11 @@
 //!    run, after it ran them).
 //! 3. `cargo package` of every publishable crate, in dependency order, each verified by
 //!    building it from its packaged sources alone (the others served from a local registry).
-//! 4. The release `dendrite` binary (its `--version` must print the version) and the
+//! 4. The documentation as docs.rs builds it: `DOCS_RS` set, no libtorch (`tch/doc-only`), every
+//!    warning an error; the binary-only CLI has none.
+//! 5. The release `dendrite` binary (its `--version` must print the version) and the
 //!    `dendrite-rs` wheel.
-//! 5. `target/dist/`: the binary tarball, the wheel, the `.crate` files and `SHA256SUMS`; then
+//! 6. `target/dist/`: the binary tarball, the wheel, the `.crate` files and `SHA256SUMS`; then
 //!    the `cargo publish` commands in order, printed, not run.
 
 use std::path::{Path, PathBuf};
@@ -77,6 +79,7 @@ pub fn run(options: Options) -> Result<()> {
         package.extend(["--package", name]);
     }
     util::cargo(&package)?;
+    docs_as_docs_rs_builds_them(&publishable)?;
 
     let binary = release_binary(&version)?;
     let (_, wheel) = crate::python::ready_python()?;
@@ -212,6 +215,25 @@ fn publishable_in_order() -> Result<Vec<String>> {
         ordered.push(name.clone());
     }
     Ok(ordered)
+}
+
+/// `cargo doc` of the library crates with docs.rs's environment: `DOCS_RS=1` (dendrite-autograd's
+/// build script then compiles no shim), libtorch absent (`tch/doc-only`), warnings denied.
+fn docs_as_docs_rs_builds_them(crates: &[String]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["doc", "--no-deps", "--locked"]);
+    for name in crates.iter().filter(|n| *n != "dendrite-cli") {
+        command.args(["--package", name]);
+    }
+    command
+        .args(["--features", "dendrite/torch,tch/doc-only"])
+        .env("DOCS_RS", "1")
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .env_remove("LIBTORCH")
+        .env_remove("LD_LIBRARY_PATH")
+        .current_dir(util::root());
+    util::run(&mut command)
 }
 
 /// Builds the release `dendrite` binary and checks that it reports `version`.
