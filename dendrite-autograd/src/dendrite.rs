@@ -261,7 +261,8 @@ struct CallBackward {
 
 impl CallBackward {
     /// The wire gradient of output `index`: the torch gradient, or zeros where the output took
-    /// no part in the loss (or the synapse did not answer); nothing for seq2seq.
+    /// no part in the loss (or the synapse did not answer); nothing where the output takes no
+    /// gradient (seq2seq).
     fn gradient(
         &self,
         synapse: &Synapse,
@@ -269,7 +270,7 @@ impl CallBackward {
         grad: &Tensor,
         answered: bool,
     ) -> Result<WireTensor, String> {
-        if matches!(synapse, Synapse::TextSeq2Seq(_)) {
+        if !synapse.is_differentiable() {
             return Ok(WireTensor::empty());
         }
         if answered && grad.defined() {

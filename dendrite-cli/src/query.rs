@@ -117,7 +117,7 @@ fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
 }
 
 /// The gradient of `sum(outputs)`: ones where the synapse answered, zeros where it did not,
-/// and no gradient for seq2seq (its outputs are token ids).
+/// and no gradient where the output takes none (seq2seq's token ids).
 fn gradients(synapses: &[Synapse], result: &EndpointResult) -> Result<Vec<Tensor>, CliError> {
     synapses
         .iter()
@@ -128,9 +128,10 @@ fn gradients(synapses: &[Synapse], result: &EndpointResult) -> Result<Vec<Tensor
             } else {
                 0f32
             };
-            match synapse {
-                Synapse::TextSeq2Seq(_) => Ok(Tensor::empty()),
-                _ => Tensor::from_vec(vec![fill; s.output.numel()], s.output.shape().to_vec()),
+            if synapse.is_differentiable() {
+                Tensor::from_vec(vec![fill; s.output.numel()], s.output.shape().to_vec())
+            } else {
+                Ok(Tensor::empty())
             }
         })
         .collect::<Result<_, _>>()

@@ -44,6 +44,12 @@ impl Synapse {
         self.inner.synapse_type() as i32
     }
 
+    /// Whether the output takes a gradient in a Backward (seq2seq's token ids do not).
+    #[getter]
+    fn is_differentiable(&self) -> bool {
+        self.inner.is_differentiable()
+    }
+
     /// The reference's class name (`TextCausalLM`, ...).
     #[getter]
     fn name(&self) -> &'static str {

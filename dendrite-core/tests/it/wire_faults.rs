@@ -10,7 +10,7 @@ use dendrite_wire::Endpoint;
 use dendrite_wire::{ReturnCode, Synapse};
 
 /// The largest legal answer to a hidden-state request for `[1, 2]` tokens (see
-/// `request::max_response_bytes`: 64 KiB slack, 2 × 1024 f32, 1 KiB per tensor).
+/// `dendrite_wire::synapse::max_forward_response_bytes`: 64 KiB slack, 2 × 1024 f32, 1 KiB per tensor).
 const LIMIT_1X2: usize = 64 * 1024 + 2 * NETWORK_DIM * 4 + 1024;
 
 fn lhs() -> Synapse {

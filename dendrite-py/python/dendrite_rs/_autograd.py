@@ -20,8 +20,6 @@ from .codes import SUCCESS
 #: the call into the graph.
 DUMMY = torch.empty(0, requires_grad=True)
 
-SEQ2SEQ = 3
-
 
 def input_arrays(inputs: Sequence[torch.Tensor]) -> List[np.ndarray]:
     """Each input as a contiguous int64 numpy array on the CPU (shared, not copied, where it is
@@ -93,7 +91,7 @@ def send_gradients(ctx: Any, output_grads: Sequence[Optional[torch.Tensor]]) -> 
         for s, synapse in enumerate(ctx.synapses):
             index = e * n_synapses + s
             grad = output_grads[index]
-            if synapse.synapse_type == SEQ2SEQ:
+            if not synapse.is_differentiable:
                 per_synapse.append(np.zeros(0, dtype=np.float32))
             elif grad is None or codes[s] != SUCCESS:
                 per_synapse.append(np.zeros(ctx.shapes[index], dtype=np.float32))

@@ -126,6 +126,10 @@ pub(crate) trait Codec {
         request: &Tensor,
         wire: Tensor,
     ) -> Result<Tensor, SynapseError>;
+    /// Whether the output takes a gradient (a Backward carries one for it); token ids do not.
+    fn differentiable(&self) -> bool {
+        true
+    }
     /// Whether `decode_forward_response` already maps every value through [`finite`], so the
     /// output needs no `nan_to_num` pass (a causal LM output is 3.2 MB per endpoint at [2, 8]).
     fn decodes_finite(&self) -> bool {
@@ -160,6 +164,12 @@ impl Synapse {
     /// The reference's name of the synapse (`"TextCausalLM"`, ...).
     pub fn name(&self) -> &'static str {
         self.codec().name()
+    }
+
+    /// Whether the synapse's output takes a gradient: a Backward sends one for it (seq2seq
+    /// outputs are token ids and get an empty tensor).
+    pub fn is_differentiable(&self) -> bool {
+        self.codec().differentiable()
     }
 
     /// The proto enum value.

@@ -88,6 +88,11 @@ impl From<ps::TextSeq2Seq> for TextSeq2Seq {
 }
 
 impl Codec for TextSeq2Seq {
+    /// Generated token ids take no gradient.
+    fn differentiable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "TextSeq2Seq"
     }
