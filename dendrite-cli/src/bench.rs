@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use dendrite::core::Phases;
 use dendrite::{
     load_endpoints, Dendrite, DendriteConfig, Keypair, ReturnCode, Synapse, Tensor, TextCausalLM,
     TextCausalLMNext, TextLastHiddenState,
 };
 use serde_json::json;
 
-use crate::CliError;
+use crate::record::{self, PhaseSeconds, RoundInfo, Row};
+use crate::{timeline, CliError};
 
 /// The benchmark's synapse (the peer script's names).
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -63,6 +65,11 @@ pub struct BenchArgs {
     /// HTTP/2 initial connection window, bytes (default: ours, 64 MiB).
     #[arg(long)]
     connection_window: Option<u32>,
+    /// Draw the last measured round's forward calls as a waterfall (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<PathBuf>,
+    #[command(flatten)]
+    record: crate::record::RecordArgs,
 }
 
 fn proc_status_kb(field: &str) -> Option<f64> {
@@ -131,6 +138,9 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let synapses = args.policy.synapses(vec![synapse]);
     let (mut walls, mut ok, mut total, mut bytes) = (Vec::new(), 0usize, 0usize, 0usize);
     let (mut cpu_start, mut wall_start, mut wire_start) = (0.0, Instant::now(), (0, 0));
+    let mut recorder = args.record.recorder()?;
+    let mut phase_sums = [0.0f64; 7];
+    let mut last_round = Vec::new();
     for round in 0..args.warmup + args.rounds {
         if round == args.warmup {
             cpu_start = cpu_seconds();
@@ -167,7 +177,30 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                 .filter(|r| r.synapses[0].code == ReturnCode::Success)
                 .count();
             bytes += results.iter().map(|r| r.bytes_received).sum::<usize>();
+            for result in &results {
+                let seconds = PhaseSeconds::from(&result.phases).ordered();
+                for (sum, phase) in phase_sums.iter_mut().zip(seconds) {
+                    *sum += phase;
+                }
+            }
+            if let Some(recorder) = &mut recorder {
+                let info = RoundInfo {
+                    round: (round - args.warmup) as u32,
+                    direction: "forward",
+                    timeout_s: timeout.as_secs_f64(),
+                };
+                let payload_cap = args.record.payload_cap();
+                for row in record::rows(&info, &endpoints, &synapses, &results, payload_cap) {
+                    recorder.write(&row)?;
+                }
+            }
+            if args.timeline.is_some() {
+                last_round = results;
+            }
         }
+    }
+    if let Some(recorder) = &mut recorder {
+        recorder.flush()?;
     }
     let wall = wall_start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_start;
@@ -189,6 +222,27 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "retries": dendrite.client().retries(),
         "backing_off": dendrite.client().backing_off(),
     });
+    let mut line = line;
+    line["phase_mean_s"] = json!(Phases::NAMES
+        .iter()
+        .zip(phase_sums)
+        .map(|(name, sum)| (name.to_string(), json!(sum / total.max(1) as f64)))
+        .collect::<serde_json::Map<_, _>>());
     println!("{line}");
+    if let Some(path) = &args.timeline {
+        let info = RoundInfo {
+            round: args.rounds as u32 - 1,
+            direction: "forward",
+            timeout_s: timeout.as_secs_f64(),
+        };
+        let rows = record::rows(&info, &endpoints, &synapses, &last_round, None);
+        let refs: Vec<&Row> = rows.iter().collect();
+        let title = format!(
+            "dendrite bench: last of {} rounds, {n} endpoints, {:?} [{}, {}]",
+            args.rounds, args.synapse, args.batch, args.seq
+        );
+        timeline::render(path, &title, timeline::calls(&refs), timeout.as_secs_f64())?;
+        eprintln!("timeline: {}", path.display());
+    }
     Ok(())
 }

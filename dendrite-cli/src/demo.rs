@@ -13,7 +13,8 @@ use dendrite::{
 };
 use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
 
-use crate::{table, CliError};
+use crate::record::{self, RoundInfo, Row};
+use crate::{table, timeline, CliError};
 
 /// Options of `dendrite demo`.
 #[derive(Args)]
@@ -24,6 +25,9 @@ pub struct DemoArgs {
     /// How many forward rounds to run (the table shows the last).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
+    /// Draw the last forward round as a waterfall (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<std::path::PathBuf>,
     #[command(flatten)]
     metrics: crate::metrics::MetricsArgs,
 }
@@ -97,6 +101,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         args.rounds
     );
 
+    let timeout = dendrite.config().timeout;
     let (mut round_times, mut call_times) = (Vec::new(), Vec::new());
     let mut last = Vec::new();
     let show_progress = std::io::stderr().is_terminal() && args.rounds > 1;
@@ -142,6 +147,21 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         &["endpoint", "synapse", "code", "time ms", "output shape"],
         &rows,
     );
+    if let Some(path) = &args.timeline {
+        let info = RoundInfo {
+            round: args.rounds - 1,
+            direction: "forward",
+            timeout_s: timeout.as_secs_f64(),
+        };
+        let records = record::rows(&info, &endpoints, &synapses, &last, None);
+        let refs: Vec<&Row> = records.iter().collect();
+        let title = format!(
+            "dendrite demo: round {} of {}, {} toy axons + 1 dead endpoint, 4 synapses",
+            args.rounds, args.rounds, args.axons
+        );
+        timeline::render(path, &title, timeline::calls(&refs), timeout.as_secs_f64())?;
+        println!("\ntimeline: {}", path.display());
+    }
 
     // Backward: the gradient of the sum of each answering endpoint's hidden states and
     // log-probabilities goes back over the wire.

@@ -6,7 +6,10 @@ mod demo;
 mod metrics;
 mod policy;
 mod query;
+mod record;
+mod replay;
 mod table;
+mod timeline;
 
 use std::process::ExitCode;
 
@@ -32,6 +35,9 @@ enum Command {
     /// Fan-out rounds against an endpoint file; one JSON line of figures (the fields of the
     /// Python peer's `dendrite.py bench`).
     Bench(bench::BenchArgs),
+    /// Print a `--record` directory's table and statistics, and draw a round's timeline,
+    /// without any network.
+    Replay(replay::ReplayArgs),
 }
 
 /// Why a command failed: the user's input (exit 2) or the command itself (exit 1).
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
             Command::Axon(args) => axon::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Replay(args) => replay::run(args),
         }
     });
     match outcome {

@@ -5,14 +5,13 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::record::{self, Recorder, RoundInfo, Row, TABLE_HEADER};
+use crate::{table, timeline, CliError};
 use clap::{Args, ValueEnum};
 use dendrite::{
     load_endpoints, Dendrite, DendriteConfig, Endpoint, EndpointResult, Keypair, ReturnCode,
     Synapse, Tensor, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
 };
-use serde_json::json;
-
-use crate::{table, CliError};
 
 /// Which synapse to query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -69,9 +68,15 @@ pub struct QueryArgs {
     /// Seconds between repeats.
     #[arg(long, default_value_t = 1.0)]
     interval: f64,
-    /// One JSON object per line per endpoint × synapse instead of a table.
+    /// One JSON object per line per endpoint × synapse instead of a table (the fields of a
+    /// `--record` row, phases included).
     #[arg(long)]
     json: bool,
+    /// Draw the last round's forward calls as a waterfall (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<PathBuf>,
+    #[command(flatten)]
+    record: crate::record::RecordArgs,
     #[command(flatten)]
     metrics: crate::metrics::MetricsArgs,
     #[command(flatten)]
@@ -138,44 +143,44 @@ fn gradients(synapses: &[Synapse], result: &EndpointResult) -> Result<Vec<Tensor
         .map_err(|e| CliError::Failure(e.to_string()))
 }
 
+/// Where each row goes: JSON lines or the table, the record, the timeline.
 struct Printer {
     json: bool,
-    rows: Vec<Vec<String>>,
+    cells: Vec<Vec<String>>,
+    recorder: Option<Recorder>,
+    payload_cap: Option<usize>,
+    last_round: Vec<Row>,
 }
 
 impl Printer {
     fn add(
         &mut self,
-        round: u32,
-        direction: &str,
-        endpoint: &Endpoint,
-        synapse: &Synapse,
-        s: &dendrite::SynapseResult,
-    ) {
-        if self.json {
-            let line = json!({
-                "round": round, "direction": direction, "uid": endpoint.uid, "hotkey": endpoint.hotkey,
-                "synapse": synapse.name(), "code": s.code.as_str_name(), "message": s.message,
-                "time_s": s.elapsed.as_secs_f64(), "shape": s.output.shape(),
-                "dtype": format!("{:?}", s.output.dtype()),
-            });
-            println!("{line}");
-        } else {
-            self.rows.push(vec![
-                round.to_string(),
-                direction.into(),
-                format!("{} {}", endpoint.uid, table::short(&endpoint.hotkey)),
-                synapse.name().into(),
-                s.code.as_str_name().into(),
-                format!("{:.2}", s.elapsed.as_secs_f64() * 1e3),
-                if direction == "forward" {
-                    table::shape(s.output.shape())
-                } else {
-                    "-".into()
-                },
-                s.message.chars().take(60).collect(),
-            ]);
+        info: &RoundInfo<'_>,
+        endpoints: &[Endpoint],
+        synapses: &[Synapse],
+        results: &[EndpointResult],
+    ) -> Result<(), CliError> {
+        if info.direction == "forward" {
+            self.last_round.clear();
         }
+        for row in record::rows(info, endpoints, synapses, results, self.payload_cap) {
+            if let Some(recorder) = &mut self.recorder {
+                recorder.write(&row)?;
+            }
+            if self.json {
+                let mut row = row.clone();
+                row.payload_hex = None;
+                let line =
+                    serde_json::to_string(&row).map_err(|e| CliError::Failure(e.to_string()))?;
+                println!("{line}");
+            } else {
+                self.cells.push(row.table_cells());
+            }
+            if info.direction == "forward" {
+                self.last_round.push(row);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -199,7 +204,10 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         .map_err(CliError::input)?;
     let mut printer = Printer {
         json: args.json,
-        rows: Vec::new(),
+        cells: Vec::new(),
+        recorder: args.record.recorder()?,
+        payload_cap: args.record.payload_cap(),
+        last_round: Vec::new(),
     };
     let mut round_times = Vec::new();
     // Progress on a terminal for long runs (many rounds or a large fan-out), never in pipes.
@@ -223,11 +231,12 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
             .await
             .map_err(CliError::input)?;
         round_times.push(start.elapsed());
-        for (endpoint, result) in endpoints.iter().zip(&results) {
-            for (synapse, s) in synapses.iter().zip(&result.synapses) {
-                printer.add(round, "forward", endpoint, synapse, s);
-            }
-        }
+        let info = |direction| RoundInfo {
+            round,
+            direction,
+            timeout_s: timeout.as_secs_f64(),
+        };
+        printer.add(&info("forward"), &endpoints, &synapses, &results)?;
         if args.backward {
             let answered: Vec<usize> = (0..endpoints.len())
                 .filter(|&i| {
@@ -247,31 +256,28 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
                 .backward(&chosen, &synapses, &chosen_inputs, &grads, Some(timeout))
                 .await
                 .map_err(CliError::input)?;
-            for (endpoint, result) in chosen.iter().zip(&backward) {
-                for (synapse, s) in synapses.iter().zip(&result.synapses) {
-                    printer.add(round, "backward", endpoint, synapse, s);
-                }
-            }
+            printer.add(&info("backward"), &chosen, &synapses, &backward)?;
         }
     }
     if show_progress {
         eprintln!();
     }
+    if let Some(recorder) = &mut printer.recorder {
+        recorder.flush()?;
+    }
     if !args.json {
-        table::print(
-            &[
-                "round",
-                "direction",
-                "endpoint",
-                "synapse",
-                "code",
-                "time ms",
-                "shape",
-                "message",
-            ],
-            &printer.rows,
-        );
+        table::print(&TABLE_HEADER, &printer.cells);
         println!("\nround time: {}", table::latency_summary(&mut round_times));
+    }
+    if let Some(path) = &args.timeline {
+        let rows: Vec<&Row> = printer.last_round.iter().collect();
+        let title = format!(
+            "dendrite query: round {}, {} endpoints",
+            args.repeat.max(1) - 1,
+            endpoints.len()
+        );
+        timeline::render(path, &title, timeline::calls(&rows), timeout.as_secs_f64())?;
+        eprintln!("timeline: {}", path.display());
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::phases::ConnectLog;
+
 /// Bytes through every connection of a pool, as TCP payload (HTTP/2 frames, after any
 /// compression).
 #[derive(Debug, Default)]
@@ -23,19 +25,29 @@ pub(crate) struct WireBytes {
     pub received: AtomicU64,
 }
 
-/// A TCP stream that holds a connection permit while open and counts its bytes.
+/// A TCP stream that holds a connection permit while open, counts its bytes and tells its
+/// receptor's [`ConnectLog`] when it closes.
 #[derive(Debug)]
 pub(crate) struct LimitedStream {
     stream: TcpStream,
     bytes: Arc<WireBytes>,
+    connects: Arc<ConnectLog>,
     _permit: OwnedSemaphorePermit,
 }
 
-/// A tower connector to `addr` that first takes a permit from `limit`.
+impl Drop for LimitedStream {
+    fn drop(&mut self) {
+        self.connects.closed();
+    }
+}
+
+/// A tower connector to `addr` that first takes a permit from `limit`; each attempt's window
+/// (the permit's wait included) goes to `connects`.
 pub(crate) fn limited_connector(
     addr: SocketAddr,
     limit: Arc<Semaphore>,
     bytes: Arc<WireBytes>,
+    connects: Arc<ConnectLog>,
 ) -> impl tower::Service<
     tonic::codegen::http::Uri,
     Response = TokioIo<LimitedStream>,
@@ -45,17 +57,25 @@ pub(crate) fn limited_connector(
        + Clone
        + 'static {
     tower::service_fn(move |_uri| {
-        let (limit, bytes) = (limit.clone(), bytes.clone());
+        let (limit, bytes, connects) = (limit.clone(), bytes.clone(), connects.clone());
         async move {
-            let permit = limit
-                .acquire_owned()
-                .await
-                .map_err(|_| io::Error::other("connection limit closed"))?;
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
+            connects.started(std::time::Instant::now());
+            let connected = async {
+                let permit = limit
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| io::Error::other("connection limit closed"))?;
+                let stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok::<_, io::Error>((stream, permit))
+            }
+            .await;
+            connects.ended(std::time::Instant::now(), connected.is_ok());
+            let (stream, permit) = connected?;
             Ok(TokioIo::new(LimitedStream {
                 stream,
                 bytes,
+                connects,
                 _permit: permit,
             }))
         }

@@ -18,6 +18,8 @@ mod connector;
 pub mod fuzzing;
 mod observer;
 mod outcome;
+#[doc(hidden)]
+pub mod phases;
 mod pool;
 mod receptor;
 mod request;
@@ -31,5 +33,6 @@ pub use dendrite_keys::{keys, signature, KeyError, Keypair};
 pub use dendrite_wire::Compression;
 pub use observer::{CallObserver, CallReport, Direction};
 pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};
+pub use phases::Phases;
 pub use pool::ReceptorPool;
 pub use receptor::Receptor;

@@ -6,6 +6,8 @@ use dendrite_wire::proto::ReturnCode;
 use dendrite_wire::Tensor;
 use tonic::Code;
 
+use crate::phases::Phases;
+
 /// The result of one synapse at one endpoint.
 #[derive(Clone, Debug)]
 pub struct SynapseResult {
@@ -29,6 +31,8 @@ pub struct EndpointResult {
     pub bytes_sent: usize,
     /// Encoded response bytes received (0 when nothing arrived).
     pub bytes_received: usize,
+    /// Where the call's time went (zeros for the phases it did not reach).
+    pub phases: Phases,
 }
 
 impl EndpointResult {

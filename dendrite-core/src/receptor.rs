@@ -26,6 +26,7 @@ use crate::config::ReceptorConfig;
 use crate::connector::{limited_connector, WireBytes};
 use crate::keys::Keypair;
 use crate::outcome::CallFailure;
+use crate::phases::{transport_phases, ConnectLog, Phases, Probe, Probed};
 use crate::signature::{self, sign_header};
 use dendrite_wire::Compression;
 
@@ -69,6 +70,7 @@ pub struct Receptor {
     version: u32,
     uuid: String,
     channel: Channel,
+    connects: Arc<ConnectLog>,
     compression: Option<Compression>,
     idle_lanes: Mutex<Vec<Lane>>,
     /// Monotonic milliseconds (since the pool's epoch) of the last use.
@@ -104,12 +106,14 @@ impl Receptor {
         bytes: Arc<WireBytes>,
     ) -> Result<Self, tonic::transport::Error> {
         let first = Lane::new();
+        let connects = Arc::new(ConnectLog::default());
         Ok(Receptor {
             hotkey: endpoint.hotkey.clone(),
             addr,
             version: endpoint.version,
             uuid: first.uuid.clone(),
-            channel: channel_to(addr, config, connections, bytes)?,
+            channel: channel_to(addr, config, connections, bytes, connects.clone())?,
+            connects,
             compression: config.compression,
             idle_lanes: Mutex::new(vec![first]),
             last_used_ms: AtomicU64::new(0),
@@ -157,7 +161,8 @@ impl Receptor {
     /// Sends `message` as a Forward or Backward RPC signed by `key`, and waits for the answer
     /// until `deadline` (which also goes to the peer as `grpc-timeout`). The deadline covers
     /// connecting, sending, waiting and receiving. Responses larger than `max_response_bytes`
-    /// are refused by the decoder.
+    /// are refused by the decoder. The phases from `sign` to `receive` come back with the
+    /// outcome (`queue` and `decode` are the caller's).
     pub async fn call(
         &self,
         kind: RequestType,
@@ -165,8 +170,9 @@ impl Receptor {
         key: &Keypair,
         deadline: Instant,
         max_response_bytes: usize,
-    ) -> Result<TensorMessage, CallFailure> {
-        let timeout = deadline.saturating_duration_since(Instant::now());
+    ) -> (Result<TensorMessage, CallFailure>, Phases) {
+        let started = Instant::now();
+        let timeout = deadline.saturating_duration_since(started);
         let mut guard = self.take_lane();
         let signature = match guard.lane.as_mut() {
             Some(lane) => {
@@ -176,7 +182,11 @@ impl Receptor {
             None => String::new(),
         };
         let request = build_request(message, kind, &signature, timeout);
-        let mut client = BittensorClient::new(self.channel.clone())
+        let signed = Instant::now();
+        let reused = self.connects.is_open();
+        let probe = Probe::new(signed);
+        let channel = Probed::new(self.channel.clone(), probe.clone());
+        let mut client = BittensorClient::new(channel)
             .max_decoding_message_size(max_response_bytes)
             .max_encoding_message_size(usize::MAX)
             .accept_compressed(CompressionEncoding::Gzip)
@@ -192,7 +202,19 @@ impl Receptor {
         };
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         drop(guard);
-        match outcome {
+        let end = Instant::now();
+        let (connect, send, wait, receive) =
+            transport_phases(&probe, &self.connects, reused, signed, end);
+        let phases = Phases {
+            sign: signed - started,
+            connect,
+            send,
+            wait,
+            receive,
+            reused_connection: Some(reused),
+            ..Phases::default()
+        };
+        let outcome = match outcome {
             Ok(Ok(response)) => Ok(response.into_inner()),
             // The peer enforces the same deadline (`grpc-timeout`) and may give up a moment
             // before we do; tonic servers say CANCELLED "Timeout expired" then.
@@ -201,7 +223,8 @@ impl Receptor {
             }
             Ok(Err(status)) => Err(CallFailure::from_status(&status)),
             Err(_elapsed) => Err(CallFailure::timeout(timeout)),
-        }
+        };
+        (outcome, phases)
     }
 }
 
@@ -239,6 +262,7 @@ fn channel_to(
     config: &ReceptorConfig,
     connections: Arc<Semaphore>,
     bytes: Arc<WireBytes>,
+    connects: Arc<ConnectLog>,
 ) -> Result<Channel, tonic::transport::Error> {
     let mut endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(config.connect_timeout)
@@ -251,5 +275,5 @@ fn channel_to(
     if let Some(interval) = config.keepalive_interval {
         endpoint = endpoint.http2_keep_alive_interval(interval);
     }
-    Ok(endpoint.connect_with_connector_lazy(limited_connector(addr, connections, bytes)))
+    Ok(endpoint.connect_with_connector_lazy(limited_connector(addr, connections, bytes, connects)))
 }

@@ -90,8 +90,7 @@ pub(crate) fn uniform_failure(
                 elapsed,
             })
             .collect(),
-        bytes_sent: 0,
-        bytes_received: 0,
+        ..EndpointResult::default()
     }
 }
 

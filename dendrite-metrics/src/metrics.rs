@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use dendrite_core::{CallObserver, CallReport, Direction};
+use dendrite_core::{CallObserver, CallReport, Direction, Phases};
 use dendrite_wire::ReturnCode;
 use lru::LruCache;
 use prometheus::{
@@ -68,6 +68,45 @@ impl MetricsConfig {
     }
 }
 
+/// `dendrite_phase_seconds` at DEBUG: one histogram per direction × phase (bounded labels).
+struct PhaseSeries {
+    /// `[forward, backward]`, each in `Phases::NAMES` order.
+    histograms: [[Histogram; 7]; 2],
+}
+
+impl PhaseSeries {
+    fn new(registry: &Registry, base: [&str; 2]) -> Result<Self, prometheus::Error> {
+        let vec = HistogramVec::new(
+            HistogramOpts::new(
+                "dendrite_phase_seconds",
+                "time per endpoint call in each phase: queue, sign, connect, send, wait, receive, decode",
+            )
+            .buckets(prometheus::exponential_buckets(1e-5, 4.0, 12)?),
+            &["wallet", "identifier", "direction", "phase"],
+        )?;
+        registry.register(Box::new(vec.clone()))?;
+        let direction = |d: &str| {
+            Phases::NAMES.map(|phase| vec.with_label_values(&[base[0], base[1], d, phase]))
+        };
+        Ok(PhaseSeries {
+            histograms: [direction("forward"), direction("backward")],
+        })
+    }
+
+    /// Observes the phases a call reached: all seven once an RPC was attempted, else only
+    /// the queue (and nothing for calls that never queued, such as the dummy endpoint).
+    fn observe(&self, direction: Direction, phases: &Phases) {
+        let histograms = &self.histograms[usize::from(direction == Direction::Backward)];
+        if phases.reused_connection.is_some() {
+            for (histogram, (_, time)) in histograms.iter().zip(phases.named()) {
+                histogram.observe(time.as_secs_f64());
+            }
+        } else if phases.queue > std::time::Duration::ZERO {
+            histograms[0].observe(phases.queue.as_secs_f64());
+        }
+    }
+}
+
 struct PerUid {
     latency: HistogramVec,
     successes: IntCounterVec,
@@ -85,6 +124,7 @@ pub struct DendriteMetrics {
     codes: IntCounterVec,
     wire_bytes: [IntCounter; 2],
     per_uid: Option<PerUid>,
+    phases: Option<PhaseSeries>,
     stats: Mutex<LruCache<(u64, String), EndpointStats>>,
 }
 
@@ -161,6 +201,11 @@ impl DendriteMetrics {
         } else {
             None
         };
+        let phases = if config.level == Level::Debug {
+            Some(PhaseSeries::new(&registry, base)?)
+        } else {
+            None
+        };
         let stats_cap = NonZeroUsize::new(config.max_endpoint_stats).unwrap_or(NonZeroUsize::MIN);
         Ok(DendriteMetrics {
             latency: latency.with_label_values(&base),
@@ -172,6 +217,7 @@ impl DendriteMetrics {
             counters,
             codes,
             per_uid,
+            phases,
             stats: Mutex::new(LruCache::new(stats_cap)),
             registry,
             config,
@@ -312,6 +358,9 @@ impl CallObserver for DendriteMetrics {
             }
             self.wire_bytes[0].inc_by(result.bytes_sent as u64);
             self.wire_bytes[1].inc_by(result.bytes_received as u64);
+            if let Some(phases) = &self.phases {
+                phases.observe(report.direction, &result.phases);
+            }
             if let (Some(per_uid), true) = (&self.per_uid, forward) {
                 let uid = Self::uid_label(per_uid, self.config.max_uid_series, endpoint.uid);
                 let labels = [wallet, identifier, uid.as_str()];

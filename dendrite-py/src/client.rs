@@ -56,6 +56,8 @@ type Flat<'py> = (
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<f32>>,
     Vec<String>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i8>>,
 );
 
 impl Client {
@@ -83,25 +85,34 @@ impl Client {
     }
 
     /// Results flattened endpoint-major; outputs are moved out, so that their bytes can be lent
-    /// to numpy.
+    /// to numpy. Per endpoint also its phases (seconds, `Phases::NAMES` order, 7 per endpoint)
+    /// and whether its connection was reused (1, 0, or -1 where no RPC was attempted).
     fn flat(py: Python<'_>, results: Vec<EndpointResult>) -> PyResult<Flat<'_>> {
         let total = results.iter().map(|r| r.synapses.len()).sum();
         let mut outputs = Vec::with_capacity(total);
         let mut codes = Vec::with_capacity(total);
         let mut times = Vec::with_capacity(total);
         let mut messages = Vec::with_capacity(total);
+        let mut phases = Vec::with_capacity(results.len() * 7);
+        let mut reused = Vec::with_capacity(results.len());
         let mut lender = Lender::default();
-        for synapse in results.into_iter().flat_map(|r| r.synapses) {
-            codes.push(synapse.code as i64);
-            times.push(synapse.elapsed.as_secs_f32());
-            messages.push(synapse.message);
-            outputs.push(lender.lend(py, synapse.output)?);
+        for result in results {
+            phases.extend(result.phases.named().map(|(_, d)| d.as_secs_f64()));
+            reused.push(result.phases.reused_connection.map_or(-1, i8::from));
+            for synapse in result.synapses {
+                codes.push(synapse.code as i64);
+                times.push(synapse.elapsed.as_secs_f32());
+                messages.push(synapse.message);
+                outputs.push(lender.lend(py, synapse.output)?);
+            }
         }
         Ok((
             outputs,
             PyArray1::from_vec(py, codes),
             PyArray1::from_vec(py, times),
             messages,
+            PyArray1::from_vec(py, phases),
+            PyArray1::from_vec(py, reused),
         ))
     }
 
@@ -306,7 +317,7 @@ impl Client {
                 .await
         })?
         .map_err(value_error)?;
-        let (_, codes, _, messages) = Self::flat(py, results)?;
+        let (_, codes, _, messages, _, _) = Self::flat(py, results)?;
         Ok((codes, messages).into_pyobject(py)?.into_any().unbind())
     }
 

@@ -277,8 +277,7 @@ fn not_sent(endpoints: usize, synapses: usize) -> Vec<EndpointResult> {
                 elapsed: Duration::ZERO,
             })
             .collect(),
-        bytes_sent: 0,
-        bytes_received: 0,
+        ..EndpointResult::default()
     };
     vec![result; endpoints]
 }

@@ -122,7 +122,8 @@ enum Command {
     },
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
-    /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `compare`
+    /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `phases`: what
+    /// timing each call's phases costs per call; `compare`
     /// (default): ours and the Python dendrite side by side, writes BENCHMARKS.md.
     Bench {
         /// Which benchmark to run.
@@ -278,8 +279,18 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             )
         }
         "fanout" => fanout::run(),
+        "phases" => util::cargo(&[
+            "run",
+            "--release",
+            "--package",
+            "dendrite-core",
+            "--example",
+            "phase_clock",
+        ]),
         other => {
-            anyhow::bail!("unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout)")
+            anyhow::bail!(
+                "unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout, phases)"
+            )
         }
     }
 }

@@ -169,12 +169,34 @@ fn query_against_dendrite_axon_in_json_mode() {
         .filter(|l| l["direction"] == "backward")
         .collect();
     assert_eq!((forward.len(), backward.len()), (4, 4), "{stdout}");
+    // An endpoint's call time is that of its last synapse; its phases never sum past it.
+    let call_time = |direction: &str| {
+        lines
+            .iter()
+            .filter(|l| l["direction"] == direction)
+            .map(|l| l["time_s"].as_f64().unwrap())
+            .fold(0.0, f64::max)
+    };
     for line in &lines {
         assert_eq!(line["code"], "Success", "{line}");
         assert_eq!(line["hotkey"], ready["hotkey"]);
         assert_eq!(line["uid"], 0);
         assert_eq!(line["round"], 0);
-        assert!(line["time_s"].as_f64().unwrap() > 0.0);
+        let time = line["time_s"].as_f64().unwrap();
+        assert!(time > 0.0);
+        let phases = line["phases"].as_object().unwrap();
+        let names: Vec<&str> = phases.keys().map(String::as_str).collect();
+        let mut expected = [
+            "queue", "sign", "connect", "send", "wait", "receive", "decode",
+        ];
+        expected.sort_unstable();
+        assert_eq!(names, expected, "exactly the seven phases");
+        let sum: f64 = phases.values().map(|v| v.as_f64().unwrap()).sum();
+        let call_time = call_time(line["direction"].as_str().unwrap());
+        assert!(sum <= call_time, "{sum} > {call_time}: {line}");
+        assert!(phases["wait"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(line["reused_connection"].is_boolean(), "{line}");
+        assert_eq!(line["output_blake2b128"].as_str().unwrap().len(), 32);
     }
     let shapes: Vec<&serde_json::Value> = forward.iter().map(|l| &l["shape"]).collect();
     assert_eq!(shapes[0], &serde_json::json!([2, 4, 1024]));
@@ -378,6 +400,8 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["axon", "--help"],
         vec!["query", "--help"],
+        vec!["bench", "--help"],
+        vec!["replay", "--help"],
     ] {
         let output = dendrite().args(&command).output().unwrap();
         assert!(output.status.success(), "{command:?}");
@@ -444,4 +468,81 @@ fn query_serves_prometheus_metrics_while_it_runs() {
     }
     assert!(requests >= 1.0, "{requests}");
     drop(running);
+}
+
+#[test]
+fn a_recorded_query_replays_without_the_network() {
+    let dir = scratch("record");
+    let (axon, info, _) = start_axon(&dir);
+    let dead = dead_endpoint_file(&dir);
+    let both = dir.join("both.json");
+    let live: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let dead_value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dead).unwrap()).unwrap();
+    std::fs::write(&both, serde_json::json!([live, dead_value]).to_string()).unwrap();
+    let record = dir.join("record");
+    let timeline = dir.join("query.svg");
+    let output = dendrite()
+        .args([
+            "query",
+            "--synapse",
+            "last-hidden",
+            "--repeat",
+            "2",
+            "--interval",
+            "0",
+        ])
+        .args(["--timeout", "2", "--record-payloads", "--endpoints"])
+        .arg(&both)
+        .arg("--record")
+        .arg(&record)
+        .arg("--timeline")
+        .arg(&timeline)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("mostly"),
+        "the table names each row's longest phase"
+    );
+    let svg = std::fs::read_to_string(&timeline).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("Unavailable") && svg.contains("deadline"));
+    drop(axon);
+
+    // The record: 2 rounds x 2 endpoints, the live answer's payload hashed and kept.
+    let file = record.join("record-000000.jsonl");
+    let rows: Vec<serde_json::Value> = json_lines(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(rows.len(), 4);
+    let live_row = rows.iter().find(|r| r["code"] == "Success").unwrap();
+    let payload = live_row["payload_hex"].as_str().unwrap();
+    assert_eq!(payload.len(), 2 * 4 * 2 * 1024, "[1, 2, 1024] f32 as hex");
+    let dead_row = rows.iter().find(|r| r["code"] == "Unavailable").unwrap();
+    assert!(dead_row["phases"]["connect"].as_f64().unwrap() > 0.0);
+    assert_eq!(dead_row["phases"]["wait"].as_f64().unwrap(), 0.0);
+
+    // Replayed with the axon gone: the same rows, statistics and a timeline.
+    let replayed = dir.join("replay.svg");
+    let output = dendrite()
+        .arg("replay")
+        .arg(&record)
+        .arg("--timeline")
+        .arg(&replayed)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("4 rows, 2 rounds, 2 endpoints"), "{stdout}");
+    assert!(stdout.contains("forward Success: 2") && stdout.contains("forward Unavailable: 2"));
+    assert!(stdout.contains("connect"), "{stdout}");
+    assert!(std::fs::read_to_string(&replayed)
+        .unwrap()
+        .contains("round 1 forward"));
+
+    // A damaged record is a one-line input error.
+    std::fs::write(record.join("record-000001.jsonl"), "{not json\n").unwrap();
+    let output = dendrite().arg("replay").arg(&record).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).1.contains("record-000001.jsonl:1"));
 }

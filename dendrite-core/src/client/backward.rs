@@ -2,7 +2,7 @@
 //! back) or detached (fire-and-forget, bounded by `max_detached_backward`, never queued).
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dendrite_wire::proto::{RequestType, ReturnCode};
 use dendrite_wire::synapse::max_backward_response_bytes;
@@ -132,26 +132,41 @@ impl Inner {
         if serialized.iter().all(|s| s.is_err()) {
             return fail(&CallFailure::new(ReturnCode::Success, ""));
         }
-        let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+        let queued = Instant::now();
+        let connected = self.connect(endpoint, deadline, timeout).await;
+        let queue = queued.elapsed();
+        let (permit, receptor) = match connected {
             Ok(connected) => connected,
-            Err(failure) => return fail(&failure),
+            Err(failure) => {
+                let mut result = fail(&failure);
+                result.phases.queue = queue;
+                return result;
+            }
         };
         let bytes_sent = prost::Message::encoded_len(&message);
         let limit =
             max_backward_response_bytes(synapses.len(), self.config.receptor.max_response_bytes);
-        let response = receptor
+        let (response, mut phases) = receptor
             .call(RequestType::Backward, message, &self.key, deadline, limit)
             .await;
         drop(permit);
+        phases.queue = queue;
         match response {
-            Ok(response) => EndpointResult {
-                synapses: request::read_backward_response(&serialized, &response, start),
-                bytes_sent,
-                bytes_received: prost::Message::encoded_len(&response),
-            },
+            Ok(response) => {
+                let decoding = start.elapsed();
+                let synapses = request::read_backward_response(&serialized, &response, start);
+                phases.decode = super::forward::decode_time(&synapses, decoding);
+                EndpointResult {
+                    synapses,
+                    bytes_sent,
+                    bytes_received: prost::Message::encoded_len(&response),
+                    phases,
+                }
+            }
             Err(failure) => {
                 let mut result = fail(&failure);
                 result.bytes_sent = bytes_sent;
+                result.phases = phases;
                 result
             }
         }

@@ -16,6 +16,7 @@ use super::gather::collect;
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
+use crate::phases::Phases;
 use crate::request::{self, PreparedForward};
 
 impl Client {
@@ -101,12 +102,20 @@ impl Inner {
             budget.deposit();
         }
         let mut retries = 0u32;
+        let mut phases = Phases::default();
         let response = loop {
-            let (permit, receptor) = match self.connect(endpoint, deadline, timeout).await {
+            let queued = Instant::now();
+            let connected = self.connect(endpoint, deadline, timeout).await;
+            phases.queue += queued.elapsed();
+            let (permit, receptor) = match connected {
                 Ok(connected) => connected,
-                Err(failure) => return fail(failure),
+                Err(failure) => {
+                    let mut result = fail(failure);
+                    result.phases = phases;
+                    return result;
+                }
             };
-            let response = receptor
+            let (response, attempt) = receptor
                 .call(
                     RequestType::Forward,
                     prepared.message.clone(),
@@ -116,9 +125,12 @@ impl Inner {
                 )
                 .await;
             drop(permit);
+            phases.add_attempt(&attempt);
+            let paused = Instant::now();
             match response {
                 Err(failure) if self.may_retry(&failure, retries, deadline).await => {
                     retries += 1;
+                    phases.queue += paused.elapsed();
                 }
                 response => break response,
             }
@@ -126,21 +138,26 @@ impl Inner {
         let mut result = match response {
             Ok(response) => {
                 let bytes_received = prost::Message::encoded_len(&response);
+                let decoding = start.elapsed();
+                let synapses = request::read_forward_response(
+                    synapses,
+                    prepared,
+                    response,
+                    start,
+                    self.config.reject_non_finite,
+                );
+                phases.decode = decode_time(&synapses, decoding);
                 EndpointResult {
-                    synapses: request::read_forward_response(
-                        synapses,
-                        prepared,
-                        response,
-                        start,
-                        self.config.reject_non_finite,
-                    ),
+                    synapses,
                     bytes_sent: prepared.encoded_len,
                     bytes_received,
+                    phases,
                 }
             }
             Err(failure) => {
                 let mut result = fail(failure);
                 result.bytes_sent = prepared.encoded_len;
+                result.phases = phases;
                 result
             }
         };
@@ -203,6 +220,17 @@ impl Inner {
         tokio::time::sleep(pause).await;
         true
     }
+}
+
+/// From `decoding` (since the call's start) until the last synapse's result was known, so that
+/// the phases end with the call's time and never sum past it.
+pub(super) fn decode_time(results: &[crate::SynapseResult], decoding: Duration) -> Duration {
+    results
+        .iter()
+        .map(|s| s.elapsed)
+        .max()
+        .unwrap_or(decoding)
+        .saturating_sub(decoding)
 }
 
 /// Whether two tensors share one buffer (clones of the same input).

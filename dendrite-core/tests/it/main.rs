@@ -5,5 +5,6 @@ mod backward;
 #[path = "../common/mod.rs"]
 mod common;
 mod fanout;
+mod phases;
 mod policies;
 mod wire_faults;

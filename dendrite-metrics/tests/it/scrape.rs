@@ -219,6 +219,26 @@ async fn counters_and_histograms_match_what_happened() {
         );
     }
 
+    // Phases at DEBUG: every forward that reached the network (all 5: the closed port reached
+    // `connect`), and the 3 backwards.
+    let phase = |direction: &str, phase: &str| {
+        value(
+            &samples,
+            "dendrite_phase_seconds_count",
+            &[("direction", direction), ("phase", phase)],
+        )
+    };
+    for name in dendrite_core::Phases::NAMES {
+        assert_eq!(phase("forward", name), 5.0, "{name}");
+        assert_eq!(phase("backward", name), 3.0, "{name}");
+    }
+    let forward_wait = value(
+        &samples,
+        "dendrite_phase_seconds_sum",
+        &[("direction", "forward"), ("phase", "wait")],
+    );
+    assert!(forward_wait > 0.0);
+
     let stats = metrics.stats();
     assert_eq!(stats.len(), 5);
     let refused = stats.iter().find(|s| s.uid == 3).unwrap();
@@ -261,6 +281,7 @@ fn synthetic(n: u64) -> (Vec<Endpoint>, Vec<EndpointResult>) {
         }],
         bytes_sent: 10,
         bytes_received: 20,
+        ..EndpointResult::default()
     };
     (endpoints, vec![result; n as usize])
 }
@@ -314,6 +335,10 @@ fn info_has_no_per_uid_series_and_off_has_no_observer() {
     });
     let text = info.render();
     assert!(text.contains("dendrite_counters") && !text.contains("per_uid"));
+    assert!(
+        !text.contains("dendrite_phase_seconds"),
+        "phases are DEBUG only"
+    );
     assert!(metrics(Level::Off, 1, 1).observer().is_none());
     assert_eq!("debug".parse::<Level>().unwrap(), Level::Debug);
     assert!("loud".parse::<Level>().is_err());

@@ -37,7 +37,10 @@ def forward_results(
     dendrite: Any, endpoints: list, synapses: list, timeout: Optional[float], inputs: Sequence[torch.Tensor]
 ) -> Tuple[torch.Tensor, ...]:
     """``(codes, times, *outputs)`` of a forward outside the graph (grad mode off)."""
-    outputs, codes, times, _messages = dendrite._client.forward(endpoints, synapses, input_arrays(inputs), timeout)
+    outputs, codes, times, _messages, phases, reused = dendrite._client.forward(
+        endpoints, synapses, input_arrays(inputs), timeout
+    )
+    dendrite._last_phases = (phases, reused)
     return (torch.from_numpy(codes), torch.from_numpy(times), *[torch.from_numpy(o) for o in outputs])
 
 
@@ -56,7 +59,10 @@ class DendriteFunction(torch.autograd.Function):
         *inputs: torch.Tensor,
     ) -> Tuple[torch.Tensor, ...]:
         arrays = input_arrays(inputs)
-        outputs, codes, times, _messages = dendrite._client.forward(endpoints, synapses, arrays, timeout)
+        outputs, codes, times, _messages, phases, reused = dendrite._client.forward(
+            endpoints, synapses, arrays, timeout
+        )
+        dendrite._last_phases = (phases, reused)
         codes_t = torch.from_numpy(codes)
         times_t = torch.from_numpy(times)
         outputs_t = [torch.from_numpy(o) for o in outputs]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
@@ -21,6 +21,8 @@ from ._autograd import DUMMY, DendriteFunction, forward_results
 from .codes import code_to_string
 
 TEXT_LAST_HIDDEN_STATE, TEXT_CAUSAL_LM, TEXT_SEQ2SEQ, TEXT_CAUSAL_LM_NEXT = 1, 2, 3, 4
+#: The phases of ``Dendrite.last_phases``, in call order.
+PHASES = ("queue", "sign", "connect", "send", "wait", "receive", "decode")
 CMPPACK = 1
 
 #: How ``loss.backward()`` hands gradients to the network.
@@ -52,6 +54,7 @@ class Dendrite:
         self.stats = _stats.init_stats()
         #: ``(codes, messages)`` of the last awaited Backward, flattened endpoint-major.
         self.last_backward: Optional[Tuple[Any, List[str]]] = None
+        self._last_phases: Optional[Tuple[Any, Any]] = None
 
     # ----- the reference's API -----------------------------------------------------------------
 
@@ -60,6 +63,21 @@ class Dendrite:
 
     def __repr__(self) -> str:
         return self.__str__()
+
+    @property
+    def last_phases(self) -> List[Dict[str, Any]]:
+        """Where each endpoint's call of the last forward spent its time, in endpoint order: seconds
+        in ``queue``, ``sign``, ``connect`` (0 on a reused connection), ``send``, ``wait`` (until the
+        response headers), ``receive`` and ``decode``, and ``reused_connection`` (``None`` where no
+        RPC was attempted). Phases a failed call did not reach are 0; they never sum past its time."""
+        if self._last_phases is None:
+            return []
+        phases, reused = self._last_phases
+        rows = phases.reshape(-1, len(PHASES))
+        return [
+            {**dict(zip(PHASES, map(float, row))), "reused_connection": None if r < 0 else bool(r)}
+            for row, r in zip(rows, reused)
+        ]
 
     @property
     def hotkey(self) -> str:

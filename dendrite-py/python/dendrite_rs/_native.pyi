@@ -95,7 +95,14 @@ class Client:
         synapses: Sequence[Synapse],
         inputs: Sequence[npt.NDArray[Any]],
         timeout: Optional[float] = None,
-    ) -> Tuple[List[npt.NDArray[Any]], npt.NDArray[np.int64], npt.NDArray[np.float32], List[str]]: ...
+    ) -> Tuple[
+        List[npt.NDArray[Any]],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float32],
+        List[str],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.int8],
+    ]: ...
     def backward(
         self,
         endpoints: Sequence[Endpoint],

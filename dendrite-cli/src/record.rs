@@ -1,0 +1,472 @@
+//! Round records: one JSON line per endpoint × synapse per round (`--json`, `--record DIR`),
+//! and reading them back (`dendrite replay`).
+//!
+//! A [`Row`] holds what a validator needs to audit a score: the endpoint, the synapse, its
+//! code, message and time, where the time went ([`dendrite::core::Phases`], in seconds), the
+//! bytes on the wire, and a BLAKE2b-128 hash of the output's bytes; with `--record-payloads`
+//! the output itself (hex, up to a size cap). [`Recorder`] writes `DIR/record-NNNNNN.jsonl`,
+//! starting a new file past `max_file_bytes` and deleting the oldest past `max_files`, so a
+//! record never grows without bound.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use blake2::digest::{Update, VariableOutput};
+use blake2::Blake2bVar;
+use dendrite::core::Phases;
+use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
+use serde::{Deserialize, Serialize};
+
+use crate::CliError;
+
+/// Seconds per phase, the `phases` object of a row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSeconds {
+    /// Waiting for an in-flight slot and the receptor.
+    pub queue: f64,
+    /// Signing.
+    pub sign: f64,
+    /// Opening a connection (0 on a reused one).
+    pub connect: f64,
+    /// Until the request was handed to HTTP/2.
+    pub send: f64,
+    /// Until the response headers.
+    pub wait: f64,
+    /// Until the response body ended.
+    pub receive: f64,
+    /// Checking and decoding.
+    pub decode: f64,
+}
+
+impl PhaseSeconds {
+    /// The phases in call order.
+    pub fn ordered(&self) -> [f64; 7] {
+        [
+            self.queue,
+            self.sign,
+            self.connect,
+            self.send,
+            self.wait,
+            self.receive,
+            self.decode,
+        ]
+    }
+}
+
+impl From<&Phases> for PhaseSeconds {
+    fn from(p: &Phases) -> Self {
+        PhaseSeconds {
+            queue: p.queue.as_secs_f64(),
+            sign: p.sign.as_secs_f64(),
+            connect: p.connect.as_secs_f64(),
+            send: p.send.as_secs_f64(),
+            wait: p.wait.as_secs_f64(),
+            receive: p.receive.as_secs_f64(),
+            decode: p.decode.as_secs_f64(),
+        }
+    }
+}
+
+/// One endpoint × synapse of one round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Round number, from 0.
+    pub round: u32,
+    /// `forward` or `backward`.
+    pub direction: String,
+    /// The endpoint's uid.
+    pub uid: u64,
+    /// The endpoint's hotkey.
+    pub hotkey: String,
+    /// `ip:port`.
+    pub address: String,
+    /// The synapse's name.
+    pub synapse: String,
+    /// The return code's name.
+    pub code: String,
+    /// The message.
+    pub message: String,
+    /// Seconds from the start of the call until this result was known.
+    pub time_s: f64,
+    /// The call's deadline, seconds.
+    pub timeout_s: f64,
+    /// Where the endpoint's call spent its time.
+    pub phases: PhaseSeconds,
+    /// Whether the call went out on an open connection (`null`: no RPC was attempted).
+    pub reused_connection: Option<bool>,
+    /// The output's shape.
+    pub shape: Vec<usize>,
+    /// The output's dtype.
+    pub dtype: String,
+    /// Encoded request bytes of the endpoint's call.
+    pub bytes_sent: usize,
+    /// Encoded response bytes of the endpoint's call.
+    pub bytes_received: usize,
+    /// BLAKE2b-128 of the output's little-endian bytes, hex.
+    pub output_blake2b128: String,
+    /// The output's bytes, hex (only with `--record-payloads`, and only up to its cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_hex: Option<String>,
+}
+
+/// What a round was, for the rows of its results.
+pub struct RoundInfo<'a> {
+    /// Round number.
+    pub round: u32,
+    /// `forward` or `backward`.
+    pub direction: &'a str,
+    /// The deadline, seconds.
+    pub timeout_s: f64,
+}
+
+impl Row {
+    /// The row of `result` (one synapse of `endpoint`'s `call`).
+    pub fn new(
+        info: &RoundInfo<'_>,
+        endpoint: &Endpoint,
+        synapse: &Synapse,
+        call: &EndpointResult,
+        result: &SynapseResult,
+    ) -> Self {
+        let mut hash = Blake2bVar::new(16).expect("16 is a valid BLAKE2b output size");
+        hash.update(result.output.data());
+        let mut digest = [0u8; 16];
+        hash.finalize_variable(&mut digest)
+            .expect("the buffer is the output size");
+        Row {
+            round: info.round,
+            direction: info.direction.to_owned(),
+            uid: endpoint.uid,
+            hotkey: endpoint.hotkey.clone(),
+            address: format!("{}:{}", endpoint.ip, endpoint.port),
+            synapse: synapse.name().to_owned(),
+            code: result.code.as_str_name().to_owned(),
+            message: result.message.clone(),
+            time_s: result.elapsed.as_secs_f64(),
+            timeout_s: info.timeout_s,
+            phases: PhaseSeconds::from(&call.phases),
+            reused_connection: call.phases.reused_connection,
+            shape: result.output.shape().to_vec(),
+            dtype: format!("{:?}", result.output.dtype()),
+            bytes_sent: call.bytes_sent,
+            bytes_received: call.bytes_received,
+            output_blake2b128: hex(&digest),
+            payload_hex: None,
+        }
+    }
+
+    /// The row with the output's bytes, when they fit in `cap` bytes.
+    pub fn with_payload(mut self, result: &SynapseResult, cap: usize) -> Self {
+        let data = result.output.data();
+        if data.len() <= cap {
+            self.payload_hex = Some(hex(data));
+        }
+        self
+    }
+
+    /// Whether the row is a success.
+    pub fn succeeded(&self) -> bool {
+        self.code == "Success"
+    }
+
+    /// The row's cells under [`TABLE_HEADER`].
+    pub fn table_cells(&self) -> Vec<String> {
+        let longest = self
+            .phases
+            .ordered()
+            .into_iter()
+            .zip(Phases::NAMES)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .filter(|(seconds, _)| *seconds > 0.0)
+            .map_or("-", |(_, name)| name);
+        vec![
+            self.round.to_string(),
+            self.direction.clone(),
+            format!("{} {}", self.uid, crate::table::short(&self.hotkey)),
+            self.synapse.clone(),
+            self.code.clone(),
+            format!("{:.2}", self.time_s * 1e3),
+            longest.to_owned(),
+            if self.direction == "forward" {
+                crate::table::shape(&self.shape)
+            } else {
+                "-".into()
+            },
+            self.message.chars().take(60).collect(),
+        ]
+    }
+}
+
+/// The columns of a table of rows.
+pub const TABLE_HEADER: [&str; 9] = [
+    "round",
+    "direction",
+    "endpoint",
+    "synapse",
+    "code",
+    "time ms",
+    "mostly",
+    "shape",
+    "message",
+];
+
+/// The rows of one round's results, in endpoint then synapse order, with each output's bytes
+/// up to `payload_cap` when given.
+pub fn rows(
+    info: &RoundInfo<'_>,
+    endpoints: &[Endpoint],
+    synapses: &[Synapse],
+    results: &[EndpointResult],
+    payload_cap: Option<usize>,
+) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(results.len() * synapses.len());
+    for (endpoint, call) in endpoints.iter().zip(results) {
+        for (synapse, result) in synapses.iter().zip(&call.synapses) {
+            let row = Row::new(info, endpoint, synapse, call, result);
+            rows.push(match payload_cap {
+                Some(cap) => row.with_payload(result, cap),
+                None => row,
+            });
+        }
+    }
+    rows
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Options of `--record`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RecordArgs {
+    /// Write one JSON line per endpoint × synapse per round into this directory
+    /// (`record-NNNNNN.jsonl`), for auditing and `dendrite replay`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Also record each output's bytes (hex), for outputs up to --record-payload-cap bytes.
+    #[arg(long, requires = "record")]
+    pub record_payloads: bool,
+    /// Largest output recorded with --record-payloads, bytes.
+    #[arg(long, default_value_t = 64 * 1024, requires = "record_payloads")]
+    pub record_payload_cap: usize,
+    /// Start a new record file past this many bytes.
+    #[arg(long, default_value_t = 64 << 20, requires = "record")]
+    pub record_file_bytes: u64,
+    /// Keep at most this many record files (the oldest are deleted).
+    #[arg(long, default_value_t = 16, requires = "record")]
+    pub record_files: usize,
+}
+
+impl RecordArgs {
+    /// The recorder, when `--record` was given.
+    pub fn recorder(&self) -> Result<Option<Recorder>, CliError> {
+        self.record
+            .as_ref()
+            .map(|dir| {
+                Recorder::create(dir, self.record_file_bytes.max(1), self.record_files.max(1))
+            })
+            .transpose()
+    }
+
+    /// The payload cap, when payloads are recorded.
+    pub fn payload_cap(&self) -> Option<usize> {
+        self.record_payloads.then_some(self.record_payload_cap)
+    }
+}
+
+/// Writes rows into rotated files of a directory.
+pub struct Recorder {
+    dir: PathBuf,
+    max_file_bytes: u64,
+    max_files: usize,
+    index: u64,
+    written: u64,
+    file: BufWriter<File>,
+}
+
+fn io_failure(path: &Path, e: std::io::Error) -> CliError {
+    CliError::Failure(format!("{}: {e}", path.display()))
+}
+
+impl Recorder {
+    /// A recorder into `dir` (created if missing), continuing after any files already there.
+    pub fn create(dir: &Path, max_file_bytes: u64, max_files: usize) -> Result<Self, CliError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::input(format!("{}: {e}", dir.display())))?;
+        let index = record_files(dir)?
+            .last()
+            .and_then(|(index, _)| index.checked_add(1))
+            .unwrap_or(0);
+        let path = file_path(dir, index);
+        let file = File::create(&path).map_err(|e| io_failure(&path, e))?;
+        let recorder = Recorder {
+            dir: dir.to_owned(),
+            max_file_bytes,
+            max_files,
+            index,
+            written: 0,
+            file: BufWriter::new(file),
+        };
+        recorder.prune()?;
+        Ok(recorder)
+    }
+
+    /// Appends one row.
+    pub fn write(&mut self, row: &Row) -> Result<(), CliError> {
+        if self.written >= self.max_file_bytes {
+            self.rotate()?;
+        }
+        let mut line = serde_json::to_vec(row).map_err(|e| CliError::Failure(e.to_string()))?;
+        line.push(b'\n');
+        let path = file_path(&self.dir, self.index);
+        self.file
+            .write_all(&line)
+            .map_err(|e| io_failure(&path, e))?;
+        self.written += line.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes what was written.
+    pub fn flush(&mut self) -> Result<(), CliError> {
+        let path = file_path(&self.dir, self.index);
+        self.file.flush().map_err(|e| io_failure(&path, e))
+    }
+
+    fn rotate(&mut self) -> Result<(), CliError> {
+        self.flush()?;
+        self.index += 1;
+        let path = file_path(&self.dir, self.index);
+        self.file = BufWriter::new(File::create(&path).map_err(|e| io_failure(&path, e))?);
+        self.written = 0;
+        self.prune()
+    }
+
+    /// Deletes the oldest files past `max_files`.
+    fn prune(&self) -> Result<(), CliError> {
+        let files = record_files(&self.dir)?;
+        let excess = files.len().saturating_sub(self.max_files);
+        for (_, path) in &files[..excess] {
+            std::fs::remove_file(path).map_err(|e| io_failure(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.file.flush();
+    }
+}
+
+fn file_path(dir: &Path, index: u64) -> PathBuf {
+    dir.join(format!("record-{index:06}.jsonl"))
+}
+
+/// The record files of `dir`, oldest first.
+fn record_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, CliError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| CliError::input(format!("{}: {e}", dir.display())))?;
+    let mut files: Vec<(u64, PathBuf)> = entries
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            let index = name
+                .strip_prefix("record-")?
+                .strip_suffix(".jsonl")?
+                .parse()
+                .ok()?;
+            Some((index, path))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Every row recorded in `dir`, in order. A line that is not a row is an error naming its
+/// file and line (a record is ours; a damaged one should not pass silently).
+pub fn read(dir: &Path) -> Result<Vec<Row>, CliError> {
+    let files = record_files(dir)?;
+    if files.is_empty() {
+        return Err(CliError::input(format!(
+            "{}: no record-*.jsonl files",
+            dir.display()
+        )));
+    }
+    let mut rows = Vec::new();
+    for (_, path) in files {
+        let file =
+            File::open(&path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        for (number, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let row = serde_json::from_str(&line)
+                .map_err(|e| CliError::input(format!("{}:{}: {e}", path.display(), number + 1)))?;
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(round: u32) -> Row {
+        Row {
+            round,
+            direction: "forward".into(),
+            uid: 1,
+            hotkey: "5F".into(),
+            address: "127.0.0.1:1".into(),
+            synapse: "TextLastHiddenState".into(),
+            code: "Success".into(),
+            message: String::new(),
+            time_s: 0.01,
+            timeout_s: 1.0,
+            phases: PhaseSeconds::default(),
+            reused_connection: Some(true),
+            shape: vec![1, 2, 1024],
+            dtype: "Float32".into(),
+            bytes_sent: 10,
+            bytes_received: 20,
+            output_blake2b128: "00".into(),
+            payload_hex: None,
+        }
+    }
+
+    #[test]
+    fn records_rotate_by_size_keep_the_newest_files_and_read_back_in_order() {
+        let dir = std::env::temp_dir().join(format!("dendrite-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut recorder = Recorder::create(&dir, 600, 3).unwrap();
+        for round in 0..20 {
+            recorder.write(&row(round)).unwrap();
+        }
+        recorder.flush().unwrap();
+        drop(recorder);
+        let files = record_files(&dir).unwrap();
+        assert_eq!(files.len(), 3, "{files:?}");
+        for (_, path) in &files[..2] {
+            let size = std::fs::metadata(path).unwrap().len();
+            assert!((600..600 + 1024).contains(&size), "{size}");
+        }
+        let rows = read(&dir).unwrap();
+        let rounds: Vec<u32> = rows.iter().map(|r| r.round).collect();
+        assert_eq!(rounds.last(), Some(&19));
+        assert!(rounds.windows(2).all(|w| w[1] == w[0] + 1), "{rounds:?}");
+        assert_eq!(rows[0], row(rows[0].round));
+        std::fs::write(dir.join("record-999999.jsonl"), "not json\n").unwrap();
+        let err = read(&dir).unwrap_err();
+        assert!(matches!(err, CliError::Input(m) if m.contains("record-999999.jsonl:1")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,441 @@
+//! Where one endpoint's call spent its time: [`Phases`], and the probe that times them.
+//!
+//! A call passes through, in order: `queue` (waiting for an in-flight slot and the receptor),
+//! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
+//! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
+//! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
+//! are taken by [`Probed`], a wrapper around the receptor's channel, on the request and
+//! response bodies it sees; the connect window by the receptor's connector.
+//!
+//! **Invariants:** a failed call has the phases it reached and zeros after; the phases never
+//! overlap, so their sum never exceeds the call's time; every mark is one `Instant::now()` (a
+//! vDSO clock read, no system call) and a relaxed atomic store.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tonic::codegen::http;
+
+/// The time one endpoint's call spent in each phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Phases {
+    /// Waiting for an in-flight slot and the endpoint's receptor.
+    pub queue: Duration,
+    /// Signing the request.
+    pub sign: Duration,
+    /// Opening a connection for this call (zero when it went out on an open one).
+    pub connect: Duration,
+    /// Until the request body was handed to HTTP/2.
+    pub send: Duration,
+    /// Until the response headers arrived (the peer's computing time, mostly).
+    pub wait: Duration,
+    /// Until the response body ended.
+    pub receive: Duration,
+    /// Checking and decoding the response.
+    pub decode: Duration,
+    /// Whether the call went out on a connection that was already open (`None`: no RPC was
+    /// attempted).
+    pub reused_connection: Option<bool>,
+}
+
+impl Phases {
+    /// The phase names, in call order (the keys of `--json` rows).
+    pub const NAMES: [&'static str; 7] = [
+        "queue", "sign", "connect", "send", "wait", "receive", "decode",
+    ];
+
+    /// The phases in call order, named.
+    pub fn named(&self) -> [(&'static str, Duration); 7] {
+        [
+            ("queue", self.queue),
+            ("sign", self.sign),
+            ("connect", self.connect),
+            ("send", self.send),
+            ("wait", self.wait),
+            ("receive", self.receive),
+            ("decode", self.decode),
+        ]
+    }
+
+    /// Adds one RPC attempt's phases (`sign` to `receive`); the latest attempt says whether
+    /// its connection was reused.
+    pub(crate) fn add_attempt(&mut self, attempt: &Phases) {
+        self.sign += attempt.sign;
+        self.connect += attempt.connect;
+        self.send += attempt.send;
+        self.wait += attempt.wait;
+        self.receive += attempt.receive;
+        self.reused_connection = attempt.reused_connection;
+    }
+
+    /// Their sum.
+    pub fn total(&self) -> Duration {
+        self.named().iter().map(|(_, d)| *d).sum()
+    }
+}
+
+/// Transport marks of one RPC, in nanoseconds since the probe's start (0: not reached).
+#[derive(Debug)]
+pub(crate) struct Probe {
+    start: Instant,
+    sent: AtomicU64,
+    headers: AtomicU64,
+    body_end: AtomicU64,
+}
+
+impl Probe {
+    pub(crate) fn new(start: Instant) -> Arc<Self> {
+        Arc::new(Probe {
+            start,
+            sent: AtomicU64::new(0),
+            headers: AtomicU64::new(0),
+            body_end: AtomicU64::new(0),
+        })
+    }
+
+    fn mark(&self, slot: &AtomicU64) {
+        let nanos = (self.start.elapsed().as_nanos() as u64).max(1);
+        let _ = slot.compare_exchange(0, nanos, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    fn at(&self, slot: &AtomicU64) -> Option<Instant> {
+        match slot.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.start + Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// The marks reached: request sent, response headers, response body ended.
+    pub(crate) fn marks(&self) -> (Option<Instant>, Option<Instant>, Option<Instant>) {
+        (
+            self.at(&self.sent),
+            self.at(&self.headers),
+            self.at(&self.body_end),
+        )
+    }
+}
+
+/// The connection attempts of one receptor: the latest attempt's window, and how many
+/// connections are open.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectLog {
+    latest: Mutex<Option<(Instant, Option<Instant>)>>,
+    open: AtomicU64,
+}
+
+impl ConnectLog {
+    pub(crate) fn started(&self, at: Instant) {
+        *self.window() = Some((at, None));
+    }
+
+    pub(crate) fn ended(&self, at: Instant, connected: bool) {
+        if let Some((_, end)) = self.window().as_mut() {
+            *end = Some(at);
+        }
+        if connected {
+            self.open.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether a connection is open now.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.load(Ordering::Relaxed) > 0
+    }
+
+    /// How much of `[from, to]` the latest connection attempt covered.
+    pub(crate) fn overlap(&self, from: Instant, to: Instant) -> Duration {
+        let Some((start, end)) = *self.window() else {
+            return Duration::ZERO;
+        };
+        let end = end.unwrap_or(to).min(to);
+        end.saturating_duration_since(start.max(from))
+    }
+
+    fn window(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Option<Instant>)>> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The transport phases of one RPC from its marks: `signed` is when the request was ready,
+/// `end` when the call returned. Time before the request was sent is connecting where a
+/// connection attempt covered it, else sending.
+pub(crate) fn transport_phases(
+    probe: &Probe,
+    connects: &ConnectLog,
+    reused: bool,
+    signed: Instant,
+    end: Instant,
+) -> (Duration, Duration, Duration, Duration) {
+    let (sent, headers, body_end) = probe.marks();
+    let sent_at = sent.unwrap_or(end).min(end);
+    let before_sent = sent_at.saturating_duration_since(signed);
+    let connect = if reused {
+        Duration::ZERO
+    } else if sent.is_none() {
+        // Never sent: the connection never carried it (refused, or still opening).
+        before_sent
+    } else {
+        connects.overlap(signed, sent_at).min(before_sent)
+    };
+    let send = before_sent - connect;
+    let (wait, receive) = match (sent, headers) {
+        (None, _) => (Duration::ZERO, Duration::ZERO),
+        (Some(_), None) => (end.saturating_duration_since(sent_at), Duration::ZERO),
+        (Some(_), Some(headers)) => {
+            let headers = headers.min(end).max(sent_at);
+            let body_end = body_end.unwrap_or(end).min(end).max(headers);
+            (
+                headers.saturating_duration_since(sent_at),
+                body_end.saturating_duration_since(headers),
+            )
+        }
+    };
+    (connect, send, wait, receive)
+}
+
+/// The receptor's channel with a probe on this call's request and response.
+#[derive(Clone, Debug)]
+pub(crate) struct Probed<S> {
+    inner: S,
+    probe: Arc<Probe>,
+}
+
+impl<S> Probed<S> {
+    pub(crate) fn new(inner: S, probe: Arc<Probe>) -> Self {
+        Probed { inner, probe }
+    }
+}
+
+impl<S> tonic::codegen::Service<http::Request<tonic::body::Body>> for Probed<S>
+where
+    S: tonic::codegen::Service<
+        http::Request<tonic::body::Body>,
+        Response = http::Response<tonic::body::Body>,
+    >,
+{
+    type Response = http::Response<ProbedBody>;
+    type Error = S::Error;
+    type Future = ProbedResponse<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let probe = self.probe.clone();
+        let request = request.map(|body| {
+            tonic::body::Body::new(ProbedBody {
+                inner: body,
+                probe: probe.clone(),
+                side: Side::Request,
+            })
+        });
+        ProbedResponse {
+            inner: self.inner.call(request),
+            probe,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The channel's response future, marking the response headers.
+    pub(crate) struct ProbedResponse<F> {
+        #[pin]
+        inner: F,
+        probe: Arc<Probe>,
+    }
+}
+
+impl<F, E> std::future::Future for ProbedResponse<F>
+where
+    F: std::future::Future<Output = Result<http::Response<tonic::body::Body>, E>>,
+{
+    type Output = Result<http::Response<ProbedBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        this.probe.mark(&this.probe.headers);
+        let probe = this.probe.clone();
+        Poll::Ready(Ok(response.map(|inner| ProbedBody {
+            inner,
+            probe,
+            side: Side::Response,
+        })))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    Request,
+    Response,
+}
+
+pin_project_lite::pin_project! {
+    /// A request or response body that marks its end.
+    pub(crate) struct ProbedBody {
+        #[pin]
+        inner: tonic::body::Body,
+        probe: Arc<Probe>,
+        side: Side,
+    }
+}
+
+impl ProbedBody {
+    fn mark_end(&self) {
+        let slot = match self.side {
+            Side::Request => &self.probe.sent,
+            Side::Response => &self.probe.body_end,
+        };
+        self.probe.mark(slot);
+    }
+}
+
+impl Body for ProbedBody {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        let ended = match &frame {
+            None => true,
+            Some(Ok(frame)) => frame.is_trailers(),
+            Some(Err(_)) => false,
+        };
+        if ended {
+            let slot = match this.side {
+                Side::Request => &this.probe.sent,
+                Side::Response => &this.probe.body_end,
+            };
+            this.probe.mark(slot);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let end = self.inner.is_end_stream();
+        if end {
+            self.mark_end();
+        }
+        end
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// What timing the phases costs per call, averaged over `calls`: every clock read, the probe
+/// and its marks, the request and response body wrappers (one boxed body each, as tonic takes
+/// them), the connection check and the arithmetic. Not API: `cargo xtask bench phases`.
+#[doc(hidden)]
+pub fn clock_cost_per_call(calls: u32) -> Duration {
+    let connects = ConnectLog::default();
+    let started = Instant::now();
+    for _ in 0..calls {
+        let queued = Instant::now();
+        let queue = queued.elapsed();
+        let entered = Instant::now();
+        let signed = Instant::now();
+        let reused = connects.is_open();
+        let probe = Probe::new(signed);
+        let request = tonic::body::Body::new(ProbedBody {
+            inner: tonic::body::Body::empty(),
+            probe: probe.clone(),
+            side: Side::Request,
+        });
+        request.is_end_stream();
+        probe.mark(&probe.sent);
+        probe.mark(&probe.headers);
+        let response = ProbedBody {
+            inner: tonic::body::Body::empty(),
+            probe: probe.clone(),
+            side: Side::Response,
+        };
+        response.is_end_stream();
+        let end = Instant::now();
+        let transport = transport_phases(&probe, &connects, reused, signed, end);
+        let decoding = Instant::now();
+        let decode = decoding.elapsed();
+        std::hint::black_box((
+            queue,
+            signed - entered,
+            transport,
+            decode,
+            request,
+            response,
+        ));
+    }
+    started.elapsed() / calls.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_never_overlap_and_unreached_ones_are_zero() {
+        let start = Instant::now();
+        let ms = |n| start + Duration::from_millis(n);
+        let connects = ConnectLog::default();
+        // Refused: never sent, everything after signing is connecting.
+        let probe = Probe::new(start);
+        let (connect, send, wait, receive) =
+            transport_phases(&probe, &connects, false, ms(1), ms(5));
+        assert_eq!(
+            (connect, send, wait, receive),
+            (
+                Duration::from_millis(4),
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO
+            )
+        );
+        // Sent after a 2 ms connect, headers never came: the rest is waiting.
+        connects.started(ms(1));
+        connects.ended(ms(3), true);
+        probe.sent.store(4_000_000, Ordering::Relaxed);
+        let (connect, send, wait, receive) =
+            transport_phases(&probe, &connects, false, ms(1), ms(10));
+        assert_eq!(connect, Duration::from_millis(2));
+        assert_eq!(send, Duration::from_millis(1));
+        assert_eq!(wait, Duration::from_millis(6));
+        assert_eq!(receive, Duration::ZERO);
+        // Reused: no connect; headers at 6 ms, body at 9 ms.
+        probe.headers.store(6_000_000, Ordering::Relaxed);
+        probe.body_end.store(9_000_000, Ordering::Relaxed);
+        let phases = transport_phases(&probe, &connects, true, ms(1), ms(10));
+        assert_eq!(
+            phases,
+            (
+                Duration::ZERO,
+                Duration::from_millis(3),
+                Duration::from_millis(2),
+                Duration::from_millis(3)
+            )
+        );
+    }
+
+    #[test]
+    fn a_mark_is_kept_once() {
+        let probe = Probe::new(Instant::now());
+        probe.mark(&probe.sent);
+        let first = probe.sent.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(2));
+        probe.mark(&probe.sent);
+        assert_eq!(probe.sent.load(Ordering::Relaxed), first);
+    }
+}
