@@ -1,6 +1,7 @@
 //! Where one endpoint's call spent its time: [`Phases`], and the probe that times them.
 //!
-//! A call passes through, in order: `queue` (waiting for an in-flight slot and the receptor),
+//! A call passes through, in order: `queue` (from the call's start until it has an in-flight
+//! slot and the receptor: the runtime starting its task, the slot, retry pauses),
 //! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
 //! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
 //! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
@@ -24,7 +25,8 @@ use tonic::codegen::http;
 /// The time one endpoint's call spent in each phase.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Phases {
-    /// Waiting for an in-flight slot and the endpoint's receptor.
+    /// From the call's start until the endpoint's task had an in-flight slot and the receptor
+    /// (the runtime starting the task, waiting for a slot, pauses before retries).
     pub queue: Duration,
     /// Signing the request.
     pub sign: Duration,

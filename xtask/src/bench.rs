@@ -287,8 +287,9 @@ pub fn run(quick: bool) -> Result<()> {
         rows.push(json!({"workload": w.name, "ours": ours, "python": theirs, "dendrite_rs": face}));
     }
     let policies = crate::bench_policies::run(quick, &release, &dir)?;
+    let phase_clock = phase_clock()?;
     let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick,
-                         "workloads": rows, "policies": policies});
+                         "workloads": rows, "policies": policies, "phase_clock": phase_clock});
     std::fs::write(
         dir.join("results.json"),
         serde_json::to_string_pretty(&results)?,
@@ -329,6 +330,19 @@ fn machine() -> String {
 
 fn f(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or(f64::NAN)
+}
+
+/// What timing a call's phases costs per call (`dendrite-core`'s `phase_clock` example,
+/// release).
+pub(crate) fn phase_clock() -> Result<Value> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    json_of(
+        Command::new(cargo)
+            .args(["run", "--release", "--quiet", "--package", "dendrite-core"])
+            .args(["--example", "phase_clock"])
+            .current_dir(util::root()),
+        "the phase clock example",
+    )
 }
 
 /// The BENCHMARKS.md text.
@@ -410,6 +424,11 @@ stream {:.2} GB/s.\n\n\
 Python rounds/s is 1 / its median round (its script reports latencies, not a rate). Speed-up = our rounds/s ÷ Python's.\n\
 Response payload received by our client: {}.\n",
         payload.join("; ")
+    ));
+    out.push_str(&format!(
+        "Phase clock (per endpoint x call: queue, sign, connect, send, wait, receive, decode; \
+         `cargo xtask bench phases`): {:.0} ns per call, no system call (vDSO clock reads).\n",
+        f(&results["phase_clock"], "phase_clock_ns_per_call")
     ));
     out.push_str(&python_face_report(results));
     if let Some(policies) = results["policies"].as_array() {

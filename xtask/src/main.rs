@@ -279,14 +279,10 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             )
         }
         "fanout" => fanout::run(),
-        "phases" => util::cargo(&[
-            "run",
-            "--release",
-            "--package",
-            "dendrite-core",
-            "--example",
-            "phase_clock",
-        ]),
+        "phases" => {
+            println!("{}", bench::phase_clock()?);
+            Ok(())
+        }
         other => {
             anyhow::bail!(
                 "unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout, phases)"

@@ -2,7 +2,7 @@
 //! back) or detached (fire-and-forget, bounded by `max_detached_backward`, never queued).
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dendrite_wire::proto::{RequestType, ReturnCode};
 use dendrite_wire::synapse::max_backward_response_bytes;
@@ -132,9 +132,9 @@ impl Inner {
         if serialized.iter().all(|s| s.is_err()) {
             return fail(&CallFailure::new(ReturnCode::Success, ""));
         }
-        let queued = Instant::now();
         let connected = self.connect(endpoint, deadline, timeout).await;
-        let queue = queued.elapsed();
+        // From the call's start: a task the runtime has not run yet is queued too.
+        let queue = start.elapsed();
         let (permit, receptor) = match connected {
             Ok(connected) => connected,
             Err(failure) => {

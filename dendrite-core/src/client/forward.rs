@@ -103,8 +103,10 @@ impl Inner {
         }
         let mut retries = 0u32;
         let mut phases = Phases::default();
+        // The first wait counts from the call's start: a task the runtime has not run yet is
+        // queued too.
+        let mut queued = start;
         let response = loop {
-            let queued = Instant::now();
             let connected = self.connect(endpoint, deadline, timeout).await;
             phases.queue += queued.elapsed();
             let (permit, receptor) = match connected {
@@ -126,11 +128,10 @@ impl Inner {
                 .await;
             drop(permit);
             phases.add_attempt(&attempt);
-            let paused = Instant::now();
+            queued = Instant::now();
             match response {
                 Err(failure) if self.may_retry(&failure, retries, deadline).await => {
                     retries += 1;
-                    phases.queue += paused.elapsed();
                 }
                 response => break response,
             }
