@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use dendrite::core::Phases;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -34,9 +35,6 @@ const COLOURS: [RGBColor; 7] = [
     RGBColor(78, 121, 167),
     RGBColor(89, 161, 79),
     RGBColor(176, 122, 161),
-];
-const NAMES: [&str; 7] = [
-    "queue", "sign", "connect", "send", "wait", "receive", "decode",
 ];
 /// Time the phases do not account for (scheduling, retry pauses).
 const OTHER: RGBColor = RGBColor(235, 235, 235);
@@ -201,7 +199,7 @@ pub fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Resu
     text(title, (10, 16), 17, HPos::Left)?;
     text(&spread, (10, 38), 13, HPos::Left)?;
     let mut legend_x = 10;
-    for (colour, name) in COLOURS.iter().zip(NAMES).chain([(&OTHER, "other")]) {
+    for (colour, name) in COLOURS.iter().zip(Phases::NAMES).chain([(&OTHER, "other")]) {
         root.draw(&Rectangle::new(
             [(legend_x, 54), (legend_x + 12, 66)],
             colour.filled(),

@@ -292,13 +292,13 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl ProbedBody {
-    fn mark_end(&self) {
-        let slot = match self.side {
-            Side::Request => &self.probe.sent,
-            Side::Response => &self.probe.body_end,
-        };
-        self.probe.mark(slot);
+impl Side {
+    /// The mark a body of this side sets when it ends.
+    fn end_mark(self, probe: &Probe) -> &AtomicU64 {
+        match self {
+            Side::Request => &probe.sent,
+            Side::Response => &probe.body_end,
+        }
     }
 }
 
@@ -318,11 +318,7 @@ impl Body for ProbedBody {
             Some(Err(_)) => false,
         };
         if ended {
-            let slot = match this.side {
-                Side::Request => &this.probe.sent,
-                Side::Response => &this.probe.body_end,
-            };
-            this.probe.mark(slot);
+            this.probe.mark(this.side.end_mark(this.probe));
         }
         Poll::Ready(frame)
     }
@@ -330,7 +326,7 @@ impl Body for ProbedBody {
     fn is_end_stream(&self) -> bool {
         let end = self.inner.is_end_stream();
         if end {
-            self.mark_end();
+            self.probe.mark(self.side.end_mark(&self.probe));
         }
         end
     }
