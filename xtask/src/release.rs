@@ -74,6 +74,7 @@ pub fn run(options: Options) -> Result<()> {
 
     crate::setup::export()?;
     let publishable = publishable_in_order()?;
+    forget_unpacked_packages(&publishable, &version)?;
     let mut package = vec!["package", "--locked"];
     for name in &publishable {
         package.extend(["--package", name]);
@@ -173,6 +174,37 @@ fn bump(manifest: &str, from: &str, to: &str) -> Result<String> {
         .collect();
     ensure!(changed > 1, "found no {old} to bump in Cargo.toml");
     Ok(lines.join("\n") + "\n")
+}
+
+/// Deletes what an earlier `cargo package` unpacked of our crates from its local registry.
+///
+/// `cargo package` verifies a crate against the others through a temporary local registry in
+/// `target/package/`, and cargo unpacks such a registry's crates into
+/// `$CARGO_HOME/registry/src/-<hash of its path>/`, reusing a directory that already exists without
+/// comparing checksums. A second run from the same path (a developer's, or CI's on the same
+/// machine) would then verify against the sources of the first: it did here, and a crate failed to
+/// build against a dependency's older API. Directories of real registries (`index.*`) are left.
+fn forget_unpacked_packages(crates: &[String], version: &str) -> Result<()> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    for registry in registries.filter_map(|e| e.ok()) {
+        if registry.file_name().to_string_lossy().starts_with("index.") {
+            continue;
+        }
+        for name in crates {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.exists() {
+                std::fs::remove_dir_all(&unpacked)
+                    .with_context(|| format!("removing {}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Our crates that go to crates.io (`publish` not false), dependencies first.
