@@ -5,7 +5,7 @@
 //! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
 //! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
 //! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
-//! are taken by [`Probed`], a wrapper around the receptor's channel, on the request and
+//! are taken by `Probed`, a wrapper around the receptor's channel, on the request and
 //! response bodies it sees; the connect window by the receptor's connector.
 //!
 //! **Invariants:** a failed call has the phases it reached and zeros after; the phases never

@@ -9,7 +9,8 @@
 //! 2. The checks CI runs (fmt, clippy, codegen, every test), unless `--skip-checks` (CI's dry
 //!    run, after it ran them).
 //! 3. `cargo package` of every publishable crate, in dependency order, each verified by
-//!    building it from its packaged sources alone (the others served from a local registry).
+//!    building it from its packaged sources alone (the others served from a local registry), in
+//!    `target/release-verify/` with nothing of an earlier run's packages reused.
 //! 4. The documentation as docs.rs builds it: `DOCS_RS` set, no libtorch (`tch/doc-only`), every
 //!    warning an error; the binary-only CLI has none.
 //! 5. The release `dendrite` binary (its `--version` must print the version) and the
@@ -74,8 +75,11 @@ pub fn run(options: Options) -> Result<()> {
 
     crate::setup::export()?;
     let publishable = publishable_in_order()?;
+    let verify_dir = util::root().join("target").join("release-verify");
     forget_unpacked_packages(&publishable, &version)?;
-    let mut package = vec!["package", "--locked"];
+    forget_built_packages(&verify_dir)?;
+    let verify_arg = verify_dir.to_string_lossy().into_owned();
+    let mut package = vec!["package", "--locked", "--target-dir", &verify_arg];
     for name in &publishable {
         package.extend(["--package", name]);
     }
@@ -84,7 +88,13 @@ pub fn run(options: Options) -> Result<()> {
 
     let binary = release_binary(&version)?;
     let (_, wheel) = crate::python::ready_python()?;
-    let dist = write_dist(&version, &publishable, &binary, &wheel)?;
+    let dist = write_dist(
+        &version,
+        &publishable,
+        &verify_dir.join("package"),
+        &binary,
+        &wheel,
+    )?;
 
     println!(
         "release {version}: {} ready in {}; nothing was uploaded.",
@@ -207,6 +217,32 @@ fn forget_unpacked_packages(crates: &[String], version: &str) -> Result<()> {
     Ok(())
 }
 
+/// Deletes what an earlier verification built of our crates in `verify_dir` (every name starts
+/// with `dendrite`). Cargo takes a registry crate to be immutable and reuses its build by name,
+/// version and source; ours change under the same three between runs. Everything else stays
+/// cached.
+fn forget_built_packages(verify_dir: &Path) -> Result<()> {
+    for kind in ["deps", ".fingerprint", "build", "incremental"] {
+        let Ok(entries) = std::fs::read_dir(verify_dir.join("debug").join(kind)) else {
+            continue;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with("dendrite") || name.starts_with("libdendrite")) {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Our crates that go to crates.io (`publish` not false), dependencies first.
 fn publishable_in_order() -> Result<Vec<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -297,8 +333,15 @@ fn file_name(path: &Path) -> Result<String> {
         .into_owned())
 }
 
-/// Fills `target/dist/` (emptied first) and writes its `SHA256SUMS`.
-fn write_dist(version: &str, crates: &[String], binary: &Path, wheel: &Path) -> Result<PathBuf> {
+/// Fills `target/dist/` (emptied first) from the binary, the wheel and the `.crate` files in
+/// `packaged`, and writes its `SHA256SUMS`.
+fn write_dist(
+    version: &str,
+    crates: &[String],
+    packaged: &Path,
+    binary: &Path,
+    wheel: &Path,
+) -> Result<PathBuf> {
     let dist = util::root().join("target/dist");
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;
@@ -321,7 +364,7 @@ fn write_dist(version: &str, crates: &[String], binary: &Path, wheel: &Path) -> 
     std::fs::copy(wheel, dist.join(file_name(wheel)?))?;
     for name in crates {
         let file = format!("{name}-{version}.crate");
-        let packaged = util::root().join("target/package").join(&file);
+        let packaged = packaged.join(&file);
         std::fs::copy(&packaged, dist.join(&file))
             .with_context(|| format!("copying {}", packaged.display()))?;
     }
