@@ -335,12 +335,10 @@ fn f(v: &Value, key: &str) -> f64 {
 /// What timing a call's phases costs per call (`dendrite-core`'s `phase_clock` example,
 /// release).
 pub(crate) fn phase_clock() -> Result<Value> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     json_of(
-        Command::new(cargo)
+        util::cargo_command()
             .args(["run", "--release", "--quiet", "--package", "dendrite-core"])
-            .args(["--example", "phase_clock"])
-            .current_dir(util::root()),
+            .args(["--example", "phase_clock"]),
         "the phase clock example",
     )
 }

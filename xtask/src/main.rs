@@ -200,12 +200,10 @@ fn soak(calls: usize, endpoints: usize, cap: usize) -> Result<()> {
 
 /// One integration test of `package`, release, sized by environment variables.
 fn release_test(package: &str, test: &str, sizes: &[(&str, usize)]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
+    let mut command = util::cargo_command();
     command
         .args(["test", "--release", "--package", package, "--test", test])
-        .args(["--", "--nocapture"])
-        .current_dir(util::root());
+        .args(["--", "--nocapture"]);
     for (name, value) in sizes {
         command.env(name, value.to_string());
     }

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
-use serde_json::Value;
 
 use crate::util;
 
@@ -245,13 +244,7 @@ fn forget_built_packages(verify_dir: &Path) -> Result<()> {
 
 /// Our crates that go to crates.io (`publish` not false), dependencies first.
 fn publishable_in_order() -> Result<Vec<String>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
-        .current_dir(util::root())
-        .output()?;
-    ensure!(output.status.success(), "cargo metadata failed");
-    let metadata: Value = serde_json::from_slice(&output.stdout)?;
+    let metadata = util::cargo_metadata(&["--no-deps"])?;
     let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
     let publishable: Vec<(String, Vec<String>)> = packages
         .iter()
@@ -288,8 +281,7 @@ fn publishable_in_order() -> Result<Vec<String>> {
 /// `cargo doc` of the library crates with docs.rs's environment: `DOCS_RS=1` (dendrite-autograd's
 /// build script then compiles no shim), libtorch absent (`tch/doc-only`), warnings denied.
 fn docs_as_docs_rs_builds_them(crates: &[String]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    let mut command = util::cargo_command();
     command.args(["doc", "--no-deps", "--locked"]);
     for name in crates.iter().filter(|n| *n != "dendrite-cli") {
         command.args(["--package", name]);
@@ -299,8 +291,7 @@ fn docs_as_docs_rs_builds_them(crates: &[String]) -> Result<()> {
         .env("DOCS_RS", "1")
         .env("RUSTDOCFLAGS", "-D warnings")
         .env_remove("LIBTORCH")
-        .env_remove("LD_LIBRARY_PATH")
-        .current_dir(util::root());
+        .env_remove("LD_LIBRARY_PATH");
     util::run(&mut command)
 }
 

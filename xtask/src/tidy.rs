@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 /// Per crate (with its default features): crates its normal dependency graph must never hold.
@@ -58,19 +58,7 @@ pub struct Workspace {
 impl Workspace {
     /// Runs `cargo metadata` in the workspace root.
     pub fn load() -> Result<Self> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--locked"])
-            .current_dir(crate::util::root())
-            .output()
-            .context("running cargo metadata")?;
-        if !output.status.success() {
-            bail!(
-                "cargo metadata failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Self::from_metadata(&serde_json::from_slice(&output.stdout)?)
+        Self::from_metadata(&crate::util::cargo_metadata(&[])?)
     }
 
     fn from_metadata(metadata: &Value) -> Result<Self> {

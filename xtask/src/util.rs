@@ -37,10 +37,33 @@ pub const SELECTION: [&str; 7] = [
     "dendrite/torch",
 ];
 
+/// The cargo that runs xtask (`$CARGO`, else `cargo` on the path), in the workspace root.
+pub fn cargo_command() -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root());
+    command
+}
+
 /// Runs `cargo <args>` in the workspace root and fails if it fails.
 pub fn cargo(args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo).args(args).current_dir(root()))
+    run(cargo_command().args(args))
+}
+
+/// `cargo metadata --format-version 1 --locked <args>` of the workspace, parsed.
+pub fn cargo_metadata(args: &[&str]) -> Result<serde_json::Value> {
+    let output = cargo_command()
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(args)
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
 }
 
 /// Builds the release `dendrite` and `toy-axons` binaries of benchmarks and simulations and
