@@ -12,7 +12,7 @@ use dendrite::{
 };
 use serde_json::json;
 
-use crate::record::{self, PhaseSeconds, RoundInfo, Row};
+use crate::record::{self, PhaseSeconds, RoundInfo};
 use crate::{timeline, CliError};
 
 /// The benchmark's synapse (the peer script's names).
@@ -235,13 +235,11 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             direction: "forward",
             timeout_s: timeout.as_secs_f64(),
         };
-        let rows = record::rows(&info, &endpoints, &synapses, &last_round, None);
-        let refs: Vec<&Row> = rows.iter().collect();
         let title = format!(
             "dendrite bench: last of {} rounds, {n} endpoints, {:?} [{}, {}]",
             args.rounds, args.synapse, args.batch, args.seq
         );
-        timeline::render(path, &title, timeline::calls(&refs), timeout.as_secs_f64())?;
+        timeline::render_results(path, &title, &info, &endpoints, &synapses, &last_round)?;
         eprintln!("timeline: {}", path.display());
     }
     Ok(())

@@ -13,7 +13,7 @@ use dendrite::{
 };
 use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
 
-use crate::record::{self, RoundInfo, Row};
+use crate::record::RoundInfo;
 use crate::{table, timeline, CliError};
 
 /// Options of `dendrite demo`.
@@ -153,13 +153,11 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
             direction: "forward",
             timeout_s: timeout.as_secs_f64(),
         };
-        let records = record::rows(&info, &endpoints, &synapses, &last, None);
-        let refs: Vec<&Row> = records.iter().collect();
         let title = format!(
             "dendrite demo: round {} of {}, {} toy axons + 1 dead endpoint, 4 synapses",
             args.rounds, args.rounds, args.axons
         );
-        timeline::render(path, &title, timeline::calls(&refs), timeout.as_secs_f64())?;
+        timeline::render_results(path, &title, &info, &endpoints, &synapses, &last)?;
         println!("\ntimeline: {}", path.display());
     }
 

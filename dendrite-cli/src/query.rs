@@ -270,13 +270,12 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         println!("\nround time: {}", table::latency_summary(&mut round_times));
     }
     if let Some(path) = &args.timeline {
-        let rows: Vec<&Row> = printer.last_round.iter().collect();
         let title = format!(
             "dendrite query: round {}, {} endpoints",
             args.repeat.max(1) - 1,
             endpoints.len()
         );
-        timeline::render(path, &title, timeline::calls(&rows), timeout.as_secs_f64())?;
+        timeline::render_rows(path, &title, &printer.last_round, timeout.as_secs_f64())?;
         eprintln!("timeline: {}", path.display());
     }
     Ok(())

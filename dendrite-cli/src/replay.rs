@@ -51,7 +51,7 @@ pub fn run(args: ReplayArgs) -> Result<(), CliError> {
             args.direction,
             args.dir.display()
         );
-        timeline::render(path, &title, timeline::calls(&chosen), deadline)?;
+        timeline::render_rows(path, &title, chosen, deadline)?;
         println!("timeline: {}", path.display());
     }
     Ok(())

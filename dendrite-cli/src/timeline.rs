@@ -13,7 +13,9 @@ use dendrite::core::Phases;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::record::Row;
+use dendrite::{Endpoint, EndpointResult, Synapse};
+
+use crate::record::{self, RoundInfo, Row};
 use crate::CliError;
 
 /// Most rows drawn; more endpoints are aggregated.
@@ -55,7 +57,7 @@ pub struct Call {
 
 /// The calls of one round and direction, from its rows (every synapse of an endpoint shares
 /// the endpoint's phases).
-pub fn calls(rows: &[&Row]) -> Vec<Call> {
+fn calls<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<Call> {
     let mut by_endpoint: BTreeMap<(u64, &str, &str), Call> = BTreeMap::new();
     for row in rows {
         let key = (row.uid, row.hotkey.as_str(), row.address.as_str());
@@ -142,9 +144,32 @@ fn draw_failure(e: impl std::fmt::Display) -> CliError {
     CliError::Failure(format!("timeline: {e}"))
 }
 
+/// Writes the waterfall of one round's rows (one direction) to `path`.
+pub fn render_rows<'a>(
+    path: &Path,
+    title: &str,
+    rows: impl IntoIterator<Item = &'a Row>,
+    deadline: f64,
+) -> Result<(), CliError> {
+    render(path, title, calls(rows), deadline)
+}
+
+/// Writes the waterfall of one round's `results` (as `record::rows` makes them) to `path`.
+pub fn render_results(
+    path: &Path,
+    title: &str,
+    info: &RoundInfo<'_>,
+    endpoints: &[Endpoint],
+    synapses: &[Synapse],
+    results: &[EndpointResult],
+) -> Result<(), CliError> {
+    let rows = record::rows(info, endpoints, synapses, results, None);
+    render_rows(path, title, &rows, info.timeout_s)
+}
+
 /// Writes the waterfall of `calls` to `path` (SVG). `title` names the round; `deadline` is
 /// the calls' timeout in seconds.
-pub fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Result<(), CliError> {
+fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Result<(), CliError> {
     if calls.is_empty() {
         return Err(CliError::input("timeline: the round has no calls"));
     }
