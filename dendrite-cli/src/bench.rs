@@ -138,6 +138,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let synapses = args.policy.synapses(vec![synapse]);
     let (mut walls, mut ok, mut total, mut bytes) = (Vec::new(), 0usize, 0usize, 0usize);
     let (mut cpu_start, mut wall_start, mut wire_start) = (0.0, Instant::now(), (0, 0));
+    let mut allocations_start = 0;
     let mut recorder = args.record.recorder()?;
     let mut phase_sums = [0.0f64; 7];
     let mut last_round = Vec::new();
@@ -146,6 +147,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             cpu_start = cpu_seconds();
             wall_start = Instant::now();
             wire_start = dendrite.client().pool().wire_bytes();
+            allocations_start = crate::allocations::count();
         }
         let start = Instant::now();
         let results = dendrite
@@ -204,6 +206,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     }
     let wall = wall_start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_start;
+    let allocations = crate::allocations::count() - allocations_start;
     let wire_end = dendrite.client().pool().wire_bytes();
     let per_round = |end: u64, start: u64| (end - start) as f64 / args.rounds as f64;
     walls.sort_by(f64::total_cmp);
@@ -214,6 +217,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "round_s_p50": at(0.5), "round_s_p99": at(0.99), "rounds_per_s": args.rounds as f64 / wall,
         "calls_per_s": total as f64 / wall, "success_rate": ok as f64 / total.max(1) as f64,
         "client_cpu_s": cpu, "client_cpu_s_per_round": cpu / args.rounds as f64,
+        "allocations_per_call": allocations as f64 / total.max(1) as f64,
         "peak_rss_mb": proc_status_kb("VmHWM:").unwrap_or(0.0) / 1024.0,
         "open_fds": std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
         "payload_gb_per_s": bytes as f64 / wall / 1e9,

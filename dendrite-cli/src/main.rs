@@ -1,5 +1,6 @@
 //! The `dendrite` command line: `demo` (the project's main job), `axon` and `query`.
 
+mod allocations;
 mod axon;
 mod bench;
 mod demo;
@@ -14,6 +15,9 @@ mod timeline;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: allocations::Counting = allocations::Counting;
 
 /// A fast, bounded Bittensor 3.x dendrite.
 #[derive(Parser)]

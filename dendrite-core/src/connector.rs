@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -41,44 +40,33 @@ impl Drop for LimitedStream {
     }
 }
 
-/// A tower connector to `addr` that first takes a permit from `limit`; each attempt's window
+/// A TCP connection to `addr` that first takes a permit from `limit`; the attempt's window
 /// (the permit's wait included) goes to `connects`.
-pub(crate) fn limited_connector(
+pub(crate) async fn connect_limited(
     addr: SocketAddr,
-    limit: Arc<Semaphore>,
+    limit: &Arc<Semaphore>,
     bytes: Arc<WireBytes>,
     connects: Arc<ConnectLog>,
-) -> impl tower::Service<
-    tonic::codegen::http::Uri,
-    Response = TokioIo<LimitedStream>,
-    Error = io::Error,
-    Future = impl Send,
-> + Send
-       + Clone
-       + 'static {
-    tower::service_fn(move |_uri| {
-        let (limit, bytes, connects) = (limit.clone(), bytes.clone(), connects.clone());
-        async move {
-            connects.started(std::time::Instant::now());
-            let connected = async {
-                let permit = limit
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| io::Error::other("connection limit closed"))?;
-                let stream = TcpStream::connect(addr).await?;
-                stream.set_nodelay(true)?;
-                Ok::<_, io::Error>((stream, permit))
-            }
-            .await;
-            connects.ended(std::time::Instant::now(), connected.is_ok());
-            let (stream, permit) = connected?;
-            Ok(TokioIo::new(LimitedStream {
-                stream,
-                bytes,
-                connects,
-                _permit: permit,
-            }))
-        }
+) -> io::Result<LimitedStream> {
+    connects.started(std::time::Instant::now());
+    let connected = async {
+        let permit = limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| io::Error::other("connection limit closed"))?;
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok::<_, io::Error>((stream, permit))
+    }
+    .await;
+    connects.ended(std::time::Instant::now(), connected.is_ok());
+    let (stream, permit) = connected?;
+    Ok(LimitedStream {
+        stream,
+        bytes,
+        connects,
+        _permit: permit,
     })
 }
 

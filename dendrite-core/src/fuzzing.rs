@@ -19,7 +19,7 @@ pub fn read_forward_response(
     reject_non_finite: bool,
 ) -> Option<Vec<SynapseResult>> {
     let response = <TensorMessage as prost::Message>::decode(message).ok()?;
-    let prepared = PreparedForward::new("fuzz", synapses, input.clone(), 256 << 20);
+    let prepared = PreparedForward::new("fuzz", synapses, input.clone(), 256 << 20, None);
     Some(request::read_forward_response(
         synapses,
         &prepared,

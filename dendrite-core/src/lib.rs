@@ -1,8 +1,9 @@
 //! The dendrite's network core, with no torch dependency.
 //!
 //! - [`Keypair`] and [`signature`]: re-exported from `dendrite-keys`, which the axon shares.
-//! - [`Receptor`]: one lazily connected HTTP/2 channel per endpoint with its uuid and nonce.
-//! - [`ReceptorPool`]: at most `max_active_receptors` channels, least recently used evicted.
+//! - [`Receptor`]: one lazily connected HTTP/2 link per endpoint with its signing lanes; gRPC
+//!   unary calls on hyper's `SendRequest` (`unary`), no tonic `Channel`.
+//! - [`ReceptorPool`]: at most `max_active_receptors` receptors, least recently used evicted.
 //! - [`Client`]: concurrent forward/backward fan-out with one hard deadline per call.
 //!
 //! **Architecture invariant:** a peer can only ever produce a [`ReturnCode`] and a message for
@@ -16,6 +17,7 @@ mod config;
 mod connector;
 #[doc(hidden)]
 pub mod fuzzing;
+mod link;
 mod observer;
 mod outcome;
 #[doc(hidden)]
@@ -24,6 +26,7 @@ mod pool;
 mod receptor;
 mod request;
 mod retry;
+mod unary;
 
 pub use client::{BackwardDispatch, CallError, Client};
 pub use config::{

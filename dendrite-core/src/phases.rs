@@ -5,22 +5,22 @@
 //! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
 //! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
 //! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
-//! are taken by `Probed`, a wrapper around the receptor's channel, on the request and
-//! response bodies it sees; the connect window by the receptor's connector.
+//! are taken by the unary call (`crate::unary`): the request body marks its end when HTTP/2 has
+//! taken it, the call marks the response headers and the body's end; the connect window comes
+//! from the receptor's connector.
 //!
 //! **Invariants:** a failed call has the phases it reached and zeros after; the phases never
 //! overlap, so their sum never exceeds the call's time; every mark is one `Instant::now()` (a
 //! vDSO clock read, no system call) and a relaxed atomic store.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use tonic::codegen::http;
+use http_body::Body;
+
+use crate::unary::RequestBody;
 
 /// The time one endpoint's call spent in each phase.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,6 +98,21 @@ impl Probe {
             headers: AtomicU64::new(0),
             body_end: AtomicU64::new(0),
         })
+    }
+
+    /// The request body was handed to HTTP/2.
+    pub(crate) fn mark_sent(&self) {
+        self.mark(&self.sent);
+    }
+
+    /// The response headers arrived.
+    pub(crate) fn mark_headers(&self) {
+        self.mark(&self.headers);
+    }
+
+    /// The response body ended.
+    pub(crate) fn mark_body_end(&self) {
+        self.mark(&self.body_end);
     }
 
     fn mark(&self, slot: &AtomicU64) {
@@ -204,141 +219,8 @@ pub(crate) fn transport_phases(
     (connect, send, wait, receive)
 }
 
-/// The receptor's channel with a probe on this call's request and response.
-#[derive(Clone, Debug)]
-pub(crate) struct Probed<S> {
-    inner: S,
-    probe: Arc<Probe>,
-}
-
-impl<S> Probed<S> {
-    pub(crate) fn new(inner: S, probe: Arc<Probe>) -> Self {
-        Probed { inner, probe }
-    }
-}
-
-impl<S> tonic::codegen::Service<http::Request<tonic::body::Body>> for Probed<S>
-where
-    S: tonic::codegen::Service<
-        http::Request<tonic::body::Body>,
-        Response = http::Response<tonic::body::Body>,
-    >,
-{
-    type Response = http::Response<ProbedBody>;
-    type Error = S::Error;
-    type Future = ProbedResponse<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        let probe = self.probe.clone();
-        let request = request.map(|body| {
-            tonic::body::Body::new(ProbedBody {
-                inner: body,
-                probe: probe.clone(),
-                side: Side::Request,
-            })
-        });
-        ProbedResponse {
-            inner: self.inner.call(request),
-            probe,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The channel's response future, marking the response headers.
-    pub(crate) struct ProbedResponse<F> {
-        #[pin]
-        inner: F,
-        probe: Arc<Probe>,
-    }
-}
-
-impl<F, E> std::future::Future for ProbedResponse<F>
-where
-    F: std::future::Future<Output = Result<http::Response<tonic::body::Body>, E>>,
-{
-    type Output = Result<http::Response<ProbedBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
-        this.probe.mark(&this.probe.headers);
-        let probe = this.probe.clone();
-        Poll::Ready(Ok(response.map(|inner| ProbedBody {
-            inner,
-            probe,
-            side: Side::Response,
-        })))
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Side {
-    Request,
-    Response,
-}
-
-pin_project_lite::pin_project! {
-    /// A request or response body that marks its end.
-    pub(crate) struct ProbedBody {
-        #[pin]
-        inner: tonic::body::Body,
-        probe: Arc<Probe>,
-        side: Side,
-    }
-}
-
-impl Side {
-    /// The mark a body of this side sets when it ends.
-    fn end_mark(self, probe: &Probe) -> &AtomicU64 {
-        match self {
-            Side::Request => &probe.sent,
-            Side::Response => &probe.body_end,
-        }
-    }
-}
-
-impl Body for ProbedBody {
-    type Data = Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
-        let ended = match &frame {
-            None => true,
-            Some(Ok(frame)) => frame.is_trailers(),
-            Some(Err(_)) => false,
-        };
-        if ended {
-            this.probe.mark(this.side.end_mark(this.probe));
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        let end = self.inner.is_end_stream();
-        if end {
-            self.probe.mark(self.side.end_mark(&self.probe));
-        }
-        end
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
 /// What timing the phases costs per call, averaged over `calls`: every clock read, the probe
-/// and its marks, the request and response body wrappers (one boxed body each, as tonic takes
-/// them), the connection check and the arithmetic. Not API: `cargo xtask bench phases`.
+/// and its marks, the request body's end check, the connection check and the arithmetic. Not API: `cargo xtask bench phases`.
 #[doc(hidden)]
 pub fn clock_cost_per_call(calls: u32) -> Duration {
     let connects = ConnectLog::default();
@@ -350,32 +232,16 @@ pub fn clock_cost_per_call(calls: u32) -> Duration {
         let signed = Instant::now();
         let reused = connects.is_open();
         let probe = Probe::new(signed);
-        let request = tonic::body::Body::new(ProbedBody {
-            inner: tonic::body::Body::empty(),
-            probe: probe.clone(),
-            side: Side::Request,
-        });
+        let request = RequestBody::new(Bytes::new(), probe.clone());
         request.is_end_stream();
-        probe.mark(&probe.sent);
-        probe.mark(&probe.headers);
-        let response = ProbedBody {
-            inner: tonic::body::Body::empty(),
-            probe: probe.clone(),
-            side: Side::Response,
-        };
-        response.is_end_stream();
+        probe.mark_sent();
+        probe.mark_headers();
+        probe.mark_body_end();
         let end = Instant::now();
         let transport = transport_phases(&probe, &connects, reused, signed, end);
         let decoding = Instant::now();
         let decode = decoding.elapsed();
-        std::hint::black_box((
-            queue,
-            signed - entered,
-            transport,
-            decode,
-            request,
-            response,
-        ));
+        std::hint::black_box((queue, signed - entered, transport, decode, request));
     }
     started.elapsed() / calls.max(1)
 }

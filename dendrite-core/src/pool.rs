@@ -91,7 +91,7 @@ impl ReceptorPool {
         &self,
         endpoint: &Endpoint,
         addr: SocketAddr,
-    ) -> Result<Arc<Receptor>, tonic::transport::Error> {
+    ) -> Result<Arc<Receptor>, hyper::http::Error> {
         let now_ms = self.epoch.elapsed().as_millis() as u64;
         let mut receptors = self.lock();
         if let Some(receptor) = receptors.get(&endpoint.hotkey) {

@@ -1,4 +1,4 @@
-//! A receptor: one lazily connected, multiplexed HTTP/2 channel to one endpoint, with signing
+//! A receptor: one lazily connected, multiplexed HTTP/2 link to one endpoint, with signing
 //! lanes (a uuid and a strictly increasing nonce each).
 //!
 //! Axons check that nonces increase per sender × uuid, but they check concurrent requests in
@@ -13,21 +13,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dendrite_wire::proto::bittensor_client::BittensorClient;
+use bytes::Bytes;
 use dendrite_wire::proto::{RequestType, TensorMessage};
 use dendrite_wire::Endpoint;
 use dendrite_wire::VERSION_AS_INT;
+use hyper::http::{self, HeaderMap, HeaderValue, Method, Uri};
 use tokio::sync::Semaphore;
-use tonic::codec::CompressionEncoding;
-use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
 
 use crate::config::ReceptorConfig;
-use crate::connector::{limited_connector, WireBytes};
+use crate::connector::WireBytes;
 use crate::keys::Keypair;
+use crate::link::Link;
 use crate::outcome::CallFailure;
-use crate::phases::{transport_phases, ConnectLog, Phases, Probe, Probed};
+use crate::phases::{transport_phases, ConnectLog, Phases, Probe};
 use crate::signature::{self, sign_header};
+use crate::unary::{self, RequestBody};
 use dendrite_wire::Compression;
 
 /// A failure this close to the deadline is the deadline's doing.
@@ -61,7 +61,7 @@ impl Lane {
     }
 }
 
-/// One endpoint's channel and signing lanes. Shared as `Arc`; dropping the last clone closes
+/// One endpoint's link and signing lanes. Shared as `Arc`; dropping the last clone closes
 /// the connection.
 #[derive(Debug)]
 pub struct Receptor {
@@ -69,7 +69,9 @@ pub struct Receptor {
     addr: SocketAddr,
     version: u32,
     uuid: String,
-    channel: Channel,
+    link: Link,
+    forward_uri: Uri,
+    backward_uri: Uri,
     connects: Arc<ConnectLog>,
     compression: Option<Compression>,
     idle_lanes: Mutex<Vec<Lane>>,
@@ -96,7 +98,6 @@ impl Drop for LaneGuard<'_> {
 
 impl Receptor {
     /// A receptor for `endpoint` at `addr`; no connection is made until the first call.
-    /// Must be called inside a tokio runtime (the channel spawns its worker task).
     /// Every connection it opens holds a permit of `connections` while open.
     pub(crate) fn new(
         endpoint: &Endpoint,
@@ -104,15 +105,18 @@ impl Receptor {
         config: &ReceptorConfig,
         connections: Arc<Semaphore>,
         bytes: Arc<WireBytes>,
-    ) -> Result<Self, tonic::transport::Error> {
+    ) -> Result<Self, http::Error> {
         let first = Lane::new();
         let connects = Arc::new(ConnectLog::default());
+        let uri = |method: &str| Uri::try_from(format!("http://{addr}/Bittensor/{method}"));
         Ok(Receptor {
             hotkey: endpoint.hotkey.clone(),
             addr,
             version: endpoint.version,
             uuid: first.uuid.clone(),
-            channel: channel_to(addr, config, connections, bytes, connects.clone())?,
+            link: Link::new(addr, config, connections, bytes, connects.clone()),
+            forward_uri: uri("Forward")?,
+            backward_uri: uri("Backward")?,
             connects,
             compression: config.compression,
             idle_lanes: Mutex::new(vec![first]),
@@ -158,15 +162,20 @@ impl Receptor {
         }
     }
 
-    /// Sends `message` as a Forward or Backward RPC signed by `key`, and waits for the answer
-    /// until `deadline` (which also goes to the peer as `grpc-timeout`). The deadline covers
-    /// connecting, sending, waiting and receiving. Responses larger than `max_response_bytes`
-    /// are refused by the decoder. The phases from `sign` to `receive` come back with the
-    /// outcome (`queue` and `decode` are the caller's).
+    /// The compression of the request frames this receptor sends (the caller encodes them).
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
+    }
+
+    /// Sends `frame` (a request encoded by [`Receptor::encode`]) as a Forward or Backward RPC
+    /// signed by `key`, and waits for the answer until `deadline` (which also goes to the peer as
+    /// `grpc-timeout`). The deadline covers connecting, sending, waiting and receiving. Responses
+    /// larger than `max_response_bytes` are refused before they are buffered. The phases from
+    /// `sign` to `receive` come back with the outcome (`queue` and `decode` are the caller's).
     pub async fn call(
         &self,
         kind: RequestType,
-        message: TensorMessage,
+        frame: Bytes,
         key: &Keypair,
         deadline: Instant,
         max_response_bytes: usize,
@@ -181,24 +190,18 @@ impl Receptor {
             }
             None => String::new(),
         };
-        let request = build_request(message, kind, &signature, timeout);
         let signed = Instant::now();
         let reused = self.connects.is_open();
         let probe = Probe::new(signed);
-        let channel = Probed::new(self.channel.clone(), probe.clone());
-        let mut client = BittensorClient::new(channel)
-            .max_decoding_message_size(max_response_bytes)
-            .max_encoding_message_size(usize::MAX)
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Zstd);
-        if let Some(compression) = self.compression {
-            client = client.send_compressed(compression.encoding());
-        }
+        let request = self.request(
+            kind,
+            &signature,
+            timeout,
+            RequestBody::new(frame, probe.clone()),
+        );
         let call = async {
-            match kind {
-                RequestType::Backward => client.backward(request).await,
-                _ => client.forward(request).await,
-            }
+            let mut sender = self.link.sender().await?;
+            unary::call(&mut sender, request, &probe, max_response_bytes).await
         };
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         drop(guard);
@@ -215,7 +218,7 @@ impl Receptor {
             ..Phases::default()
         };
         let outcome = match outcome {
-            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Ok(response)) => Ok(response),
             // The peer enforces the same deadline (`grpc-timeout`) and may give up a moment
             // before we do; tonic servers say CANCELLED "Timeout expired" then.
             Ok(Err(_)) if deadline.saturating_duration_since(Instant::now()) < DEADLINE_SLACK => {
@@ -228,52 +231,74 @@ impl Receptor {
     }
 }
 
-fn build_request(
-    message: TensorMessage,
-    kind: RequestType,
-    signature: &str,
-    timeout: Duration,
-) -> tonic::Request<TensorMessage> {
-    let mut request = tonic::Request::new(message);
-    request.set_timeout(timeout);
-    let metadata = request.metadata_mut();
-    metadata.insert(
-        signature::AUTH_HEADER,
-        MetadataValue::from_static(signature::AUTH_HEADER_VALUE),
-    );
-    // Signatures, versions and request types are ASCII; an address that is not (impossible
-    // for a valid key) would only lose its header and be rejected by the peer.
-    if let Ok(value) = signature.parse() {
-        metadata.insert(signature::SIGNATURE_HEADER, value);
+impl Receptor {
+    /// `message` encoded once as the request frame of any call to this receptor's kind of
+    /// peer (compressed when the configuration says so).
+    pub fn encode(
+        message: &TensorMessage,
+        compression: Option<Compression>,
+    ) -> Result<Bytes, CallFailure> {
+        unary::encode_frame(message, compression).map_err(|s| CallFailure::from_status(&s))
     }
-    metadata.insert(
-        signature::VERSION_HEADER,
-        MetadataValue::from(VERSION_AS_INT),
-    );
-    metadata.insert(
-        signature::REQUEST_TYPE_HEADER,
-        MetadataValue::from(kind as i32),
-    );
-    request
+
+    /// The HTTP/2 request of one call: gRPC headers, the Bittensor metadata and the body.
+    fn request(
+        &self,
+        kind: RequestType,
+        signature: &str,
+        timeout: Duration,
+        body: RequestBody,
+    ) -> http::Request<RequestBody> {
+        let uri = match kind {
+            RequestType::Backward => self.backward_uri.clone(),
+            _ => self.forward_uri.clone(),
+        };
+        let mut request = http::Request::new(body);
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        grpc_headers(headers, self.compression, timeout);
+        headers.insert(
+            signature::AUTH_HEADER,
+            HeaderValue::from_static(signature::AUTH_HEADER_VALUE),
+        );
+        // Signatures are ASCII; one that is not (impossible for a valid key) would only lose
+        // its header and be rejected by the peer.
+        if let Ok(value) = HeaderValue::from_str(signature) {
+            headers.insert(signature::SIGNATURE_HEADER, value);
+        }
+        headers.insert(signature::VERSION_HEADER, HeaderValue::from(VERSION_AS_INT));
+        headers.insert(
+            signature::REQUEST_TYPE_HEADER,
+            HeaderValue::from(kind as i32),
+        );
+        request
+    }
 }
 
-fn channel_to(
-    addr: SocketAddr,
-    config: &ReceptorConfig,
-    connections: Arc<Semaphore>,
-    bytes: Arc<WireBytes>,
-    connects: Arc<ConnectLog>,
-) -> Result<Channel, tonic::transport::Error> {
-    let mut endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
-        .connect_timeout(config.connect_timeout)
-        .tcp_nodelay(true)
-        .initial_stream_window_size(config.stream_window)
-        .initial_connection_window_size(config.connection_window)
-        .max_frame_size(config.max_frame_size)
-        .keep_alive_timeout(config.keepalive_timeout)
-        .keep_alive_while_idle(false);
-    if let Some(interval) = config.keepalive_interval {
-        endpoint = endpoint.http2_keep_alive_interval(interval);
+/// The headers of a gRPC request (as tonic's client sends them).
+fn grpc_headers(headers: &mut HeaderMap, compression: Option<Compression>, timeout: Duration) {
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
+    headers.insert(
+        http::header::USER_AGENT,
+        HeaderValue::from_static(concat!("dendrite/", env!("CARGO_PKG_VERSION"))),
+    );
+    if let Ok(value) = HeaderValue::from_str(&unary::grpc_timeout(timeout)) {
+        headers.insert("grpc-timeout", value);
     }
-    Ok(endpoint.connect_with_connector_lazy(limited_connector(addr, connections, bytes, connects)))
+    headers.insert(
+        "grpc-accept-encoding",
+        HeaderValue::from_static("gzip,zstd"),
+    );
+    if let Some(compression) = compression {
+        let name = match compression {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        };
+        headers.insert("grpc-encoding", HeaderValue::from_static(name));
+    }
 }

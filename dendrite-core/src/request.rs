@@ -8,14 +8,17 @@ use dendrite_wire::synapse::{max_forward_response_bytes, NonFinite};
 use dendrite_wire::{Synapse, SynapseError, Tensor, VERSION_AS_INT};
 
 use crate::outcome::{return_code, CallFailure, EndpointResult, SynapseResult};
+use crate::Receptor;
+use dendrite_wire::Compression;
 
 /// A forward request for one input tensor, shared by every endpoint that gets that input.
 #[derive(Debug)]
 pub(crate) struct PreparedForward {
     /// The input, `[B, S]` int64.
     pub input: Tensor,
-    /// The request proto; only the synapses whose input serialized.
-    pub message: TensorMessage,
+    /// The request encoded once as a gRPC frame (only the synapses whose input serialized),
+    /// shared by every endpoint that gets this input; `Err` if it could not be encoded.
+    pub frame: Result<bytes::Bytes, CallFailure>,
     /// Per synapse: `Err` when its input could not be serialized (it is then not sent).
     pub serialized: Vec<Result<(), CallFailure>>,
     /// Zeros of each synapse's expected output shape, shared by every non-response.
@@ -27,7 +30,13 @@ pub(crate) struct PreparedForward {
 }
 
 impl PreparedForward {
-    pub fn new(hotkey: &str, synapses: &[Synapse], input: Tensor, ceiling: usize) -> Self {
+    pub fn new(
+        hotkey: &str,
+        synapses: &[Synapse],
+        input: Tensor,
+        ceiling: usize,
+        compression: Option<Compression>,
+    ) -> Self {
         let mut message = TensorMessage {
             version: VERSION_AS_INT,
             hotkey: hotkey.to_owned(),
@@ -60,7 +69,7 @@ impl PreparedForward {
         let encoded_len = prost::Message::encoded_len(&message);
         PreparedForward {
             input,
-            message,
+            frame: Receptor::encode(&message, compression),
             serialized,
             nills,
             max_response_bytes,

@@ -146,8 +146,13 @@ impl Inner {
         let bytes_sent = prost::Message::encoded_len(&message);
         let limit =
             max_backward_response_bytes(synapses.len(), self.config.receptor.max_response_bytes);
+        let frame = match crate::Receptor::encode(&message, receptor.compression()) {
+            Ok(frame) => frame,
+            Err(failure) => return fail(&failure),
+        };
+        drop(message);
         let (response, mut phases) = receptor
-            .call(RequestType::Backward, message, &self.key, deadline, limit)
+            .call(RequestType::Backward, frame, &self.key, deadline, limit)
             .await;
         drop(permit);
         phases.queue = queue;

@@ -45,6 +45,7 @@ impl Client {
                     &call.synapses,
                     input.clone(),
                     self.inner.config.receptor.max_response_bytes,
+                    self.inner.config.receptor.compression,
                 ))
             }));
         }
@@ -98,6 +99,10 @@ impl Inner {
         if let Some(skip) = self.skipped(endpoint) {
             return fail(skip);
         }
+        let frame = match &prepared.frame {
+            Ok(frame) => frame,
+            Err(failure) => return fail(failure.clone()),
+        };
         if let Some(budget) = &self.retry_budget {
             budget.deposit();
         }
@@ -120,7 +125,7 @@ impl Inner {
             let (response, attempt) = receptor
                 .call(
                     RequestType::Forward,
-                    prepared.message.clone(),
+                    frame.clone(),
                     &self.key,
                     deadline,
                     prepared.max_response_bytes,
