@@ -2,7 +2,7 @@
 //!
 //! - [`Keypair`] and [`signature`]: re-exported from `dendrite-keys`, which the axon shares.
 //! - [`Receptor`]: one lazily connected HTTP/2 link per endpoint with its signing lanes; gRPC
-//!   unary calls on hyper's `SendRequest` (`unary`), no tonic `Channel`.
+//!   unary calls on h2's `SendRequest` (`unary`), no tonic `Channel`.
 //! - [`ReceptorPool`]: at most `max_active_receptors` receptors, least recently used evicted.
 //! - [`Client`]: concurrent forward/backward fan-out with one hard deadline per call.
 //!

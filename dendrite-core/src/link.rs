@@ -1,31 +1,46 @@
-//! One receptor's HTTP/2 connection: hyper's `SendRequest` on a TCP stream from the limited
+//! One receptor's HTTP/2 connection: h2's `SendRequest` on a TCP stream from the limited
 //! connector, opened by the first call that needs it, shared by concurrent calls (one stream
 //! each), and reopened by the next call after it closed.
 //!
 //! This replaces tonic's `Channel`, whose buffer worker task added a hop and a wakeup to every
-//! call (9% of client CPU on tiny calls at 4,096 endpoints). The settings are the ones the
-//! channel was given: connect timeout, stream and connection windows, frame size, keep-alive.
+//! call (9% of client CPU on tiny calls at 4,096 endpoints), and hyper's client, whose dispatch
+//! channel added another and whose body pipe task flushed HEADERS and DATA in two writes. With
+//! h2's handle the calling task queues both frames itself and the connection task writes them
+//! once. The settings are the ones the channel was given: connect timeout, stream and
+//! connection windows, frame size, and keep-alive pings.
 //!
 //! **Invariants:** at most one connection attempt per link at a time (later callers wait for
 //! it and share its result); an attempt ends within `connect_timeout` (the caller's deadline
-//! covers the wait); the connection's task ends once the link is dropped and its streams are
-//! done, which closes the socket and releases its pool permit.
+//! covers the wait); a connection whose keep-alive ping goes unanswered for
+//! `keepalive_timeout` is closed; the connection's task ends once the link is dropped and its
+//! streams are done, which closes the socket and releases its pool permit.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper::client::conn::http2::{self, SendRequest};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use bytes::Bytes;
+use h2::client::SendRequest;
 use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
 use crate::connector::{connect_limited, WireBytes};
 use crate::phases::ConnectLog;
-use crate::unary::RequestBody;
 
-/// A handle for sending requests on the link's current connection.
-pub(crate) type Sender = SendRequest<RequestBody>;
+/// A handle for opening streams on one connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Sender {
+    send: SendRequest<Bytes>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Sender {
+    /// The h2 handle, once the connection can take another stream.
+    pub(crate) async fn ready(self) -> Result<SendRequest<Bytes>, h2::Error> {
+        self.send.ready().await
+    }
+}
 
 /// The HTTP/2 settings of every connection a link opens.
 #[derive(Clone, Debug)]
@@ -100,7 +115,10 @@ impl Link {
     }
 
     fn open(&self) -> Option<Sender> {
-        self.slot().as_ref().filter(|s| !s.is_closed()).cloned()
+        self.slot()
+            .as_ref()
+            .filter(|s| !s.closed.load(Ordering::Relaxed))
+            .cloned()
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Sender>> {
@@ -117,25 +135,42 @@ impl Link {
         .await
         .map_err(|e| tonic::Status::unavailable(format!("tcp connect error: {e}")))?;
         let s = &self.settings;
-        let mut builder = http2::Builder::new(TokioExecutor::new());
-        builder
-            .timer(TokioTimer::new())
-            .initial_stream_window_size(s.stream_window)
+        let (send, mut connection) = h2::client::Builder::new()
+            .initial_window_size(s.stream_window)
             .initial_connection_window_size(s.connection_window)
             .max_frame_size(s.max_frame_size)
-            .keep_alive_interval(s.keepalive_interval)
-            .keep_alive_timeout(s.keepalive_timeout)
-            .keep_alive_while_idle(false);
-        let (sender, connection) = builder
-            .handshake(TokioIo::new(stream))
+            .handshake::<_, Bytes>(stream)
             .await
             .map_err(|e| tonic::Status::unavailable(format!("http2 handshake error: {e}")))?;
-        let addr = self.addr;
+        let closed = Arc::new(AtomicBool::new(false));
+        let pings = connection.ping_pong();
+        let keepalive = keep_alive(pings, s.keepalive_interval, s.keepalive_timeout);
+        let (addr, ended) = (self.addr, closed.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection to {addr} ended: {e}");
+            tokio::select! {
+                result = &mut connection => if let Err(e) = result {
+                    tracing::debug!("connection to {addr} ended: {e}");
+                },
+                () = keepalive => tracing::debug!("connection to {addr} missed a keep-alive ping"),
             }
+            ended.store(true, Ordering::Relaxed);
         });
-        Ok(sender)
+        Ok(Sender { send, closed })
+    }
+}
+
+/// Pings every `interval`, idle or not (a handle that could count open streams would keep
+/// the connection open); returns when a ping goes unanswered for `timeout`, and the
+/// connection is then dropped. Never returns without an interval.
+async fn keep_alive(pings: Option<h2::PingPong>, interval: Option<Duration>, timeout: Duration) {
+    let (Some(mut pings), Some(interval)) = (pings, interval) else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(interval).await;
+        let answered = tokio::time::timeout(timeout, pings.ping(h2::Ping::opaque())).await;
+        if !matches!(answered, Ok(Ok(_))) {
+            return;
+        }
     }
 }

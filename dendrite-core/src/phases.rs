@@ -5,9 +5,9 @@
 //! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
 //! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
 //! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
-//! are taken by the unary call (`crate::unary`): the request body marks its end when HTTP/2 has
-//! taken it, the call marks the response headers and the body's end; the connect window comes
-//! from the receptor's connector.
+//! are taken by the unary call (`crate::unary`): the request's end when HTTP/2 has queued it,
+//! the response headers and the body's end; the connect window comes from the receptor's
+//! connector.
 //!
 //! **Invariants:** a failed call has the phases it reached and zeros after; the phases never
 //! overlap, so their sum never exceeds the call's time; every mark is one `Instant::now()` (a
@@ -16,11 +16,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use http_body::Body;
-
-use crate::unary::RequestBody;
 
 /// The time one endpoint's call spent in each phase.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -220,7 +215,7 @@ pub(crate) fn transport_phases(
 }
 
 /// What timing the phases costs per call, averaged over `calls`: every clock read, the probe
-/// and its marks, the request body's end check, the connection check and the arithmetic. Not API: `cargo xtask bench phases`.
+/// and its marks, the connection check and the arithmetic. Not API: `cargo xtask bench phases`.
 #[doc(hidden)]
 pub fn clock_cost_per_call(calls: u32) -> Duration {
     let connects = ConnectLog::default();
@@ -232,8 +227,6 @@ pub fn clock_cost_per_call(calls: u32) -> Duration {
         let signed = Instant::now();
         let reused = connects.is_open();
         let probe = Probe::new(signed);
-        let request = RequestBody::new(Bytes::new(), probe.clone());
-        request.is_end_stream();
         probe.mark_sent();
         probe.mark_headers();
         probe.mark_body_end();
@@ -241,7 +234,7 @@ pub fn clock_cost_per_call(calls: u32) -> Duration {
         let transport = transport_phases(&probe, &connects, reused, signed, end);
         let decoding = Instant::now();
         let decode = decoding.elapsed();
-        std::hint::black_box((queue, signed - entered, transport, decode, request));
+        std::hint::black_box((queue, signed - entered, transport, decode));
     }
     started.elapsed() / calls.max(1)
 }

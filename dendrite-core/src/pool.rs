@@ -87,11 +87,7 @@ impl ReceptorPool {
     /// The receptor for `endpoint` at `addr`: the pooled one if it still serves that address
     /// and version, else a new one (replacing a stale one, evicting the least recently used
     /// idle receptor when full). Creating a receptor does no I/O.
-    pub fn get(
-        &self,
-        endpoint: &Endpoint,
-        addr: SocketAddr,
-    ) -> Result<Arc<Receptor>, hyper::http::Error> {
+    pub fn get(&self, endpoint: &Endpoint, addr: SocketAddr) -> Result<Arc<Receptor>, http::Error> {
         let now_ms = self.epoch.elapsed().as_millis() as u64;
         let mut receptors = self.lock();
         if let Some(receptor) = receptors.get(&endpoint.hotkey) {

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use dendrite_wire::proto::{RequestType, TensorMessage};
 use dendrite_wire::Endpoint;
 use dendrite_wire::VERSION_AS_INT;
-use hyper::http::{self, HeaderMap, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
@@ -27,7 +27,7 @@ use crate::link::Link;
 use crate::outcome::CallFailure;
 use crate::phases::{transport_phases, ConnectLog, Phases, Probe};
 use crate::signature::{self, sign_header};
-use crate::unary::{self, RequestBody};
+use crate::unary;
 use dendrite_wire::Compression;
 
 /// A failure this close to the deadline is the deadline's doing.
@@ -193,15 +193,10 @@ impl Receptor {
         let signed = Instant::now();
         let reused = self.connects.is_open();
         let probe = Probe::new(signed);
-        let request = self.request(
-            kind,
-            &signature,
-            timeout,
-            RequestBody::new(frame, probe.clone()),
-        );
+        let request = self.request(kind, &signature, timeout);
         let call = async {
-            let mut sender = self.link.sender().await?;
-            unary::call(&mut sender, request, &probe, max_response_bytes).await
+            let sender = self.link.sender().await?;
+            unary::call(sender, request, frame, &probe, max_response_bytes).await
         };
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
         drop(guard);
@@ -241,19 +236,13 @@ impl Receptor {
         unary::encode_frame(message, compression).map_err(|s| CallFailure::from_status(&s))
     }
 
-    /// The HTTP/2 request of one call: gRPC headers, the Bittensor metadata and the body.
-    fn request(
-        &self,
-        kind: RequestType,
-        signature: &str,
-        timeout: Duration,
-        body: RequestBody,
-    ) -> http::Request<RequestBody> {
+    /// The HTTP/2 request head of one call: gRPC headers and the Bittensor metadata.
+    fn request(&self, kind: RequestType, signature: &str, timeout: Duration) -> http::Request<()> {
         let uri = match kind {
             RequestType::Backward => self.backward_uri.clone(),
             _ => self.forward_uri.clone(),
         };
-        let mut request = http::Request::new(body);
+        let mut request = http::Request::new(());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = uri;
         let headers = request.headers_mut();

@@ -14,21 +14,15 @@
 //!
 //! **Invariants:** a response is never buffered beyond `limit` bytes, compressed or not: a
 //! declared length over the limit is refused before anything is allocated, and data beyond the
-//! declared length is an error; a request body is handed over exactly once.
+//! declared length is an error.
 
-use std::convert::Infallible;
 use std::io::Read;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use dendrite_wire::proto::TensorMessage;
 use dendrite_wire::Compression;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
-use hyper::http::{self, HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 use tonic::{Code, Status};
 
 use crate::link::Sender;
@@ -128,50 +122,6 @@ pub(crate) fn grpc_timeout(timeout: Duration) -> String {
         || format!("{MAX}H"),
         |(value, unit)| format!("{value}{unit}"),
     )
-}
-
-/// A request body of one frame; marks the probe's `sent` when HTTP/2 has taken it.
-#[derive(Debug)]
-pub(crate) struct RequestBody {
-    data: Option<Bytes>,
-    probe: Arc<Probe>,
-}
-
-impl RequestBody {
-    pub(crate) fn new(data: Bytes, probe: Arc<Probe>) -> Self {
-        RequestBody {
-            data: Some(data),
-            probe,
-        }
-    }
-}
-
-impl Body for RequestBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let data = self.data.take();
-        if data.is_none() {
-            self.probe.mark_sent();
-        }
-        Poll::Ready(data.map(|d| Ok(Frame::data(d))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        let end = self.data.is_none();
-        if end {
-            self.probe.mark_sent();
-        }
-        end
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
-    }
 }
 
 /// The response body's DATA frames gathered into the one message they carry.
@@ -327,24 +277,31 @@ fn status_from_http(status: http::StatusCode) -> Status {
     )
 }
 
-/// A transport failure as a status, with the error kept as its source (as tonic keeps it, so
-/// [`crate::outcome::CallFailure::from_status`] can tell a dropped connection).
-fn transport_status(error: hyper::Error) -> Status {
+/// A transport failure as a status, as tonic maps h2's errors (a reset stream's reason picks
+/// the code; an I/O error keeps its source, so [`crate::outcome::CallFailure::from_status`]
+/// can tell a dropped connection).
+fn transport_status(error: h2::Error) -> Status {
     Status::from_error(Box::new(error))
 }
 
-/// Sends `request` on `sender` and reads the one message of the answer, of at most `limit`
-/// bytes. Marks the probe's response headers and body end.
+/// Sends `request` with `frame` as its body on `sender` and reads the one message of the
+/// answer, of at most `limit` bytes. Marks the probe's request sent, response headers and body
+/// end.
 pub(crate) async fn call(
-    sender: &mut Sender,
-    request: http::Request<RequestBody>,
+    sender: Sender,
+    request: http::Request<()>,
+    frame: Bytes,
     probe: &Probe,
     limit: usize,
 ) -> Result<TensorMessage, Status> {
-    let response = sender
-        .send_request(request)
-        .await
+    let mut streams = sender.ready().await.map_err(transport_status)?;
+    let (response, mut send) = streams
+        .send_request(request, false)
         .map_err(transport_status)?;
+    // HEADERS and DATA are both queued before the connection task runs: one write.
+    send.send_data(frame, true).map_err(transport_status)?;
+    probe.mark_sent();
+    let response = response.await.map_err(transport_status)?;
     probe.mark_headers();
     let (parts, mut body) = response.into_parts();
     if let Some(status) = Status::from_header_map(&parts.headers) {
@@ -362,13 +319,13 @@ pub(crate) async fn call(
     }
     let encoding = response_encoding(&parts.headers)?;
     let mut gather = Gather::new(limit);
-    let mut trailers = None;
-    while let Some(frame) = body.frame().await {
-        match frame.map_err(transport_status)?.into_data() {
-            Ok(data) => gather.push(data)?,
-            Err(frame) => trailers = frame.into_trailers().ok(),
-        }
+    while let Some(data) = body.data().await {
+        let data = data.map_err(transport_status)?;
+        // Our window stays open: the ceiling, not flow control, bounds what we hold.
+        let _ = body.flow_control().release_capacity(data.len());
+        gather.push(data)?;
     }
+    let trailers = body.trailers().await.map_err(transport_status)?;
     probe.mark_body_end();
     let message = gather.finish(encoding)?;
     match trailers.as_ref().and_then(Status::from_header_map) {
