@@ -17,6 +17,7 @@ mod config;
 mod connector;
 #[doc(hidden)]
 pub mod fuzzing;
+mod lanes;
 mod link;
 mod observer;
 mod outcome;

@@ -1,17 +1,11 @@
-//! A receptor: one lazily connected, multiplexed HTTP/2 link to one endpoint, with signing
-//! lanes (a uuid and a strictly increasing nonce each).
-//!
-//! Axons check that nonces increase per sender × uuid, but they check concurrent requests in
-//! whatever order their workers run (a thread pool in Python, tokio tasks in Rust), so two
-//! requests in flight on one uuid can be rejected as replays. A receptor therefore signs each
-//! in-flight call on its own *lane*: the first lane's uuid is the receptor's uuid, and
-//! concurrent calls to the same endpoint take further lanes. Calls on one lane never overlap,
-//! so every nonce an axon sees for a uuid is larger than the last one it accepted.
+//! A receptor: one lazily connected, multiplexed HTTP/2 link to one endpoint, with its
+//! signing lanes (`crate::lanes`: a uuid and a strictly increasing nonce each, signatures made
+//! ahead of the calls that send them).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dendrite_wire::proto::{RequestType, TensorMessage};
@@ -23,77 +17,32 @@ use tokio::sync::Semaphore;
 use crate::config::ReceptorConfig;
 use crate::connector::WireBytes;
 use crate::keys::Keypair;
+use crate::lanes::Lanes;
 use crate::link::Link;
 use crate::outcome::CallFailure;
 use crate::phases::{transport_phases, ConnectLog, Phases, Probe};
-use crate::signature::{self, sign_header};
+use crate::signature;
 use crate::unary;
 use dendrite_wire::Compression;
 
 /// A failure this close to the deadline is the deadline's doing.
 const DEADLINE_SLACK: Duration = Duration::from_millis(5);
 
-/// Idle lanes kept per receptor; more concurrent calls create lanes that are dropped after.
-const MAX_IDLE_LANES: usize = 64;
-
-/// A signing identity for one call at a time.
-#[derive(Debug)]
-struct Lane {
-    uuid: String,
-    last_nonce: u64,
-}
-
-impl Lane {
-    fn new() -> Self {
-        Lane {
-            uuid: uuid::Uuid::new_v4().to_string(),
-            last_nonce: 0,
-        }
-    }
-
-    /// The next nonce: wall-clock nanoseconds, forced above the previous one.
-    fn next_nonce(&mut self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.last_nonce = now.max(self.last_nonce.saturating_add(1));
-        self.last_nonce
-    }
-}
-
 /// One endpoint's link and signing lanes. Shared as `Arc`; dropping the last clone closes
 /// the connection.
 #[derive(Debug)]
 pub struct Receptor {
-    hotkey: String,
+    hotkey: Arc<str>,
     addr: SocketAddr,
     version: u32,
-    uuid: String,
     link: Link,
     forward_uri: Uri,
     backward_uri: Uri,
     connects: Arc<ConnectLog>,
     compression: Option<Compression>,
-    idle_lanes: Mutex<Vec<Lane>>,
+    lanes: Lanes,
     /// Monotonic milliseconds (since the pool's epoch) of the last use.
     last_used_ms: AtomicU64,
-}
-
-/// Returns its lane to the receptor when the call ends, also when the call is cancelled.
-struct LaneGuard<'a> {
-    receptor: &'a Receptor,
-    lane: Option<Lane>,
-}
-
-impl Drop for LaneGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(lane) = self.lane.take() {
-            let mut idle = self.receptor.lanes();
-            if idle.len() < MAX_IDLE_LANES {
-                idle.push(lane);
-            }
-        }
-    }
 }
 
 impl Receptor {
@@ -106,33 +55,31 @@ impl Receptor {
         connections: Arc<Semaphore>,
         bytes: Arc<WireBytes>,
     ) -> Result<Self, http::Error> {
-        let first = Lane::new();
         let connects = Arc::new(ConnectLog::default());
         let uri = |method: &str| Uri::try_from(format!("http://{addr}/Bittensor/{method}"));
         Ok(Receptor {
-            hotkey: endpoint.hotkey.clone(),
+            hotkey: endpoint.hotkey.as_str().into(),
             addr,
             version: endpoint.version,
-            uuid: first.uuid.clone(),
             link: Link::new(addr, config, connections, bytes, connects.clone()),
             forward_uri: uri("Forward")?,
             backward_uri: uri("Backward")?,
             connects,
             compression: config.compression,
-            idle_lanes: Mutex::new(vec![first]),
+            lanes: Lanes::new(config.presign),
             last_used_ms: AtomicU64::new(0),
         })
     }
 
     /// Whether this receptor still serves `endpoint` (same hotkey, address and version).
     pub fn serves(&self, endpoint: &Endpoint, addr: SocketAddr) -> bool {
-        self.hotkey == endpoint.hotkey && self.addr == addr && self.version == endpoint.version
+        *self.hotkey == endpoint.hotkey && self.addr == addr && self.version == endpoint.version
     }
 
     /// The receptor's uuid (its first lane's), part of every signature it makes when calls
     /// do not overlap.
     pub fn uuid(&self) -> &str {
-        &self.uuid
+        self.lanes.uuid()
     }
 
     /// The endpoint's socket address.
@@ -146,20 +93,6 @@ impl Receptor {
 
     pub(crate) fn last_used_ms(&self) -> u64 {
         self.last_used_ms.load(Ordering::Relaxed)
-    }
-
-    fn lanes(&self) -> std::sync::MutexGuard<'_, Vec<Lane>> {
-        self.idle_lanes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn take_lane(&self) -> LaneGuard<'_> {
-        // The most recently returned lane first: the receptor's own uuid stays in use when
-        // calls do not overlap.
-        let lane = self.lanes().pop().unwrap_or_else(Lane::new);
-        LaneGuard {
-            receptor: self,
-            lane: Some(lane),
-        }
     }
 
     /// The compression of the request frames this receptor sends (the caller encodes them).
@@ -182,14 +115,8 @@ impl Receptor {
     ) -> (Result<TensorMessage, CallFailure>, Phases) {
         let started = Instant::now();
         let timeout = deadline.saturating_duration_since(started);
-        let mut guard = self.take_lane();
-        let signature = match guard.lane.as_mut() {
-            Some(lane) => {
-                let nonce = lane.next_nonce();
-                sign_header(key, self.version, &self.hotkey, nonce, &lane.uuid)
-            }
-            None => String::new(),
-        };
+        let mut lane = self.lanes.take();
+        let signature = lane.header(key, self.version, &self.hotkey);
         let signed = Instant::now();
         let reused = self.connects.is_open();
         let probe = Probe::new(signed);
@@ -199,7 +126,7 @@ impl Receptor {
             unary::call(sender, request, frame, &probe, max_response_bytes).await
         };
         let outcome = tokio::time::timeout_at(deadline.into(), call).await;
-        drop(guard);
+        drop(lane);
         let end = Instant::now();
         let (connect, send, wait, receive) =
             transport_phases(&probe, &self.connects, reused, signed, end);

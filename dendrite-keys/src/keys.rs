@@ -58,12 +58,13 @@ pub enum KeyError {
     PublicOnly(PathBuf),
 }
 
-/// An sr25519 keypair that signs requests, with its SS58 address computed once.
+/// An sr25519 keypair that signs requests, with its SS58 address computed once (shared, so a
+/// clone allocates nothing).
 #[derive(Clone)]
 pub struct Keypair {
     inner: sr25519::Keypair,
     public: [u8; 32],
-    ss58: String,
+    ss58: std::sync::Arc<str>,
 }
 
 impl fmt::Debug for Keypair {
@@ -77,7 +78,7 @@ impl fmt::Debug for Keypair {
 impl Keypair {
     fn from_inner(inner: sr25519::Keypair) -> Self {
         let public = inner.public_key().0;
-        let ss58 = ss58::encode(&public, SS58_PREFIX);
+        let ss58 = ss58::encode(&public, SS58_PREFIX).into();
         Keypair {
             inner,
             public,

@@ -50,7 +50,12 @@ pub async fn axon(behaviour: Behaviour) -> TestAxon {
 }
 
 pub fn client() -> Client {
-    Client::new(key(1), ClientConfig::default())
+    client_with(ClientConfig::default())
+}
+
+/// A client of `config` signing with `key(1)`.
+pub fn client_with(config: ClientConfig) -> Client {
+    Client::new(key(1), config)
 }
 
 /// `[b, s]` int64 tokens, distinct per position.

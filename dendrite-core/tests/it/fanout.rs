@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use dendrite_axon::{Behaviour, ToyModel};
+use dendrite_core::{ClientConfig, ReceptorConfig};
 use dendrite_wire::synapse::{
     TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq, NETWORK_DIM, VOCAB_SIZE,
 };
@@ -344,39 +345,48 @@ async fn peer_faults_become_the_references_codes() {
 }
 
 /// Eight tasks share one client and one endpoint: every call is accepted, so the axon saw a
-/// strictly increasing nonce for every uuid.
+/// strictly increasing nonce for every uuid, also from signatures made ahead of their calls
+/// (`presign`), never the same one twice (the axon refuses a replay).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nonces_increase_across_eight_concurrent_callers() {
-    let axon = axon(Behaviour::Normal).await;
-    let client = client();
-    let endpoint = axon.endpoint(0);
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let (client, endpoint) = (client.clone(), endpoint.clone());
-        tasks.spawn(async move {
-            let mut codes = Vec::new();
-            for _ in 0..25 {
-                let r = client
-                    .forward(
-                        std::slice::from_ref(&endpoint),
-                        &[lhs()],
-                        &[tokens(1, 2)],
-                        TIMEOUT,
-                    )
-                    .await
-                    .unwrap();
-                codes.push((r[0].synapses[0].code, r[0].synapses[0].message.clone()));
-            }
-            codes
+    for presign in [false, true] {
+        let axon = axon(Behaviour::Normal).await;
+        let client = client_with(ClientConfig {
+            receptor: ReceptorConfig {
+                presign,
+                ..ReceptorConfig::default()
+            },
+            ..ClientConfig::default()
         });
-    }
-    while let Some(codes) = tasks.join_next().await {
-        for (code, message) in codes.unwrap() {
-            assert_eq!(code, ReturnCode::Success, "{message}");
+        let endpoint = axon.endpoint(0);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (client, endpoint) = (client.clone(), endpoint.clone());
+            tasks.spawn(async move {
+                let mut codes = Vec::new();
+                for _ in 0..25 {
+                    let r = client
+                        .forward(
+                            std::slice::from_ref(&endpoint),
+                            &[lhs()],
+                            &[tokens(1, 2)],
+                            TIMEOUT,
+                        )
+                        .await
+                        .unwrap();
+                    codes.push((r[0].synapses[0].code, r[0].synapses[0].message.clone()));
+                }
+                codes
+            });
         }
+        while let Some(codes) = tasks.join_next().await {
+            for (code, message) in codes.unwrap() {
+                assert_eq!(code, ReturnCode::Success, "presign {presign}: {message}");
+            }
+        }
+        assert_eq!(axon.handle.forward_count(), 200);
+        assert_eq!(client.pool().len(), 1);
     }
-    assert_eq!(axon.handle.forward_count(), 200);
-    assert_eq!(client.pool().len(), 1);
 }
 
 #[tokio::test]

@@ -20,10 +20,6 @@ fn lhs() -> Synapse {
     TextLastHiddenState::default().into()
 }
 
-fn client_with(config: ClientConfig) -> Client {
-    Client::new(key(1), config)
-}
-
 /// Whether `output` is the toy model's hidden state for `input`, value for value.
 fn is_toy_hidden(input: &Tensor, output: &Tensor) -> bool {
     let tokens = input.to_vec::<i64>();
