@@ -221,6 +221,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "peak_rss_mb": proc_status_kb("VmHWM:").unwrap_or(0.0) / 1024.0,
         "open_fds": std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
         "payload_gb_per_s": bytes as f64 / wall / 1e9,
+        "payload_bytes_per_round": bytes as f64 / args.rounds as f64,
         "wire_bytes_sent_per_round": per_round(wire_end.0, wire_start.0),
         "wire_bytes_received_per_round": per_round(wire_end.1, wire_start.1),
         "retries": dendrite.client().retries(),

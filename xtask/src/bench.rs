@@ -133,6 +133,34 @@ pub(crate) fn json_of(command: &mut Command, what: &str) -> Result<Value> {
         .with_context(|| format!("{what} printed no JSON line:\n{text}"))
 }
 
+/// User + system CPU seconds of process `pid` so far.
+fn process_cpu_s(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = text
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+}
+
+/// Runs a client and adds to its JSON line the CPU the axons' process spent meanwhile, per
+/// call the client made (`calls`, warm-up rounds included).
+fn with_axon_cpu(
+    axon_pid: u32,
+    calls: usize,
+    run: impl FnOnce() -> Result<Value>,
+) -> Result<Value> {
+    let before = process_cpu_s(axon_pid);
+    let mut line = run()?;
+    let spent = process_cpu_s(axon_pid) - before;
+    line["axon_cpu_s"] = json!(spent);
+    line["axon_cpu_us_per_call"] = json!(spent / calls.max(1) as f64 * 1e6);
+    Ok(line)
+}
+
 /// GB/s of copying `size` bytes, best of several runs, into a warm buffer.
 fn memcpy_gbps(size: usize) -> f64 {
     let src = vec![1u8; size];
@@ -218,8 +246,9 @@ pub fn run(quick: bool) -> Result<()> {
     axons
         .args(["--count", "4096", "--memo", "--out"])
         .arg(&file);
-    let _axons: ChildGuard =
+    let axons: ChildGuard =
         util::start_server(axons, "AXONS READY", Duration::from_secs(180), "toy-axons")?;
+    let axon_pid = axons.0.id();
     let all: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
 
     let limits = json!({
@@ -246,10 +275,15 @@ pub fn run(quick: bool) -> Result<()> {
                 c.arg("--backward");
             }
         };
+        // Calls each client makes (the CLI and dendrite_rs warm up with 2 rounds, the Python
+        // script does not; a backward round makes as many calls again).
+        let per_round = w.endpoints * if w.backward { 2 } else { 1 };
         let mut ours = Command::new(release.join("dendrite"));
         ours.arg("bench").arg("--endpoints").arg(&endpoints);
         common(&mut ours);
-        let ours = json_of(&mut ours, "dendrite bench")?;
+        let ours = with_axon_cpu(axon_pid, per_round * (w.rounds + 2), || {
+            json_of(&mut ours, "dendrite bench")
+        })?;
         let mut face = Command::new(&python);
         face.arg(
             util::root()
@@ -260,7 +294,9 @@ pub fn run(quick: bool) -> Result<()> {
         .arg("--endpoints")
         .arg(&endpoints);
         common(&mut face);
-        let face = json_of(&mut face, "dendrite-py/bench/bench.py")?;
+        let face = with_axon_cpu(axon_pid, per_round * (w.rounds + 2), || {
+            json_of(&mut face, "dendrite-py/bench/bench.py")
+        })?;
         let theirs = if w.python {
             let mut py = Command::new(&python);
             py.arg(util::shared().join("peer").join("dendrite.py"))
@@ -268,7 +304,9 @@ pub fn run(quick: bool) -> Result<()> {
                 .arg("--endpoints")
                 .arg(&endpoints);
             common(&mut py);
-            Some(json_of(&mut py, "dendrite.py bench")?)
+            Some(with_axon_cpu(axon_pid, per_round * w.rounds, || {
+                json_of(&mut py, "dendrite.py bench")
+            })?)
         } else {
             None
         };
@@ -428,11 +466,69 @@ Response payload received by our client: {}.\n",
          `cargo xtask bench phases`): {:.0} ns per call, no system call (vDSO clock reads).\n",
         f(&results["phase_clock"], "phase_clock_ns_per_call")
     ));
+    out.push_str(&per_call_report(results));
     out.push_str(&python_face_report(results));
     if let Some(policies) = results["policies"].as_array() {
         out.push_str(&crate::bench_policies::report(policies));
     }
     out.push_str("\nRaw figures: `target/bench/results.json`.\n");
+    out
+}
+
+/// Client CPU per call and per received byte, allocations per call, the axons' CPU per call,
+/// and how a round compares with pushing its bytes through one loopback stream.
+fn per_call_report(results: &Value) -> String {
+    let loopback = f(&results["limits"], "loopback_tcp_gbps_one_stream") * 1e9;
+    let mut out = String::from(
+        "\n## Per call and per byte\n\n\
+Client CPU per endpoint call and per response payload byte received (same run as above; Python's bytes per\n\
+round are ours: same axons, same requests), allocations per call (a counting allocator in `dendrite bench`),\n\
+CPU of the axons' process per call while each client ran (our axon is on every benchmark's critical path), and\n\
+our median round against the time one loopback TCP stream takes to carry the round's payload.\n\n\
+| workload | ours: CPU µs/call | ns/byte | allocations/call | Python: CPU µs/call | ns/byte | axon CPU µs/call (ours / Python) | round ÷ loopback |\n\
+|---|---|---|---|---|---|---|---|\n",
+    );
+    for row in results["workloads"].as_array().into_iter().flatten() {
+        let o = &row["ours"];
+        let calls = f(o, "endpoints");
+        let bytes = f(o, "payload_bytes_per_round");
+        let ours_cpu = f(o, "client_cpu_s_per_round");
+        let per_byte = |cpu: f64| {
+            if bytes > 0.0 {
+                format!("{:.3}", cpu / bytes * 1e9)
+            } else {
+                "-".into()
+            }
+        };
+        let (py_call, py_byte, py_axon) = match row.get("python").filter(|p| !p.is_null()) {
+            Some(p) => {
+                let cpu = f(p, "client_cpu_s") / p["rounds"].as_f64().unwrap_or(1.0);
+                (
+                    format!("{:.1}", cpu / calls * 1e6),
+                    per_byte(cpu),
+                    format!("{:.1}", f(p, "axon_cpu_us_per_call")),
+                )
+            }
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let loopback_ratio = if bytes > 0.0 && loopback > 0.0 {
+            format!("{:.1}×", f(o, "round_s_p50") / (bytes / loopback))
+        } else {
+            "-".into()
+        };
+        out.push_str(&format!(
+            "| {} | {:.1} | {} | {:.1} | {} | {} | {:.1} / {} | {} |\n",
+            row["workload"].as_str().unwrap_or("?"),
+            ours_cpu / calls * 1e6,
+            per_byte(ours_cpu),
+            f(o, "allocations_per_call"),
+            py_call,
+            py_byte,
+            f(o, "axon_cpu_us_per_call"),
+            py_axon,
+            loopback_ratio,
+        ));
+    }
     out
 }
 
