@@ -38,6 +38,8 @@ pub struct Receptor {
     link: Link,
     forward_uri: Uri,
     backward_uri: Uri,
+    /// `bittensor-version`, made once.
+    version_header: HeaderValue,
     connects: Arc<ConnectLog>,
     compression: Option<Compression>,
     lanes: Lanes,
@@ -64,6 +66,7 @@ impl Receptor {
             link: Link::new(addr, config, connections, bytes, connects.clone()),
             forward_uri: uri("Forward")?,
             backward_uri: uri("Backward")?,
+            version_header: HeaderValue::from(VERSION_AS_INT),
             connects,
             compression: config.compression,
             lanes: Lanes::new(config.presign),
@@ -120,7 +123,7 @@ impl Receptor {
         let signed = Instant::now();
         let reused = self.connects.is_open();
         let probe = Probe::new(signed);
-        let request = self.request(kind, &signature, timeout);
+        let request = self.request(kind, signature, timeout);
         let call = async {
             let sender = self.link.sender().await?;
             unary::call(sender, request, frame, &probe, max_response_bytes).await
@@ -163,37 +166,56 @@ impl Receptor {
         unary::encode_frame(message, compression).map_err(|s| CallFailure::from_status(&s))
     }
 
-    /// The HTTP/2 request head of one call: gRPC headers and the Bittensor metadata.
-    fn request(&self, kind: RequestType, signature: &str, timeout: Duration) -> http::Request<()> {
-        let uri = match kind {
-            RequestType::Backward => self.backward_uri.clone(),
-            _ => self.forward_uri.clone(),
+    /// The HTTP/2 request head of one call: gRPC headers and the Bittensor metadata. Values that
+    /// change with every call (signature, timeout) are sent as never-indexed literals: entering
+    /// them into the HPACK tables would only evict the constant ones.
+    fn request(
+        &self,
+        kind: RequestType,
+        signature: String,
+        timeout: Duration,
+    ) -> http::Request<()> {
+        let (uri, request_type) = match kind {
+            RequestType::Backward => (self.backward_uri.clone(), "2"),
+            RequestType::Forward => (self.forward_uri.clone(), "1"),
+            RequestType::Notdefined => (self.forward_uri.clone(), "0"),
         };
         let mut request = http::Request::new(());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
-        grpc_headers(headers, self.compression, timeout);
+        headers.reserve(10);
+        grpc_headers(headers, self.compression);
+        if let Some(value) = changing_value(unary::grpc_timeout(timeout)) {
+            headers.insert("grpc-timeout", value);
+        }
         headers.insert(
             signature::AUTH_HEADER,
             HeaderValue::from_static(signature::AUTH_HEADER_VALUE),
         );
         // Signatures are ASCII; one that is not (impossible for a valid key) would only lose
         // its header and be rejected by the peer.
-        if let Ok(value) = HeaderValue::from_str(signature) {
+        if let Some(value) = changing_value(signature) {
             headers.insert(signature::SIGNATURE_HEADER, value);
         }
-        headers.insert(signature::VERSION_HEADER, HeaderValue::from(VERSION_AS_INT));
+        headers.insert(signature::VERSION_HEADER, self.version_header.clone());
         headers.insert(
             signature::REQUEST_TYPE_HEADER,
-            HeaderValue::from(kind as i32),
+            HeaderValue::from_static(request_type),
         );
         request
     }
 }
 
+/// A header value that differs on every request: taken without a copy, never indexed.
+fn changing_value(text: String) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from(text)).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
 /// The headers of a gRPC request (as tonic's client sends them).
-fn grpc_headers(headers: &mut HeaderMap, compression: Option<Compression>, timeout: Duration) {
+fn grpc_headers(headers: &mut HeaderMap, compression: Option<Compression>) {
     headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/grpc"),
@@ -203,9 +225,6 @@ fn grpc_headers(headers: &mut HeaderMap, compression: Option<Compression>, timeo
         http::header::USER_AGENT,
         HeaderValue::from_static(concat!("dendrite/", env!("CARGO_PKG_VERSION"))),
     );
-    if let Ok(value) = HeaderValue::from_str(&unary::grpc_timeout(timeout)) {
-        headers.insert("grpc-timeout", value);
-    }
     headers.insert(
         "grpc-accept-encoding",
         HeaderValue::from_static("gzip,zstd"),

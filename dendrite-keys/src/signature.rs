@@ -4,6 +4,8 @@
 //! as `"{nonce}.{sender}.0x{signature_hex}.{uuid}"`. The legacy v1 form signs
 //! `"{nonce}{sender}{uuid}"` and joins the parts with `bitxx`; 3.x axons still accept it.
 
+use std::fmt::Write as _;
+
 use crate::keys::{self, Keypair};
 use dendrite_wire::ss58;
 
@@ -60,11 +62,25 @@ pub fn sign_header(
         SignatureFormat::V1Legacy
     };
     let text = signed_text(format, nonce, sender, receiver, uuid);
-    let signature = hex::encode(key.sign(text.as_bytes()));
-    match format {
-        SignatureFormat::V2 => format!("{nonce}.{sender}.0x{signature}.{uuid}"),
-        SignatureFormat::V1Legacy => format!("{nonce}bitxx{sender}bitxx0x{signature}bitxx{uuid}"),
-    }
+    let mut digits = [0u8; 128];
+    // 64 bytes always fit 128 hex digits; the fallback is never taken.
+    let signature = match hex::encode_to_slice(key.sign(text.as_bytes()), &mut digits) {
+        Ok(()) => std::str::from_utf8(&digits).unwrap_or_default(),
+        Err(_) => "",
+    };
+    let separator = match format {
+        SignatureFormat::V2 => ".",
+        SignatureFormat::V1Legacy => "bitxx",
+    };
+    // One allocation: the reference's f-string written into a string of the right size.
+    let mut header = String::with_capacity(
+        20 + sender.len() + signature.len() + uuid.len() + 2 + 3 * separator.len(),
+    );
+    let _ = write!(
+        header,
+        "{nonce}{separator}{sender}{separator}0x{signature}{separator}{uuid}"
+    );
+    header
 }
 
 /// A parsed `bittensor-signature` header (not yet verified).
@@ -171,6 +187,16 @@ mod tests {
     fn v2_header_round_trips_and_verifies_for_its_receiver_only() {
         let alice = Keypair::from_uri("//Alice").unwrap();
         let header = sign_header(&alice, 370, RECEIVER, 42, "u-1");
+        let parts: Vec<&str> = header.split('.').collect();
+        assert_eq!(parts.len(), 4, "{header}");
+        assert_eq!(
+            (parts[0], parts[1], parts[3]),
+            ("42", alice.ss58_address(), "u-1")
+        );
+        assert!(
+            parts[2].len() == 130 && parts[2].starts_with("0x"),
+            "{header}"
+        );
         let parsed = SignatureHeader::parse(&header).unwrap();
         assert_eq!(parsed.format, SignatureFormat::V2);
         assert_eq!(parsed.nonce, 42);
@@ -184,7 +210,15 @@ mod tests {
     fn legacy_header_parses_and_verifies() {
         let alice = Keypair::from_uri("//Alice").unwrap();
         let header = sign_header(&alice, 300, RECEIVER, 7, "abc");
-        assert!(header.contains("bitxx"));
+        let parts: Vec<&str> = header.split("bitxx").collect();
+        assert_eq!(
+            (parts[0], parts[1], parts[3]),
+            ("7", alice.ss58_address(), "abc")
+        );
+        assert!(
+            parts[2].len() == 130 && parts[2].starts_with("0x"),
+            "{header}"
+        );
         let parsed = SignatureHeader::parse(&header).unwrap();
         assert_eq!(parsed.format, SignatureFormat::V1Legacy);
         assert!(parsed.verify("any receiver: v1 does not sign it"));

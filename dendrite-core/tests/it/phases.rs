@@ -51,14 +51,21 @@ async fn a_closed_port_is_connecting() {
     let closed = closed_endpoint(2).await;
     let result = call(closed, Duration::from_secs(2)).await;
     assert_eq!(result.synapses[0].code, ReturnCode::Unavailable);
-    assert_eq!(dominant(&result), "connect", "{:?}", result.phases);
+    // A refusal on loopback takes a fraction of a millisecond, less than starting the task may
+    // (queue): all the time after signing is connecting, and nothing comes after it.
+    assert!(
+        result.phases.connect > Duration::ZERO,
+        "{:?}",
+        result.phases
+    );
     assert_eq!(result.phases.reused_connection, Some(false));
     let after_connect = [
+        result.phases.send,
         result.phases.wait,
         result.phases.receive,
         result.phases.decode,
     ];
-    assert_eq!(after_connect, [Duration::ZERO; 3]);
+    assert_eq!(after_connect, [Duration::ZERO; 4]);
 }
 
 #[tokio::test]
