@@ -76,7 +76,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(async {
+    // The command runs as a task on the runtime's workers, not on this thread: every endpoint
+    // task that finishes wakes the call gathering them, and waking a worker's task is a queue
+    // push where waking the blocked main thread was a futex call and a context switch.
+    let command = runtime.spawn(async {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Axon(args) => axon::run(args).await,
@@ -85,6 +88,9 @@ fn main() -> ExitCode {
             Command::Replay(args) => replay::run(args),
         }
     });
+    let outcome = runtime
+        .block_on(command)
+        .unwrap_or_else(|e| Err(CliError::Failure(format!("the command's task failed: {e}"))));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Input(message)) => {
