@@ -14,7 +14,7 @@
 //! vDSO clock read, no system call) and a relaxed atomic store.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The time one endpoint's call spent in each phase.
@@ -86,13 +86,13 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    pub(crate) fn new(start: Instant) -> Arc<Self> {
-        Arc::new(Probe {
+    pub(crate) fn new(start: Instant) -> Self {
+        Probe {
             start,
             sent: AtomicU64::new(0),
             headers: AtomicU64::new(0),
             body_end: AtomicU64::new(0),
-        })
+        }
     }
 
     /// The request body was handed to HTTP/2.
