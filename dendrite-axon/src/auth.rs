@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use dendrite_keys::keys::PublicKey;
 use dendrite_keys::signature::{
     parse_python_int, SignatureHeader, MIN_ACCEPTED_VERSION, SIGNATURE_HEADER, VERSION_HEADER,
 };
@@ -16,6 +17,9 @@ use tonic::Status;
 /// keep this well above the number of distinct receptors that talk to the axon.
 pub const MAX_REMEMBERED_NONCES: usize = 100_000;
 
+/// Senders whose decoded public key is kept (a subnet has at most 4,096 neurons).
+pub const MAX_REMEMBERED_SENDERS: usize = 4_096;
+
 /// The reference's message when `bittensor-version` is missing (Python's `int(None)`).
 const MISSING_VERSION: &str =
     "int() argument must be a string, a bytes-like object or a real number, not 'NoneType'";
@@ -25,6 +29,9 @@ const MISSING_VERSION: &str =
 pub struct Authenticator {
     receiver: String,
     nonces: Mutex<LruCache<String, i128>>,
+    /// Decoded, decompressed sender keys: each saves an SS58 decode and a point decompression
+    /// per request.
+    senders: Mutex<LruCache<String, PublicKey>>,
 }
 
 impl Authenticator {
@@ -36,6 +43,7 @@ impl Authenticator {
         Authenticator {
             receiver: receiver.into(),
             nonces: Mutex::new(LruCache::unbounded()),
+            senders: Mutex::new(LruCache::unbounded()),
         }
     }
 
@@ -62,12 +70,10 @@ impl Authenticator {
             .ok()
             .and_then(SignatureHeader::parse)
             .ok_or_else(|| reject("Unknown signature format"))?;
-        if ss58::decode(&parsed.sender).is_err() {
-            return Err(reject("Invalid SS58 address"));
-        }
+        let sender = self.sender_key(&parsed.sender)?;
         let key = format!("{}:{}", parsed.sender, parsed.uuid);
         self.check_nonce(&key, parsed.nonce)?;
-        if !parsed.verify(&self.receiver) {
+        if !sender.is_some_and(|sender| parsed.verify_with(&sender, &self.receiver)) {
             return Err(reject("Signature mismatch"));
         }
         // Verified outside the lock; check again before remembering, as another request
@@ -81,6 +87,27 @@ impl Authenticator {
             nonces.pop_lru();
         }
         Ok(parsed.sender)
+    }
+
+    /// The sender's key (kept for the next request), `None` when the address decodes but is not
+    /// a valid point (its signatures cannot verify), or the reference's rejection of an address
+    /// that does not decode.
+    fn sender_key(&self, sender: &str) -> Result<Option<PublicKey>, Status> {
+        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = senders.get(sender) {
+            return Ok(Some(key.clone()));
+        }
+        if ss58::decode(sender).is_err() {
+            return Err(Status::unauthenticated("Invalid SS58 address"));
+        }
+        let key = PublicKey::from_ss58(sender);
+        if let Some(key) = &key {
+            senders.put(sender.to_owned(), key.clone());
+            while senders.len() > MAX_REMEMBERED_SENDERS {
+                senders.pop_lru();
+            }
+        }
+        Ok(key)
     }
 
     fn check_nonce(&self, key: &str, nonce: i128) -> Result<(), Status> {
@@ -149,6 +176,13 @@ mod tests {
                     Some("370"),
                 ),
                 "Signature mismatch",
+            ),
+            (
+                metadata(
+                    Some(&format!("102.5NotAnAddress.0x{}.u", "00".repeat(64))),
+                    Some("370"),
+                ),
+                "Invalid SS58 address",
             ),
         ];
         for (md, message) in cases {

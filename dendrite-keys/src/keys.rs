@@ -189,13 +189,39 @@ impl Keypair {
     }
 }
 
+/// A public key ready to verify with: decoded from SS58 and decompressed once (an axon keeps
+/// them per sender, which saves a point decompression, ~4 µs, on every request).
+#[derive(Clone, Debug)]
+pub struct PublicKey(schnorrkel::PublicKey);
+
+impl PublicKey {
+    /// The key of an SS58 address; `None` when the address or the point is invalid.
+    pub fn from_ss58(address: &str) -> Option<Self> {
+        let bytes = ss58::decode(address).ok()?;
+        schnorrkel::PublicKey::from_bytes(&bytes)
+            .ok()
+            .map(PublicKey)
+    }
+
+    /// Whether `signature` is this key's sr25519 signature of `message` in the substrate
+    /// signing context.
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let Ok(signature) = schnorrkel::Signature::from_bytes(signature) else {
+            return false;
+        };
+        self.0
+            .verify_simple(SIGNING_CONTEXT, message, &signature)
+            .is_ok()
+    }
+}
+
+/// The signing context of substrate's sr25519 signatures (subxt-signer's).
+const SIGNING_CONTEXT: &[u8] = b"substrate";
+
 /// Checks an sr25519 signature of `message` by the holder of `public_key`.
 pub fn verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-    sr25519::verify(
-        &sr25519::Signature(*signature),
-        message,
-        &sr25519::PublicKey(*public_key),
-    )
+    schnorrkel::PublicKey::from_bytes(public_key)
+        .is_ok_and(|key| PublicKey(key).verify(message, signature))
 }
 
 /// `~/.bittensor/wallets`, or `./.bittensor/wallets` when there is no home directory.

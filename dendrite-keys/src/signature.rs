@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 
 use crate::keys::{self, Keypair};
-use dendrite_wire::ss58;
 
 /// Metadata key of the constant auth header.
 pub const AUTH_HEADER: &str = "rpc-auth-header";
@@ -147,17 +146,18 @@ impl SignatureHeader {
     /// Whether the signature is the sender's over the text for `receiver`. Malformed addresses
     /// or hex are simply not valid.
     pub fn verify(&self, receiver: &str) -> bool {
-        let Ok(public) = ss58::decode(&self.sender) else {
-            return false;
-        };
+        keys::PublicKey::from_ss58(&self.sender).is_some_and(|key| self.verify_with(&key, receiver))
+    }
+
+    /// [`SignatureHeader::verify`] with the sender's key already decoded (it must be the key of
+    /// `self.sender`).
+    pub fn verify_with(&self, sender: &keys::PublicKey, receiver: &str) -> bool {
         let digits = self.signature.strip_prefix("0x").unwrap_or(&self.signature);
-        let Ok(bytes) = hex::decode(digits) else {
+        let mut signature = [0u8; 64];
+        if hex::decode_to_slice(digits, &mut signature).is_err() {
             return false;
-        };
-        let Ok(signature) = <[u8; 64]>::try_from(bytes) else {
-            return false;
-        };
-        keys::verify(&public, self.signed_text(receiver).as_bytes(), &signature)
+        }
+        sender.verify(self.signed_text(receiver).as_bytes(), &signature)
     }
 }
 
