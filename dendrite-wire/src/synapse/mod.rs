@@ -456,9 +456,29 @@ fn cast_response(response: Tensor, dtype: DType) -> Result<Tensor, SynapseError>
     Ok(response.cast(dtype))
 }
 
-/// Whether every value is finite. Branch-free per block so the check vectorizes; this runs
-/// on every float response.
+/// Whether every value is finite; this runs on every float response (17% of client CPU at
+/// 256 x 0.8 MB answers with 128-bit vectors). Where the CPU has AVX2 the same loop is compiled
+/// for 256-bit vectors.
 fn all_finite(values: &[f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just found to support AVX2, all the function requires.
+        return unsafe { all_finite_avx2(values) };
+    }
+    all_finite_portable(values)
+}
+
+/// # Safety
+/// Only on a CPU with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn all_finite_avx2(values: &[f32]) -> bool {
+    all_finite_portable(values)
+}
+
+/// Branch-free per block so the check vectorizes.
+#[inline(always)]
+fn all_finite_portable(values: &[f32]) -> bool {
     values
         .chunks(1024)
         .all(|block| block.iter().fold(true, |ok, v| ok & v.is_finite()))
@@ -541,4 +561,29 @@ pub(crate) fn top_k(row: &[f32], k: usize, scratch: &mut Vec<u32>) -> Vec<(f32, 
     let top = &mut scratch[..k];
     top.sort_by(by_value_desc);
     top.iter().map(|&i| (row[i as usize], i)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The dispatched check (AVX2 where the CPU has it) agrees with the portable loop, for
+        /// any length and wherever a NaN or an infinity sits.
+        #[test]
+        fn the_finite_check_agrees_with_the_portable_loop(
+            len in 0usize..5000,
+            bad in proptest::option::of((any::<usize>(), 0u8..3)),
+        ) {
+            let mut values: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 7.0).collect();
+            if let (Some((at, kind)), false) = (bad, values.is_empty()) {
+                let at = at % values.len();
+                values[at] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][kind as usize];
+            }
+            let expected = values.iter().all(|v| v.is_finite());
+            prop_assert_eq!(all_finite(&values), expected);
+            prop_assert_eq!(all_finite_portable(&values), expected);
+        }
+    }
 }
