@@ -484,7 +484,8 @@ fn per_call_report(results: &Value) -> String {
 Client CPU per endpoint call and per response payload byte received (same run as above; Python's bytes per\n\
 round are ours: same axons, same requests), allocations per call (a counting allocator in `dendrite bench`),\n\
 CPU of the axons' process per call while each client ran (our axon is on every benchmark's critical path), and\n\
-our median round against the time one loopback TCP stream takes to carry the round's payload.\n\n\
+for the hidden-state rounds our median round against the time one loopback TCP stream takes to carry the\n\
+round's payload. Per-call CPU is process CPU over the measured rounds (10 ms ticks: coarse for N=1).\n\n\
 | workload | ours: CPU µs/call | ns/byte | allocations/call | Python: CPU µs/call | ns/byte | axon CPU µs/call (ours / Python) | round ÷ loopback |\n\
 |---|---|---|---|---|---|---|---|\n",
     );
@@ -511,7 +512,11 @@ our median round against the time one loopback TCP stream takes to carry the rou
             }
             None => ("-".into(), "-".into(), "-".into()),
         };
-        let loopback_ratio = if bytes > 0.0 && loopback > 0.0 {
+        // Only where the payload is what a round moves (hidden states, forward only).
+        let bulk = row["workload"]
+            .as_str()
+            .is_some_and(|w| w.contains("hidden state") && !w.contains("backward"));
+        let loopback_ratio = if bulk && bytes > 0.0 && loopback > 0.0 {
             format!("{:.1}×", f(o, "round_s_p50") / (bytes / loopback))
         } else {
             "-".into()
