@@ -61,7 +61,6 @@ impl CliError {
 }
 
 fn main() -> ExitCode {
-    allocations::keep_freed_memory();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
