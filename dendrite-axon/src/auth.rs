@@ -97,10 +97,10 @@ impl Authenticator {
         if let Some(key) = senders.get(sender) {
             return Ok(Some(key.clone()));
         }
-        if ss58::decode(sender).is_err() {
+        let Ok(bytes) = ss58::decode(sender) else {
             return Err(Status::unauthenticated("Invalid SS58 address"));
-        }
-        let key = PublicKey::from_ss58(sender);
+        };
+        let key = PublicKey::from_bytes(&bytes);
         if let Some(key) = &key {
             senders.put(sender.to_owned(), key.clone());
             while senders.len() > MAX_REMEMBERED_SENDERS {

@@ -43,19 +43,13 @@ impl Signer {
     }
 }
 
-/// A header signed ahead, with the nonce it carries.
-#[derive(Debug)]
-struct Presigned {
-    nonce: u64,
-    header: String,
-}
-
 /// A signing identity for one call at a time.
 #[derive(Debug)]
 struct Lane {
     uuid: String,
     last_nonce: u64,
-    presigned: Option<Presigned>,
+    /// A header signed ahead; its nonce is `last_nonce`.
+    presigned: Option<String>,
 }
 
 impl Lane {
@@ -76,22 +70,21 @@ impl Lane {
         self.last_nonce
     }
 
-    /// The header of this lane's next call and its nonce: the pair signed ahead if there is
-    /// one (taken, so never sent twice), else one signed now by `sign(nonce, uuid)`.
-    fn next_header(&mut self, sign: impl FnOnce(u64, &str) -> String) -> (u64, String) {
-        if let Some(pair) = self.presigned.take() {
-            return (pair.nonce, pair.header);
+    /// The header of this lane's next call: the one signed ahead if there is one (taken, so
+    /// never sent twice), else one signed now by `sign(nonce, uuid)`.
+    fn next_header(&mut self, sign: impl FnOnce(u64, &str) -> String) -> String {
+        if let Some(header) = self.presigned.take() {
+            return header;
         }
         let nonce = self.next_nonce();
-        (nonce, sign(nonce, &self.uuid))
+        sign(nonce, &self.uuid)
     }
 
     /// Signs the next pair unless one is waiting.
     fn presign(&mut self, signer: &Signer) {
         if self.presigned.is_none() {
             let nonce = self.next_nonce();
-            let header = signer.header(nonce, &self.uuid);
-            self.presigned = Some(Presigned { nonce, header });
+            self.presigned = Some(signer.header(nonce, &self.uuid));
         }
     }
 }
@@ -122,13 +115,12 @@ impl Lanes {
 
     /// A lane for one call: the most recently returned one (so the receptor's own uuid stays in
     /// use when calls do not overlap), or a new one.
-    pub(crate) fn take(&self) -> LaneGuard {
+    pub(crate) fn take(&self) -> LaneGuard<'_> {
         let lane = lock(&self.idle).pop().unwrap_or_else(Lane::new);
         LaneGuard {
-            idle: self.idle.clone(),
+            lanes: self,
             lane: Some(lane),
             refill: None,
-            presign: self.presign,
         }
     }
 }
@@ -146,21 +138,21 @@ fn give_back(idle: &Mutex<Vec<Lane>>, lane: Lane) {
 
 /// A lane held by one call; returns it when dropped (also when the call is cancelled), after
 /// signing its next pair on another task when presigning.
-pub(crate) struct LaneGuard {
-    idle: Arc<Mutex<Vec<Lane>>>,
+pub(crate) struct LaneGuard<'a> {
+    lanes: &'a Lanes,
     lane: Option<Lane>,
+    /// What the refill signs with (presigning only).
     refill: Option<Signer>,
-    presign: bool,
 }
 
-impl LaneGuard {
+impl LaneGuard<'_> {
     /// The signature header of this call, from `key` to the receiver of `version` and hotkey
     /// `receiver`.
     pub(crate) fn header(&mut self, key: &Keypair, version: u32, receiver: &Arc<str>) -> String {
         let Some(lane) = self.lane.as_mut() else {
             return String::new();
         };
-        if self.presign {
+        if self.lanes.presign {
             self.refill = Some(Signer {
                 key: key.clone(),
                 version,
@@ -168,11 +160,11 @@ impl LaneGuard {
             });
         }
         let sign = |nonce, uuid: &str| sign_header(key, version, receiver, nonce, uuid);
-        lane.next_header(sign).1
+        lane.next_header(sign)
     }
 }
 
-impl Drop for LaneGuard {
+impl Drop for LaneGuard<'_> {
     fn drop(&mut self) {
         let Some(mut lane) = self.lane.take() else {
             return;
@@ -180,9 +172,9 @@ impl Drop for LaneGuard {
         let (Some(signer), Ok(runtime)) =
             (self.refill.take(), tokio::runtime::Handle::try_current())
         else {
-            return give_back(&self.idle, lane);
+            return give_back(&self.lanes.idle, lane);
         };
-        let idle = self.idle.clone();
+        let idle = self.lanes.idle.clone();
         runtime.spawn(async move {
             lane.presign(&signer);
             give_back(&idle, lane);
@@ -203,7 +195,7 @@ mod tests {
         }
     }
 
-    impl LaneGuard {
+    impl LaneGuard<'_> {
         fn sign(&mut self, s: &Signer) -> String {
             self.header(&s.key, s.version, &s.receiver)
         }
@@ -238,9 +230,9 @@ mod tests {
             seen.push(nonce_of(&header));
             drop(guard);
             idle_again(&lanes).await;
-            let waiting = lock(&lanes.idle)[0].presigned.as_ref().map(|p| p.nonce);
+            let waiting = lock(&lanes.idle)[0].presigned.as_deref().map(nonce_of);
             assert!(waiting.is_some(), "call {call}: no pair signed ahead");
-            assert!(i128::from(waiting.unwrap_or(0)) > *seen.last().unwrap());
+            assert!(waiting.unwrap_or(0) > *seen.last().unwrap());
         }
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
     }
@@ -254,11 +246,7 @@ mod tests {
             guard
         });
         idle_again(&lanes).await;
-        let waiting = lock(&lanes.idle)[0]
-            .presigned
-            .as_ref()
-            .map(|p| p.header.clone())
-            .unwrap();
+        let waiting = lock(&lanes.idle)[0].presigned.clone().unwrap();
         let mut guard = lanes.take();
         assert_eq!(guard.sign(&signer), waiting);
     }

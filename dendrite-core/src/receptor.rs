@@ -98,11 +98,6 @@ impl Receptor {
         self.last_used_ms.load(Ordering::Relaxed)
     }
 
-    /// The compression of the request frames this receptor sends (the caller encodes them).
-    pub fn compression(&self) -> Option<Compression> {
-        self.compression
-    }
-
     /// Sends `frame` (a request encoded by [`Receptor::encode`]) as a Forward or Backward RPC
     /// signed by `key`, and waits for the answer until `deadline` (which also goes to the peer as
     /// `grpc-timeout`). The deadline covers connecting, sending, waiting and receiving. Responses
@@ -157,13 +152,10 @@ impl Receptor {
 }
 
 impl Receptor {
-    /// `message` encoded once as the request frame of any call to this receptor's kind of
-    /// peer (compressed when the configuration says so).
-    pub fn encode(
-        message: &TensorMessage,
-        compression: Option<Compression>,
-    ) -> Result<Bytes, CallFailure> {
-        unary::encode_frame(message, compression).map_err(|s| CallFailure::from_status(&s))
+    /// `message` encoded as the request frame of a call on this receptor, compressed as its
+    /// `grpc-encoding` header says.
+    pub fn encode(&self, message: &TensorMessage) -> Result<Bytes, CallFailure> {
+        unary::encode_request(message, self.compression)
     }
 
     /// The HTTP/2 request head of one call: gRPC headers and the Bittensor metadata. Values that
@@ -230,10 +222,9 @@ fn grpc_headers(headers: &mut HeaderMap, compression: Option<Compression>) {
         HeaderValue::from_static("gzip,zstd"),
     );
     if let Some(compression) = compression {
-        let name = match compression {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        };
-        headers.insert("grpc-encoding", HeaderValue::from_static(name));
+        headers.insert(
+            "grpc-encoding",
+            HeaderValue::from_static(compression.name()),
+        );
     }
 }

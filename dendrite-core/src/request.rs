@@ -8,7 +8,6 @@ use dendrite_wire::synapse::{max_forward_response_bytes, NonFinite};
 use dendrite_wire::{Synapse, SynapseError, Tensor, VERSION_AS_INT};
 
 use crate::outcome::{return_code, CallFailure, EndpointResult, SynapseResult};
-use crate::Receptor;
 use dendrite_wire::Compression;
 
 /// A forward request for one input tensor, shared by every endpoint that gets that input.
@@ -69,7 +68,7 @@ impl PreparedForward {
         let encoded_len = prost::Message::encoded_len(&message);
         PreparedForward {
             input,
-            frame: Receptor::encode(&message, compression),
+            frame: crate::unary::encode_request(&message, compression),
             serialized,
             nills,
             max_response_bytes,

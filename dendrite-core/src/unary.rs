@@ -22,10 +22,11 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use dendrite_wire::proto::TensorMessage;
 use dendrite_wire::Compression;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 use tonic::{Code, Status};
 
 use crate::link::Sender;
+use crate::outcome::CallFailure;
 use crate::phases::Probe;
 
 /// Length of the gRPC message prefix: a compressed flag and a big-endian u32 length.
@@ -50,9 +51,18 @@ pub(crate) fn encode_frame(
         frame.extend_from_slice(&compressed);
         return Ok(frame.freeze());
     }
-    frame[0] = 0;
     frame[1..PREFIX_LEN].copy_from_slice(&message_len(len)?.to_be_bytes());
     Ok(frame.freeze())
+}
+
+/// [`encode_frame`] with a failure as the call's outcome. Every receptor of a client sends the
+/// `grpc-encoding` of `config.receptor.compression`, so a frame encoded with it (once, for every
+/// endpoint that gets the same input) goes to any of them.
+pub(crate) fn encode_request(
+    message: &TensorMessage,
+    compression: Option<Compression>,
+) -> Result<Bytes, CallFailure> {
+    encode_frame(message, compression).map_err(|s| CallFailure::from_status(&s))
 }
 
 fn message_len(len: usize) -> Result<u32, Status> {
@@ -244,15 +254,19 @@ impl Gather {
 
 /// The compression a response says it uses; anything but gzip, zstd and identity is refused.
 fn response_encoding(headers: &HeaderMap) -> Result<Option<Compression>, Status> {
-    match headers.get("grpc-encoding").map(HeaderValue::as_bytes) {
-        None | Some(b"identity") => Ok(None),
-        Some(b"gzip") => Ok(Some(Compression::Gzip)),
-        Some(b"zstd") => Ok(Some(Compression::Zstd)),
-        Some(other) => Err(Status::unimplemented(format!(
-            "Content is compressed with `{}` which isn't supported",
-            String::from_utf8_lossy(other)
-        ))),
+    let Some(value) = headers.get("grpc-encoding") else {
+        return Ok(None);
+    };
+    let name = value.to_str().unwrap_or_default();
+    if name == "identity" {
+        return Ok(None);
     }
+    Compression::from_name(name).map(Some).ok_or_else(|| {
+        Status::unimplemented(format!(
+            "Content is compressed with `{}` which isn't supported",
+            String::from_utf8_lossy(value.as_bytes())
+        ))
+    })
 }
 
 /// A status from an HTTP status without `grpc-status`, as gRPC maps them.

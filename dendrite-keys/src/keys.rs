@@ -197,10 +197,12 @@ pub struct PublicKey(schnorrkel::PublicKey);
 impl PublicKey {
     /// The key of an SS58 address; `None` when the address or the point is invalid.
     pub fn from_ss58(address: &str) -> Option<Self> {
-        let bytes = ss58::decode(address).ok()?;
-        schnorrkel::PublicKey::from_bytes(&bytes)
-            .ok()
-            .map(PublicKey)
+        Self::from_bytes(&ss58::decode(address).ok()?)
+    }
+
+    /// The key of 32 public key bytes; `None` when they are not a valid point.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Option<Self> {
+        schnorrkel::PublicKey::from_bytes(bytes).ok().map(PublicKey)
     }
 
     /// Whether `signature` is this key's sr25519 signature of `message` in the substrate
@@ -220,8 +222,7 @@ const SIGNING_CONTEXT: &[u8] = b"substrate";
 
 /// Checks an sr25519 signature of `message` by the holder of `public_key`.
 pub fn verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-    schnorrkel::PublicKey::from_bytes(public_key)
-        .is_ok_and(|key| PublicKey(key).verify(message, signature))
+    PublicKey::from_bytes(public_key).is_some_and(|key| key.verify(message, signature))
 }
 
 /// `~/.bittensor/wallets`, or `./.bittensor/wallets` when there is no home directory.

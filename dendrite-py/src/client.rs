@@ -190,13 +190,11 @@ impl Client {
         }
         client.receptor.compression = match compression {
             None => None,
-            Some("gzip") => Some(Compression::Gzip),
-            Some("zstd") => Some(Compression::Zstd),
-            Some(other) => {
-                return Err(PyValueError::new_err(format!(
-                    "compression must be None, 'gzip' or 'zstd', got {other:?}"
-                )))
-            }
+            Some(name) => Some(Compression::from_name(name).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "compression must be None, 'gzip' or 'zstd', got {name:?}"
+                ))
+            })?),
         };
         client.quorum = match (k_min, timeout_after_k_min) {
             (Some(k_min), grace) => Some(Quorum {

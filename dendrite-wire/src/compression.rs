@@ -11,6 +11,21 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// Its name in `grpc-encoding` (and on command lines): `gzip` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The compression named `name` (`gzip`, `zstd`); `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Compression::Gzip, Compression::Zstd]
+            .into_iter()
+            .find(|c| c.name() == name)
+    }
+
     /// tonic's name for it.
     pub fn encoding(self) -> tonic::codec::CompressionEncoding {
         match self {

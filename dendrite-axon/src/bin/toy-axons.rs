@@ -97,11 +97,12 @@ async fn main() {
             "--slow-every" => faults.slow_every = number(args.next()),
             "--slow-ms" => faults.slow = Duration::from_millis(number(args.next()) as u64),
             "--compression" => {
-                faults.compression = match args.next().as_deref() {
-                    Some("gzip") => Some(Compression::Gzip),
-                    Some("zstd") => Some(Compression::Zstd),
-                    _ => usage(),
-                }
+                let name = args.next();
+                faults.compression = Some(
+                    name.as_deref()
+                        .and_then(Compression::from_name)
+                        .unwrap_or_else(|| usage()),
+                );
             }
             "--info-out" => info_out = Some(args.next().unwrap_or_else(|| usage())),
             _ => usage(),

@@ -146,7 +146,7 @@ impl Inner {
         let bytes_sent = prost::Message::encoded_len(&message);
         let limit =
             max_backward_response_bytes(synapses.len(), self.config.receptor.max_response_bytes);
-        let frame = match crate::Receptor::encode(&message, receptor.compression()) {
+        let frame = match receptor.encode(&message) {
             Ok(frame) => frame,
             Err(failure) => return fail(&failure),
         };
