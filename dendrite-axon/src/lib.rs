@@ -24,5 +24,5 @@ pub use handler::{HandlerError, SynapseHandler, SynapseOutput};
 pub use memo::Memoized;
 pub use server::{serve, AxonConfig, AxonError, AxonHandle};
 pub use service::AxonCounters;
-pub use toy::{ReceivedGradient, ToyModel, MAX_RECORDED_GRADIENTS};
+pub use toy::{ReceivedGradient, ToyModel, DEFAULT_GRADIENT_LOG_BYTES};
 pub use wire_faults::{serve_wire_fault, WireFault, WireFaultServer};

@@ -1,7 +1,13 @@
 //! A deterministic toy model for every synapse: no torch, no weights, outputs that tests can
 //! recompute exactly from the input tokens.
+//!
+//! Gradients sent by Backward are counted, and kept only by a model made with
+//! [`ToyModel::recording`]: the log holds the most recent ones within a byte budget (each
+//! gradient and its input copied out of the request, so the budget is what stays alive). A
+//! fleet that keeps nothing stays flat under any Backward traffic.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use dendrite_wire::synapse::{IGNORE_INDEX, NETWORK_DIM, VOCAB_SIZE};
@@ -10,8 +16,9 @@ use dendrite_wire::{Synapse, Tensor};
 use crate::handler::{HandlerError, SynapseHandler, SynapseOutput};
 use dendrite_wire::proto::ReturnCode;
 
-/// Gradients kept by [`ToyModel`] for inspection; older ones are dropped.
-pub const MAX_RECORDED_GRADIENTS: usize = 1024;
+/// Byte budget of a recording model's gradient log when a caller has no reason to pick one
+/// (tests, `dendrite axon --grad-log`).
+pub const DEFAULT_GRADIENT_LOG_BYTES: usize = 64 << 20;
 
 /// A gradient the toy model received.
 #[derive(Clone, Debug)]
@@ -26,18 +33,87 @@ pub struct ReceivedGradient {
     pub grad: Tensor,
 }
 
+impl ReceivedGradient {
+    /// The bytes the entry keeps alive (its tensors' data and the caller).
+    pub fn bytes(&self) -> usize {
+        self.grad.data().len() + self.input.data().len() + self.caller.len()
+    }
+}
+
+/// The most recent gradients within `max_bytes`; older ones are dropped first.
+#[derive(Debug)]
+struct GradientLog {
+    max_bytes: usize,
+    bytes: usize,
+    entries: VecDeque<ReceivedGradient>,
+}
+
+impl GradientLog {
+    fn push(&mut self, gradient: ReceivedGradient) {
+        let size = gradient.bytes();
+        if size > self.max_bytes {
+            return;
+        }
+        while self.bytes + size > self.max_bytes {
+            match self.entries.pop_front() {
+                Some(old) => self.bytes -= old.bytes(),
+                None => break,
+            }
+        }
+        self.bytes += size;
+        self.entries.push_back(gradient);
+    }
+
+    fn drain(&mut self) -> Vec<ReceivedGradient> {
+        self.bytes = 0;
+        self.entries.drain(..).collect()
+    }
+}
+
+/// A copy of `tensor` that owns its bytes (a decoded tensor may be a view of the whole
+/// request, which would then stay alive with it).
+fn owned(tensor: &Tensor) -> Tensor {
+    let data = bytes::Bytes::copy_from_slice(tensor.data());
+    Tensor::from_bytes(tensor.dtype(), tensor.shape().to_vec(), data)
+        .unwrap_or_else(|_| Tensor::empty())
+}
+
 /// The toy model. Hidden state `d` of token `t` is [`ToyModel::hidden`]`(t, d)`; causal LM top-k
 /// ids after token `t` are `t+1, t+2, ...` with probabilities `1/2, 1/4, ...`; next-phrase and
 /// seq2seq outputs continue the last token the same way.
 #[derive(Debug, Default)]
 pub struct ToyModel {
-    gradients: Mutex<VecDeque<ReceivedGradient>>,
+    received: AtomicU64,
+    log: Option<Mutex<GradientLog>>,
 }
 
 impl ToyModel {
-    /// A toy model with an empty gradient log.
+    /// A toy model that counts the gradients it receives and keeps none.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A toy model that also keeps the gradients it receives, the most recent within
+    /// `max_bytes` ([`ReceivedGradient::bytes`]; one larger than that is counted, not kept).
+    pub fn recording(max_bytes: usize) -> Self {
+        ToyModel {
+            received: AtomicU64::new(0),
+            log: Some(Mutex::new(GradientLog {
+                max_bytes,
+                bytes: 0,
+                entries: VecDeque::new(),
+            })),
+        }
+    }
+
+    /// How many gradients Backward delivered, kept or not.
+    pub fn gradients_received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// The bytes the gradient log holds (0 when the model does not record).
+    pub fn recorded_bytes(&self) -> usize {
+        self.with_log(|log| log.bytes).unwrap_or(0)
     }
 
     /// Hidden state `d` of token `token`: a value in [-0.5, 0.5).
@@ -56,24 +132,26 @@ impl ToyModel {
         0.5f32.powi(j as i32 + 1)
     }
 
-    /// The gradients received so far (the most recent [`MAX_RECORDED_GRADIENTS`]).
+    /// The gradients kept so far (none unless [`ToyModel::recording`]).
     pub fn gradients(&self) -> Vec<ReceivedGradient> {
-        self.log().iter().cloned().collect()
+        self.with_log(|log| log.entries.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
-    /// The gradients received so far, removed from the log at once (none is lost or returned
+    /// The gradients kept so far, removed from the log at once (none is lost or returned
     /// twice between two calls).
     pub fn take_gradients(&self) -> Vec<ReceivedGradient> {
-        self.log().drain(..).collect()
+        self.with_log(GradientLog::drain).unwrap_or_default()
     }
 
-    /// Forgets the recorded gradients.
+    /// Forgets the kept gradients.
     pub fn clear_gradients(&self) {
-        self.log().clear();
+        self.with_log(GradientLog::drain);
     }
 
-    fn log(&self) -> std::sync::MutexGuard<'_, VecDeque<ReceivedGradient>> {
-        self.gradients.lock().unwrap_or_else(|e| e.into_inner())
+    fn with_log<T>(&self, f: impl FnOnce(&mut GradientLog) -> T) -> Option<T> {
+        let log = self.log.as_ref()?;
+        Some(f(&mut log.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     fn last_hidden_state(tokens: &[i64], b: usize, s: usize) -> Tensor {
@@ -165,16 +243,76 @@ impl SynapseHandler for ToyModel {
         input: &Tensor,
         grad: &Tensor,
     ) -> Result<(), HandlerError> {
-        let mut log = self.log();
-        if log.len() >= MAX_RECORDED_GRADIENTS {
-            log.pop_front();
+        self.received.fetch_add(1, Ordering::Relaxed);
+        if self.log.is_some() {
+            let gradient = ReceivedGradient {
+                caller: caller.into(),
+                synapse: synapse.clone(),
+                input: owned(input),
+                grad: owned(grad),
+            };
+            self.with_log(|log| log.push(gradient));
         }
-        log.push_back(ReceivedGradient {
-            caller: caller.into(),
-            synapse: synapse.clone(),
-            input: input.clone(),
-            grad: grad.clone(),
-        });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dendrite_wire::synapse::TextLastHiddenState;
+
+    fn send(model: &ToyModel, values: usize) {
+        let synapse: Synapse = TextLastHiddenState::default().into();
+        let input = Tensor::from_vec(vec![1i64, 2], [1, 2]).unwrap();
+        let grad = Tensor::from_vec(vec![1f32; values], [values]).unwrap();
+        model.backward("5F", &synapse, &input, &grad).unwrap();
+    }
+
+    #[test]
+    fn a_plain_model_counts_gradients_and_keeps_none() {
+        let model = ToyModel::new();
+        for _ in 0..100 {
+            send(&model, 1024);
+        }
+        assert_eq!(model.gradients_received(), 100);
+        assert!(model.gradients().is_empty());
+        assert_eq!(model.recorded_bytes(), 0);
+    }
+
+    #[test]
+    fn a_recording_model_keeps_the_newest_gradients_within_its_byte_budget() {
+        // Each entry: 4,096 gradient bytes + 16 input bytes + 2 caller bytes.
+        let entry = 4096 + 16 + 2;
+        let model = ToyModel::recording(10 * entry + entry / 2);
+        for _ in 0..25 {
+            send(&model, 1024);
+        }
+        assert_eq!(model.gradients_received(), 25);
+        assert_eq!(model.gradients().len(), 10);
+        assert_eq!(model.recorded_bytes(), 10 * entry);
+        // Larger than the whole budget: counted, not kept, and nothing else is evicted for it.
+        send(&model, 100_000);
+        assert_eq!(model.gradients_received(), 26);
+        assert_eq!(model.gradients().len(), 10);
+        assert_eq!(model.take_gradients().len(), 10);
+        assert_eq!(model.recorded_bytes(), 0);
+        assert!(model.gradients().is_empty());
+    }
+
+    #[test]
+    fn kept_gradients_do_not_hold_the_request_they_came_in() {
+        let body = bytes::Bytes::from(vec![0u8; 1 << 20]);
+        let grad =
+            Tensor::from_bytes(dendrite_wire::DType::Float32, [4], body.slice(0..16)).unwrap();
+        let input = Tensor::from_vec(vec![1i64, 2], [1, 2]).unwrap();
+        let model = ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES);
+        let synapse: Synapse = TextLastHiddenState::default().into();
+        model.backward("5F", &synapse, &input, &grad).unwrap();
+        drop(grad);
+        assert!(
+            body.is_unique(),
+            "the log copied the gradient out of the request"
+        );
     }
 }

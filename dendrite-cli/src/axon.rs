@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use dendrite::Keypair;
-use dendrite_axon::{serve, AxonConfig, ToyModel};
+use dendrite_axon::{serve, AxonConfig, ToyModel, DEFAULT_GRADIENT_LOG_BYTES};
 
 use crate::CliError;
 
@@ -33,7 +33,8 @@ pub struct AxonArgs {
     #[arg(long, value_enum)]
     compression: Option<crate::policy::CompressionChoice>,
     /// Append one JSON line per received gradient to this file (caller, synapse, shape, sum,
-    /// the first values), so that other processes can see what Backward delivered.
+    /// the first values), so that other processes can see what Backward delivered. Without it
+    /// gradients are counted, not kept.
     #[arg(long)]
     grad_log: Option<PathBuf>,
 }
@@ -48,7 +49,11 @@ pub async fn run(args: AxonArgs) -> Result<(), CliError> {
         compression: args.compression.map(Into::into),
         ..AxonConfig::default()
     };
-    let model = Arc::new(ToyModel::new());
+    // Gradients are kept only to be written out, in a log bounded in bytes between writes.
+    let model = Arc::new(match args.grad_log {
+        Some(_) => ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES),
+        None => ToyModel::new(),
+    });
     let handle = serve(&key, model.clone(), config)
         .await
         .map_err(CliError::input)?;

@@ -12,7 +12,7 @@ use dendrite::{
 };
 use serde_json::json;
 
-use crate::record::{self, PhaseSeconds, RoundInfo};
+use crate::record::{self, PhaseSeconds, RoundInfo, RowContent};
 use crate::{timeline, CliError};
 
 /// The benchmark's synapse (the peer script's names).
@@ -191,8 +191,8 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                     direction: "forward",
                     timeout_s: timeout.as_secs_f64(),
                 };
-                let payload_cap = args.record.payload_cap();
-                for row in record::rows(&info, &endpoints, &synapses, &results, payload_cap) {
+                let content = RowContent::audit(args.record.payload_cap());
+                for row in record::rows(&info, &endpoints, &synapses, &results, content) {
                     recorder.write(&row)?;
                 }
             }

@@ -186,7 +186,10 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         .map_err(failure)?;
     let backward_time = start.elapsed();
     let delivered = backward.iter().filter(|r| r.all_success()).count();
-    let received: usize = axons.iter().map(|(_, model)| model.gradients().len()).sum();
+    let received: u64 = axons
+        .iter()
+        .map(|(_, model)| model.gradients_received())
+        .sum();
 
     println!(
         "\nbackward: {delivered}/{} endpoints answered Success in {:.2} ms; the axons received {received} gradients",

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::record::{self, Recorder, RoundInfo, Row, TABLE_HEADER};
+use crate::record::{self, Recorder, RoundInfo, Row, RowContent, TABLE_HEADER};
 use crate::{table, timeline, CliError};
 use clap::{Args, ValueEnum};
 use dendrite::{
@@ -163,16 +163,23 @@ impl Printer {
         if info.direction == "forward" {
             self.last_round.clear();
         }
-        for row in record::rows(info, endpoints, synapses, results, self.payload_cap) {
+        // Only rows that are written out carry a digest (and, recorded, the payload).
+        let content = match (&self.recorder, self.json) {
+            (Some(_), _) => RowContent::audit(self.payload_cap),
+            (None, true) => RowContent::audit(None),
+            (None, false) => RowContent::SHOWN,
+        };
+        for mut row in record::rows(info, endpoints, synapses, results, content) {
             if let Some(recorder) = &mut self.recorder {
                 recorder.write(&row)?;
             }
             if self.json {
-                let mut row = row.clone();
-                row.payload_hex = None;
+                // The payload goes to the record only.
+                let payload = row.payload_hex.take();
                 let line =
                     serde_json::to_string(&row).map_err(|e| CliError::Failure(e.to_string()))?;
                 println!("{line}");
+                row.payload_hex = payload;
             } else {
                 self.cells.push(row.table_cells());
             }

@@ -3,8 +3,11 @@
 //!
 //! A [`Row`] holds what a validator needs to audit a score: the endpoint, the synapse, its
 //! code, message and time, where the time went ([`dendrite::core::Phases`], in seconds), the
-//! bytes on the wire, and a BLAKE2b-128 hash of the output's bytes; with `--record-payloads`
-//! the output itself (hex, up to a size cap). [`Recorder`] writes `DIR/record-NNNNNN.jsonl`,
+//! bytes on the wire, and where the row is written out (`--json`, `--record`) a BLAKE3 hash of
+//! the output's bytes; with `--record-payloads` the output itself (hex, up to a size cap). Rows
+//! that are only shown (the table, a timeline) hash nothing: at 0.8 MB per output the hash was
+//! most of a round's CPU. Records written before BLAKE3 carry `output_blake2b128` instead and
+//! still load. [`Recorder`] writes `DIR/record-NNNNNN.jsonl`,
 //! starting a new file past `max_file_bytes` and deleting the oldest past `max_files`, so a
 //! record never grows without bound.
 
@@ -12,8 +15,6 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use blake2::digest::{Update, VariableOutput};
-use blake2::Blake2bVar;
 use dendrite::core::Phases;
 use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
 use serde::{Deserialize, Serialize};
@@ -103,11 +104,43 @@ pub struct Row {
     pub bytes_sent: usize,
     /// Encoded response bytes of the endpoint's call.
     pub bytes_received: usize,
-    /// BLAKE2b-128 of the output's little-endian bytes, hex.
-    pub output_blake2b128: String,
+    /// BLAKE3 (256 bits) of the output's little-endian bytes, hex; absent where the row is
+    /// only shown ([`RowContent::SHOWN`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_blake3: Option<String>,
+    /// BLAKE2b-128 of the output's bytes, hex: records written before BLAKE3 (read, never
+    /// written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_blake2b128: Option<String>,
     /// The output's bytes, hex (only with `--record-payloads`, and only up to its cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_hex: Option<String>,
+}
+
+/// What a row carries beyond its summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowContent {
+    /// Hash the output's bytes (`output_blake3`).
+    pub digest: bool,
+    /// Keep the output's bytes (hex) when they fit in this many bytes.
+    pub payload_cap: Option<usize>,
+}
+
+impl RowContent {
+    /// A row that is only shown (a table, a timeline): no digest, no payload.
+    pub const SHOWN: RowContent = RowContent {
+        digest: false,
+        payload_cap: None,
+    };
+
+    /// A row written out for an audit (`--json`, `--record`): the digest, and the payload up to
+    /// `payload_cap` when given.
+    pub fn audit(payload_cap: Option<usize>) -> Self {
+        RowContent {
+            digest: true,
+            payload_cap,
+        }
+    }
 }
 
 /// What a round was, for the rows of its results.
@@ -121,19 +154,23 @@ pub struct RoundInfo<'a> {
 }
 
 impl Row {
-    /// The row of `result` (one synapse of `endpoint`'s `call`).
+    /// The row of `result` (one synapse of `endpoint`'s `call`), with what `content` asks for.
     pub fn new(
         info: &RoundInfo<'_>,
         endpoint: &Endpoint,
         synapse: &Synapse,
         call: &EndpointResult,
         result: &SynapseResult,
+        content: RowContent,
     ) -> Self {
-        let mut hash = Blake2bVar::new(16).expect("16 is a valid BLAKE2b output size");
-        hash.update(result.output.data());
-        let mut digest = [0u8; 16];
-        hash.finalize_variable(&mut digest)
-            .expect("the buffer is the output size");
+        let data = result.output.data();
+        let output_blake3 = content
+            .digest
+            .then(|| blake3::hash(data).to_hex().to_string());
+        let payload_hex = content
+            .payload_cap
+            .filter(|&cap| data.len() <= cap)
+            .map(|_| hex(data));
         Row {
             round: info.round,
             direction: info.direction.to_owned(),
@@ -151,18 +188,10 @@ impl Row {
             dtype: format!("{:?}", result.output.dtype()),
             bytes_sent: call.bytes_sent,
             bytes_received: call.bytes_received,
-            output_blake2b128: hex(&digest),
-            payload_hex: None,
+            output_blake3,
+            output_blake2b128: None,
+            payload_hex,
         }
-    }
-
-    /// The row with the output's bytes, when they fit in `cap` bytes.
-    pub fn with_payload(mut self, result: &SynapseResult, cap: usize) -> Self {
-        let data = result.output.data();
-        if data.len() <= cap {
-            self.payload_hex = Some(hex(data));
-        }
-        self
     }
 
     /// Whether the row is a success.
@@ -211,23 +240,19 @@ pub const TABLE_HEADER: [&str; 9] = [
     "message",
 ];
 
-/// The rows of one round's results, in endpoint then synapse order, with each output's bytes
-/// up to `payload_cap` when given.
+/// The rows of one round's results, in endpoint then synapse order, each with what `content`
+/// asks for.
 pub fn rows(
     info: &RoundInfo<'_>,
     endpoints: &[Endpoint],
     synapses: &[Synapse],
     results: &[EndpointResult],
-    payload_cap: Option<usize>,
+    content: RowContent,
 ) -> Vec<Row> {
     let mut rows = Vec::with_capacity(results.len() * synapses.len());
     for (endpoint, call) in endpoints.iter().zip(results) {
         for (synapse, result) in synapses.iter().zip(&call.synapses) {
-            let row = Row::new(info, endpoint, synapse, call, result);
-            rows.push(match payload_cap {
-                Some(cap) => row.with_payload(result, cap),
-                None => row,
-            });
+            rows.push(Row::new(info, endpoint, synapse, call, result, content));
         }
     }
     rows
@@ -438,9 +463,27 @@ mod tests {
             dtype: "Float32".into(),
             bytes_sent: 10,
             bytes_received: 20,
-            output_blake2b128: "00".into(),
+            output_blake3: Some("00".into()),
+            output_blake2b128: None,
             payload_hex: None,
         }
+    }
+
+    #[test]
+    fn rows_written_before_blake3_still_load() {
+        let mut old = serde_json::to_value(row(3)).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        fields.remove("output_blake3");
+        fields.insert("output_blake2b128".into(), "ab".repeat(16).into());
+        let read: Row = serde_json::from_value(old).unwrap();
+        assert_eq!(read.output_blake2b128.as_deref(), Some(&*"ab".repeat(16)));
+        assert_eq!(read.output_blake3, None);
+        let shown = serde_json::to_value(Row {
+            output_blake3: None,
+            ..row(1)
+        })
+        .unwrap();
+        assert!(shown.get("output_blake3").is_none() && shown.get("output_blake2b128").is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use dendrite::{Endpoint, EndpointResult, Synapse};
 
-use crate::record::{self, RoundInfo, Row};
+use crate::record::{self, RoundInfo, Row, RowContent};
 use crate::CliError;
 
 /// Most rows drawn; more endpoints are aggregated.
@@ -163,7 +163,7 @@ pub fn render_results(
     synapses: &[Synapse],
     results: &[EndpointResult],
 ) -> Result<(), CliError> {
-    let rows = record::rows(info, endpoints, synapses, results, None);
+    let rows = record::rows(info, endpoints, synapses, results, RowContent::SHOWN);
     render_rows(path, title, &rows, info.timeout_s)
 }
 

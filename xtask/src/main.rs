@@ -14,6 +14,7 @@ mod interop;
 mod python;
 mod relay;
 mod release;
+mod rpath;
 mod setup;
 #[cfg(test)]
 mod tidy;
@@ -214,6 +215,9 @@ fn test() -> Result<()> {
     setup::export()?;
     // The tidy tests (`tidy.rs`): layering and ARCHITECTURE.md's crate map, from cargo metadata.
     util::cargo(&["test", "--package", "xtask"])?;
+    // Builds the selection's tests, examples and binaries, and fails if one that links libtorch
+    // would not find it from a clean shell (`rpath.rs`).
+    rpath::check()?;
     // One package selection and feature set for every step (see `util::SELECTION`).
     util::cargo(&[&["test"][..], &util::SELECTION, &["--all-targets"]].concat())?;
     util::cargo(&[&["test"][..], &util::SELECTION, &["--doc"]].concat())?;

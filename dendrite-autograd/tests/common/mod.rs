@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dendrite_autograd::{AutogradConfig, AutogradDendrite, Delivery};
-use dendrite_axon::{serve, AxonConfig, AxonHandle, Behaviour, ToyModel};
+use dendrite_axon::{
+    serve, AxonConfig, AxonHandle, Behaviour, ToyModel, DEFAULT_GRADIENT_LOG_BYTES,
+};
 use dendrite_core::{Client, ClientConfig, Keypair};
 use dendrite_format::Endpoint;
 
@@ -26,7 +28,7 @@ pub fn peers(behaviours: &[Behaviour]) -> Peers {
         for (i, behaviour) in behaviours.iter().enumerate() {
             let mut seed = [9u8; 32];
             seed[0] = i as u8;
-            let model = Arc::new(ToyModel::new());
+            let model = Arc::new(ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES));
             let config = AxonConfig {
                 behaviour: behaviour.clone(),
                 ..AxonConfig::default()

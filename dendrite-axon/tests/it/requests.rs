@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
+use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel, DEFAULT_GRADIENT_LOG_BYTES};
 use dendrite_keys::signature::{sign_header, signed_text, SignatureFormat};
 use dendrite_keys::Keypair;
 use dendrite_wire::proto::bittensor_client::BittensorClient;
@@ -26,7 +26,7 @@ const UUID: &str = "3c0e6c2e-raw-cases";
 
 impl Peer {
     async fn start() -> Peer {
-        let model = Arc::new(ToyModel::new());
+        let model = Arc::new(ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES));
         let axon = serve(
             &Keypair::from_uri("//Bob").unwrap(),
             model.clone(),

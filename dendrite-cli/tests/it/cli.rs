@@ -196,7 +196,7 @@ fn query_against_dendrite_axon_in_json_mode() {
         assert!(sum <= call_time, "{sum} > {call_time}: {line}");
         assert!(phases["wait"].as_f64().unwrap() > 0.0, "{line}");
         assert!(line["reused_connection"].is_boolean(), "{line}");
-        assert_eq!(line["output_blake2b128"].as_str().unwrap().len(), 32);
+        assert_eq!(line["output_blake3"].as_str().unwrap().len(), 64, "{line}");
     }
     let shapes: Vec<&serde_json::Value> = forward.iter().map(|l| &l["shape"]).collect();
     assert_eq!(shapes[0], &serde_json::json!([2, 4, 1024]));
@@ -518,6 +518,12 @@ fn a_recorded_query_replays_without_the_network() {
     let live_row = rows.iter().find(|r| r["code"] == "Success").unwrap();
     let payload = live_row["payload_hex"].as_str().unwrap();
     assert_eq!(payload.len(), 2 * 4 * 2 * 1024, "[1, 2, 1024] f32 as hex");
+    let bytes = hex::decode(payload).unwrap();
+    assert_eq!(
+        live_row["output_blake3"].as_str().unwrap(),
+        blake3::hash(&bytes).to_hex().as_str(),
+        "the digest is BLAKE3 of the output's bytes"
+    );
     let dead_row = rows.iter().find(|r| r["code"] == "Unavailable").unwrap();
     assert!(dead_row["phases"]["connect"].as_f64().unwrap() > 0.0);
     assert_eq!(dead_row["phases"]["wait"].as_f64().unwrap(), 0.0);

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dendrite_axon::{serve, AxonConfig, AxonHandle, Behaviour, ToyModel};
+use dendrite_axon::{
+    serve, AxonConfig, AxonHandle, Behaviour, ToyModel, DEFAULT_GRADIENT_LOG_BYTES,
+};
 use dendrite_core::{Client, ClientConfig, Keypair};
 use dendrite_wire::Endpoint;
 use dendrite_wire::Tensor;
@@ -32,7 +34,7 @@ pub fn key(index: u32) -> Keypair {
 pub async fn axons(n: usize, behaviour: Behaviour) -> Vec<TestAxon> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let model = Arc::new(ToyModel::new());
+        let model = Arc::new(ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES));
         let config = AxonConfig {
             behaviour: behaviour.clone(),
             ..AxonConfig::default()

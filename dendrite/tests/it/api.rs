@@ -6,12 +6,12 @@ use dendrite::{
     Dendrite, DendriteConfig, Endpoint, GenerateOptions, Inputs, Keypair, ReturnCode, Tensor,
     TextCausalLM, TextCausalLMNext, TextLastHiddenState,
 };
-use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
+use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel, DEFAULT_GRADIENT_LOG_BYTES};
 
 async fn axons(n: usize) -> Vec<(AxonHandle, Arc<ToyModel>)> {
     let mut out = Vec::new();
     for i in 0..n {
-        let model = Arc::new(ToyModel::new());
+        let model = Arc::new(ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES));
         let key = Keypair::from_uri(&format!("//ApiAxon{i}")).unwrap();
         out.push((
             serve(&key, model.clone(), AxonConfig::default())

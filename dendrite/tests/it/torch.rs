@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use dendrite::tch::{Kind, Tensor};
 use dendrite::{torch_inputs, Dendrite, DendriteConfig, Keypair, ReturnCode, TextLastHiddenState};
-use dendrite_axon::{serve, AxonConfig, ToyModel};
+use dendrite_axon::{serve, AxonConfig, ToyModel, DEFAULT_GRADIENT_LOG_BYTES};
 
 #[test]
 fn text_last_hidden_state_in_the_graph_and_gradients_back() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let model = Arc::new(ToyModel::new());
+    let model = Arc::new(ToyModel::recording(DEFAULT_GRADIENT_LOG_BYTES));
     let axon = runtime
         .block_on(serve(
             &Keypair::from_uri("//Bob").unwrap(),

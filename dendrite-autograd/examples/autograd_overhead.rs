@@ -1,6 +1,6 @@
 //! Autograd overhead per call and a forward+backward soak, in one run.
 //!
-//! `cargo run --release -p dendrite-autograd --example overhead [-- ROUNDS]`
+//! `cargo run --release -p dendrite-autograd --example autograd_overhead [-- ROUNDS]`
 //!
 //! One memoized toy axon on its own runtime, `[1, 1]` last-hidden-state calls:
 //! (a) the core's forward alone, (b) the autograd forward with `requires_grad` off,

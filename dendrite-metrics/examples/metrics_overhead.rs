@@ -1,7 +1,7 @@
 //! Hot-path cost of metrics: the same fan-out (256 memoized toy axons in this process, [1, 1]
 //! inputs) with the level OFF (no observer), INFO and DEBUG, interleaved round by round.
 //!
-//! `cargo run --release -p dendrite-metrics --example overhead`
+//! `cargo run --release -p dendrite-metrics --example metrics_overhead`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
