@@ -56,13 +56,26 @@ pub enum KeyError {
     /// A key file that holds only a public key: it cannot sign.
     #[error("key file {0} holds only a public address; signing needs a secret seed or phrase")]
     PublicOnly(PathBuf),
+    /// A 64-byte sr25519 secret key that is not one, or not the secret of the public key it
+    /// came with.
+    #[error("invalid secret key: {0}")]
+    SecretKey(String),
+}
+
+/// What signs: subxt-signer's keypair (every key made from a URI, phrase or seed) or a
+/// schnorrkel keypair made from a 64-byte secret key (a Python keypair held in memory, which
+/// may have no seed or phrase at all: a key derived from a URI).
+#[derive(Clone)]
+enum Signer {
+    Subxt(sr25519::Keypair),
+    Expanded(schnorrkel::Keypair),
 }
 
 /// An sr25519 keypair that signs requests, with its SS58 address computed once (shared, so a
 /// clone allocates nothing).
 #[derive(Clone)]
 pub struct Keypair {
-    inner: sr25519::Keypair,
+    inner: Signer,
     public: [u8; 32],
     ss58: std::sync::Arc<str>,
 }
@@ -78,12 +91,53 @@ impl fmt::Debug for Keypair {
 impl Keypair {
     fn from_inner(inner: sr25519::Keypair) -> Self {
         let public = inner.public_key().0;
+        Self::with_public(Signer::Subxt(inner), public)
+    }
+
+    fn with_public(inner: Signer, public: [u8; 32]) -> Self {
         let ss58 = ss58::encode(&public, SS58_PREFIX).into();
         Keypair {
             inner,
             public,
             ss58,
         }
+    }
+
+    /// A key from a 64-byte sr25519 secret key (scalar and nonce) and the public key it
+    /// belongs to, as a Python `Keypair` holds them in memory (`private_key`, `public_key`).
+    /// Both of schnorrkel's layouts are read (substrate's ed25519-style one, and the plain
+    /// one); whichever gives `public` is the key. Anything else is [`KeyError::SecretKey`].
+    pub fn from_secret_key_bytes(secret: &[u8], public: &[u8; 32]) -> Result<Self, KeyError> {
+        let wrong = |e: &dyn fmt::Display| KeyError::SecretKey(e.to_string());
+        if secret.len() != 64 {
+            return Err(KeyError::SecretKey(format!(
+                "{} bytes, expected 64",
+                secret.len()
+            )));
+        }
+        let layouts = [
+            schnorrkel::SecretKey::from_ed25519_bytes(secret),
+            schnorrkel::SecretKey::from_bytes(secret),
+        ];
+        let mut error = None;
+        for layout in layouts {
+            match layout {
+                Ok(key) if key.to_public().to_bytes() == *public => {
+                    let pair = schnorrkel::Keypair::from(key);
+                    return Ok(Self::with_public(Signer::Expanded(pair), *public));
+                }
+                Ok(_) => {
+                    error = Some(KeyError::SecretKey(format!(
+                        "it is not the secret of {}",
+                        ss58::encode(public, SS58_PREFIX)
+                    )))
+                }
+                Err(e) => {
+                    error.get_or_insert(wrong(&e));
+                }
+            }
+        }
+        Err(error.unwrap_or_else(|| KeyError::SecretKey("unreadable".into())))
     }
 
     /// A key from a substrate secret URI: `//Alice` (the dev phrase), `<mnemonic>//hard/soft`,
@@ -150,6 +204,32 @@ impl Keypair {
         Self::from_keyfile(root.join(wallet).join("hotkeys").join(hotkey))
     }
 
+    /// A key held in memory (`secret`, `public`: [`Keypair::from_secret_key_bytes`]) that
+    /// belongs to the wallet key file `path`: when the file names a public key (in the clear:
+    /// `publicKey`, `ss58Address` or a secret), it must be `public`. An encrypted or missing
+    /// file checks nothing, as bittensor signs with the keypair it holds either way.
+    pub fn from_memory_of_keyfile(
+        secret: &[u8],
+        public: &[u8; 32],
+        path: impl AsRef<Path>,
+    ) -> Result<Self, KeyError> {
+        let key = Self::from_secret_key_bytes(secret, public)?;
+        let path = path.as_ref();
+        if let Some(file_public) = keyfile_public_key(path)? {
+            if file_public != *public {
+                return Err(KeyError::Keyfile {
+                    path: path.into(),
+                    reason: format!(
+                        "it holds {}, not the key in memory {}",
+                        ss58::encode(&file_public, SS58_PREFIX),
+                        key.ss58_address()
+                    ),
+                });
+            }
+        }
+        Ok(key)
+    }
+
     fn from_keyfile_data(data: &[u8], path: &Path) -> Result<Self, KeyError> {
         if let Some(kind) = encryption_of(data) {
             return Err(KeyError::Encrypted(path.into(), kind));
@@ -185,7 +265,12 @@ impl Keypair {
 
     /// An sr25519 signature of `message` in the substrate signing context.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.inner.sign(message).0
+        match &self.inner {
+            Signer::Subxt(pair) => pair.sign(message).0,
+            Signer::Expanded(pair) => pair
+                .sign(schnorrkel::signing_context(SIGNING_CONTEXT).bytes(message))
+                .to_bytes(),
+        }
     }
 }
 
@@ -234,6 +319,54 @@ pub fn default_wallet_root() -> PathBuf {
 }
 
 /// The encryption scheme of a key file, if it is encrypted (ansible vault, legacy Fernet, NaCl).
+/// The public key a wallet key file names in the clear; `None` when it is missing or
+/// encrypted.
+fn keyfile_public_key(path: &Path) -> Result<Option<[u8; 32]>, KeyError> {
+    let data = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(KeyError::Io {
+                path: path.into(),
+                source,
+            })
+        }
+        Ok(meta) if meta.len() > MAX_KEYFILE_BYTES => {
+            return Err(KeyError::Keyfile {
+                path: path.into(),
+                reason: format!("{} bytes is too large for a key file", meta.len()),
+            })
+        }
+        Ok(_) => std::fs::read(path).map_err(|source| KeyError::Io {
+            path: path.into(),
+            source,
+        })?,
+    };
+    if encryption_of(&data).is_some() {
+        return Ok(None);
+    }
+    let bad = |reason: String| KeyError::Keyfile {
+        path: path.into(),
+        reason,
+    };
+    let json: serde_json::Value =
+        serde_json::from_slice(&data).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let field = |name: &str| json.get(name).and_then(|v| v.as_str());
+    if let Some(public) = field("publicKey") {
+        let bytes = hex::decode(public.trim_start_matches("0x"))
+            .map_err(|e| bad(format!("publicKey: {e}")))?;
+        return bytes
+            .try_into()
+            .map(Some)
+            .map_err(|b: Vec<u8>| bad(format!("publicKey of {} bytes", b.len())));
+    }
+    if let Some(address) = field("ss58Address") {
+        return ss58::decode(address)
+            .map(Some)
+            .map_err(|e| bad(format!("ss58Address: {e}")));
+    }
+    Keypair::from_keyfile_data(&data, path).map(|key| Some(key.public_key()))
+}
+
 fn encryption_of(data: &[u8]) -> Option<&'static str> {
     if data.starts_with(b"$ANSIBLE_VAULT") {
         Some("ansible vault")
@@ -249,6 +382,79 @@ fn encryption_of(data: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Keypair.create_from_uri("//Ferdie")` of substrate-interface (bittensor 3.7.0's venv):
+    /// `private_key` and `public_key`. Such a key has no seed: its key file holds no secret.
+    const FERDIE_PRIVATE: &str = "b746f8a10820eff9292a07c0f5f3b5115e0d9b0d0d835082a54e6569e5be6908\
+                                  03e4f21bc6cc62bb4eeed5a9cce642c25e2d2ac1464093b50f6196d78e3a7426";
+    const FERDIE_PUBLIC: &str = "1cbd2d43530a44705ad088af313e18f80b53ef16b36177cd4b77b846f2a5f07c";
+
+    #[test]
+    fn a_python_keypair_in_memory_signs_as_the_same_key_from_its_uri() {
+        let secret = hex::decode(FERDIE_PRIVATE).unwrap();
+        let public: [u8; 32] = hex::decode(FERDIE_PUBLIC).unwrap().try_into().unwrap();
+        let key = Keypair::from_secret_key_bytes(&secret, &public).unwrap();
+        let from_uri = Keypair::from_uri("//Ferdie").unwrap();
+        assert_eq!(key.ss58_address(), from_uri.ss58_address());
+        assert_eq!(
+            key.ss58_address(),
+            "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL"
+        );
+        let signature = key.sign(b"hello");
+        assert!(verify(&public, b"hello", &signature));
+        assert!(!verify(&public, b"hellO", &signature));
+    }
+
+    #[test]
+    fn a_key_in_memory_must_be_the_one_its_key_file_names() {
+        let dir = std::env::temp_dir().join(format!("dendrite-keys-memory-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = hex::decode(FERDIE_PRIVATE).unwrap();
+        let public: [u8; 32] = hex::decode(FERDIE_PUBLIC).unwrap().try_into().unwrap();
+        // As 3.7.0 writes a hotkey made from a URI: the public parts only.
+        let file = dir.join("ferdie");
+        let public_only = format!(
+            r#"{{"accountId": "0x{FERDIE_PUBLIC}", "publicKey": "0x{FERDIE_PUBLIC}", "secretPhrase": null, "secretSeed": null, "ss58Address": "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL"}}"#
+        );
+        std::fs::write(&file, public_only).unwrap();
+        assert!(matches!(
+            Keypair::from_keyfile(&file),
+            Err(KeyError::PublicOnly(_))
+        ));
+        let key = Keypair::from_memory_of_keyfile(&secret, &public, &file).unwrap();
+        assert_eq!(key.public_key(), public);
+        // Another wallet's file: refused, naming both keys.
+        let other = dir.join("alice");
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        std::fs::write(
+            &other,
+            format!(r#"{{"ss58Address": "{}"}}"#, alice.ss58_address()),
+        )
+        .unwrap();
+        let err = Keypair::from_memory_of_keyfile(&secret, &public, &other).unwrap_err();
+        assert!(
+            err.to_string().contains("5Grwva") && err.to_string().contains("5CiPPs"),
+            "{err}"
+        );
+        // No file, or an encrypted one: the key in memory, as bittensor signs with it.
+        assert!(Keypair::from_memory_of_keyfile(&secret, &public, dir.join("none")).is_ok());
+        std::fs::write(&other, "$NACL...").unwrap();
+        assert!(Keypair::from_memory_of_keyfile(&secret, &public, &other).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_secret_key_must_be_64_bytes_of_the_given_public_key() {
+        let secret = hex::decode(FERDIE_PRIVATE).unwrap();
+        let alice = Keypair::from_uri("//Alice").unwrap().public_key();
+        let err = Keypair::from_secret_key_bytes(&secret, &alice).unwrap_err();
+        assert!(
+            err.to_string().contains("not the secret of 5Grwva"),
+            "{err}"
+        );
+        let err = Keypair::from_secret_key_bytes(&secret[..32], &alice).unwrap_err();
+        assert!(err.to_string().contains("32 bytes, expected 64"), "{err}");
+    }
 
     /// Addresses printed by substrate-interface's `Keypair.create_from_uri` (and `subkey`).
     #[test]

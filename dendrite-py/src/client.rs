@@ -145,15 +145,19 @@ fn wire_synapses(synapses: &[PyRef<'_, Synapse>]) -> Vec<WireSynapse> {
 
 #[pymethods]
 impl Client {
-    /// A client signing with the key of `uri` (`//Alice`, a mnemonic, `0x` seed) or of the
-    /// unencrypted bittensor key file `keyfile`. Settings left out are the facade's defaults
+    /// A client signing with the key of `uri` (`//Alice`, a mnemonic, `0x` seed), of the
+    /// unencrypted bittensor key file `keyfile`, or with the 64-byte `secret_key` of the
+    /// keypair a wallet holds in memory (with its `public_key`, checked against `keyfile`'s
+    /// when that names one). Settings left out are the facade's defaults
     /// ([`DendriteConfig::default`], the reference's).
     #[new]
-    #[pyo3(signature = (*, uri=None, keyfile=None, timeout=None, max_active_receptors=None, max_in_flight=None, max_detached_backward=None, compression=None, prometheus_level="DEBUG", k_min=None, timeout_after_k_min=None, backoff=None, retries=None, reject_non_finite=false))]
+    #[pyo3(signature = (*, uri=None, keyfile=None, secret_key=None, public_key=None, timeout=None, max_active_receptors=None, max_in_flight=None, max_detached_backward=None, compression=None, prometheus_level="DEBUG", k_min=None, timeout_after_k_min=None, backoff=None, retries=None, reject_non_finite=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         uri: Option<&str>,
         keyfile: Option<&str>,
+        secret_key: Option<Vec<u8>>,
+        public_key: Option<Vec<u8>>,
         timeout: Option<f64>,
         max_active_receptors: Option<usize>,
         max_in_flight: Option<usize>,
@@ -166,10 +170,24 @@ impl Client {
         retries: Option<u32>,
         reject_non_finite: bool,
     ) -> PyResult<Self> {
-        let key = match (uri, keyfile) {
-            (Some(uri), None) => Keypair::from_uri(uri).map_err(value_error)?,
-            (None, Some(path)) => Keypair::from_keyfile(path).map_err(value_error)?,
-            _ => return Err(PyValueError::new_err("give exactly one of uri or keyfile")),
+        let key = match (uri, keyfile, secret_key, public_key) {
+            (Some(uri), None, None, None) => Keypair::from_uri(uri).map_err(value_error)?,
+            (None, Some(path), None, None) => Keypair::from_keyfile(path).map_err(value_error)?,
+            (None, keyfile, Some(secret), Some(public)) => {
+                let public: [u8; 32] = public.try_into().map_err(|p: Vec<u8>| {
+                    PyValueError::new_err(format!("public_key: {} bytes, expected 32", p.len()))
+                })?;
+                match keyfile {
+                    Some(path) => Keypair::from_memory_of_keyfile(&secret, &public, path),
+                    None => Keypair::from_secret_key_bytes(&secret, &public),
+                }
+                .map_err(value_error)?
+            }
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give exactly one of uri, keyfile, or secret_key with public_key",
+                ))
+            }
         };
         // Every default is the facade's (the reference's), stated once there.
         let mut config = DendriteConfig::default();

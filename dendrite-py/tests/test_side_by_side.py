@@ -236,3 +236,37 @@ def test_a_bittensor_config_is_accepted(wallet: Any, toy_axon: Any) -> None:
     outputs, codes, _ = d.text_last_hidden_state(toy_axon.endpoint(), "hello")
     assert codes.tolist() == [1]
     assert d.config.dendrite.requires_grad is False
+
+
+@pytest.fixture(scope="module")
+def uri_wallet(tmp_path_factory: pytest.TempPathFactory) -> bittensor.Wallet:
+    """A hotkey made from a dev URI, as validators' local set-ups and bittensor's tests make
+    them: 3.7.0 writes its key file without a secret and keeps the keypair in memory."""
+    w = bittensor.wallet(name="uri", hotkey="ferdie", path=str(tmp_path_factory.mktemp("uri-wallets")))
+    w.create_hotkey_from_uri("//Ferdie", use_password=False, overwrite=True)
+    return w
+
+
+@pytest.mark.parametrize("axon_name", AXONS)
+def test_a_wallet_whose_hotkey_secret_lives_in_memory(
+    request: pytest.FixtureRequest, axon_name: str, uri_wallet: bittensor.Wallet
+) -> None:
+    with open(uri_wallet.hotkey_file.path) as f:
+        assert '"secretSeed": null' in f.read(), "3.7.0 wrote the key file without a secret"
+    axon = request.getfixturevalue(axon_name)
+    results = []
+    for d in (bittensor.dendrite(wallet=uri_wallet), dendrite_rs.dendrite(wallet=uri_wallet, delivery="await")):
+        results.append(d.text_last_hidden_state(axon.endpoint(), "hello world"))
+    (theirs, their_codes, _), (ours, our_codes, _) = results
+    # The axon verifies the signature: Success means it was made with Ferdie's secret.
+    assert our_codes.tolist() == their_codes.tolist() == [1]
+    assert ours.shape == theirs.shape
+    assert dendrite_rs.dendrite(wallet=uri_wallet).hotkey == uri_wallet.hotkey.ss58_address
+
+
+def test_a_wallet_whose_key_in_memory_is_not_its_key_files(uri_wallet: bittensor.Wallet) -> None:
+    other = bittensor.wallet(name="uri", hotkey="ferdie", path=uri_wallet.path)
+    other._hotkey = bittensor.Keypair.create_from_uri("//Eve")
+    with pytest.raises(ValueError, match="not the key in memory") as raised:
+        dendrite_rs.dendrite(wallet=other)
+    assert "\n" not in str(raised.value)

@@ -7,7 +7,7 @@ Bittensor objects are read, never imported: this module works without bittensor 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _native
 
@@ -57,9 +57,24 @@ def synapses(values: Sequence[Any]) -> List[_native.Synapse]:
     return [synapse(v) for v in values]
 
 
-def key_arguments(wallet: Any = None, uri: Any = None, wallet_config: Any = None) -> Dict[str, str]:
+def _hotkey_in_memory(wallet: Any) -> Optional[Tuple[bytes, bytes]]:
+    """The (secret, public) key of the hotkey a wallet holds in memory, if it holds one.
+
+    bittensor 3.7.0's ``Wallet`` keeps it in ``_hotkey`` once set (``create_hotkey_from_uri``,
+    ``set_hotkey``) or loaded; read there, never through the ``hotkey`` property, which would
+    load (and for an encrypted file, prompt for) the key file."""
+    keypair = getattr(wallet, "_hotkey", None)
+    secret = getattr(keypair, "private_key", None)
+    public = getattr(keypair, "public_key", None)
+    if isinstance(secret, (bytes, bytearray)) and len(secret) == 64 and isinstance(public, (bytes, bytearray)):
+        return bytes(secret), bytes(public)
+    return None
+
+
+def key_arguments(wallet: Any = None, uri: Any = None, wallet_config: Any = None) -> Dict[str, Any]:
     """Where the signing key comes from: a dev URI or mnemonic (`uri`), a ``bittensor.wallet``
-    (its hotkey file), a path to a hotkey file, or the config's wallet name/hotkey/path."""
+    (the hotkey it holds in memory, as bittensor signs with it, checked against its hotkey
+    file; else that file), a path to a hotkey file, or the config's wallet name/hotkey/path."""
     if uri is not None:
         if wallet is not None:
             raise ValueError("give a wallet or a uri, not both")
@@ -69,6 +84,11 @@ def key_arguments(wallet: Any = None, uri: Any = None, wallet_config: Any = None
     if wallet is not None:
         hotkey_file = getattr(wallet, "hotkey_file", None)
         hotkey_path = getattr(hotkey_file, "path", None)
+        in_memory = _hotkey_in_memory(wallet)
+        if in_memory is not None:
+            secret, public = in_memory
+            keyfile = {"keyfile": os.path.expanduser(hotkey_path)} if isinstance(hotkey_path, str) else {}
+            return {"secret_key": secret, "public_key": public, **keyfile}
         if not isinstance(hotkey_path, str):
             raise ValueError(f"not a wallet (no hotkey_file.path): {wallet!r}")
         return {"keyfile": os.path.expanduser(hotkey_path)}

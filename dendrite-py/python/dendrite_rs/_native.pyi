@@ -73,6 +73,8 @@ class Client:
         *,
         uri: Optional[str] = None,
         keyfile: Optional[str] = None,
+        secret_key: Optional[bytes] = None,
+        public_key: Optional[bytes] = None,
         timeout: Optional[float] = None,
         max_active_receptors: Optional[int] = None,
         max_in_flight: Optional[int] = None,
