@@ -21,6 +21,12 @@ import dendrite_rs
 WARMUP_ROUNDS = 2
 
 
+def context_switches() -> int:
+    """Voluntary and involuntary context switches of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw + usage.ru_nivcsw
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--endpoints", required=True)
@@ -55,10 +61,11 @@ def main() -> None:
         "causal_lm_next": dendrite_rs.synapse.TextCausalLMNext(),
     }[args.synapse]
     walls, ok, total = [], 0, 0
-    cpu_start, wall_start = 0.0, time.perf_counter()
+    cpu_start, wall_start, switches_start = 0.0, time.perf_counter(), 0
     for round_ in range(WARMUP_ROUNDS + args.rounds):
         if round_ == WARMUP_ROUNDS:
             cpu_start, wall_start = time.process_time(), time.perf_counter()
+            switches_start = context_switches()
         t0 = time.perf_counter()
         outputs, codes, _times = dendrite.text(endpoints, [syn], x, timeout=args.timeout)
         if args.backward:
@@ -71,6 +78,7 @@ def main() -> None:
             total += len(flat)
     wall = time.perf_counter() - wall_start
     cpu = time.process_time() - cpu_start
+    switches = context_switches() - switches_start
     walls.sort()
     at = lambda q: walls[round((len(walls) - 1) * q)]  # noqa: E731 - the CLI's percentile
     print(
@@ -90,6 +98,7 @@ def main() -> None:
                 "success_rate": ok / max(total, 1),
                 "client_cpu_s": cpu,
                 "client_cpu_s_per_round": cpu / args.rounds,
+                "context_switches_per_round": switches / args.rounds,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         ),

@@ -260,7 +260,7 @@ def test_a_wallet_whose_hotkey_secret_lives_in_memory(
     (theirs, their_codes, _), (ours, our_codes, _) = results
     # The axon verifies the signature: Success means it was made with Ferdie's secret.
     assert our_codes.tolist() == their_codes.tolist() == [1]
-    assert ours.shape == theirs.shape
+    assert describe(ours) == describe(theirs)
     assert dendrite_rs.dendrite(wallet=uri_wallet).hotkey == uri_wallet.hotkey.ss58_address
 
 

@@ -5,7 +5,9 @@
 //! the clients are what is measured). Clients: `dendrite bench`, the same workload from Python
 //! through `dendrite_rs` (`dendrite-py/bench/bench.py`, in the peer's venv) and
 //! `../shared/peer/dendrite.py bench`, one process per workload, the same endpoint file.
-//! Writes `target/bench/results.json` and, unless `--quick`, `BENCHMARKS.md`.
+//! Then what users run against axons that are processes of their own and compute
+//! (`bench_processes.rs`). Writes `target/bench/results.json` and, unless `--quick`,
+//! `BENCHMARKS.md`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -326,10 +328,13 @@ pub fn run(quick: bool) -> Result<()> {
         }
         rows.push(json!({"workload": w.name, "ours": ours, "python": theirs, "dendrite_rs": face}));
     }
+    drop(axons);
+    let separate_axons = crate::bench_processes::run(&release, &python, &dir, quick)?;
     let policies = crate::bench_policies::run(quick, &release, &dir)?;
     let phase_clock = phase_clock()?;
     let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick,
-                         "workloads": rows, "policies": policies, "phase_clock": phase_clock});
+                         "workloads": rows, "separate_axons": separate_axons, "policies": policies,
+                         "phase_clock": phase_clock});
     std::fs::write(
         dir.join("results.json"),
         serde_json::to_string_pretty(&results)?,
@@ -470,6 +475,7 @@ Response payload received by our client: {}.\n",
     ));
     out.push_str(&per_call_report(results));
     out.push_str(&python_face_report(results));
+    out.push_str(&crate::bench_processes::report(&results["separate_axons"]));
     if let Some(policies) = results["policies"].as_array() {
         out.push_str(&crate::bench_policies::report(policies));
     }

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_policies;
+mod bench_processes;
 mod codegen;
 mod fanout;
 mod fixtures;
@@ -124,13 +125,15 @@ enum Command {
     /// Benchmarks. `wire`: tensor encode/decode GB/s next to memcpy; `tokenizer`: tokens/s, ours
     /// and the Python tokenizer's on the same 1,000 strings; `fanout`: rounds/s, latency, CPU,
     /// peak RSS and fds of our fan-out to 1..4,096 toy axons in another process; `phases`: what
-    /// timing each call's phases costs per call; `compare`
-    /// (default): ours and the Python dendrite side by side, writes BENCHMARKS.md.
+    /// timing each call's phases costs per call; `processes`: `dendrite query`, `dendrite_rs`
+    /// and the Python dendrite against 16 separate computing `dendrite axon` processes (also a
+    /// section of `compare`); `compare` (default): ours and the Python dendrite side by side,
+    /// writes BENCHMARKS.md.
     Bench {
         /// Which benchmark to run.
         #[arg(default_value = "compare")]
         which: String,
-        /// `compare` only: few rounds, no BENCHMARKS.md (CI smoke).
+        /// `compare` and `processes`: few rounds, no BENCHMARKS.md (CI smoke).
         #[arg(long)]
         quick: bool,
     },
@@ -281,13 +284,22 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             )
         }
         "fanout" => fanout::run(),
+        "processes" => {
+            let release = util::release_bins()?;
+            let (python, _wheel) = python::ready_python()?;
+            let dir = util::root().join("target").join("bench");
+            std::fs::create_dir_all(&dir)?;
+            let lines = bench_processes::run(&release, &python, &dir, quick)?;
+            println!("{}", bench_processes::report(&lines));
+            Ok(())
+        }
         "phases" => {
             println!("{}", bench::phase_clock()?);
             Ok(())
         }
         other => {
             anyhow::bail!(
-                "unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout, phases)"
+                "unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout, phases, processes)"
             )
         }
     }

@@ -387,6 +387,8 @@ class dendrite:  # noqa: N801 - the reference's name
         client = _native.Client(
             uri=key.get("uri"),
             keyfile=key.get("keyfile"),
+            secret_key=key.get("secret_key"),
+            public_key=key.get("public_key"),
             timeout=float(d.timeout),
             max_active_receptors=int(d.max_active_receptors),
             max_in_flight=max_in_flight,

@@ -1,0 +1,249 @@
+//! The bench lines users run: `dendrite query` (table, `--json`, `--record`), `dendrite_rs` and
+//! the Python 3.7.0 dendrite against 16 separate `dendrite axon` processes that compute every
+//! answer (no memo), on tiny answers ([1, 1] tokens) and on 0.8 MB ones ([10, 20]).
+//!
+//! `query` is timed from outside: its process's user + system CPU and context switches come
+//! from `wait4`'s resource usage, and a run of 1 round is subtracted from a run of `1 + R` rounds,
+//! so that a round's figure leaves out the start (the tokenizer, the key, the runtime). The
+//! Python clients time their own rounds (`process_time`, `getrusage`) after 2 warm-up rounds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use serde_json::{json, Value};
+
+use crate::util::{self, ChildGuard};
+
+/// The fleet: one `dendrite axon` process per endpoint.
+const AXONS: usize = 16;
+
+/// One answer size: the texts `query` sends and the `[batch, seq]` the Python clients send.
+#[derive(Clone, Copy)]
+struct Size {
+    name: &'static str,
+    batch: usize,
+    seq: usize,
+    rounds: usize,
+}
+
+const SIZES: [Size; 2] = [
+    Size {
+        name: "tiny [1, 1]",
+        batch: 1,
+        seq: 1,
+        rounds: 300,
+    },
+    Size {
+        name: "0.8 MB [10, 20, 1024]",
+        batch: 10,
+        seq: 20,
+        rounds: 40,
+    },
+];
+
+/// `batch` texts of `seq` GPT-2 tokens each (`a` then ` a` × (seq - 1): one token apiece).
+fn texts(batch: usize, seq: usize) -> Vec<String> {
+    let text = format!("a{}", " a".repeat(seq.saturating_sub(1)));
+    vec![text; batch]
+}
+
+/// CPU seconds and context switches of a finished child process.
+#[derive(Clone, Copy, Debug, Default)]
+struct Usage {
+    cpu_s: f64,
+    context_switches: f64,
+}
+
+/// Runs `command` to its end, its output discarded (stderr kept in `stderr` for the error),
+/// and returns its resource usage.
+fn usage_of(command: &mut Command, stderr: &Path) -> Result<Usage> {
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr)?)
+        .spawn()
+        .context("starting dendrite query")?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own unreaped child; `status` and `usage` are valid for writes. The
+    // `Child` is forgotten below, so std never waits for the reaped pid.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    std::mem::forget(child);
+    ensure!(reaped == pid, "wait4 failed for {command:?}");
+    ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed: {}",
+        std::fs::read_to_string(stderr).unwrap_or_default()
+    );
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Usage {
+        cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        context_switches: (usage.ru_nvcsw + usage.ru_nivcsw) as f64,
+    })
+}
+
+/// Starts the fleet and writes its endpoint file.
+fn start_fleet(release: &Path, dir: &Path) -> Result<(Vec<ChildGuard>, PathBuf)> {
+    let mut guards = Vec::with_capacity(AXONS);
+    let mut infos = Vec::with_capacity(AXONS);
+    for i in 0..AXONS {
+        let info = dir.join(format!("process-axon-{i}.json"));
+        let mut axon = Command::new(release.join("dendrite"));
+        axon.args(["axon", "--port", "0", "--uri", &format!("//BenchAxon{i}")])
+            .arg("--info-out")
+            .arg(&info);
+        guards.push(util::start_server(
+            axon,
+            "AXON READY",
+            Duration::from_secs(60),
+            "dendrite axon",
+        )?);
+        infos.push(serde_json::from_str::<Value>(&std::fs::read_to_string(
+            &info,
+        )?)?);
+    }
+    let file = dir.join("process-axons.json");
+    std::fs::write(&file, Value::Array(infos).to_string())?;
+    Ok((guards, file))
+}
+
+/// `dendrite query` per round: (run of 1 + rounds) − (run of 1), over `rounds`.
+fn query_line(
+    release: &Path,
+    endpoints: &Path,
+    size: &Size,
+    mode: &str,
+    dir: &Path,
+) -> Result<Value> {
+    let run = |repeat: usize| -> Result<Usage> {
+        let mut query = Command::new(release.join("dendrite"));
+        query
+            .args(["query", "--synapse", "last-hidden", "--timeout", "30"])
+            .args(["--interval", "0", "--repeat", &repeat.to_string()])
+            .arg("--endpoints")
+            .arg(endpoints);
+        for text in texts(size.batch, size.seq) {
+            query.args(["--text", &text]);
+        }
+        match mode {
+            "--json" => {
+                query.arg("--json");
+            }
+            "--record" => {
+                let record = dir.join("process-record");
+                let _ = std::fs::remove_dir_all(&record);
+                query.arg("--record").arg(record);
+            }
+            _ => {}
+        }
+        usage_of(&mut query, &dir.join("process-query.stderr"))
+    };
+    let start = run(1)?;
+    let all = run(1 + size.rounds)?;
+    let rounds = size.rounds as f64;
+    let per_round = (all.cpu_s - start.cpu_s) / rounds;
+    Ok(json!({
+        "client": format!("dendrite query {mode}").trim_end(),
+        "rounds": size.rounds,
+        "start_cpu_s": start.cpu_s,
+        "client_cpu_s_per_round": per_round,
+        "context_switches_per_round": (all.context_switches - start.context_switches) / rounds,
+    }))
+}
+
+/// The Python clients' own figures (they time their rounds themselves).
+fn python_line(python: &Path, script: &[&str], endpoints: &Path, size: &Size) -> Result<Value> {
+    let mut command = Command::new(python);
+    command
+        .args(script)
+        .arg("--endpoints")
+        .arg(endpoints)
+        .args(["--synapse", "last_hidden", "--timeout", "30"])
+        .args(["--rounds", &size.rounds.min(100).to_string()])
+        .args(["--batch", &size.batch.to_string()])
+        .args(["--seq", &size.seq.to_string()]);
+    let mut line = crate::bench::json_of(&mut command, &format!("{script:?}"))?;
+    if line.get("client_cpu_s_per_round").is_none() {
+        let rounds = line["rounds"]
+            .as_f64()
+            .unwrap_or(size.rounds.min(100) as f64);
+        line["client_cpu_s_per_round"] =
+            json!(line["client_cpu_s"].as_f64().unwrap_or(f64::NAN) / rounds);
+    }
+    Ok(line)
+}
+
+/// Every line of this section, as `results.json`'s `separate_axons`.
+pub fn run(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result<Value> {
+    let (_fleet, endpoints) = start_fleet(release, dir)?;
+    let face = util::root()
+        .join("dendrite-py")
+        .join("bench")
+        .join("bench.py");
+    let face = face.to_str().context("path")?.to_owned();
+    let peer = util::shared().join("peer").join("dendrite.py");
+    let peer = peer.to_str().context("path")?.to_owned();
+    let mut lines = Vec::new();
+    for size in &SIZES {
+        let size = Size {
+            rounds: if quick { 3 } else { size.rounds },
+            ..*size
+        };
+        let payload = (AXONS * size.batch * size.seq * 1024 * 4) as f64;
+        let mut clients = Vec::new();
+        for mode in ["", "--json", "--record"] {
+            clients.push(query_line(release, &endpoints, &size, mode, dir)?);
+        }
+        clients.push(python_line(python, &[&face], &endpoints, &size)?);
+        clients.push(python_line(python, &[&peer, "bench"], &endpoints, &size)?);
+        for client in &mut clients {
+            let per_round = client["client_cpu_s_per_round"]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            client["client_cpu_us_per_call"] = json!(per_round / AXONS as f64 * 1e6);
+            client["client_cpu_ns_per_byte"] = json!(per_round / payload * 1e9);
+        }
+        eprintln!(
+            "xtask: separate axons, {}: {}",
+            size.name,
+            Value::Array(clients.clone())
+        );
+        lines.push(
+            json!({"size": size.name, "axons": AXONS, "payload_bytes_per_round": payload,
+                          "clients": clients}),
+        );
+    }
+    Ok(Value::Array(lines))
+}
+
+/// The BENCHMARKS.md section of these lines.
+pub fn report(lines: &Value) -> String {
+    let mut out = format!(
+        "\n## Against {AXONS} separate computing axons\n\n\
+         What users run: `dendrite query` (its process's CPU from `wait4`, a 1-round run \
+         subtracted so that start-up is left out), `dendrite_rs` (`dendrite-py/bench/bench.py`) \
+         and the Python 3.7.0 dendrite against {AXONS} `dendrite axon` processes that compute every \
+         answer. Client CPU per round of {AXONS} calls, per call and per byte of answers; context \
+         switches per round where measured.\n\n\
+         | answers | client | CPU per round | per call | per byte | context switches per round |\n\
+         |---|---|---|---|---|---|\n"
+    );
+    for line in lines.as_array().into_iter().flatten() {
+        for client in line["clients"].as_array().into_iter().flatten() {
+            let number = |key: &str| client[key].as_f64();
+            out.push_str(&format!(
+                "| {} | {} | {:.2} ms | {:.1} µs | {:.2} ns | {} |\n",
+                line["size"].as_str().unwrap_or("?"),
+                client["client"].as_str().unwrap_or("?"),
+                number("client_cpu_s_per_round").unwrap_or(f64::NAN) * 1e3,
+                number("client_cpu_us_per_call").unwrap_or(f64::NAN),
+                number("client_cpu_ns_per_byte").unwrap_or(f64::NAN),
+                number("context_switches_per_round").map_or("-".into(), |c| format!("{c:.1}")),
+            ));
+        }
+    }
+    out
+}
