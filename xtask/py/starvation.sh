@@ -19,20 +19,25 @@ else
 fi
 enter() { echo "$1" > "$group/cgroup.procs"; }
 enter $$
-"$root/target/release/toy-axons" --count 16 --out "$run/axons.json" --seconds 120 >/dev/null &
+# toy-axons stops when its stdin closes: keep it open.
+"$root/target/release/toy-axons" --count 16 --out "$run/axons.json" --seconds 120 >/dev/null < <(sleep 130) &
 axons=$!
 until [ -s "$run/axons.json" ]; do sleep 0.2; done
 "$python" "$here/starvation_client.py" "$run/axons.json" 40 &
 client=$!
 sleep 8
 echo "# neighbour starts allocating at +8 s" >&2
+# Fast to 200 MB below the limit, then 4 MB every 100 ms: the kernel reclaims page cache (the
+# processes' code included: there is no swap) for as long as it can before the OOM killer acts.
 "$python" -c '
-import time
+import sys, time
+limit = int(sys.argv[1]) << 20
 held = []
 while True:
-    held.append(b"\x01" * (32 << 20))  # written, so really resident
-    time.sleep(0.02)
-' &
+    fast = sum(map(len, held)) < limit - (200 << 20)
+    held.append(b"\x01" * ((32 if fast else 4) << 20))  # written, so really resident
+    time.sleep(0.02 if fast else 0.1)
+' "$limit_mb" &
 hog=$!
 wait $client || true
 kill $hog $axons 2>/dev/null || true
