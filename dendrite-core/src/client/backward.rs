@@ -2,6 +2,7 @@
 //! back) or detached (fire-and-forget, bounded by `max_detached_backward`, never queued).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dendrite_wire::proto::{RequestType, ReturnCode};
@@ -69,8 +70,9 @@ impl Client {
     }
 
     /// Starts the backward RPCs and returns at once. At most `max_detached_backward` are in
-    /// flight; beyond that they are dropped (and counted), never queued. Must be called from
-    /// within a tokio runtime.
+    /// flight; beyond that they are dropped (and counted), never queued. The observer hears of
+    /// the call once, when its last started RPC finished, as of an awaited one. Must be called
+    /// from within a tokio runtime.
     pub fn backward_detached(
         &self,
         endpoints: &[Endpoint],
@@ -83,30 +85,76 @@ impl Client {
         check_grads(endpoints, synapses, grads)?;
         let call = CallContext::new(synapses, timeout);
         let mut dispatch = BackwardDispatch::default();
-        for ((endpoint, input), grads) in endpoints.iter().zip(inputs).zip(grads) {
-            let Ok(permit) = self.inner.detached.clone().try_acquire_owned() else {
-                dispatch.dropped += 1;
-                self.inner.dropped_backward.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            dispatch.started += 1;
-            let (inner, call) = (self.inner.clone(), call.clone());
+        // Permits first, so the report knows how many results to wait for.
+        let permits: Vec<_> = endpoints
+            .iter()
+            .map(|_| self.inner.detached.clone().try_acquire_owned().ok())
+            .collect();
+        dispatch.started = permits.iter().filter(|p| p.is_some()).count();
+        dispatch.dropped = endpoints.len() - dispatch.started;
+        self.inner
+            .dropped_backward
+            .fetch_add(dispatch.dropped as u64, Ordering::Relaxed);
+        let report = Arc::new(DetachedReport::new(dispatch.started));
+        let started = endpoints.iter().zip(inputs).zip(grads).zip(permits);
+        for (((endpoint, input), grads), permit) in started {
+            let Some(permit) = permit else { continue };
+            let (inner, call, report) = (self.inner.clone(), call.clone(), report.clone());
             let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
             tokio::spawn(async move {
                 let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
-                inner.report(
-                    Direction::Backward,
-                    std::slice::from_ref(&endpoint),
-                    &call.synapses,
-                    std::slice::from_ref(&input),
-                    std::slice::from_ref(&result),
-                    call.start,
-                );
                 drop(permit);
+                if let Some(finished) = report.finish(endpoint, input, result) {
+                    inner.report(
+                        Direction::Backward,
+                        &finished.endpoints,
+                        &call.synapses,
+                        &finished.inputs,
+                        &finished.results,
+                        call.start,
+                    );
+                }
             });
         }
         Ok(dispatch)
+    }
+}
+
+/// The finished endpoints of one detached backward, in the order they finished.
+#[derive(Default)]
+struct Finished {
+    endpoints: Vec<Endpoint>,
+    inputs: Vec<Tensor>,
+    results: Vec<EndpointResult>,
+}
+
+/// Gathers a detached backward's results so that the observer gets one report per call.
+struct DetachedReport {
+    pending: std::sync::Mutex<(usize, Finished)>,
+}
+
+impl DetachedReport {
+    fn new(started: usize) -> Self {
+        DetachedReport {
+            pending: std::sync::Mutex::new((started, Finished::default())),
+        }
+    }
+
+    /// Adds one endpoint's result; all of them when it was the last.
+    fn finish(
+        &self,
+        endpoint: Endpoint,
+        input: Tensor,
+        result: EndpointResult,
+    ) -> Option<Finished> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let (remaining, finished) = &mut *pending;
+        finished.endpoints.push(endpoint);
+        finished.inputs.push(input);
+        finished.results.push(result);
+        *remaining = remaining.saturating_sub(1);
+        (*remaining == 0).then(|| std::mem::take(finished))
     }
 }
 

@@ -150,14 +150,46 @@ async fn counters_and_histograms_match_what_happened() {
         .await
         .unwrap();
 
+    // The Python module's default delivery: detached, one call however many endpoints, reported
+    // once its last endpoint finished (it counted once per endpoint).
+    let dispatch = client
+        .backward_detached(
+            &endpoints[..3],
+            &synapses,
+            &inputs[..3],
+            &grads,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eq!((dispatch.started, dispatch.dropped), (3, 0));
+
     let server = serve_metrics("127.0.0.1:0".parse().unwrap(), metrics.clone())
         .await
         .unwrap();
     let addr = server.local_addr();
-    let body = tokio::task::spawn_blocking(move || http_get(addr, "/metrics"))
-        .await
-        .unwrap();
-    let samples = parse(&body);
+    let scrape = move || async move {
+        let body = tokio::task::spawn_blocking(move || http_get(addr, "/metrics"))
+            .await
+            .unwrap();
+        parse(&body)
+    };
+    let backward_endpoints = |samples: &[Sample]| {
+        value(
+            samples,
+            "dendrite_counters",
+            &[
+                ("name", "total_backward_endpoint_requests"),
+                ("wallet", "5Alice"),
+                ("identifier", "test-id"),
+            ],
+        )
+    };
+    let mut samples = scrape().await;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while backward_endpoints(&samples) < 6.0 && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        samples = scrape().await;
+    }
     let counter = |name: &str| {
         value(
             &samples,
@@ -177,8 +209,13 @@ async fn counters_and_histograms_match_what_happened() {
     assert_eq!(counter("total_failure"), 2.0);
     assert_eq!(counter("TextLastHiddenState"), 1.0);
     assert_eq!(counter("total_response_params"), 5.0 * 6.0 * 1024.0);
-    assert_eq!(counter("total_backward_requests"), 1.0);
-    assert_eq!(counter("total_backward_success"), 3.0);
+    assert_eq!(counter("total_backward_endpoint_requests"), 6.0);
+    assert_eq!(
+        counter("total_backward_requests"),
+        2.0,
+        "one awaited, one detached"
+    );
+    assert_eq!(counter("total_backward_success"), 6.0);
     assert_eq!(value(&samples, "dendrite_latency_count", &[]), 3.0);
     let le_inf = value(&samples, "dendrite_latency_bucket", &[("le", "+Inf")]);
     assert_eq!(le_inf, 3.0);
@@ -192,7 +229,7 @@ async fn counters_and_histograms_match_what_happened() {
     assert_eq!(code("forward", "Success"), 3.0);
     assert_eq!(code("forward", "NotServingNucleus"), 1.0);
     assert_eq!(code("forward", "Unavailable"), 1.0);
-    assert_eq!(code("backward", "Success"), 3.0);
+    assert_eq!(code("backward", "Success"), 6.0);
     let sent = value(&samples, "dendrite_wire_bytes", &[("direction", "sent")]);
     let received = value(
         &samples,
@@ -220,7 +257,7 @@ async fn counters_and_histograms_match_what_happened() {
     }
 
     // Phases at DEBUG: every forward that reached the network (all 5: the closed port reached
-    // `connect`), and the 3 backwards.
+    // `connect`), and the 3 + 3 backwards.
     let phase = |direction: &str, phase: &str| {
         value(
             &samples,
@@ -230,7 +267,7 @@ async fn counters_and_histograms_match_what_happened() {
     };
     for name in dendrite_core::Phases::NAMES {
         assert_eq!(phase("forward", name), 5.0, "{name}");
-        assert_eq!(phase("backward", name), 3.0, "{name}");
+        assert_eq!(phase("backward", name), 6.0, "{name}");
     }
     let forward_wait = value(
         &samples,
@@ -247,8 +284,8 @@ async fn counters_and_histograms_match_what_happened() {
     let good = stats.iter().find(|s| s.uid == 0).unwrap();
     assert_eq!(
         (good.requests, good.successes),
-        (2, 2),
-        "forward and backward"
+        (3, 3),
+        "forward and both backwards"
     );
     assert!(good.latency_ewma_s > 0.0 && good.bytes_in > 0);
     let stats_json = tokio::task::spawn_blocking(move || http_get(addr, "/stats"))
