@@ -82,12 +82,12 @@ pub async fn run(args: AxonArgs) -> Result<(), CliError> {
     }
     println!("AXON READY {info}");
     let limit = match args.run_seconds {
-        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
-        Some(s) => {
-            return Err(CliError::input(format!(
-                "--run-seconds {s} is not a duration"
-            )))
-        }
+        Some(s) => dendrite::core::seconds(
+            "--run-seconds",
+            s,
+            dendrite::core::SecondsRange::NonNegative,
+        )
+        .map_err(CliError::input)?,
         None => Duration::from_secs(u64::MAX / 4),
     };
     tokio::select! {

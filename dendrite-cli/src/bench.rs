@@ -2,7 +2,7 @@
 //! fields of `../shared/peer/dendrite.py bench` so the two can be compared side by side.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use dendrite::core::Phases;
@@ -108,7 +108,12 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             "need endpoints, rounds, batch and seq above 0",
         ));
     }
-    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
+    let timeout = dendrite::core::seconds(
+        "--timeout",
+        args.timeout,
+        dendrite::core::SecondsRange::Positive,
+    )
+    .map_err(CliError::input)?;
     let synapse: Synapse = match args.synapse {
         BenchSynapse::LastHidden => TextLastHiddenState::default().into(),
         BenchSynapse::CausalLm => TextCausalLM::default().into(),

@@ -1,10 +1,10 @@
 //! Options beyond the reference, shared by `query` and `bench`: quorum, backoff, retries,
 //! CMPPACK responses, gRPC compression and NaN/inf rejection. All off by default.
 
-use std::time::Duration;
-
 use clap::{Args, ValueEnum};
-use dendrite::core::{BackoffConfig, Compression, Quorum, RetryConfig};
+use dendrite::core::{
+    parse_seconds, seconds, BackoffConfig, Compression, Quorum, RetryConfig, SecondsRange,
+};
 use dendrite::wire::proto::Serializer;
 use dendrite::wire::synapse::SerializerTypes;
 use dendrite::{ClientConfig, Synapse};
@@ -70,15 +70,6 @@ pub struct PolicyArgs {
     reject_nonfinite: bool,
 }
 
-fn seconds(flag: &str, text: &str) -> Result<Duration, CliError> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 1e9)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| CliError::input(format!("--{flag}: {text:?} is not a number of seconds")))
-}
-
 impl PolicyArgs {
     /// Applies the chosen policies to the client's settings.
     pub fn apply(&self, config: &mut ClientConfig) -> Result<(), CliError> {
@@ -86,16 +77,20 @@ impl PolicyArgs {
             config.quorum = Some(Quorum {
                 k_min,
                 timeout_after_k_min: seconds(
-                    "timeout-after-k-min",
-                    &self.timeout_after_k_min.to_string(),
-                )?,
+                    "--timeout-after-k-min",
+                    self.timeout_after_k_min,
+                    SecondsRange::NonNegative,
+                )
+                .map_err(CliError::input)?,
             });
         }
         if let Some(spec) = &self.backoff {
             let (base, cap) = spec.split_once(':').unwrap_or((spec, "60"));
             config.backoff = Some(BackoffConfig {
-                base: seconds("backoff", base)?,
-                cap: seconds("backoff", cap)?,
+                base: parse_seconds("--backoff", base, SecondsRange::Positive)
+                    .map_err(CliError::input)?,
+                cap: parse_seconds("--backoff", cap, SecondsRange::NonNegative)
+                    .map_err(CliError::input)?,
                 ..BackoffConfig::default()
             });
         }

@@ -3,11 +3,12 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::record::{self, Recorder, RoundInfo, Row, RowContent, TABLE_HEADER};
 use crate::{table, timeline, CliError};
 use clap::{Args, ValueEnum};
+use dendrite::core::{seconds, SecondsRange};
 use dendrite::{
     load_endpoints, Dendrite, DendriteConfig, Endpoint, EndpointResult, Keypair, ReturnCode,
     Synapse, Tensor, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
@@ -81,16 +82,6 @@ pub struct QueryArgs {
     metrics: crate::metrics::MetricsArgs,
     #[command(flatten)]
     policy: crate::policy::PolicyArgs,
-}
-
-fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(CliError::input(format!(
-            "--{name} {value} is not a number of seconds"
-        )))
-    }
 }
 
 fn synapses(choice: SynapseChoice, topk: Option<i32>) -> Vec<Synapse> {
@@ -196,8 +187,10 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::input(format!("cannot read {}: {e}", args.endpoints.display())))?;
     let endpoints = load_endpoints(&text)
         .map_err(|e| CliError::input(format!("{}: {e}", args.endpoints.display())))?;
-    let timeout = seconds("timeout", args.timeout)?;
-    let interval = seconds("interval", args.interval)?;
+    let timeout =
+        seconds("--timeout", args.timeout, SecondsRange::Positive).map_err(CliError::input)?;
+    let interval =
+        seconds("--interval", args.interval, SecondsRange::NonNegative).map_err(CliError::input)?;
     let synapses = args.policy.synapses(synapses(args.synapse, args.topk));
     for synapse in &synapses {
         synapse.validate().map_err(CliError::input)?;

@@ -85,7 +85,7 @@ fn print_statistics(rows: &[Row]) {
         let mut times: Vec<Duration> = chosen
             .iter()
             .filter(|r| r.succeeded())
-            .map(|r| Duration::from_secs_f64(r.time_s))
+            .filter_map(|r| Duration::try_from_secs_f64(r.time_s).ok())
             .collect();
         println!(
             "{direction} time of successes: {}",
@@ -95,7 +95,7 @@ fn print_statistics(rows: &[Row]) {
             let mut phase: Vec<Duration> = chosen
                 .iter()
                 .filter(|r| r.reused_connection.is_some())
-                .map(|r| Duration::from_secs_f64(r.phases.ordered()[i]))
+                .filter_map(|r| Duration::try_from_secs_f64(r.phases.ordered()[i]).ok())
                 .collect();
             println!("  {name:<8} {}", table::latency_summary(&mut phase));
         }

@@ -27,6 +27,7 @@ mod pool;
 mod receptor;
 mod request;
 mod retry;
+pub mod seconds;
 mod unary;
 
 pub use client::{BackwardDispatch, CallError, Client};
@@ -40,3 +41,4 @@ pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, 
 pub use phases::Phases;
 pub use pool::ReceptorPool;
 pub use receptor::Receptor;
+pub use seconds::{parse_seconds, seconds, SecondsError, SecondsRange};

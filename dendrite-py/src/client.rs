@@ -25,14 +25,10 @@ use crate::runtime::{is_this_process, runtime, wait};
 use crate::synapse::Synapse;
 use crate::value_error;
 
+/// A positive number of seconds (timeouts, the backoff's base), by the core's one rule.
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    if value.is_finite() && value > 0.0 && value < 1e9 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(PyValueError::new_err(format!(
-            "{name} must be a number of seconds > 0, got {value}"
-        )))
-    }
+    dendrite::core::seconds(name, value, dendrite::core::SecondsRange::Positive)
+        .map_err(value_error)
 }
 
 /// The dendrite of this process: rebuilt after a fork.
@@ -218,13 +214,12 @@ impl Client {
             (Some(k_min), grace) => Some(Quorum {
                 k_min,
                 timeout_after_k_min: grace.map_or(Ok(Duration::ZERO), |g| {
-                    if g.is_finite() && g >= 0.0 {
-                        Ok(Duration::from_secs_f64(g))
-                    } else {
-                        Err(value_error(format!(
-                            "timeout_after_k_min must be >= 0, got {g}"
-                        )))
-                    }
+                    dendrite::core::seconds(
+                        "timeout_after_k_min",
+                        g,
+                        dendrite::core::SecondsRange::NonNegative,
+                    )
+                    .map_err(value_error)
                 })?,
             }),
             (None, Some(_)) => {

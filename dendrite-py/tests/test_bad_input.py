@@ -59,6 +59,7 @@ def test_bad_settings(wallet: Any, tmp_path: Any) -> None:
     for kwargs in (
         dict(timeout=float("nan")),
         dict(timeout=-1),
+        dict(timeout=1e30),
         dict(compression="brotli"),
         dict(max_active_receptors=0),
         dict(delivery="sometimes"),

@@ -67,13 +67,12 @@ impl DendriteConfig {
             reason,
         };
         if let Some(v) = var("BT_DENDRITE_TIMEOUT") {
-            let seconds: f64 = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| bad("BT_DENDRITE_TIMEOUT", v.clone(), "seconds > 0"))?;
-            self.timeout = Duration::from_secs_f64(seconds);
+            self.timeout = dendrite_core::parse_seconds(
+                "BT_DENDRITE_TIMEOUT",
+                &v,
+                dendrite_core::SecondsRange::Positive,
+            )
+            .map_err(|_| bad("BT_DENDRITE_TIMEOUT", v.clone(), "seconds > 0 and <= 1e9"))?;
         }
         if let Some(v) = var("BT_DENDRITE_REQUIRES_GRAD") {
             self.requires_grad = match v.trim().to_ascii_lowercase().as_str() {

@@ -379,6 +379,47 @@ fn bad_input_is_one_line_and_a_nonzero_exit() {
             vec!["axon".into(), "--port".into(), busy_port.clone()],
             "cannot listen on",
         ),
+        // Seconds past 1e9 made Duration::from_secs_f64 panic; a zero timeout was taken.
+        (
+            vec![
+                "query".into(),
+                "--timeout".into(),
+                "1e30".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "--timeout must be a number of seconds > 0",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--timeout".into(),
+                "0".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "--timeout must be a number of seconds > 0",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--backoff".into(),
+                "1:1e300".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "--backoff must be a number of seconds >= 0",
+        ),
+        (
+            vec![
+                "axon".into(),
+                "--port".into(),
+                "0".into(),
+                "--run-seconds".into(),
+                "1e20".into(),
+            ],
+            "--run-seconds must be a number of seconds",
+        ),
     ];
     for (args, expected) in cases {
         let output = dendrite().args(&args).output().unwrap();
