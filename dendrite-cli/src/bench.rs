@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use dendrite::core::Phases;
+use dendrite::core::Phase;
 use dendrite::{
     load_endpoints, Dendrite, DendriteConfig, Keypair, ReturnCode, Synapse, Tensor, TextCausalLM,
     TextCausalLMNext, TextLastHiddenState,
@@ -145,7 +145,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     let (mut cpu_start, mut wall_start, mut wire_start) = (0.0, Instant::now(), (0, 0));
     let mut allocations_start = 0;
     let mut recorder = args.record.recorder()?;
-    let mut phase_sums = [0.0f64; 7];
+    let mut phase_sums = [0.0f64; Phase::COUNT];
     let mut last_round = Vec::new();
     for round in 0..args.warmup + args.rounds {
         if round == args.warmup {
@@ -233,10 +233,10 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "backing_off": dendrite.client().backing_off(),
     });
     let mut line = line;
-    line["phase_mean_s"] = json!(Phases::NAMES
+    line["phase_mean_s"] = json!(Phase::ALL
         .iter()
         .zip(phase_sums)
-        .map(|(name, sum)| (name.to_string(), json!(sum / total.max(1) as f64)))
+        .map(|(phase, sum)| (phase.name().to_string(), json!(sum / total.max(1) as f64)))
         .collect::<serde_json::Map<_, _>>());
     println!("{line}");
     if let Some(path) = &args.timeline {

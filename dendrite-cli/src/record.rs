@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dendrite::core::Phases;
+use dendrite::core::{Phase, Phases};
 use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
 use serde::{Deserialize, Serialize};
 
@@ -41,17 +41,22 @@ pub struct PhaseSeconds {
 }
 
 impl PhaseSeconds {
-    /// The phases in call order.
-    pub fn ordered(&self) -> [f64; 7] {
-        [
-            self.queue,
-            self.sign,
-            self.connect,
-            self.send,
-            self.wait,
-            self.receive,
-            self.decode,
-        ]
+    /// Seconds in `phase`.
+    pub fn get(&self, phase: Phase) -> f64 {
+        match phase {
+            Phase::Queue => self.queue,
+            Phase::Sign => self.sign,
+            Phase::Connect => self.connect,
+            Phase::Send => self.send,
+            Phase::Wait => self.wait,
+            Phase::Receive => self.receive,
+            Phase::Decode => self.decode,
+        }
+    }
+
+    /// The phases in call order ([`Phase::ALL`]).
+    pub fn ordered(&self) -> [f64; Phase::COUNT] {
+        Phase::ALL.map(|phase| self.get(phase))
     }
 }
 
@@ -205,10 +210,10 @@ impl Row {
             .phases
             .ordered()
             .into_iter()
-            .zip(Phases::NAMES)
+            .zip(Phase::ALL)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .filter(|(seconds, _)| *seconds > 0.0)
-            .map_or("-", |(_, name)| name);
+            .map_or("-", |(_, phase)| phase.name());
         vec![
             self.round.to_string(),
             self.direction.clone(),
@@ -467,6 +472,27 @@ mod tests {
             output_blake2b128: None,
             payload_hex: None,
         }
+    }
+
+    #[test]
+    fn a_rows_phase_keys_are_the_phase_names_in_order() {
+        let json = serde_json::to_value(PhaseSeconds::default()).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut names: Vec<&str> = Phase::ALL.map(Phase::name).to_vec();
+        names.sort_unstable();
+        assert_eq!(keys, names, "serde_json sorts the keys");
+        let seconds = PhaseSeconds {
+            wait: 2.0,
+            decode: 3.0,
+            ..PhaseSeconds::default()
+        };
+        assert_eq!(seconds.get(Phase::Wait), 2.0);
+        assert_eq!(seconds.ordered()[Phase::COUNT - 1], 3.0);
     }
 
     #[test]

@@ -91,13 +91,14 @@ fn print_statistics(rows: &[Row]) {
             "{direction} time of successes: {}",
             table::latency_summary(&mut times)
         );
-        for (i, name) in dendrite::core::Phases::NAMES.iter().enumerate() {
-            let mut phase: Vec<Duration> = chosen
+        for phase in dendrite::core::Phase::ALL {
+            let mut times: Vec<Duration> = chosen
                 .iter()
                 .filter(|r| r.reused_connection.is_some())
-                .filter_map(|r| Duration::try_from_secs_f64(r.phases.ordered()[i]).ok())
+                .filter_map(|r| Duration::try_from_secs_f64(r.phases.get(phase)).ok())
                 .collect();
-            println!("  {name:<8} {}", table::latency_summary(&mut phase));
+            let name = phase.name();
+            println!("  {name:<8} {}", table::latency_summary(&mut times));
         }
     }
 }

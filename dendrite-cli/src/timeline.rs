@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use dendrite::core::Phases;
+use dendrite::core::Phase;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -29,7 +29,7 @@ const ROW_HEIGHT: i32 = 18;
 const BOTTOM: i32 = 40;
 
 /// Phase colours, in call order (queue, sign, connect, send, wait, receive, decode).
-const COLOURS: [RGBColor; 7] = [
+const COLOURS: [RGBColor; Phase::COUNT] = [
     RGBColor(189, 189, 189),
     RGBColor(156, 117, 95),
     RGBColor(237, 201, 72),
@@ -48,7 +48,7 @@ pub struct Call {
     /// `uid hotkey…`.
     pub label: String,
     /// Seconds per phase, in call order.
-    pub phases: [f64; 7],
+    pub phases: [f64; Phase::COUNT],
     /// Seconds until its last synapse was known.
     pub finish: f64,
     /// The first failing code, `None` when every synapse succeeded.
@@ -79,7 +79,7 @@ fn calls<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<Call> {
 /// the whisker runs from the first to the last).
 struct Bar {
     label: String,
-    phases: [f64; 7],
+    phases: [f64; Phase::COUNT],
     finish: f64,
     first_finish: f64,
     last_finish: f64,
@@ -107,7 +107,7 @@ fn bars(mut calls: Vec<Call>) -> Vec<Bar> {
                 };
             }
             let n = chunk.len() as f64;
-            let mut phases = [0.0; 7];
+            let mut phases = [0.0; Phase::COUNT];
             for call in chunk {
                 for (sum, p) in phases.iter_mut().zip(call.phases) {
                     *sum += p / n;
@@ -224,7 +224,8 @@ fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Result<(
     text(title, (10, 16), 17, HPos::Left)?;
     text(&spread, (10, 38), 13, HPos::Left)?;
     let mut legend_x = 10;
-    for (colour, name) in COLOURS.iter().zip(Phases::NAMES).chain([(&OTHER, "other")]) {
+    let names = Phase::ALL.map(Phase::name);
+    for (colour, name) in COLOURS.iter().zip(names).chain([(&OTHER, "other")]) {
         root.draw(&Rectangle::new(
             [(legend_x, 54), (legend_x + 12, 66)],
             colour.filled(),

@@ -38,7 +38,7 @@ pub use dendrite_keys::{keys, signature, KeyError, Keypair};
 pub use dendrite_wire::Compression;
 pub use observer::{CallObserver, CallReport, Direction};
 pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};
-pub use phases::Phases;
+pub use phases::{Phase, Phases};
 pub use pool::ReceptorPool;
 pub use receptor::Receptor;
 pub use seconds::{parse_seconds, seconds, SecondsError, SecondsRange};

@@ -17,6 +17,55 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// One phase of an endpoint's call. [`Phase::ALL`] is the one list of them, in call order:
+/// `--json` rows, Prometheus labels, timelines, benches and the Python module name them from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Waiting for an in-flight slot and the receptor.
+    Queue,
+    /// Signing.
+    Sign,
+    /// Opening a connection.
+    Connect,
+    /// Handing the request to HTTP/2.
+    Send,
+    /// Waiting for the response headers.
+    Wait,
+    /// Receiving the response body.
+    Receive,
+    /// Checking and decoding.
+    Decode,
+}
+
+impl Phase {
+    /// How many phases there are.
+    pub const COUNT: usize = 7;
+
+    /// Every phase, in call order.
+    pub const ALL: [Phase; Phase::COUNT] = [
+        Phase::Queue,
+        Phase::Sign,
+        Phase::Connect,
+        Phase::Send,
+        Phase::Wait,
+        Phase::Receive,
+        Phase::Decode,
+    ];
+
+    /// Its name (the key of a `--json` row's `phases`, the `phase` label in Prometheus).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Queue => "queue",
+            Phase::Sign => "sign",
+            Phase::Connect => "connect",
+            Phase::Send => "send",
+            Phase::Wait => "wait",
+            Phase::Receive => "receive",
+            Phase::Decode => "decode",
+        }
+    }
+}
+
 /// The time one endpoint's call spent in each phase.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Phases {
@@ -41,22 +90,22 @@ pub struct Phases {
 }
 
 impl Phases {
-    /// The phase names, in call order (the keys of `--json` rows).
-    pub const NAMES: [&'static str; 7] = [
-        "queue", "sign", "connect", "send", "wait", "receive", "decode",
-    ];
+    /// The time spent in `phase`.
+    pub fn get(&self, phase: Phase) -> Duration {
+        match phase {
+            Phase::Queue => self.queue,
+            Phase::Sign => self.sign,
+            Phase::Connect => self.connect,
+            Phase::Send => self.send,
+            Phase::Wait => self.wait,
+            Phase::Receive => self.receive,
+            Phase::Decode => self.decode,
+        }
+    }
 
-    /// The phases in call order, named.
-    pub fn named(&self) -> [(&'static str, Duration); 7] {
-        [
-            ("queue", self.queue),
-            ("sign", self.sign),
-            ("connect", self.connect),
-            ("send", self.send),
-            ("wait", self.wait),
-            ("receive", self.receive),
-            ("decode", self.decode),
-        ]
+    /// The phases in call order ([`Phase::ALL`]), named.
+    pub fn named(&self) -> [(&'static str, Duration); Phase::COUNT] {
+        Phase::ALL.map(|phase| (phase.name(), self.get(phase)))
     }
 
     /// Adds one RPC attempt's phases (`sign` to `receive`); the latest attempt says whether

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use dendrite_core::{CallObserver, CallReport, Direction, Phases};
+use dendrite_core::{CallObserver, CallReport, Direction, Phase, Phases};
 use dendrite_wire::ReturnCode;
 use lru::LruCache;
 use prometheus::{
@@ -70,8 +70,8 @@ impl MetricsConfig {
 
 /// `dendrite_phase_seconds` at DEBUG: one histogram per direction × phase (bounded labels).
 struct PhaseSeries {
-    /// `[forward, backward]`, each in `Phases::NAMES` order.
-    histograms: [[Histogram; 7]; 2],
+    /// `[forward, backward]`, each in `Phase::ALL` order.
+    histograms: [[Histogram; Phase::COUNT]; 2],
 }
 
 impl PhaseSeries {
@@ -86,7 +86,7 @@ impl PhaseSeries {
         )?;
         registry.register(Box::new(vec.clone()))?;
         let direction = |d: &str| {
-            Phases::NAMES.map(|phase| vec.with_label_values(&[base[0], base[1], d, phase]))
+            Phase::ALL.map(|phase| vec.with_label_values(&[base[0], base[1], d, phase.name()]))
         };
         Ok(PhaseSeries {
             histograms: [direction("forward"), direction("backward")],

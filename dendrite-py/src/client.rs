@@ -81,7 +81,7 @@ impl Client {
     }
 
     /// Results flattened endpoint-major; outputs are moved out, so that their bytes can be lent
-    /// to numpy. Per endpoint also its phases (seconds, `Phases::NAMES` order, 7 per endpoint)
+    /// to numpy. Per endpoint also its phases (seconds, `Phase::ALL` order, `Phase::COUNT` per endpoint)
     /// and whether its connection was reused (1, 0, or -1 where no RPC was attempted).
     fn flat(py: Python<'_>, results: Vec<EndpointResult>) -> PyResult<Flat<'_>> {
         let total = results.iter().map(|r| r.synapses.len()).sum();
@@ -89,7 +89,7 @@ impl Client {
         let mut codes = Vec::with_capacity(total);
         let mut times = Vec::with_capacity(total);
         let mut messages = Vec::with_capacity(total);
-        let mut phases = Vec::with_capacity(results.len() * 7);
+        let mut phases = Vec::with_capacity(results.len() * dendrite::core::Phase::COUNT);
         let mut reused = Vec::with_capacity(results.len());
         let mut lender = Lender::default();
         for result in results {

@@ -40,6 +40,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokenizer::tokenize_batch, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::detokenize, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The phases of `Dendrite.last_phases`, in call order: the core's one list.
+    let phases = dendrite::core::Phase::ALL.map(dendrite::core::Phase::name);
+    m.add("PHASES", pyo3::types::PyTuple::new(m.py(), phases)?)?;
     // The reference's defaults, from the facade, for the Python config helpers.
     let defaults = dendrite::DendriteConfig::default();
     m.add("DEFAULT_TIMEOUT", defaults.timeout.as_secs_f64())?;

@@ -265,7 +265,7 @@ async fn counters_and_histograms_match_what_happened() {
             &[("direction", direction), ("phase", phase)],
         )
     };
-    for name in dendrite_core::Phases::NAMES {
+    for name in dendrite_core::Phase::ALL.map(dendrite_core::Phase::name) {
         assert_eq!(phase("forward", name), 5.0, "{name}");
         assert_eq!(phase("backward", name), 6.0, "{name}");
     }

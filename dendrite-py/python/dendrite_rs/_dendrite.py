@@ -21,8 +21,8 @@ from ._autograd import DUMMY, DendriteFunction, forward_results
 from .codes import code_to_string
 
 TEXT_LAST_HIDDEN_STATE, TEXT_CAUSAL_LM, TEXT_SEQ2SEQ, TEXT_CAUSAL_LM_NEXT = 1, 2, 3, 4
-#: The phases of ``Dendrite.last_phases``, in call order.
-PHASES = ("queue", "sign", "connect", "send", "wait", "receive", "decode")
+#: The phases of ``Dendrite.last_phases``, in call order (the Rust core's list).
+PHASES: Tuple[str, ...] = _native.PHASES
 CMPPACK = 1
 
 #: How ``loss.backward()`` hands gradients to the network.

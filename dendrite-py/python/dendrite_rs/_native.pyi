@@ -8,6 +8,7 @@ import numpy.typing as npt
 __version__: str
 DEFAULT_TIMEOUT: float
 DEFAULT_MAX_ACTIVE_RECEPTORS: int
+PHASES: Tuple[str, ...]
 
 class Endpoint:
     def __init__(
