@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dendrite_core::{Client, EndpointResult};
+use dendrite_core::{plan_backward, plan_gradients, Client, EndpointResult};
 use dendrite_format::Endpoint;
 use dendrite_wire::{ReturnCode, Synapse, Tensor as WireTensor};
 use tch::{Kind, Tensor};
@@ -259,28 +259,6 @@ struct CallBackward {
     done: AtomicBool,
 }
 
-impl CallBackward {
-    /// The wire gradient of output `index`: the torch gradient, or zeros where the output took
-    /// no part in the loss (or the synapse did not answer); nothing where the output takes no
-    /// gradient (seq2seq).
-    fn gradient(
-        &self,
-        synapse: &Synapse,
-        index: usize,
-        grad: &Tensor,
-        answered: bool,
-    ) -> Result<WireTensor, String> {
-        if !synapse.is_differentiable() {
-            return Ok(WireTensor::empty());
-        }
-        if answered && grad.defined() {
-            return from_torch(&grad.to_kind(Kind::Float)).map_err(|e| e.to_string());
-        }
-        WireTensor::zeros(dendrite_wire::DType::Float32, self.shapes[index].clone())
-            .map_err(|e| e.to_string())
-    }
-}
-
 impl BackwardHandler for CallBackward {
     fn backward(&self, grads: Vec<Tensor>) -> Result<(), String> {
         if self.done.swap(true, Ordering::SeqCst) {
@@ -298,25 +276,26 @@ impl BackwardHandler for CallBackward {
             ));
         }
         let output_grads = &grads[2..];
-        let (mut endpoints, mut inputs, mut packed) = (Vec::new(), Vec::new(), Vec::new());
-        for (e, endpoint) in self.endpoints.iter().enumerate() {
-            // Endpoints that did not answer get nothing: their outputs were zeros.
-            if !self.success[e].iter().any(|&ok| ok) {
-                continue;
-            }
-            let per_synapse = self
-                .synapses
-                .iter()
-                .enumerate()
-                .map(|(s, synapse)| {
-                    let index = e * n_synapses + s;
-                    self.gradient(synapse, index, &output_grads[index], self.success[e][s])
+        // The core's plan: silent endpoints get nothing, unanswered synapses zeros.
+        let plan = plan_backward(&self.synapses, &self.success);
+        // An output that took no part in the loss has no gradient: it is sent as zeros.
+        let packed = plan_gradients(
+            &plan,
+            |e, s| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                let grad = &output_grads[e * n_synapses + s];
+                Ok(match grad.defined() {
+                    true => Some(from_torch(&grad.to_kind(Kind::Float))?),
+                    false => None,
                 })
-                .collect::<Result<Vec<_>, _>>()?;
-            endpoints.push(endpoint.clone());
-            inputs.push(self.inputs[e].clone());
-            packed.push(per_synapse);
-        }
+            },
+            |e, s| self.shapes[e * n_synapses + s].clone(),
+        )
+        .map_err(|e| e.to_string())?;
+        let endpoints: Vec<_> = plan
+            .iter()
+            .map(|p| self.endpoints[p.index].clone())
+            .collect();
+        let inputs: Vec<_> = plan.iter().map(|p| self.inputs[p.index].clone()).collect();
         if endpoints.is_empty() {
             return Ok(());
         }

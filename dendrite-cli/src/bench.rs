@@ -160,19 +160,15 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             .await
             .map_err(CliError::input)?;
         if args.backward {
-            let answered: Vec<usize> = (0..n).filter(|&i| results[i].all_success()).collect();
-            let grads = answered
-                .iter()
-                .map(|&i| {
-                    let out = &results[i].synapses[0].output;
-                    Tensor::from_vec(vec![1f32; out.numel()], out.shape().to_vec()).map(|g| vec![g])
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| CliError::Failure(e.to_string()))?;
-            let chosen: Vec<_> = answered.iter().map(|&i| endpoints[i].clone()).collect();
-            let chosen_inputs: Vec<_> = answered.iter().map(|&i| inputs[i].clone()).collect();
+            let sum = crate::gradients::of_sum(&endpoints, &synapses, &inputs, &results)?;
             dendrite
-                .backward(&chosen, &synapses, &chosen_inputs, &grads, Some(timeout))
+                .backward(
+                    &sum.endpoints,
+                    &synapses,
+                    &sum.inputs,
+                    &sum.grads,
+                    Some(timeout),
+                )
                 .await
                 .map_err(CliError::input)?;
         }

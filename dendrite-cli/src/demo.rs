@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use dendrite::{
-    Dendrite, DendriteConfig, Endpoint, Inputs, Keypair, ReturnCode, Synapse, Tensor, TextCausalLM,
+    Dendrite, DendriteConfig, Endpoint, Inputs, Keypair, ReturnCode, Synapse, TextCausalLM,
     TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
 };
 use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
@@ -164,24 +164,16 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     // Backward: the gradient of the sum of each answering endpoint's hidden states and
     // log-probabilities goes back over the wire.
     let backward_synapses = &synapses[..2];
-    let answered: Vec<usize> = (0..endpoints.len())
-        .filter(|&i| last[i].all_success())
-        .collect();
-    let grads: Vec<Vec<Tensor>> = answered
-        .iter()
-        .map(|&i| {
-            last[i].synapses[..2]
-                .iter()
-                .map(|s| Tensor::from_vec(vec![1f32; s.output.numel()], s.output.shape().to_vec()))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<_, _>>()
-        .map_err(failure)?;
-    let chosen: Vec<Endpoint> = answered.iter().map(|&i| endpoints[i].clone()).collect();
-    let chosen_inputs: Vec<Tensor> = answered.iter().map(|&i| inputs[i].clone()).collect();
+    let sum = crate::gradients::of_sum(&endpoints, backward_synapses, &inputs, &last)?;
     let start = Instant::now();
     let backward = dendrite
-        .backward(&chosen, backward_synapses, &chosen_inputs, &grads, None)
+        .backward(
+            &sum.endpoints,
+            backward_synapses,
+            &sum.inputs,
+            &sum.grads,
+            None,
+        )
         .await
         .map_err(failure)?;
     let backward_time = start.elapsed();
@@ -193,7 +185,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
 
     println!(
         "\nbackward: {delivered}/{} endpoints answered Success in {:.2} ms; the axons received {received} gradients",
-        chosen.len(),
+        sum.endpoints.len(),
         backward_time.as_secs_f64() * 1e3
     );
     println!("round time: {}", table::latency_summary(&mut round_times));

@@ -4,6 +4,7 @@ mod allocations;
 mod axon;
 mod bench;
 mod demo;
+mod gradients;
 mod metrics;
 mod policy;
 mod query;

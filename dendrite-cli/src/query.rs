@@ -10,8 +10,8 @@ use crate::{table, timeline, CliError};
 use clap::{Args, ValueEnum};
 use dendrite::core::{seconds, SecondsRange};
 use dendrite::{
-    load_endpoints, Dendrite, DendriteConfig, Endpoint, EndpointResult, Keypair, ReturnCode,
-    Synapse, Tensor, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
+    load_endpoints, Dendrite, DendriteConfig, Endpoint, EndpointResult, Keypair, Synapse,
+    TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
 };
 
 /// Which synapse to query.
@@ -110,28 +110,6 @@ fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
         }
         _ => Keypair::from_uri(args.uri.as_deref().unwrap_or("//Alice")).map_err(CliError::input),
     }
-}
-
-/// The gradient of `sum(outputs)`: ones where the synapse answered, zeros where it did not,
-/// and no gradient where the output takes none (seq2seq's token ids).
-fn gradients(synapses: &[Synapse], result: &EndpointResult) -> Result<Vec<Tensor>, CliError> {
-    synapses
-        .iter()
-        .zip(&result.synapses)
-        .map(|(synapse, s)| {
-            let fill = if s.code == ReturnCode::Success {
-                1f32
-            } else {
-                0f32
-            };
-            if synapse.is_differentiable() {
-                Tensor::from_vec(vec![fill; s.output.numel()], s.output.shape().to_vec())
-            } else {
-                Ok(Tensor::empty())
-            }
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| CliError::Failure(e.to_string()))
 }
 
 /// Where each row goes: JSON lines or the table, the record, the timeline.
@@ -238,25 +216,18 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         };
         printer.add(&info("forward"), &endpoints, &synapses, &results)?;
         if args.backward {
-            let answered: Vec<usize> = (0..endpoints.len())
-                .filter(|&i| {
-                    results[i]
-                        .synapses
-                        .iter()
-                        .any(|s| s.code == ReturnCode::Success)
-                })
-                .collect();
-            let chosen: Vec<Endpoint> = answered.iter().map(|&i| endpoints[i].clone()).collect();
-            let chosen_inputs: Vec<Tensor> = answered.iter().map(|&i| inputs[i].clone()).collect();
-            let grads = answered
-                .iter()
-                .map(|&i| gradients(&synapses, &results[i]))
-                .collect::<Result<Vec<_>, _>>()?;
+            let sum = crate::gradients::of_sum(&endpoints, &synapses, &inputs, &results)?;
             let backward = dendrite
-                .backward(&chosen, &synapses, &chosen_inputs, &grads, Some(timeout))
+                .backward(
+                    &sum.endpoints,
+                    &synapses,
+                    &sum.inputs,
+                    &sum.grads,
+                    Some(timeout),
+                )
                 .await
                 .map_err(CliError::input)?;
-            printer.add(&info("backward"), &chosen, &synapses, &backward)?;
+            printer.add(&info("backward"), &sum.endpoints, &synapses, &backward)?;
         }
     }
     if show_progress {

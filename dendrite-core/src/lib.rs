@@ -12,6 +12,7 @@
 //! [`ReturnCode`]: dendrite_wire::ReturnCode
 
 mod backoff;
+pub mod backward_plan;
 mod client;
 mod config;
 mod connector;
@@ -30,6 +31,9 @@ mod retry;
 pub mod seconds;
 mod unary;
 
+pub use backward_plan::{
+    plan_backward, plan_backward_of, plan_gradients, PlannedEndpoint, SynapseGradient,
+};
 pub use client::{BackwardDispatch, CallError, Client};
 pub use config::{
     BackoffConfig, ClientConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,

@@ -10,6 +10,7 @@
 //! Python exception with a one-line message, or a return code.
 
 mod arrays;
+mod backward_plan;
 mod client;
 mod endpoint;
 mod runtime;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(synapse::text_causal_lm_next, m)?)?;
     m.add_function(wrap_pyfunction!(synapse::text_seq2seq, m)?)?;
     m.add_function(wrap_pyfunction!(endpoint::endpoints_from_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(backward_plan::backward_plan, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::tokenize, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::tokenize_batch, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::detokenize, m)?)?;

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
+from . import _native
 from .codes import SUCCESS
 
 #: The reference's DUMMY: a leaf that requires grad, so that int64 inputs (which cannot) still put
@@ -88,23 +89,23 @@ def send_gradients(ctx: Any, output_grads: Sequence[Optional[torch.Tensor]]) -> 
     """Packs the output gradients per endpoint × synapse and sends them to every endpoint that
     answered (zeros for synapses that did not answer; nothing for seq2seq, which takes none)."""
     n_synapses = len(ctx.synapses)
+    answered = (ctx.codes.reshape(-1, n_synapses) == SUCCESS).tolist() if n_synapses else []
     endpoints, inputs, grads = [], [], []
-    for e, endpoint in enumerate(ctx.endpoints):
-        codes = ctx.codes[e * n_synapses : (e + 1) * n_synapses]
-        if not (codes == SUCCESS).any():
-            continue
+    # The Rust core's rule: which endpoints get a Backward, and per synapse 0 its gradient,
+    # 1 zeros (it did not answer), 2 nothing (it takes no gradient).
+    for e, choices in _native.backward_plan(ctx.synapses, answered):
         per_synapse = []
-        for s, synapse in enumerate(ctx.synapses):
+        for s, choice in enumerate(choices):
             index = e * n_synapses + s
             grad = output_grads[index]
-            if not synapse.is_differentiable:
+            if choice == 2:
                 per_synapse.append(np.zeros(0, dtype=np.float32))
-            elif grad is None or codes[s] != SUCCESS:
+            elif choice == 1 or grad is None:
                 per_synapse.append(np.zeros(ctx.shapes[index], dtype=np.float32))
             else:
                 # Any layout: the extension copies it once (after numpy lays out a broadcast one).
                 per_synapse.append(grad.detach().to("cpu", torch.float32).numpy())
-        endpoints.append(endpoint)
+        endpoints.append(ctx.endpoints[e])
         inputs.append(ctx.inputs[e])
         grads.append(per_synapse)
     if endpoints:
