@@ -57,6 +57,13 @@ pub struct CallFailure {
 }
 
 impl CallFailure {
+    /// What the synapses whose requests all failed to serialize get for the endpoint as a
+    /// whole: nothing was sent, and each synapse keeps its own serialization failure (see
+    /// `request::failure_except_unsent`), so this carries no code of its own.
+    pub fn nothing_sent() -> Self {
+        CallFailure::new(ReturnCode::Success, "")
+    }
+
     /// A failure with `code` and `message`.
     pub fn new(code: ReturnCode, message: impl Into<String>) -> Self {
         CallFailure {

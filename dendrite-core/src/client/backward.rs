@@ -5,14 +5,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dendrite_wire::proto::{RequestType, ReturnCode};
+use dendrite_wire::proto::RequestType;
 use dendrite_wire::synapse::max_backward_response_bytes;
 use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
-use tokio::task::JoinSet;
 
 use super::checks::{check_call, check_grads, CallError};
-use super::gather::collect;
+use super::gather::fan_out;
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
@@ -42,22 +41,17 @@ impl Client {
         check_call(endpoints, synapses, inputs)?;
         check_grads(endpoints, synapses, grads)?;
         let call = CallContext::new(synapses, timeout);
-        let mut tasks = JoinSet::new();
-        for (index, ((endpoint, input), grads)) in
-            endpoints.iter().zip(inputs).zip(grads).enumerate()
-        {
+        let one = |index: usize| {
             let (inner, call) = (self.inner.clone(), call.clone());
-            let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
-            tasks.spawn(async move {
-                let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
-                (index, result)
-            });
-        }
+            let (endpoint, input) = (endpoints[index].clone(), inputs[index].clone());
+            let grads = grads[index].clone();
+            async move { inner.backward_one(&endpoint, &input, &grads, &call).await }
+        };
         let empties = vec![Tensor::empty(); call.synapses.len()];
         let fallback = |_: usize, failure: &CallFailure| {
             request::uniform_failure(&empties, failure, call.start.elapsed())
         };
-        let results = collect(tasks, endpoints.len(), None, fallback).await;
+        let results = fan_out(endpoints.len(), None, one, fallback).await;
         self.inner.report(
             Direction::Backward,
             endpoints,
@@ -178,9 +172,9 @@ impl Inner {
             request::failure_except_unsent(&empties, failure, &serialized, start.elapsed())
         };
         if serialized.iter().all(|s| s.is_err()) {
-            return fail(&CallFailure::new(ReturnCode::Success, ""));
+            return fail(&CallFailure::nothing_sent());
         }
-        let connected = self.connect(endpoint, deadline, timeout).await;
+        let connected = self.acquire(endpoint, deadline, timeout).await;
         // From the call's start: a task the runtime has not run yet is queued too.
         let queue = start.elapsed();
         let (permit, receptor) = match connected {

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use dendrite_wire::proto::{RequestType, ReturnCode};
 use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
-use tokio::task::JoinSet;
 
 use super::checks::{check_call, CallError};
-use super::gather::collect;
+use super::gather::fan_out;
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
@@ -49,18 +48,16 @@ impl Client {
                 ))
             }));
         }
-        let mut tasks = JoinSet::new();
-        for (index, (endpoint, prepared)) in endpoints.iter().zip(&prepared).enumerate() {
-            let (inner, endpoint, call) = (self.inner.clone(), endpoint.clone(), call.clone());
-            let prepared = prepared.clone();
-            tasks.spawn(
-                async move { (index, inner.forward_one(&endpoint, &prepared, &call).await) },
-            );
-        }
+        let one = |index: usize| {
+            let (inner, call) = (self.inner.clone(), call.clone());
+            let (endpoint, prepared) = (endpoints[index].clone(), prepared[index].clone());
+            async move { inner.forward_one(&endpoint, &prepared, &call).await }
+        };
         let fallback = |index: usize, failure: &CallFailure| {
             request::uniform_failure(&prepared[index].nills, failure, call.start.elapsed())
         };
-        let results = collect(tasks, endpoints.len(), self.inner.config.quorum, fallback).await;
+        let quorum = self.inner.config.quorum;
+        let results = fan_out(endpoints.len(), quorum, one, fallback).await;
         self.inner.report(
             Direction::Forward,
             endpoints,
@@ -94,7 +91,7 @@ impl Inner {
             return request::uniform_failure(&prepared.nills, &failure, start.elapsed());
         }
         if !prepared.has_requests() {
-            return fail(CallFailure::new(ReturnCode::Success, ""));
+            return fail(CallFailure::nothing_sent());
         }
         if let Some(skip) = self.skipped(endpoint) {
             return fail(skip);
@@ -112,7 +109,7 @@ impl Inner {
         // queued too.
         let mut queued = start;
         let response = loop {
-            let connected = self.connect(endpoint, deadline, timeout).await;
+            let connected = self.acquire(endpoint, deadline, timeout).await;
             phases.queue += queued.elapsed();
             let (permit, receptor) = match connected {
                 Ok(connected) => connected,
@@ -135,9 +132,13 @@ impl Inner {
             phases.add_attempt(&attempt);
             queued = Instant::now();
             match response {
-                Err(failure) if self.may_retry(&failure, retries, deadline).await => {
-                    retries += 1;
-                }
+                Err(failure) => match self.retry_pause(&failure, retries, deadline) {
+                    Some(pause) => {
+                        tokio::time::sleep(pause).await;
+                        retries += 1;
+                    }
+                    None => break Err(failure),
+                },
                 response => break response,
             }
         };
@@ -209,22 +210,25 @@ impl Inner {
         backoff.record(&endpoint.hotkey, addr, succeeded, Instant::now());
     }
 
-    /// Whether to retry after `failure`: only `Unavailable`, within the retry limit and the
-    /// budget, and only if the pause before it ends before the deadline (it is taken here).
-    async fn may_retry(&self, failure: &CallFailure, retries: u32, deadline: Instant) -> bool {
-        let (Some(config), Some(budget)) = (&self.config.retry, &self.retry_budget) else {
-            return false;
-        };
+    /// The pause before retrying after `failure`, if it is retried: only `Unavailable`, within
+    /// the retry limit and the budget (a retry withdraws from it and is counted), and only if
+    /// the pause ends before the deadline. The caller sleeps.
+    fn retry_pause(
+        &self,
+        failure: &CallFailure,
+        retries: u32,
+        deadline: Instant,
+    ) -> Option<Duration> {
+        let (config, budget) = (self.config.retry.as_ref()?, self.retry_budget.as_ref()?);
         if failure.code != ReturnCode::Unavailable || retries >= config.max_retries {
-            return false;
+            return None;
         }
         let pause = config.delay.saturating_mul(1u32 << retries.min(16));
         if Instant::now() + pause >= deadline || !budget.try_withdraw() {
-            return false;
+            return None;
         }
         self.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(pause).await;
-        true
+        Some(pause)
     }
 }
 

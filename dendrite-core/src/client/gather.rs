@@ -1,5 +1,8 @@
-//! Gathering a call's endpoint tasks into results in endpoint order, with the optional quorum
-//! (`k_min` successes, then a grace period, then the stragglers are cut).
+//! A call's fan-out: one task per endpoint ([`fan_out`]), gathered into results in endpoint
+//! order ([`collect`]), with the optional quorum (`k_min` successes, then a grace period, then
+//! the stragglers are cut). Forward and Backward both go through it.
+
+use std::future::Future;
 
 use dendrite_wire::proto::ReturnCode;
 use tokio::task::JoinSet;
@@ -7,11 +10,30 @@ use tokio::task::JoinSet;
 use crate::config::Quorum;
 use crate::outcome::{CallFailure, EndpointResult};
 
+/// Runs `one(index)` for every endpoint index `0..count` as a task of its own (in a `JoinSet`,
+/// so dropping the call cancels them) and gathers the results by [`collect`].
+pub(super) async fn fan_out<Fut>(
+    count: usize,
+    quorum: Option<Quorum>,
+    one: impl Fn(usize) -> Fut,
+    fallback: impl Fn(usize, &CallFailure) -> EndpointResult,
+) -> Vec<EndpointResult>
+where
+    Fut: Future<Output = EndpointResult> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    for index in 0..count {
+        let task = one(index);
+        tasks.spawn(async move { (index, task.await) });
+    }
+    collect(tasks, count, quorum, fallback).await
+}
+
 /// Gathers task results in endpoint order. With a quorum, stops once `k_min` endpoints
 /// succeeded and the grace period passed, and cuts the rest (`Timeout`, saying so); dropping
 /// the `JoinSet` cancels their tasks. A task that died (it cannot, short of a bug) gives
 /// `UnknownException` for its endpoint rather than losing the whole call.
-pub(super) async fn collect(
+async fn collect(
     mut tasks: JoinSet<(usize, EndpointResult)>,
     count: usize,
     quorum: Option<Quorum>,

@@ -191,8 +191,10 @@ impl Inner {
         None
     }
 
-    /// A slot in flight and the endpoint's receptor, or the failure that prevents the call.
-    async fn connect(
+    /// A slot in flight (waited for until the deadline) and the endpoint's receptor, or the
+    /// failure that prevents the call. Opens no connection: the receptor's link does, on the
+    /// call.
+    async fn acquire(
         &self,
         endpoint: &Endpoint,
         deadline: Instant,
