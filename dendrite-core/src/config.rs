@@ -7,9 +7,8 @@ use dendrite_wire::Compression;
 /// The reference's default call timeout: `bittensor.__blocktime__ + 2` = 14 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(14);
 
-/// Per-channel transport settings. The defaults are what DESIGN §3 measured on loopback:
-/// 16 MiB stream / 64 MiB connection windows and 1 MiB frames made a 16 × 0.8 MB fan-out 2.5×
-/// faster than tonic's defaults; adaptive windows made it slower.
+/// Per-connection transport settings. The defaults (16 MiB stream / 64 MiB connection windows,
+/// 1 MiB frames) are the measured ones of DESIGN §3 and ARCHITECTURE.md.
 #[derive(Clone, Debug)]
 pub struct ReceptorConfig {
     /// HTTP/2 initial stream window, bytes.

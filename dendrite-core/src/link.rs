@@ -1,13 +1,10 @@
 //! One receptor's HTTP/2 connection: h2's `SendRequest` on a TCP stream from the limited
 //! connector, opened by the first call that needs it, shared by concurrent calls (one stream
 //! each), and reopened by the next call after it closed.
-//!
-//! This replaces tonic's `Channel`, whose buffer worker task added a hop and a wakeup to every
-//! call (9% of client CPU on tiny calls at 4,096 endpoints), and hyper's client, whose dispatch
-//! channel added another and whose body pipe task flushed HEADERS and DATA in two writes. With
-//! h2's handle the calling task queues both frames itself and the connection task writes them
-//! once. The settings are the ones the channel was given: connect timeout, stream and
-//! connection windows, frame size, and keep-alive pings.
+//! The calling task queues HEADERS and DATA itself and the connection task writes them once.
+//! Settings: connect timeout, stream and connection windows, frame size, keep-alive pings
+//! (`ReceptorConfig`). Why h2's handle and not tonic's `Channel` or hyper's client:
+//! ARCHITECTURE.md, "Where a round's time goes".
 //!
 //! **Invariants:** at most one connection attempt per link at a time (later callers wait for
 //! it and share its result); an attempt ends within `connect_timeout` (the caller's deadline

@@ -2,11 +2,8 @@
 //! request is one length-prefixed frame encoded once (shared by every endpoint that gets the
 //! same input), and the response's DATA frames are gathered once into the message they carry.
 //!
-//! tonic's decoder copied every DATA frame into its decode buffer and then reserved the
-//! message's length again on top of what it already held (11% + 9.5% of client CPU at 256 x
-//! 0.8 MB answers). Here a message that arrives in one frame is decoded where it lies (zero
-//! copies; protobuf `bytes` fields alias it), and one spread over frames is copied once into a
-//! buffer of exactly its declared length.
+//! A message that arrives in one frame is decoded where it lies (protobuf `bytes` fields alias
+//! it); one spread over frames is copied once into a buffer of exactly its declared length.
 //!
 //! Status handling follows gRPC over HTTP/2 as tonic implements it (trailers-only answers,
 //! `grpc-status` in trailers, HTTP statuses without one, the same messages for oversize and
