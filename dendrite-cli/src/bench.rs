@@ -189,7 +189,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             if let Some(recorder) = &mut recorder {
                 let info = RoundInfo {
                     round: (round - args.warmup) as u32,
-                    direction: "forward",
+                    direction: dendrite::core::Direction::Forward,
                     timeout_s: timeout.as_secs_f64(),
                 };
                 let content = RowContent::audit(args.record.payload_cap());
@@ -238,7 +238,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     if let Some(path) = &args.timeline {
         let info = RoundInfo {
             round: args.rounds as u32 - 1,
-            direction: "forward",
+            direction: dendrite::core::Direction::Forward,
             timeout_s: timeout.as_secs_f64(),
         };
         let title = format!(

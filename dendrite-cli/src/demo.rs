@@ -150,7 +150,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     if let Some(path) = &args.timeline {
         let info = RoundInfo {
             round: args.rounds - 1,
-            direction: "forward",
+            direction: dendrite::core::Direction::Forward,
             timeout_s: timeout.as_secs_f64(),
         };
         let title = format!(

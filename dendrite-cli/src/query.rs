@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::record::{self, Recorder, RoundInfo, Row, RowContent, TABLE_HEADER};
 use crate::{table, timeline, CliError};
 use clap::{Args, ValueEnum};
-use dendrite::core::{seconds, SecondsRange};
+use dendrite::core::{seconds, Direction, SecondsRange};
 use dendrite::{
     load_endpoints, Dendrite, DendriteConfig, Endpoint, EndpointResult, Keypair, Synapse,
     TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
@@ -124,12 +124,12 @@ struct Printer {
 impl Printer {
     fn add(
         &mut self,
-        info: &RoundInfo<'_>,
+        info: &RoundInfo,
         endpoints: &[Endpoint],
         synapses: &[Synapse],
         results: &[EndpointResult],
     ) -> Result<(), CliError> {
-        if info.direction == "forward" {
+        if info.direction == Direction::Forward {
             self.last_round.clear();
         }
         // Only rows that are written out carry a digest (and, recorded, the payload).
@@ -152,7 +152,7 @@ impl Printer {
             } else {
                 self.cells.push(row.table_cells());
             }
-            if info.direction == "forward" {
+            if info.direction == Direction::Forward {
                 self.last_round.push(row);
             }
         }
@@ -214,7 +214,7 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
             direction,
             timeout_s: timeout.as_secs_f64(),
         };
-        printer.add(&info("forward"), &endpoints, &synapses, &results)?;
+        printer.add(&info(Direction::Forward), &endpoints, &synapses, &results)?;
         if args.backward {
             let sum = crate::gradients::of_sum(&endpoints, &synapses, &inputs, &results)?;
             let backward = dendrite
@@ -227,7 +227,12 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
                 )
                 .await
                 .map_err(CliError::input)?;
-            printer.add(&info("backward"), &sum.endpoints, &synapses, &backward)?;
+            printer.add(
+                &info(Direction::Backward),
+                &sum.endpoints,
+                &synapses,
+                &backward,
+            )?;
         }
     }
     if show_progress {

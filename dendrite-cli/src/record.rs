@@ -15,11 +15,27 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dendrite::core::{Phase, Phases};
+use dendrite::core::{Direction, Phase, Phases};
 use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
 use serde::{Deserialize, Serialize};
 
 use crate::CliError;
+
+/// A row's `direction` as its name (`forward`, `backward`).
+mod direction_name {
+    use dendrite::core::Direction;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(direction: &Direction, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(direction.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Direction, D::Error> {
+        let name = String::deserialize(d)?;
+        Direction::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown direction {name:?}")))
+    }
+}
 
 /// Seconds per phase, the `phases` object of a row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -80,7 +96,8 @@ pub struct Row {
     /// Round number, from 0.
     pub round: u32,
     /// `forward` or `backward`.
-    pub direction: String,
+    #[serde(with = "direction_name")]
+    pub direction: Direction,
     /// The endpoint's uid.
     pub uid: u64,
     /// The endpoint's hotkey.
@@ -149,11 +166,11 @@ impl RowContent {
 }
 
 /// What a round was, for the rows of its results.
-pub struct RoundInfo<'a> {
+pub struct RoundInfo {
     /// Round number.
     pub round: u32,
-    /// `forward` or `backward`.
-    pub direction: &'a str,
+    /// Which RPC the round's results are of.
+    pub direction: Direction,
     /// The deadline, seconds.
     pub timeout_s: f64,
 }
@@ -161,7 +178,7 @@ pub struct RoundInfo<'a> {
 impl Row {
     /// The row of `result` (one synapse of `endpoint`'s `call`), with what `content` asks for.
     pub fn new(
-        info: &RoundInfo<'_>,
+        info: &RoundInfo,
         endpoint: &Endpoint,
         synapse: &Synapse,
         call: &EndpointResult,
@@ -178,7 +195,7 @@ impl Row {
             .map(|_| hex(data));
         Row {
             round: info.round,
-            direction: info.direction.to_owned(),
+            direction: info.direction,
             uid: endpoint.uid,
             hotkey: endpoint.hotkey.clone(),
             address: format!("{}:{}", endpoint.ip, endpoint.port),
@@ -216,13 +233,13 @@ impl Row {
             .map_or("-", |(_, phase)| phase.name());
         vec![
             self.round.to_string(),
-            self.direction.clone(),
+            self.direction.as_str().to_owned(),
             format!("{} {}", self.uid, crate::table::short(&self.hotkey)),
             self.synapse.clone(),
             self.code.clone(),
             format!("{:.2}", self.time_s * 1e3),
             longest.to_owned(),
-            if self.direction == "forward" {
+            if self.direction == Direction::Forward {
                 crate::table::shape(&self.shape)
             } else {
                 "-".into()
@@ -248,7 +265,7 @@ pub const TABLE_HEADER: [&str; 9] = [
 /// The rows of one round's results, in endpoint then synapse order, each with what `content`
 /// asks for.
 pub fn rows(
-    info: &RoundInfo<'_>,
+    info: &RoundInfo,
     endpoints: &[Endpoint],
     synapses: &[Synapse],
     results: &[EndpointResult],
@@ -453,7 +470,7 @@ mod tests {
     fn row(round: u32) -> Row {
         Row {
             round,
-            direction: "forward".into(),
+            direction: Direction::Forward,
             uid: 1,
             hotkey: "5F".into(),
             address: "127.0.0.1:1".into(),
@@ -510,6 +527,11 @@ mod tests {
         })
         .unwrap();
         assert!(shown.get("output_blake3").is_none() && shown.get("output_blake2b128").is_none());
+        assert_eq!(shown["direction"], "forward");
+        let mut sideways = shown.clone();
+        sideways["direction"] = "sideways".into();
+        let err = serde_json::from_value::<Row>(sideways).unwrap_err();
+        assert!(err.to_string().contains("unknown direction"), "{err}");
     }
 
     #[test]

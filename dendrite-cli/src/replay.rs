@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use dendrite::core::Direction;
 
 use crate::record::{self, Row, TABLE_HEADER};
 use crate::{table, timeline, CliError};
@@ -21,8 +22,8 @@ pub struct ReplayArgs {
     #[arg(long)]
     round: Option<u32>,
     /// The direction of --timeline.
-    #[arg(long, default_value = "forward", value_parser = ["forward", "backward"])]
-    direction: String,
+    #[arg(long, default_value = "forward", value_parser = direction)]
+    direction: Direction,
     /// Statistics only, without the table of every row.
     #[arg(long)]
     summary: bool,
@@ -57,6 +58,11 @@ pub fn run(args: ReplayArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `--direction`'s value: `forward` or `backward`.
+fn direction(name: &str) -> Result<Direction, String> {
+    Direction::from_name(name).ok_or_else(|| format!("{name:?} is neither forward nor backward"))
+}
+
 fn print_statistics(rows: &[Row]) {
     let rounds: std::collections::BTreeSet<u32> = rows.iter().map(|r| r.round).collect();
     println!(
@@ -77,7 +83,7 @@ fn print_statistics(rows: &[Row]) {
     for ((direction, code), n) in codes {
         println!("  {direction} {code}: {n}");
     }
-    for direction in ["forward", "backward"] {
+    for direction in Direction::ALL {
         let chosen: Vec<&Row> = rows.iter().filter(|r| r.direction == direction).collect();
         if chosen.is_empty() {
             continue;

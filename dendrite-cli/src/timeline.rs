@@ -158,7 +158,7 @@ pub fn render_rows<'a>(
 pub fn render_results(
     path: &Path,
     title: &str,
-    info: &RoundInfo<'_>,
+    info: &RoundInfo,
     endpoints: &[Endpoint],
     synapses: &[Synapse],
     results: &[EndpointResult],

@@ -18,12 +18,26 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Both, Forward first.
+    pub const ALL: [Direction; 2] = [Direction::Forward, Direction::Backward];
+
     /// `"forward"` or `"backward"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Forward => "forward",
             Direction::Backward => "backward",
         }
+    }
+
+    /// The direction named `name` ([`Direction::as_str`]).
+    pub fn from_name(name: &str) -> Option<Direction> {
+        Direction::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
