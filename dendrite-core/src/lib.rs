@@ -40,7 +40,7 @@ pub use config::{
 };
 pub use dendrite_keys::{keys, signature, KeyError, Keypair};
 pub use dendrite_wire::Compression;
-pub use observer::{CallObserver, CallReport, Direction};
+pub use observer::{CallObserver, CallReport, Direction, EndpointSummary};
 pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};
 pub use phases::{Phase, Phases};
 pub use pool::ReceptorPool;

@@ -5,7 +5,6 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use dendrite_core::{CallObserver, CallReport, Direction, Phase, Phases};
-use dendrite_wire::ReturnCode;
 use lru::LruCache;
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
@@ -292,17 +291,15 @@ impl CallObserver for DendriteMetrics {
         }
         let forward = report.direction == Direction::Forward;
         let (wallet, identifier) = (self.config.wallet.as_str(), self.config.identifier.as_str());
-        let n = report.endpoints.len() as u64;
+        let n = report.endpoint_count() as u64;
         if forward {
             self.count("total_requests", 1);
             self.count("total_endpoint_requests", n);
-            let params: usize = report.inputs.iter().map(|t| t.numel()).sum();
-            let bytes: usize = report.inputs.iter().map(|t| t.data().len()).sum();
-            self.count("total_request_params", params as u64);
-            self.count("total_request_bytes", bytes as u64);
-            for synapse in report.synapses {
+            self.count("total_request_params", report.request_values() as u64);
+            self.count("total_request_bytes", report.request_bytes() as u64);
+            for operation in report.operations() {
                 self.synapse_counters
-                    .with_label_values(&[wallet, identifier, synapse.name()])
+                    .with_label_values(&[wallet, identifier, operation])
                     .inc();
             }
         } else {
@@ -310,26 +307,11 @@ impl CallObserver for DendriteMetrics {
             self.count("total_backward_endpoint_requests", n);
         }
         let mut stats = self.lock_stats();
-        for (endpoint, result) in report.endpoints.iter().zip(report.results) {
-            let success = result
-                .synapses
-                .iter()
-                .any(|s| s.code == ReturnCode::Success);
-            let time = if result.synapses.is_empty() {
-                Default::default()
-            } else {
-                result
-                    .synapses
-                    .iter()
-                    .map(|s| s.elapsed)
-                    .sum::<std::time::Duration>()
-                    / result.synapses.len() as u32
-            };
+        for endpoint in report.endpoints() {
+            let (success, time) = (endpoint.success(), endpoint.time());
             if forward {
-                let params: usize = result.synapses.iter().map(|s| s.output.numel()).sum();
-                let bytes: usize = result.synapses.iter().map(|s| s.output.data().len()).sum();
-                self.count("total_response_params", params as u64);
-                self.count("total_response_bytes", bytes as u64);
+                self.count("total_response_params", endpoint.output_values() as u64);
+                self.count("total_response_bytes", endpoint.output_bytes() as u64);
                 if success {
                     self.count("total_success", 1);
                     self.latency.observe(time.as_secs_f64());
@@ -346,23 +328,18 @@ impl CallObserver for DendriteMetrics {
                     1,
                 );
             }
-            for s in &result.synapses {
+            for code in endpoint.codes() {
                 self.codes
-                    .with_label_values(&[
-                        wallet,
-                        identifier,
-                        report.direction.as_str(),
-                        s.code.as_str_name(),
-                    ])
+                    .with_label_values(&[wallet, identifier, report.direction.as_str(), code])
                     .inc();
             }
-            self.wire_bytes[0].inc_by(result.bytes_sent as u64);
-            self.wire_bytes[1].inc_by(result.bytes_received as u64);
+            self.wire_bytes[0].inc_by(endpoint.bytes_sent() as u64);
+            self.wire_bytes[1].inc_by(endpoint.bytes_received() as u64);
             if let Some(phases) = &self.phases {
-                phases.observe(report.direction, &result.phases);
+                phases.observe(report.direction, endpoint.phases());
             }
             if let (Some(per_uid), true) = (&self.per_uid, forward) {
-                let uid = Self::uid_label(per_uid, self.config.max_uid_series, endpoint.uid);
+                let uid = Self::uid_label(per_uid, self.config.max_uid_series, endpoint.uid());
                 let labels = [wallet, identifier, uid.as_str()];
                 if success {
                     per_uid
@@ -374,18 +351,18 @@ impl CallObserver for DendriteMetrics {
                     per_uid.failures.with_label_values(&labels).inc();
                 }
             }
-            let key = (endpoint.uid, endpoint.hotkey.clone());
+            let key = (endpoint.uid(), endpoint.hotkey().to_owned());
             let entry = stats.get_or_insert_mut(key, || EndpointStats {
-                uid: endpoint.uid,
-                hotkey: endpoint.hotkey.clone(),
+                uid: endpoint.uid(),
+                hotkey: endpoint.hotkey().to_owned(),
                 ..EndpointStats::default()
             });
             entry.record(
                 success,
-                result.synapses.iter().map(|s| s.code.as_str_name()),
+                endpoint.codes(),
                 time,
-                result.bytes_sent,
-                result.bytes_received,
+                endpoint.bytes_sent(),
+                endpoint.bytes_received(),
             );
         }
     }

@@ -168,14 +168,14 @@ impl Inner {
         start: Instant,
     ) {
         if let Some(observer) = &self.observer {
-            observer.call_finished(&CallReport {
+            observer.call_finished(&CallReport::new(
                 direction,
                 endpoints,
                 synapses,
                 inputs,
                 results,
-                elapsed: start.elapsed(),
-            });
+                start.elapsed(),
+            ));
         }
     }
 

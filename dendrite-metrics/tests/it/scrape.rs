@@ -330,14 +330,14 @@ fn per_uid_series_and_statistics_stay_capped_with_ten_thousand_endpoints() {
     let synapses: Vec<Synapse> = vec![TextLastHiddenState::default().into()];
     let inputs = vec![Tensor::empty(); 10_000];
     for _ in 0..2 {
-        metrics.call_finished(&CallReport {
-            direction: Direction::Forward,
-            endpoints: &endpoints,
-            synapses: &synapses,
-            inputs: &inputs,
-            results: &results,
-            elapsed: Duration::from_millis(5),
-        });
+        metrics.call_finished(&CallReport::new(
+            Direction::Forward,
+            &endpoints,
+            &synapses,
+            &inputs,
+            &results,
+            Duration::from_millis(5),
+        ));
     }
     let samples = parse(&metrics.render());
     let uids: std::collections::BTreeSet<&String> = samples
@@ -362,14 +362,14 @@ fn per_uid_series_and_statistics_stay_capped_with_ten_thousand_endpoints() {
 fn info_has_no_per_uid_series_and_off_has_no_observer() {
     let info = metrics(Level::Info, 100, 100);
     let (endpoints, results) = synthetic(3);
-    info.call_finished(&CallReport {
-        direction: Direction::Forward,
-        endpoints: &endpoints,
-        synapses: &[],
-        inputs: &[],
-        results: &results,
-        elapsed: Duration::ZERO,
-    });
+    info.call_finished(&CallReport::new(
+        Direction::Forward,
+        &endpoints,
+        &[],
+        &[],
+        &results,
+        Duration::ZERO,
+    ));
     let text = info.render();
     assert!(text.contains("dendrite_counters") && !text.contains("per_uid"));
     assert!(
