@@ -205,7 +205,7 @@ impl Row {
             time_s: result.elapsed.as_secs_f64(),
             timeout_s: info.timeout_s,
             phases: PhaseSeconds::from(&call.phases),
-            reused_connection: call.phases.reused_connection,
+            reused_connection: call.phases.connection_reuse(),
             shape: result.output.shape().to_vec(),
             dtype: format!("{:?}", result.output.dtype()),
             bytes_sent: call.bytes_sent,

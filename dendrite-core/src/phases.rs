@@ -84,9 +84,12 @@ pub struct Phases {
     pub receive: Duration,
     /// Checking and decoding the response.
     pub decode: Duration,
-    /// Whether the call went out on a connection that was already open (`None`: no RPC was
-    /// attempted).
-    pub reused_connection: Option<bool>,
+    /// Whether an RPC was attempted (false: the call was answered locally, or never got a
+    /// slot and a receptor).
+    pub rpc_attempted: bool,
+    /// Whether the last RPC attempt went out on a connection that was already open (false
+    /// when none was attempted).
+    pub reused_connection: bool,
 }
 
 impl Phases {
@@ -116,7 +119,14 @@ impl Phases {
         self.send += attempt.send;
         self.wait += attempt.wait;
         self.receive += attempt.receive;
+        self.rpc_attempted |= attempt.rpc_attempted;
         self.reused_connection = attempt.reused_connection;
+    }
+
+    /// Whether the call went out on an open connection; `None` when no RPC was attempted (a
+    /// row's `reused_connection`, Python's `last_phases`).
+    pub fn connection_reuse(&self) -> Option<bool> {
+        self.rpc_attempted.then_some(self.reused_connection)
     }
 
     /// Their sum.

@@ -134,7 +134,8 @@ impl Receptor {
             send,
             wait,
             receive,
-            reused_connection: Some(reused),
+            rpc_attempted: true,
+            reused_connection: reused,
             ..Phases::default()
         };
         let outcome = match outcome {

@@ -96,7 +96,7 @@ impl PhaseSeries {
     /// the queue (and nothing for calls that never queued, such as the dummy endpoint).
     fn observe(&self, direction: Direction, phases: &Phases) {
         let histograms = &self.histograms[usize::from(direction == Direction::Backward)];
-        if phases.reused_connection.is_some() {
+        if phases.rpc_attempted {
             for (histogram, (_, time)) in histograms.iter().zip(phases.named()) {
                 histogram.observe(time.as_secs_f64());
             }

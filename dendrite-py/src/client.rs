@@ -94,7 +94,7 @@ impl Client {
         let mut lender = Lender::default();
         for result in results {
             phases.extend(result.phases.named().map(|(_, d)| d.as_secs_f64()));
-            reused.push(result.phases.reused_connection.map_or(-1, i8::from));
+            reused.push(result.phases.connection_reuse().map_or(-1, i8::from));
             for synapse in result.synapses {
                 codes.push(synapse.code as i64);
                 times.push(synapse.elapsed.as_secs_f32());
