@@ -46,15 +46,22 @@ pub struct Client {
     live: Mutex<Option<Live>>,
 }
 
-/// Flat results of a call: outputs, `int64` codes, `float32` seconds and messages.
-type Flat<'py> = (
-    Vec<Bound<'py, PyUntypedArray>>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<f32>>,
-    Vec<String>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<i8>>,
-);
+/// The results of a call, flattened endpoint-major (endpoint × synapse), as arrays.
+#[pyclass(frozen, get_all, module = "dendrite_rs._native")]
+pub struct CallResults {
+    /// One output per endpoint × synapse (zeros where it did not answer).
+    outputs: Vec<Py<PyUntypedArray>>,
+    /// `int64` return codes, one per endpoint × synapse.
+    codes: Py<PyArray1<i64>>,
+    /// `float32` seconds, one per endpoint × synapse.
+    times: Py<PyArray1<f32>>,
+    /// One message per endpoint × synapse.
+    messages: Vec<String>,
+    /// `float64` seconds per endpoint and phase (`PHASES` order).
+    phases: Py<PyArray1<f64>>,
+    /// Per endpoint: 1 its call went out on an open connection, 0 on a new one, -1 no RPC.
+    reused_connection: Py<PyArray1<i8>>,
+}
 
 impl Client {
     /// This process's dendrite (built on first use, again after a fork).
@@ -83,7 +90,7 @@ impl Client {
     /// Results flattened endpoint-major; outputs are moved out, so that their bytes can be lent
     /// to numpy. Per endpoint also its phases (seconds, `Phase::ALL` order, `Phase::COUNT` per endpoint)
     /// and whether its connection was reused (1, 0, or -1 where no RPC was attempted).
-    fn flat(py: Python<'_>, results: Vec<EndpointResult>) -> PyResult<Flat<'_>> {
+    fn flat(py: Python<'_>, results: Vec<EndpointResult>) -> PyResult<CallResults> {
         let total = results.iter().map(|r| r.synapses.len()).sum();
         let mut outputs = Vec::with_capacity(total);
         let mut codes = Vec::with_capacity(total);
@@ -99,17 +106,17 @@ impl Client {
                 codes.push(synapse.code as i64);
                 times.push(synapse.elapsed.as_secs_f32());
                 messages.push(synapse.message);
-                outputs.push(lender.lend(py, synapse.output)?);
+                outputs.push(lender.lend(py, synapse.output)?.unbind());
             }
         }
-        Ok((
+        Ok(CallResults {
             outputs,
-            PyArray1::from_vec(py, codes),
-            PyArray1::from_vec(py, times),
+            codes: PyArray1::from_vec(py, codes).unbind(),
+            times: PyArray1::from_vec(py, times).unbind(),
             messages,
-            PyArray1::from_vec(py, phases),
-            PyArray1::from_vec(py, reused),
-        ))
+            phases: PyArray1::from_vec(py, phases).unbind(),
+            reused_connection: PyArray1::from_vec(py, reused).unbind(),
+        })
     }
 
     fn call_timeout(&self, timeout: Option<f64>) -> PyResult<Duration> {
@@ -270,7 +277,7 @@ impl Client {
         synapses: Vec<PyRef<'py, Synapse>>,
         inputs: Vec<Bound<'py, PyAny>>,
         timeout: Option<f64>,
-    ) -> PyResult<Flat<'py>> {
+    ) -> PyResult<CallResults> {
         let timeout = self.call_timeout(timeout)?;
         let (endpoints, synapses) = (wire_endpoints(&endpoints), wire_synapses(&synapses));
         let inputs = wire_inputs(&inputs)?;
@@ -328,8 +335,11 @@ impl Client {
                 .await
         })?
         .map_err(value_error)?;
-        let (_, codes, _, messages, _, _) = Self::flat(py, results)?;
-        Ok((codes, messages).into_pyobject(py)?.into_any().unbind())
+        let flat = Self::flat(py, results)?;
+        Ok((flat.codes, flat.messages)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind())
     }
 
     /// Serves `/metrics` (Prometheus text) and `/stats` (per-endpoint JSON) on `ip:port` (port

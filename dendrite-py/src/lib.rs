@@ -29,6 +29,7 @@ pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
+    m.add_class::<client::CallResults>()?;
     m.add_class::<endpoint::Endpoint>()?;
     m.add_class::<synapse::Synapse>()?;
     m.add_class::<arrays::TensorBuffer>()?;

@@ -15,7 +15,8 @@ def test_answers_are_lent_without_a_copy(rs_dendrite: Any, toy_axon: Any, dead_e
     endpoints = [dendrite_rs._convert.endpoint(e) for e in (toy_axon.endpoint(), dead_endpoint, dead_endpoint)]
     synapse = dendrite_rs.synapse.TextLastHiddenState()
     inputs = [np.array([[1, 2, 3]], dtype=np.int64)] * 3
-    outputs, codes, times, messages, _phases, _reused = rs_dendrite._client.forward(endpoints, [synapse], inputs, 5.0)
+    results = rs_dendrite._client.forward(endpoints, [synapse], inputs, 5.0)
+    outputs, codes, times, messages = results.outputs, results.codes, results.times, results.messages
     assert codes.tolist() == [1, 4, 4] and codes.dtype == np.int64 and times.dtype == np.float32
     assert type(outputs[0].base).__name__ == "TensorBuffer"  # the decoded answer itself
     assert outputs[0].flags.c_contiguous and outputs[0].flags.writeable

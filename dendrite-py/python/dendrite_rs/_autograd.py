@@ -38,11 +38,13 @@ def forward_results(
     dendrite: Any, endpoints: list, synapses: list, timeout: Optional[float], inputs: Sequence[torch.Tensor]
 ) -> Tuple[torch.Tensor, ...]:
     """``(codes, times, *outputs)`` of a forward outside the graph (grad mode off)."""
-    outputs, codes, times, _messages, phases, reused = dendrite._client.forward(
-        endpoints, synapses, input_arrays(inputs), timeout
+    results = dendrite._client.forward(endpoints, synapses, input_arrays(inputs), timeout)
+    dendrite._last_phases = (results.phases, results.reused_connection)
+    return (
+        torch.from_numpy(results.codes),
+        torch.from_numpy(results.times),
+        *[torch.from_numpy(o) for o in results.outputs],
     )
-    dendrite._last_phases = (phases, reused)
-    return (torch.from_numpy(codes), torch.from_numpy(times), *[torch.from_numpy(o) for o in outputs])
 
 
 class DendriteFunction(torch.autograd.Function):
@@ -60,13 +62,12 @@ class DendriteFunction(torch.autograd.Function):
         *inputs: torch.Tensor,
     ) -> Tuple[torch.Tensor, ...]:
         arrays = input_arrays(inputs)
-        outputs, codes, times, _messages, phases, reused = dendrite._client.forward(
-            endpoints, synapses, arrays, timeout
-        )
-        dendrite._last_phases = (phases, reused)
+        results = dendrite._client.forward(endpoints, synapses, arrays, timeout)
+        dendrite._last_phases = (results.phases, results.reused_connection)
+        codes = results.codes
         codes_t = torch.from_numpy(codes)
-        times_t = torch.from_numpy(times)
-        outputs_t = [torch.from_numpy(o) for o in outputs]
+        times_t = torch.from_numpy(results.times)
+        outputs_t = [torch.from_numpy(o) for o in results.outputs]
         ctx.dendrite = dendrite
         ctx.endpoints, ctx.synapses, ctx.timeout = endpoints, synapses, timeout
         ctx.does_requires_grad = requires_grad

@@ -68,6 +68,16 @@ class Synapse:
 
 class TensorBuffer: ...
 
+class CallResults:
+    """A call's results, flattened endpoint-major (endpoint × synapse)."""
+
+    outputs: List[npt.NDArray[Any]]
+    codes: npt.NDArray[np.int64]
+    times: npt.NDArray[np.float32]
+    messages: List[str]
+    phases: npt.NDArray[np.float64]
+    reused_connection: npt.NDArray[np.int8]
+
 class Client:
     def __init__(
         self,
@@ -98,14 +108,7 @@ class Client:
         synapses: Sequence[Synapse],
         inputs: Sequence[npt.NDArray[Any]],
         timeout: Optional[float] = None,
-    ) -> Tuple[
-        List[npt.NDArray[Any]],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float32],
-        List[str],
-        npt.NDArray[np.float64],
-        npt.NDArray[np.int8],
-    ]: ...
+    ) -> CallResults: ...
     def backward(
         self,
         endpoints: Sequence[Endpoint],
