@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dendrite_core::{plan_backward, plan_gradients, Client, EndpointResult};
 use dendrite_format::Endpoint;
-use dendrite_wire::{ReturnCode, Synapse, Tensor as WireTensor};
+use dendrite_wire::{Synapse, Tensor as WireTensor};
 use tch::{Kind, Tensor};
 use tokio::runtime::Handle;
 
@@ -184,15 +184,7 @@ impl AutogradDendrite {
             endpoints: endpoints.to_vec(),
             synapses: synapses.to_vec(),
             inputs: wire_inputs,
-            success: results
-                .iter()
-                .map(|r| {
-                    r.synapses
-                        .iter()
-                        .map(|s| s.code == ReturnCode::Success)
-                        .collect()
-                })
-                .collect(),
+            success: dendrite_core::answered(&results),
             shapes: results
                 .iter()
                 .flat_map(|r| r.synapses.iter().map(|s| s.output.shape().to_vec()))

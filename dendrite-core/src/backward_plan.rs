@@ -54,9 +54,10 @@ pub fn plan_backward(synapses: &[Synapse], answered: &[Vec<bool>]) -> Vec<Planne
         .collect()
 }
 
-/// [`plan_backward`] for the results of a forward call.
-pub fn plan_backward_of(synapses: &[Synapse], results: &[EndpointResult]) -> Vec<PlannedEndpoint> {
-    let answered: Vec<Vec<bool>> = results
+/// Per endpoint and synapse of a forward's results, whether it answered Success (what
+/// [`plan_backward`] reads).
+pub fn answered(results: &[EndpointResult]) -> Vec<Vec<bool>> {
+    results
         .iter()
         .map(|r| {
             r.synapses
@@ -64,8 +65,12 @@ pub fn plan_backward_of(synapses: &[Synapse], results: &[EndpointResult]) -> Vec
                 .map(|s| s.code == ReturnCode::Success)
                 .collect()
         })
-        .collect();
-    plan_backward(synapses, &answered)
+        .collect()
+}
+
+/// [`plan_backward`] for the results of a forward call.
+pub fn plan_backward_of(synapses: &[Synapse], results: &[EndpointResult]) -> Vec<PlannedEndpoint> {
+    plan_backward(synapses, &answered(results))
 }
 
 /// The gradients of a plan, per planned endpoint and synapse: `given(e, s)` for

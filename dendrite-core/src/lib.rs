@@ -32,7 +32,7 @@ pub mod seconds;
 mod unary;
 
 pub use backward_plan::{
-    plan_backward, plan_backward_of, plan_gradients, PlannedEndpoint, SynapseGradient,
+    answered, plan_backward, plan_backward_of, plan_gradients, PlannedEndpoint, SynapseGradient,
 };
 pub use client::{BackwardDispatch, CallError, Client};
 pub use config::{
