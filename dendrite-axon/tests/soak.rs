@@ -23,6 +23,9 @@ use dendrite_wire::synapse::TextLastHiddenState;
 use dendrite_wire::{load_endpoints, Endpoint};
 use dendrite_wire::{ReturnCode, Synapse, Tensor};
 
+/// The tests measure this process's fds and RSS: they take turns.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `toy-axons --count N --memo`, killed on drop.
 struct Axons(Child);
 
@@ -111,6 +114,7 @@ async fn settle_tasks(baseline: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_fds_and_tasks_stay_flat_across_changing_endpoint_sets() {
+    let _serial = SERIAL.lock().await;
     let count = env_number("SOAK_ENDPOINTS", 600);
     let calls = env_number("SOAK_CALLS", 12_000);
     let cap = env_number("SOAK_CAP", 128);
@@ -233,6 +237,7 @@ async fn memory_fds_and_tasks_stay_flat_across_changing_endpoint_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_axons_stay_flat_under_backward_traffic() {
+    let _serial = SERIAL.lock().await;
     let count = 128;
     let per_round = 48;
     let rounds = env_number("SOAK_BACKWARD_ROUNDS", 160);
