@@ -161,14 +161,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             .map_err(CliError::input)?;
         if args.backward {
             let sum = crate::gradients::of_sum(&endpoints, &synapses, &inputs, &results)?;
-            dendrite
-                .backward(
-                    &sum.endpoints,
-                    &synapses,
-                    &sum.inputs,
-                    &sum.grads,
-                    Some(timeout),
-                )
+            sum.send(&dendrite, &synapses, Some(timeout))
                 .await
                 .map_err(CliError::input)?;
         }

@@ -166,14 +166,8 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let backward_synapses = &synapses[..2];
     let sum = crate::gradients::of_sum(&endpoints, backward_synapses, &inputs, &last)?;
     let start = Instant::now();
-    let backward = dendrite
-        .backward(
-            &sum.endpoints,
-            backward_synapses,
-            &sum.inputs,
-            &sum.grads,
-            None,
-        )
+    let backward = sum
+        .send(&dendrite, backward_synapses, None)
         .await
         .map_err(failure)?;
     let backward_time = start.elapsed();

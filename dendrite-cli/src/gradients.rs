@@ -2,8 +2,10 @@
 //! endpoint's outputs (ones), by the core's plan (`dendrite::core::plan_backward_of`: silent
 //! endpoints get nothing, synapses that did not answer get zeros, seq2seq nothing).
 
+use std::time::Duration;
+
 use dendrite::core::{plan_backward_of, plan_gradients};
-use dendrite::{Endpoint, EndpointResult, Synapse, Tensor};
+use dendrite::{Dendrite, DendriteError, Endpoint, EndpointResult, Synapse, Tensor};
 
 use crate::CliError;
 
@@ -15,6 +17,26 @@ pub struct SumBackward {
     pub inputs: Vec<Tensor>,
     /// Per endpoint, one gradient per synapse.
     pub grads: Vec<Vec<Tensor>>,
+}
+
+impl SumBackward {
+    /// Sends it: `synapses` are the forward's, `timeout` the call's (`None`: the default).
+    pub async fn send(
+        &self,
+        dendrite: &Dendrite,
+        synapses: &[Synapse],
+        timeout: Option<Duration>,
+    ) -> Result<Vec<EndpointResult>, DendriteError> {
+        dendrite
+            .backward(
+                &self.endpoints,
+                synapses,
+                &self.inputs,
+                &self.grads,
+                timeout,
+            )
+            .await
+    }
 }
 
 /// The Backward of `sum(outputs)` after a forward of `synapses` to `endpoints` with `inputs`.

@@ -217,14 +217,8 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         printer.add(&info(Direction::Forward), &endpoints, &synapses, &results)?;
         if args.backward {
             let sum = crate::gradients::of_sum(&endpoints, &synapses, &inputs, &results)?;
-            let backward = dendrite
-                .backward(
-                    &sum.endpoints,
-                    &synapses,
-                    &sum.inputs,
-                    &sum.grads,
-                    Some(timeout),
-                )
+            let backward = sum
+                .send(&dendrite, &synapses, Some(timeout))
                 .await
                 .map_err(CliError::input)?;
             printer.add(

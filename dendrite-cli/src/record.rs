@@ -31,9 +31,9 @@ mod direction_name {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Direction, D::Error> {
-        let name = String::deserialize(d)?;
-        Direction::from_name(&name)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown direction {name:?}")))
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -531,7 +531,10 @@ mod tests {
         let mut sideways = shown.clone();
         sideways["direction"] = "sideways".into();
         let err = serde_json::from_value::<Row>(sideways).unwrap_err();
-        assert!(err.to_string().contains("unknown direction"), "{err}");
+        assert!(
+            err.to_string().contains("neither forward nor backward"),
+            "{err}"
+        );
     }
 
     #[test]

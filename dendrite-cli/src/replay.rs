@@ -22,7 +22,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     round: Option<u32>,
     /// The direction of --timeline.
-    #[arg(long, default_value = "forward", value_parser = direction)]
+    #[arg(long, default_value = "forward")]
     direction: Direction,
     /// Statistics only, without the table of every row.
     #[arg(long)]
@@ -56,11 +56,6 @@ pub fn run(args: ReplayArgs) -> Result<(), CliError> {
         println!("timeline: {}", path.display());
     }
     Ok(())
-}
-
-/// `--direction`'s value: `forward` or `backward`.
-fn direction(name: &str) -> Result<Direction, String> {
-    Direction::from_name(name).ok_or_else(|| format!("{name:?} is neither forward nor backward"))
 }
 
 fn print_statistics(rows: &[Row]) {

@@ -3,11 +3,10 @@
 //!
 //! A [`CallReport`] is a wire-neutral view: observers read operation names, counts, code names,
 //! times, bytes and phases through its methods, never the wire's types (3.x `ReturnCode`s,
-//! tensors), so a second wire reports through the same trait and the same metrics.
+//! tensors), so a second wire can report through the same trait and the same metrics.
 
 use std::time::Duration;
 
-use dendrite_wire::proto::ReturnCode;
 use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
@@ -38,6 +37,16 @@ impl Direction {
     /// The direction named `name` ([`Direction::as_str`]).
     pub fn from_name(name: &str) -> Option<Direction> {
         Direction::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+}
+
+impl std::str::FromStr for Direction {
+    type Err = String;
+
+    /// [`Direction::from_name`], with a message naming what was given.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Direction::from_name(name)
+            .ok_or_else(|| format!("{name:?} is neither forward nor backward"))
     }
 }
 
@@ -80,11 +89,6 @@ impl<'a> CallReport<'a> {
             inputs,
             results,
         }
-    }
-
-    /// The wire the call went over (a `protocol` label).
-    pub fn protocol(&self) -> &'static str {
-        "bittensor-3.x-grpc"
     }
 
     /// The names of the operations every request carried (3.x: the synapses).
@@ -136,10 +140,7 @@ impl<'a> EndpointSummary<'a> {
 
     /// Whether any operation succeeded.
     pub fn success(&self) -> bool {
-        self.result
-            .synapses
-            .iter()
-            .any(|s| s.code == ReturnCode::Success)
+        self.result.any_success()
     }
 
     /// The outcome code of each operation, by name.

@@ -41,6 +41,11 @@ impl EndpointResult {
         self.synapses.iter().all(|s| s.code == ReturnCode::Success)
     }
 
+    /// Whether any synapse succeeded (the endpoint answered).
+    pub fn any_success(&self) -> bool {
+        self.synapses.iter().any(|s| s.code == ReturnCode::Success)
+    }
+
     /// The codes, in synapse order.
     pub fn codes(&self) -> Vec<ReturnCode> {
         self.synapses.iter().map(|s| s.code).collect()

@@ -179,18 +179,7 @@ impl Keypair {
     /// `_keyfile/` writes it). Encrypted files and public-only files are clear errors.
     pub fn from_keyfile(path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let path = path.as_ref();
-        let io = |source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > MAX_KEYFILE_BYTES {
-            return Err(KeyError::Keyfile {
-                path: path.into(),
-                reason: format!("{len} bytes is too large for a key file"),
-            });
-        }
-        let data = std::fs::read(path).map_err(io)?;
+        let data = read_keyfile(path)?;
         Self::from_keyfile_data(&data, path)
     }
 
@@ -319,27 +308,30 @@ pub fn default_wallet_root() -> PathBuf {
 }
 
 /// The encryption scheme of a key file, if it is encrypted (ansible vault, legacy Fernet, NaCl).
+/// The bytes of a key file, refused past [`MAX_KEYFILE_BYTES`] before they are read.
+fn read_keyfile(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_KEYFILE_BYTES {
+        return Err(KeyError::Keyfile {
+            path: path.into(),
+            reason: format!("{len} bytes is too large for a key file"),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
 /// The public key a wallet key file names in the clear; `None` when it is missing or
 /// encrypted.
 fn keyfile_public_key(path: &Path) -> Result<Option<[u8; 32]>, KeyError> {
-    let data = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(KeyError::Io {
-                path: path.into(),
-                source,
-            })
+    let data = match read_keyfile(path) {
+        Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
         }
-        Ok(meta) if meta.len() > MAX_KEYFILE_BYTES => {
-            return Err(KeyError::Keyfile {
-                path: path.into(),
-                reason: format!("{} bytes is too large for a key file", meta.len()),
-            })
-        }
-        Ok(_) => std::fs::read(path).map_err(|source| KeyError::Io {
-            path: path.into(),
-            source,
-        })?,
+        read => read?,
     };
     if encryption_of(&data).is_some() {
         return Ok(None);

@@ -125,13 +125,15 @@ struct Finished {
 
 /// Gathers a detached backward's results so that the observer gets one report per call.
 struct DetachedReport {
-    pending: std::sync::Mutex<(usize, Finished)>,
+    started: usize,
+    finished: std::sync::Mutex<Finished>,
 }
 
 impl DetachedReport {
     fn new(started: usize) -> Self {
         DetachedReport {
-            pending: std::sync::Mutex::new((started, Finished::default())),
+            started,
+            finished: std::sync::Mutex::default(),
         }
     }
 
@@ -142,13 +144,11 @@ impl DetachedReport {
         input: Tensor,
         result: EndpointResult,
     ) -> Option<Finished> {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let (remaining, finished) = &mut *pending;
+        let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
         finished.endpoints.push(endpoint);
         finished.inputs.push(input);
         finished.results.push(result);
-        *remaining = remaining.saturating_sub(1);
-        (*remaining == 0).then(|| std::mem::take(finished))
+        (finished.results.len() == self.started).then(|| std::mem::take(&mut *finished))
     }
 }
 

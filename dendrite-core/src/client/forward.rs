@@ -203,11 +203,7 @@ impl Inner {
         let (Some(backoff), Ok(addr)) = (&self.backoff, endpoint.socket_addr()) else {
             return;
         };
-        let succeeded = result
-            .synapses
-            .iter()
-            .any(|s| s.code == ReturnCode::Success);
-        backoff.record(&endpoint.hotkey, addr, succeeded, Instant::now());
+        backoff.record(&endpoint.hotkey, addr, result.any_success(), Instant::now());
     }
 
     /// The pause before retrying after `failure`, if it is retried: only `Unavailable`, within
