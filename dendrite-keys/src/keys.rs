@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use dendrite_wire::ss58;
+use dendrite_ss58 as ss58;
 use subxt_signer::bip39::Mnemonic;
 use subxt_signer::sr25519;
 use subxt_signer::SecretUri;

@@ -30,7 +30,8 @@ mod error;
 pub mod msgpack;
 pub mod pool;
 pub mod serializer;
-pub mod ss58;
+/// SS58 addresses (`dendrite-ss58`), re-exported where 3.x endpoints are checked.
+pub use dendrite_ss58 as ss58;
 pub mod synapse;
 mod tensor;
 

@@ -1,4 +1,5 @@
-//! SS58 address checks (the substrate address format of hotkeys and coldkeys).
+//! SS58 addresses (the substrate address format of hotkeys and coldkeys), for both wires and the
+//! keys.
 //!
 //! An address is base58 of `prefix ++ public_key(32) ++ checksum(2)`, where the checksum is the first
 //! two bytes of `blake2b-512("SS58PRE" ++ prefix ++ public_key)`. Bittensor addresses use the
