@@ -18,6 +18,7 @@ mod config;
 mod connector;
 #[doc(hidden)]
 pub mod fuzzing;
+mod http1;
 mod lanes;
 mod link;
 mod observer;
@@ -34,9 +35,9 @@ mod unary;
 pub use backward_plan::{
     answered, plan_backward, plan_backward_of, plan_gradients, PlannedEndpoint, SynapseGradient,
 };
-pub use client::{BackwardDispatch, CallError, Client};
+pub use client::{BackwardDispatch, CallError, Client, SynapseOutcome};
 pub use config::{
-    BackoffConfig, ClientConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
+    BackoffConfig, ClientConfig, HttpConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
 };
 pub use dendrite_keys::{keys, signature, KeyError, Keypair};
 pub use dendrite_wire::Compression;

@@ -10,6 +10,9 @@ use std::time::Duration;
 use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
+use dendrite_http::{AxonTarget, SynapseCall};
+
+use crate::client::SynapseOutcome;
 use crate::outcome::EndpointResult;
 use crate::phases::Phases;
 
@@ -56,18 +59,33 @@ impl std::fmt::Display for Direction {
     }
 }
 
-/// One finished call, as observers see it: its direction and time, the operations (synapses)
-/// of every request, what was sent, and per endpoint a summary ([`EndpointSummary`]).
+/// One finished call, as observers see it: its wire, direction and time, the operations of
+/// every request, what was sent, and per endpoint a summary ([`EndpointSummary`]).
 #[derive(Clone, Copy, Debug)]
 pub struct CallReport<'a> {
     /// Forward or backward.
     pub direction: Direction,
     /// Wall time of the whole call.
     pub elapsed: Duration,
-    endpoints: &'a [Endpoint],
-    synapses: &'a [Synapse],
-    inputs: &'a [Tensor],
-    results: &'a [EndpointResult],
+    source: Source<'a>,
+}
+
+/// What a report reads, per wire.
+#[derive(Clone, Copy, Debug)]
+enum Source<'a> {
+    /// A 3.x call: endpoints, synapses, input tensors, results.
+    Tensors {
+        endpoints: &'a [Endpoint],
+        synapses: &'a [Synapse],
+        inputs: &'a [Tensor],
+        results: &'a [EndpointResult],
+    },
+    /// A 10.x synapse call: axons, the synapse, outcomes.
+    Synapse {
+        axons: &'a [AxonTarget],
+        synapse: &'a SynapseCall,
+        results: &'a [SynapseOutcome],
+    },
 }
 
 impl<'a> CallReport<'a> {
@@ -81,109 +99,250 @@ impl<'a> CallReport<'a> {
         results: &'a [EndpointResult],
         elapsed: Duration,
     ) -> Self {
-        CallReport {
-            direction,
-            elapsed,
+        let source = Source::Tensors {
             endpoints,
             synapses,
             inputs,
             results,
+        };
+        CallReport {
+            direction,
+            elapsed,
+            source,
         }
     }
 
-    /// The names of the operations every request carried (3.x: the synapses).
-    pub fn operations(&self) -> impl Iterator<Item = &'static str> + 'a {
-        self.synapses.iter().map(Synapse::name)
+    /// The report of a 10.x synapse call: the axons and what each answered, in order.
+    pub fn synapse_call(
+        direction: Direction,
+        axons: &'a [AxonTarget],
+        synapse: &'a SynapseCall,
+        results: &'a [SynapseOutcome],
+        elapsed: Duration,
+    ) -> Self {
+        let source = Source::Synapse {
+            axons,
+            synapse,
+            results,
+        };
+        CallReport {
+            direction,
+            elapsed,
+            source,
+        }
+    }
+
+    /// The wire: `"grpc"` (3.x) or `"http"` (10.x).
+    pub fn protocol(&self) -> &'static str {
+        match self.source {
+            Source::Tensors { .. } => "grpc",
+            Source::Synapse { .. } => "http",
+        }
+    }
+
+    /// The names of the operations every request carried (3.x: the synapses; 10.x: the one
+    /// synapse's class name).
+    pub fn operations(&self) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+        match self.source {
+            Source::Tensors { synapses, .. } => Box::new(
+                synapses
+                    .iter()
+                    .map(|s: &'a Synapse| -> &'a str { s.name() }),
+            ),
+            Source::Synapse { synapse, .. } => Box::new(std::iter::once(synapse.name())),
+        }
     }
 
     /// How many endpoints were called.
     pub fn endpoint_count(&self) -> usize {
-        self.endpoints.len()
+        match self.source {
+            Source::Tensors { endpoints, .. } => endpoints.len(),
+            Source::Synapse { axons, .. } => axons.len(),
+        }
     }
 
-    /// Values in the requests' inputs, summed over endpoints (the reference's request params).
+    /// Values in the requests' inputs, summed over endpoints (the reference's request params;
+    /// a 10.x synapse carries JSON, no tensor values: 0).
     pub fn request_values(&self) -> usize {
-        self.inputs.iter().map(Tensor::numel).sum()
+        match self.source {
+            Source::Tensors { inputs, .. } => inputs.iter().map(Tensor::numel).sum(),
+            Source::Synapse { .. } => 0,
+        }
     }
 
-    /// Bytes of the requests' inputs, summed over endpoints.
+    /// Bytes of the requests' inputs, summed over endpoints (10.x: the requests sent).
     pub fn request_bytes(&self) -> usize {
-        self.inputs.iter().map(|t| t.data().len()).sum()
+        match self.source {
+            Source::Tensors { inputs, .. } => inputs.iter().map(|t| t.data().len()).sum(),
+            Source::Synapse { results, .. } => results.iter().map(|r| r.bytes_sent).sum(),
+        }
     }
 
     /// Each endpoint's summary, in call order.
-    pub fn endpoints(&self) -> impl Iterator<Item = EndpointSummary<'a>> + 'a {
-        self.endpoints
-            .iter()
-            .zip(self.results)
-            .map(|(endpoint, result)| EndpointSummary { endpoint, result })
+    pub fn endpoints(&self) -> Box<dyn Iterator<Item = EndpointSummary<'a>> + 'a> {
+        match self.source {
+            Source::Tensors {
+                endpoints, results, ..
+            } => Box::new(
+                endpoints
+                    .iter()
+                    .zip(results)
+                    .map(|(endpoint, result)| EndpointSummary::Tensors { endpoint, result }),
+            ),
+            Source::Synapse { axons, results, .. } => Box::new(
+                axons
+                    .iter()
+                    .zip(results)
+                    .enumerate()
+                    .map(|(index, (axon, outcome))| EndpointSummary::Synapse {
+                        index,
+                        axon,
+                        outcome,
+                    }),
+            ),
+        }
     }
 }
 
 /// One endpoint's part of a call, as observers see it.
 #[derive(Clone, Copy, Debug)]
-pub struct EndpointSummary<'a> {
-    endpoint: &'a Endpoint,
-    result: &'a EndpointResult,
+pub enum EndpointSummary<'a> {
+    /// A 3.x endpoint.
+    #[doc(hidden)]
+    Tensors {
+        /// The endpoint.
+        endpoint: &'a Endpoint,
+        /// Its result.
+        result: &'a EndpointResult,
+    },
+    /// A 10.x axon.
+    #[doc(hidden)]
+    Synapse {
+        /// Its position in the call (10.x axons carry no uid).
+        index: usize,
+        /// The axon.
+        axon: &'a AxonTarget,
+        /// Its outcome.
+        outcome: &'a SynapseOutcome,
+    },
 }
 
 impl<'a> EndpointSummary<'a> {
-    /// The endpoint's uid.
+    /// The endpoint's uid (10.x: its position in the call, as an `AxonInfo` has no uid).
     pub fn uid(&self) -> u64 {
-        self.endpoint.uid
+        match self {
+            EndpointSummary::Tensors { endpoint, .. } => endpoint.uid,
+            EndpointSummary::Synapse { index, .. } => *index as u64,
+        }
     }
 
     /// The endpoint's hotkey.
     pub fn hotkey(&self) -> &'a str {
-        &self.endpoint.hotkey
+        match self {
+            EndpointSummary::Tensors { endpoint, .. } => &endpoint.hotkey,
+            EndpointSummary::Synapse { axon, .. } => &axon.hotkey,
+        }
     }
 
     /// Whether any operation succeeded.
     pub fn success(&self) -> bool {
-        self.result.any_success()
+        match self {
+            EndpointSummary::Tensors { result, .. } => result.any_success(),
+            EndpointSummary::Synapse { outcome, .. } => outcome.success(),
+        }
     }
 
-    /// The outcome code of each operation, by name.
-    pub fn codes(&self) -> impl Iterator<Item = &'static str> + 'a {
-        self.result.synapses.iter().map(|s| s.code.as_str_name())
+    /// The outcome code of each operation, by name (10.x: the HTTP status, e.g. `"408"`).
+    pub fn codes(&self) -> Box<dyn Iterator<Item = &'static str> + 'a> {
+        match self {
+            EndpointSummary::Tensors { result, .. } => {
+                Box::new(result.synapses.iter().map(|s| s.code.as_str_name()))
+            }
+            EndpointSummary::Synapse { outcome, .. } => {
+                Box::new(std::iter::once(http_status_name(outcome.status_code())))
+            }
+        }
     }
 
     /// The mean time of its operations (zero when it had none).
     pub fn time(&self) -> Duration {
-        let synapses = &self.result.synapses;
-        match u32::try_from(synapses.len()) {
-            Ok(n) if n > 0 => synapses.iter().map(|s| s.elapsed).sum::<Duration>() / n,
-            _ => Duration::ZERO,
+        match self {
+            EndpointSummary::Tensors { result, .. } => {
+                let synapses = &result.synapses;
+                match u32::try_from(synapses.len()) {
+                    Ok(n) if n > 0 => synapses.iter().map(|s| s.elapsed).sum::<Duration>() / n,
+                    _ => Duration::ZERO,
+                }
+            }
+            EndpointSummary::Synapse { outcome, .. } => outcome.elapsed,
         }
     }
 
-    /// Values in its outputs (the reference's response params).
+    /// Values in its outputs (the reference's response params; 10.x: none).
     pub fn output_values(&self) -> usize {
-        self.result.synapses.iter().map(|s| s.output.numel()).sum()
+        match self {
+            EndpointSummary::Tensors { result, .. } => {
+                result.synapses.iter().map(|s| s.output.numel()).sum()
+            }
+            EndpointSummary::Synapse { .. } => 0,
+        }
     }
 
-    /// Bytes of its outputs.
+    /// Bytes of its outputs (10.x: the answer's body).
     pub fn output_bytes(&self) -> usize {
-        self.result
-            .synapses
-            .iter()
-            .map(|s| s.output.data().len())
-            .sum()
+        match self {
+            EndpointSummary::Tensors { result, .. } => {
+                result.synapses.iter().map(|s| s.output.data().len()).sum()
+            }
+            EndpointSummary::Synapse { outcome, .. } => outcome.body.len(),
+        }
     }
 
     /// Encoded request bytes.
     pub fn bytes_sent(&self) -> usize {
-        self.result.bytes_sent
+        match self {
+            EndpointSummary::Tensors { result, .. } => result.bytes_sent,
+            EndpointSummary::Synapse { outcome, .. } => outcome.bytes_sent,
+        }
     }
 
     /// Encoded response bytes.
     pub fn bytes_received(&self) -> usize {
-        self.result.bytes_received
+        match self {
+            EndpointSummary::Tensors { result, .. } => result.bytes_received,
+            EndpointSummary::Synapse { outcome, .. } => outcome.bytes_received,
+        }
     }
 
     /// Where its time went.
     pub fn phases(&self) -> &'a Phases {
-        &self.result.phases
+        match self {
+            EndpointSummary::Tensors { result, .. } => &result.phases,
+            EndpointSummary::Synapse { outcome, .. } => &outcome.phases,
+        }
+    }
+}
+
+/// A metrics label for an HTTP status: its digits for the statuses 10.x calls end with, else
+/// its class (`"2xx"` … `"5xx"`, `"other"`), so that labels stay a small fixed set.
+pub fn http_status_name(status: i64) -> &'static str {
+    match status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        408 => "408",
+        422 => "422",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        201..=299 => "2xx",
+        300..=399 => "3xx",
+        402 | 405..=407 | 409..=421 | 423..=499 => "4xx",
+        501 | 505..=599 => "5xx",
+        _ => "other",
     }
 }
 

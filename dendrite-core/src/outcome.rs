@@ -52,6 +52,28 @@ impl EndpointResult {
     }
 }
 
+impl crate::client::Gathered for EndpointResult {
+    /// The quorum counts endpoints whose every synapse succeeded.
+    fn succeeded(&self) -> bool {
+        self.all_success()
+    }
+}
+
+impl From<&crate::client::Unfinished> for CallFailure {
+    /// 3.x codes for endpoints the fan-out ended: `Timeout` when cut by the quorum,
+    /// `UnknownException` for a task that died.
+    fn from(why: &crate::client::Unfinished) -> Self {
+        match why {
+            crate::client::Unfinished::CutByQuorum(message) => {
+                CallFailure::new(ReturnCode::Timeout, message.clone())
+            }
+            crate::client::Unfinished::TaskDied => {
+                CallFailure::new(ReturnCode::UnknownException, "endpoint task failed")
+            }
+        }
+    }
+}
+
 /// A failure that applies to every synapse of one endpoint's call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallFailure {

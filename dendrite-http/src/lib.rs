@@ -35,7 +35,7 @@ pub mod terminal;
 pub mod value;
 
 pub use request::{
-    AxonTarget, Dendrite, RequestError, SynapseCall, SynapseRequest, VERSION_AS_INT,
+    AxonTarget, Dendrite, RequestError, Signed, SynapseCall, SynapseRequest, VERSION_AS_INT,
 };
 pub use response::{read_answer, CallSite, DendriteFailure, SynapseAnswer};
 pub use terminal::TerminalInfo;

@@ -197,6 +197,19 @@ pub struct Dendrite {
     version: i64,
 }
 
+/// What a request's signature is made of, and the signature.
+#[derive(Clone, Debug)]
+pub struct Signed<'a> {
+    /// The uuid the request names.
+    pub uuid: &'a str,
+    /// Its nonce.
+    pub nonce: i128,
+    /// The signed text, `{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}`.
+    pub message: String,
+    /// `0x` + the signature's hex.
+    pub signature: String,
+}
+
 /// One request, ready for the transport.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynapseRequest {
@@ -244,18 +257,32 @@ impl Dendrite {
 
     /// `synapse` for `axon`, with `nonce` (`time.time_ns()` in 10.5.0), signed.
     pub fn render(&self, synapse: &SynapseCall, axon: &AxonTarget, nonce: i128) -> SynapseRequest {
-        let signed_message = format!(
-            "{nonce}.{}.{}.{}.{}",
+        self.render_as(&self.uuid, synapse, axon, nonce)
+    }
+
+    /// [`Dendrite::render`] naming another uuid (`dendrite-core` gives each HTTP/1.1
+    /// connection its own, so that one axon never sees one uuid's nonces out of order).
+    pub fn render_as(
+        &self,
+        uuid: &str,
+        synapse: &SynapseCall,
+        axon: &AxonTarget,
+        nonce: i128,
+    ) -> SynapseRequest {
+        let message = format!(
+            "{nonce}.{}.{}.{uuid}.{}",
             self.key.ss58_address(),
             axon.hotkey,
-            self.uuid,
             synapse.body_hash
         );
-        let signature = format!(
-            "0x{}",
-            hex::encode(self.key.sign(signed_message.as_bytes()))
-        );
-        self.render_signed(synapse, axon, nonce, signed_message, signature)
+        let signature = format!("0x{}", hex::encode(self.key.sign(message.as_bytes())));
+        let signed = Signed {
+            uuid,
+            nonce,
+            message,
+            signature,
+        };
+        self.render_signed(synapse, axon, signed)
     }
 
     /// The request with a given signature (a capture's, to compare bytes).
@@ -263,15 +290,19 @@ impl Dendrite {
         &self,
         synapse: &SynapseCall,
         axon: &AxonTarget,
-        nonce: i128,
-        signed_message: String,
-        signature: String,
+        signed: Signed<'_>,
     ) -> SynapseRequest {
+        let Signed {
+            uuid,
+            nonce,
+            message: signed_message,
+            signature,
+        } = signed;
         let dendrite = TerminalInfo {
             ip: Some(self.external_ip.clone()),
             version: Some(self.version),
             nonce: Some(nonce),
-            uuid: Some(self.uuid.clone()),
+            uuid: Some(uuid.to_owned()),
             hotkey: Some(self.key.ss58_address().to_owned()),
             signature: Some(signature),
             ..TerminalInfo::default()

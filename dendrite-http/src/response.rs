@@ -25,6 +25,9 @@ pub enum DendriteFailure {
     Client(String),
     /// The answer could not be read as the synapse: 422.
     Parse(String),
+    /// The caller's policy ended the call before its deadline (a quorum was met): 408, with
+    /// the policy's message (ours; 10.5.0 has no such policy).
+    Cut(String),
 }
 
 /// What a call's synapse needs to say about where it went, for failure messages.
@@ -44,7 +47,7 @@ impl DendriteFailure {
     /// The status code 10.5.0 sets for it.
     pub fn status_code(&self) -> i64 {
         match self {
-            DendriteFailure::Timeout => 408,
+            DendriteFailure::Timeout | DendriteFailure::Cut(_) => 408,
             DendriteFailure::Unavailable | DendriteFailure::Disconnected => 503,
             DendriteFailure::Payload(_) => 400,
             DendriteFailure::Client(_) => 500,
@@ -68,6 +71,7 @@ impl DendriteFailure {
             DendriteFailure::Payload(why) => format!("Payload error: {why}"),
             DendriteFailure::Client(why) => format!("Client error: {why}"),
             DendriteFailure::Parse(why) => format!("Failed to parse response: {why}"),
+            DendriteFailure::Cut(why) => why.clone(),
         }
     }
 }

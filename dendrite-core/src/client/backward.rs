@@ -11,7 +11,7 @@ use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, check_grads, CallError};
-use super::gather::fan_out;
+use super::gather::{fan_out, Unfinished};
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
@@ -48,8 +48,8 @@ impl Client {
             async move { inner.backward_one(&endpoint, &input, &grads, &call).await }
         };
         let empties = vec![Tensor::empty(); call.synapses.len()];
-        let fallback = |_: usize, failure: &CallFailure| {
-            request::uniform_failure(&empties, failure, call.start.elapsed())
+        let fallback = |_: usize, why: &Unfinished| {
+            request::uniform_failure(&empties, &CallFailure::from(why), call.start.elapsed())
         };
         let results = fan_out(endpoints.len(), None, one, fallback).await;
         self.inner.report(

@@ -2,7 +2,6 @@
 //! endpoint's pipeline (local checks, backoff, a slot and a receptor, the RPC, budgeted retries
 //! on `Unavailable`, reading the answer).
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,8 @@ use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, CallError};
-use super::gather::fan_out;
+use super::gather::{fan_out, Unfinished};
+use super::policy::backoff_message;
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
@@ -53,8 +53,9 @@ impl Client {
             let (endpoint, prepared) = (endpoints[index].clone(), prepared[index].clone());
             async move { inner.forward_one(&endpoint, &prepared, &call).await }
         };
-        let fallback = |index: usize, failure: &CallFailure| {
-            request::uniform_failure(&prepared[index].nills, failure, call.start.elapsed())
+        let fallback = |index: usize, why: &Unfinished| {
+            let failure = CallFailure::from(why);
+            request::uniform_failure(&prepared[index].nills, &failure, call.start.elapsed())
         };
         let quorum = self.inner.config.quorum;
         let results = fan_out(endpoints.len(), quorum, one, fallback).await;
@@ -100,9 +101,7 @@ impl Inner {
             Ok(frame) => frame,
             Err(failure) => return fail(failure.clone()),
         };
-        if let Some(budget) = &self.retry_budget {
-            budget.deposit();
-        }
+        self.earn_retry();
         let mut retries = 0u32;
         let mut phases = Phases::default();
         // The first wait counts from the call's start: a task the runtime has not run yet is
@@ -132,7 +131,11 @@ impl Inner {
             phases.add_attempt(&attempt);
             queued = Instant::now();
             match response {
-                Err(failure) => match self.retry_pause(&failure, retries, deadline) {
+                Err(failure) => match self.retry_pause(
+                    failure.code == ReturnCode::Unavailable,
+                    retries,
+                    deadline,
+                ) {
                     Some(pause) => {
                         tokio::time::sleep(pause).await;
                         retries += 1;
@@ -184,47 +187,19 @@ impl Inner {
 
     /// The `Backoff` failure of an endpoint being skipped.
     fn skipped(&self, endpoint: &Endpoint) -> Option<CallFailure> {
-        let backoff = self.backoff.as_ref()?;
-        let addr = endpoint.socket_addr().ok()?;
-        let skip = backoff.check(&endpoint.hotkey, addr, Instant::now())?;
+        let skip = self.backoff_skip(&endpoint.hotkey, endpoint.socket_addr().ok()?)?;
         Some(CallFailure::new(
             ReturnCode::Backoff,
-            format!(
-                "Backoff: skipped for {:.2}s more after {} failed calls",
-                skip.remaining.as_secs_f64(),
-                skip.failures
-            ),
+            backoff_message(&skip),
         ))
     }
 
     /// Feeds a forward result that reached the network to the backoff: any successful
     /// synapse counts as a success.
     fn record_outcome(&self, endpoint: &Endpoint, result: &EndpointResult) {
-        let (Some(backoff), Ok(addr)) = (&self.backoff, endpoint.socket_addr()) else {
-            return;
-        };
-        backoff.record(&endpoint.hotkey, addr, result.any_success(), Instant::now());
-    }
-
-    /// The pause before retrying after `failure`, if it is retried: only `Unavailable`, within
-    /// the retry limit and the budget (a retry withdraws from it and is counted), and only if
-    /// the pause ends before the deadline. The caller sleeps.
-    fn retry_pause(
-        &self,
-        failure: &CallFailure,
-        retries: u32,
-        deadline: Instant,
-    ) -> Option<Duration> {
-        let (config, budget) = (self.config.retry.as_ref()?, self.retry_budget.as_ref()?);
-        if failure.code != ReturnCode::Unavailable || retries >= config.max_retries {
-            return None;
+        if let Ok(addr) = endpoint.socket_addr() {
+            self.backoff_record(&endpoint.hotkey, addr, result.any_success());
         }
-        let pause = config.delay.saturating_mul(1u32 << retries.min(16));
-        if Instant::now() + pause >= deadline || !budget.try_withdraw() {
-            return None;
-        }
-        self.retries.fetch_add(1, Ordering::Relaxed);
-        Some(pause)
     }
 }
 

@@ -1,25 +1,42 @@
-//! A call's fan-out: one task per endpoint ([`fan_out`]), gathered into results in endpoint
-//! order ([`collect`]), with the optional quorum (`k_min` successes, then a grace period, then
-//! the stragglers are cut). Forward and Backward both go through it.
+//! A call's fan-out, for either wire: one task per endpoint ([`fan_out`]), gathered into
+//! results in endpoint order ([`collect`]), with the optional quorum (`k_min` successes, then a
+//! grace period, then the stragglers are cut). 3.x Forward and Backward and 10.x synapse calls
+//! all go through it; each wire says what a success is and what an unfinished endpoint gets.
 
 use std::future::Future;
+use std::time::Duration;
 
-use dendrite_wire::proto::ReturnCode;
 use tokio::task::JoinSet;
 
 use crate::config::Quorum;
-use crate::outcome::{CallFailure, EndpointResult};
+
+/// Why an endpoint has no result of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Unfinished {
+    /// The quorum was met and its grace period passed while this endpoint still ran; the
+    /// message says so.
+    CutByQuorum(String),
+    /// Its task died (it cannot, short of a bug).
+    TaskDied,
+}
+
+/// One wire's results, as the fan-out needs them.
+pub(crate) trait Gathered: Send + 'static {
+    /// Whether this endpoint counts towards the quorum.
+    fn succeeded(&self) -> bool;
+}
 
 /// Runs `one(index)` for every endpoint index `0..count` as a task of its own (in a `JoinSet`,
 /// so dropping the call cancels them) and gathers the results by [`collect`].
-pub(super) async fn fan_out<Fut>(
+pub(crate) async fn fan_out<R, Fut>(
     count: usize,
     quorum: Option<Quorum>,
     one: impl Fn(usize) -> Fut,
-    fallback: impl Fn(usize, &CallFailure) -> EndpointResult,
-) -> Vec<EndpointResult>
+    fallback: impl Fn(usize, &Unfinished) -> R,
+) -> Vec<R>
 where
-    Fut: Future<Output = EndpointResult> + Send + 'static,
+    R: Gathered,
+    Fut: Future<Output = R> + Send + 'static,
 {
     let mut tasks = JoinSet::new();
     for index in 0..count {
@@ -30,16 +47,16 @@ where
 }
 
 /// Gathers task results in endpoint order. With a quorum, stops once `k_min` endpoints
-/// succeeded and the grace period passed, and cuts the rest (`Timeout`, saying so); dropping
-/// the `JoinSet` cancels their tasks. A task that died (it cannot, short of a bug) gives
-/// `UnknownException` for its endpoint rather than losing the whole call.
-async fn collect(
-    mut tasks: JoinSet<(usize, EndpointResult)>,
+/// succeeded and the grace period passed, and cuts the rest; dropping the `JoinSet` cancels
+/// their tasks. A task that died gives its endpoint the fallback rather than losing the whole
+/// call.
+async fn collect<R: Gathered>(
+    mut tasks: JoinSet<(usize, R)>,
     count: usize,
     quorum: Option<Quorum>,
-    fallback: impl Fn(usize, &CallFailure) -> EndpointResult,
-) -> Vec<EndpointResult> {
-    let mut results: Vec<Option<EndpointResult>> = vec![None; count];
+    fallback: impl Fn(usize, &Unfinished) -> R,
+) -> Vec<R> {
+    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
     let mut succeeded = 0usize;
     let mut grace_ends: Option<tokio::time::Instant> = None;
     loop {
@@ -53,7 +70,7 @@ async fn collect(
         let Some(joined) = joined else { break };
         match joined {
             Ok((index, result)) => {
-                succeeded += usize::from(result.all_success());
+                succeeded += usize::from(result.succeeded());
                 results[index] = Some(result);
             }
             Err(e) => tracing::error!("endpoint task failed: {e}"),
@@ -64,17 +81,18 @@ async fn collect(
     }
     let finished = tasks.is_empty();
     drop(tasks);
-    let cut = CallFailure::new(
-        ReturnCode::Timeout,
-        format!(
+    let grace = quorum.map_or(Duration::ZERO, |q| q.timeout_after_k_min);
+    let why = if finished {
+        Unfinished::TaskDied
+    } else {
+        Unfinished::CutByQuorum(format!(
             "Cut by quorum: {succeeded} endpoints had succeeded and the {:.3}s grace period passed",
-            quorum.map_or(0.0, |q| q.timeout_after_k_min.as_secs_f64())
-        ),
-    );
-    let died = CallFailure::new(ReturnCode::UnknownException, "endpoint task failed");
+            grace.as_secs_f64()
+        ))
+    };
     results
         .into_iter()
         .enumerate()
-        .map(|(index, r)| r.unwrap_or_else(|| fallback(index, if finished { &died } else { &cut })))
+        .map(|(index, r)| r.unwrap_or_else(|| fallback(index, &why)))
         .collect()
 }

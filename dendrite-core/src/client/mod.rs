@@ -11,9 +11,14 @@ mod backward;
 mod checks;
 mod forward;
 mod gather;
+mod policy;
+mod synapse;
 
 pub use backward::BackwardDispatch;
 pub use checks::CallError;
+pub(crate) use gather::{Gathered, Unfinished};
+use policy::NoSlot;
+pub use synapse::SynapseOutcome;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -71,6 +76,7 @@ struct Inner {
     backoff: Option<BackoffTable>,
     retry_budget: Option<RetryBudget>,
     retries: AtomicU64,
+    http: synapse::HttpSide,
 }
 
 impl std::fmt::Debug for dyn CallObserver {
@@ -107,8 +113,10 @@ impl Client {
             .retry
             .as_ref()
             .map(|retry| RetryBudget::new(retry, config.effective_in_flight()));
+        let http = synapse::HttpSide::new(key.clone(), &config.http);
         Client {
             inner: Arc::new(Inner {
+                http,
                 key,
                 config,
                 pool,
@@ -151,6 +159,22 @@ impl Client {
             .map_or(0, |b| b.skipping(Instant::now()))
     }
 
+    /// The uuid 10.x synapse requests name when no connection gives its own (failures before
+    /// any connection).
+    pub fn http_uuid(&self) -> &str {
+        self.inner.http.dendrite.uuid()
+    }
+
+    /// HTTP/1.1 connections of the 10.x wire open now.
+    pub fn http_connections(&self) -> usize {
+        self.inner.http.pool.open_connections()
+    }
+
+    /// Closes every idle HTTP/1.1 connection of the 10.x wire.
+    pub fn close_idle_http(&self) {
+        self.inner.http.pool.clear_idle();
+    }
+
     /// Forward retries made so far.
     pub fn retries(&self) -> u64 {
         self.inner.retries.load(Ordering::Relaxed)
@@ -158,6 +182,25 @@ impl Client {
 }
 
 impl Inner {
+    fn report_synapse(
+        &self,
+        direction: Direction,
+        axons: &[dendrite_http::AxonTarget],
+        synapse: &dendrite_http::SynapseCall,
+        results: &[SynapseOutcome],
+        start: Instant,
+    ) {
+        if let Some(observer) = &self.observer {
+            observer.call_finished(&CallReport::synapse_call(
+                direction,
+                axons,
+                synapse,
+                results,
+                start.elapsed(),
+            ));
+        }
+    }
+
     fn report(
         &self,
         direction: Direction,
@@ -203,11 +246,10 @@ impl Inner {
         let addr = endpoint
             .socket_addr()
             .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
-        let permit =
-            tokio::time::timeout_at(deadline.into(), self.in_flight.clone().acquire_owned())
-                .await
-                .map_err(|_| CallFailure::timeout(timeout))?
-                .map_err(|_| CallFailure::new(ReturnCode::UnknownException, "client closed"))?;
+        let permit = self.slot(deadline).await.map_err(|no_slot| match no_slot {
+            NoSlot::Deadline => CallFailure::timeout(timeout),
+            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
+        })?;
         let receptor = self
             .pool
             .get(endpoint, addr)

@@ -106,8 +106,13 @@ fn requests_are_the_real_dendrites_byte_for_byte() {
         let PyValue::Str(theirs) = dendrite_sent.get("signature").unwrap() else {
             panic!()
         };
-        let ours =
-            dendrite.render_signed(&call, &target, *nonce, ours.signed_message, theirs.clone());
+        let signed = dendrite_http::Signed {
+            uuid,
+            nonce: *nonce,
+            message: ours.signed_message,
+            signature: theirs.clone(),
+        };
+        let ours = dendrite.render_signed(&call, &target, signed);
         assert_eq!(start, format!("POST {} HTTP/1.1", ours.path));
         let bittensor: Vec<(String, String)> = headers
             .iter()

@@ -1,0 +1,411 @@
+//! A 10.x synapse call: one request per axon over the HTTP/1.1 pool, on the same fan-out,
+//! deadline, quorum, backoff, retries, in-flight slots, phases and observer as the 3.x calls.
+//!
+//! Each axon's pipeline: address → backoff → in-flight slot → connection (per-endpoint and
+//! total caps) → render and sign (the signature covers the body hash, so nothing is signed
+//! ahead) → send → head → body (bounded) → [`dendrite_http::read_answer`]. Everything from the
+//! slot on is under the call's one deadline; what the deadline cuts is 10.5.0's 408.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use dendrite_http::{
+    read_answer, AxonTarget, CallSite, DendriteFailure, SynapseAnswer, SynapseCall, SynapseRequest,
+    TerminalInfo,
+};
+use http_body_util::{BodyExt, Full, Limited};
+
+use super::gather::{fan_out, Gathered, Unfinished};
+use super::policy::{backoff_message, NoSlot};
+use super::{Client, Inner};
+use crate::http1::CheckoutError;
+use crate::observer::Direction;
+use crate::phases::Phases;
+
+/// One axon's result of a synapse call: the synapse's state after it, as 10.5.0 leaves it,
+/// and what the call cost.
+#[derive(Clone, Debug)]
+pub struct SynapseOutcome {
+    /// The terminal infos (the call's status is `answer.dendrite.status_code`) and, on 200,
+    /// the synapse the axon returned.
+    pub answer: SynapseAnswer,
+    /// The answer's raw body (empty when none arrived), for callers that validate it
+    /// themselves (Python's synapse classes).
+    pub body: Bytes,
+    /// From the call's start until this axon's result was known.
+    pub elapsed: Duration,
+    /// Request bytes (head and body) handed to the transport (0 when nothing was sent).
+    pub bytes_sent: usize,
+    /// Answer body bytes received.
+    pub bytes_received: usize,
+    /// Where the time went.
+    pub phases: Phases,
+}
+
+impl SynapseOutcome {
+    /// The call's HTTP status (10.5.0's `synapse.dendrite.status_code`).
+    pub fn status_code(&self) -> i64 {
+        self.answer.dendrite.status_code.unwrap_or(0)
+    }
+
+    /// Whether the axon answered 200.
+    pub fn success(&self) -> bool {
+        self.status_code() == 200
+    }
+}
+
+impl Gathered for SynapseOutcome {
+    fn succeeded(&self) -> bool {
+        self.success()
+    }
+}
+
+/// What every axon task of one synapse call shares.
+struct SynapseContext {
+    synapse: SynapseCall,
+    start: Instant,
+    deadline: Instant,
+}
+
+impl Client {
+    /// Sends `synapse` to every axon at once, as 10.5.0's `Dendrite.forward` does, and returns
+    /// one outcome per axon in order. The call ends by the synapse's timeout from now, whatever
+    /// the axons do; the dendrite's own failures are 10.5.0's status codes and messages (408
+    /// deadline, 503 refused or dropped, 400/500/422); the axons' statuses pass through.
+    pub async fn call_synapse(
+        &self,
+        axons: &[AxonTarget],
+        synapse: &SynapseCall,
+    ) -> Vec<SynapseOutcome> {
+        let start = Instant::now();
+        let timeout = Duration::from_secs_f64(synapse.timeout().min(1e9));
+        let call = Arc::new(SynapseContext {
+            synapse: synapse.clone(),
+            start,
+            deadline: start + timeout,
+        });
+        let one = |index: usize| {
+            let (inner, call, axon) = (self.inner.clone(), call.clone(), axons[index].clone());
+            async move { inner.synapse_one(&axon, &call).await }
+        };
+        let fallback = |index: usize, why: &Unfinished| {
+            let failure = match why {
+                Unfinished::CutByQuorum(message) => DendriteFailure::Cut(message.clone()),
+                Unfinished::TaskDied => DendriteFailure::Client("endpoint task failed".into()),
+            };
+            let (dendrite, axon) = self.inner.terminal_infos(&axons[index]);
+            failed(
+                &call,
+                dendrite,
+                axon,
+                &axons[index],
+                &failure,
+                Phases::default(),
+            )
+        };
+        let results = fan_out(axons.len(), self.inner.config.quorum, one, fallback).await;
+        self.inner
+            .report_synapse(Direction::Forward, axons, synapse, &results, start);
+        results
+    }
+}
+
+impl Inner {
+    async fn synapse_one(&self, axon: &AxonTarget, call: &SynapseContext) -> SynapseOutcome {
+        let (dendrite, axon_info) = self.terminal_infos(axon);
+        let mut phases = Phases::default();
+        let fail = |failure: DendriteFailure, phases: Phases| {
+            failed(
+                call,
+                dendrite.clone(),
+                axon_info.clone(),
+                axon,
+                &failure,
+                phases,
+            )
+        };
+        let addr = match self.connect_addr(axon) {
+            Ok(addr) => addr,
+            Err(failure) => return fail(failure, phases),
+        };
+        if let Some(skip) = self.backoff_skip(&axon.hotkey, addr) {
+            return fail(DendriteFailure::Unavailable, phases).with_message(backoff_message(&skip));
+        }
+        self.earn_retry();
+        let mut retries = 0u32;
+        let mut queued = call.start;
+        let outcome = loop {
+            let slot = self.slot(call.deadline).await;
+            phases.queue += queued.elapsed();
+            let _slot = match slot {
+                Ok(slot) => slot,
+                Err(NoSlot::Deadline) => return fail(DendriteFailure::Timeout, phases),
+                Err(NoSlot::Closed) => {
+                    return fail(DendriteFailure::Client("client closed".into()), phases)
+                }
+            };
+            let attempt = tokio::time::timeout_at(
+                call.deadline.into(),
+                self.synapse_attempt(axon, addr, call, &mut phases),
+            )
+            .await
+            .unwrap_or(Err(DendriteFailure::Timeout));
+            queued = Instant::now();
+            match attempt {
+                Err(DendriteFailure::Unavailable) => {
+                    match self.retry_pause(true, retries, call.deadline) {
+                        Some(pause) => {
+                            tokio::time::sleep(pause).await;
+                            retries += 1;
+                        }
+                        None => break Err(DendriteFailure::Unavailable),
+                    }
+                }
+                other => break other,
+            }
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(failure) => fail(failure, phases),
+        };
+        self.backoff_record(&axon.hotkey, addr, outcome.success());
+        outcome
+    }
+
+    /// One try: a connection, the signed request, the whole answer, read into the synapse.
+    async fn synapse_attempt(
+        &self,
+        axon: &AxonTarget,
+        addr: SocketAddr,
+        call: &SynapseContext,
+        phases: &mut Phases,
+    ) -> Result<SynapseOutcome, DendriteFailure> {
+        let http = &self.http;
+        let (checkout, queue) = http.pool.checkout(addr).await.map_err(|e| match e {
+            CheckoutError::Connect(e) => {
+                tracing::debug!("connect to {addr}: {e}");
+                DendriteFailure::Unavailable
+            }
+            CheckoutError::ConnectTimeout => DendriteFailure::Timeout,
+            CheckoutError::Closed => DendriteFailure::Client("client closed".into()),
+        })?;
+        phases.queue += queue;
+        phases.connect += checkout.connect;
+        phases.rpc_attempted = true;
+        phases.reused_connection = checkout.reused;
+        let signing = Instant::now();
+        let uuid = checkout.connection.uuid.clone();
+        let rendered = http
+            .dendrite
+            .render_as(&uuid, &call.synapse, axon, http.next_nonce());
+        let request = http_request(&rendered, addr);
+        phases.sign += signing.elapsed();
+        let bytes_sent = rendered.body.len()
+            + rendered
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>();
+        let mut checkout = checkout;
+        let request = request.map_err(DendriteFailure::Client)?;
+        let waiting = Instant::now();
+        let response = checkout.connection.sender.send_request(request).await;
+        phases.wait += waiting.elapsed();
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => {
+                http.pool.discard(checkout);
+                return Err(transport_failure(&e));
+            }
+        };
+        let receiving = Instant::now();
+        let (parts, body) = response.into_parts();
+        let body = match Limited::new(body, self.config.http.max_response_bytes)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(e) => {
+                http.pool.discard(checkout);
+                return Err(body_failure(&*e, self.config.http.max_response_bytes));
+            }
+        };
+        phases.receive += receiving.elapsed();
+        http.pool.release(checkout);
+        let decoding = Instant::now();
+        let sent = self.terminal_infos(axon);
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        let mut answer = read_answer(parts.status.as_u16(), headers, &body, &sent.0, &sent.1)?;
+        let elapsed = call.start.elapsed();
+        answer.dendrite.process_time = Some(elapsed.as_secs_f64());
+        phases.decode += decoding.elapsed();
+        Ok(SynapseOutcome {
+            answer,
+            bytes_received: body.len(),
+            body,
+            elapsed,
+            bytes_sent,
+            phases: *phases,
+        })
+    }
+
+    /// The terminal infos a request to `axon` carries, as the answer starts from them (nonce
+    /// and signature are the response's to fill back in).
+    fn terminal_infos(&self, axon: &AxonTarget) -> (TerminalInfo, TerminalInfo) {
+        let dendrite = &self.http.dendrite;
+        (
+            TerminalInfo {
+                ip: Some(dendrite.external_ip().to_owned()),
+                version: Some(dendrite_http::VERSION_AS_INT),
+                uuid: Some(dendrite.uuid().to_owned()),
+                hotkey: Some(dendrite.key().ss58_address().to_owned()),
+                ..TerminalInfo::default()
+            },
+            TerminalInfo {
+                ip: Some(axon.ip.clone()),
+                port: Some(i64::from(axon.port)),
+                hotkey: Some(axon.hotkey.clone()),
+                ..TerminalInfo::default()
+            },
+        )
+    }
+
+    /// Where to connect: the axon's address, or loopback when it is our own external IP (10.5.0
+    /// calls `0.0.0.0` then).
+    fn connect_addr(&self, axon: &AxonTarget) -> Result<SocketAddr, DendriteFailure> {
+        let ip = if axon.ip == self.config.http.external_ip {
+            "127.0.0.1"
+        } else {
+            axon.ip.as_str()
+        };
+        (ip, axon.port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .filter(|addr| addr.port() != 0)
+            .ok_or_else(|| {
+                DendriteFailure::Client(format!("invalid axon address {}:{}", axon.ip, axon.port))
+            })
+    }
+}
+
+/// The synapse after a failure of the dendrite's own.
+fn failed(
+    call: &SynapseContext,
+    dendrite: TerminalInfo,
+    axon_info: TerminalInfo,
+    axon: &AxonTarget,
+    failure: &DendriteFailure,
+    phases: Phases,
+) -> SynapseOutcome {
+    let site = CallSite {
+        ip: &axon.ip,
+        port: axon.port,
+        name: call.synapse.name(),
+        timeout: call.synapse.timeout(),
+    };
+    SynapseOutcome {
+        answer: SynapseAnswer::failed(dendrite, axon_info, failure, site),
+        body: Bytes::new(),
+        elapsed: call.start.elapsed(),
+        bytes_sent: 0,
+        bytes_received: 0,
+        phases,
+    }
+}
+
+impl SynapseOutcome {
+    fn with_message(mut self, message: String) -> Self {
+        self.answer.dendrite.status_message = Some(message);
+        self
+    }
+}
+
+/// The request as hyper sends it: `Host` first, bittensor's headers in order, then the body's
+/// length and type.
+fn http_request(
+    rendered: &SynapseRequest,
+    addr: SocketAddr,
+) -> Result<http::Request<Full<Bytes>>, String> {
+    let mut builder = http::Request::post(rendered.path.as_str()).header("host", addr.to_string());
+    for (name, value) in &rendered.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .header("content-length", rendered.body.len())
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(rendered.body.clone())))
+        .map_err(|e| format!("the request cannot be sent: {e}"))
+}
+
+/// A failed exchange as 10.5.0 reports it: the connection closed before an answer is
+/// "Service disconnected"; anything else the client's own error.
+fn transport_failure(error: &hyper::Error) -> DendriteFailure {
+    if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
+        DendriteFailure::Disconnected
+    } else {
+        DendriteFailure::Client(error.to_string())
+    }
+}
+
+/// A body that could not be read whole: over the bound (the client's error), or cut short.
+fn body_failure(
+    error: &(dyn std::error::Error + Send + Sync + 'static),
+    limit: usize,
+) -> DendriteFailure {
+    if error.is::<http_body_util::LengthLimitError>() {
+        DendriteFailure::Client(format!("the answer is larger than {limit} bytes"))
+    } else {
+        DendriteFailure::Payload(error.to_string())
+    }
+}
+
+/// The HTTP wire's part of a client: its identity, its nonces and its connections.
+#[derive(Debug)]
+pub(super) struct HttpSide {
+    pub dendrite: dendrite_http::Dendrite,
+    pub pool: crate::http1::Http1Pool,
+    last_nonce: std::sync::atomic::AtomicU64,
+}
+
+impl HttpSide {
+    pub(super) fn new(key: crate::Keypair, config: &crate::config::HttpConfig) -> Self {
+        HttpSide {
+            dendrite: dendrite_http::Dendrite::new(key, &config.external_ip),
+            pool: crate::http1::Http1Pool::new(crate::http1::Http1Settings {
+                max_connections: config.max_connections,
+                per_endpoint: config.connections_per_endpoint,
+                idle_timeout: config.idle_timeout,
+                connect_timeout: config.connect_timeout,
+            }),
+            last_nonce: Default::default(),
+        }
+    }
+
+    /// `time.time_ns()`, made strictly increasing across this client's requests: 10.5.0 axons
+    /// refuse a nonce not above the last one they accepted from this hotkey and uuid.
+    fn next_nonce(&self) -> i128 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut last = self.last_nonce.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self.last_nonce.compare_exchange_weak(
+                last,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return i128::from(next),
+                Err(seen) => last = seen,
+            }
+        }
+    }
+}

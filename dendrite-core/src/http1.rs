@@ -1,0 +1,260 @@
+//! The HTTP/1.1 keep-alive pool of the 10.x wire: hyper's client connections, several per
+//! endpoint (HTTP/1.1 carries one request at a time), bounded per endpoint and in total.
+//!
+//! A call checks a connection out ([`Http1Pool::checkout`]: a per-endpoint slot, then an idle
+//! connection or a new one) and checks it back in once its answer was read whole
+//! ([`Checkout::release`]); one dropped before that (deadline, error) is closed.
+//!
+//! **Invariants:** at most `per_endpoint` connections to one address are in use or idle, and at
+//! most `max_connections` TCP connections are open in total (every socket holds a permit of
+//! the connection semaphore until it closes; when none is left an idle connection of another
+//! endpoint is closed to make room); an idle connection is reused only while younger than
+//! `idle_timeout` (uvicorn closes idle connections after 5 s; ours expire first); the endpoint
+//! table holds only addresses with a connection in use or idle.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::connector::{connect_limited, WireBytes};
+use crate::phases::ConnectLog;
+
+/// One open connection: its request sender and its uuid.
+///
+/// Every connection signs with a uuid of its own: a 10.x axon keeps the last nonce per
+/// `{hotkey}:{uuid}` and refuses one not above it, so requests on several connections to one
+/// axon, with one uuid, could arrive out of nonce order and be refused; on one HTTP/1.1
+/// connection they cannot.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub sender: SendRequest<Full<Bytes>>,
+    pub uuid: Arc<str>,
+}
+
+/// Why no connection was had.
+#[derive(Debug)]
+pub(crate) enum CheckoutError {
+    /// TCP connect or the HTTP/1.1 handshake failed (refused, unreachable).
+    Connect(std::io::Error),
+    /// The connection attempt took longer than the connect timeout.
+    ConnectTimeout,
+    /// The pool is shutting down.
+    Closed,
+}
+
+/// The pool's settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Http1Settings {
+    pub max_connections: usize,
+    pub per_endpoint: usize,
+    pub idle_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+/// HTTP/1.1 connections by address.
+#[derive(Debug)]
+pub(crate) struct Http1Pool {
+    hosts: Mutex<HashMap<SocketAddr, Host>>,
+    connections: Arc<Semaphore>,
+    settings: Http1Settings,
+    bytes: Arc<WireBytes>,
+}
+
+#[derive(Debug)]
+struct Host {
+    slots: Arc<Semaphore>,
+    idle: Vec<(Connection, Instant)>,
+}
+
+/// A connection checked out for one request, with the endpoint slot it holds.
+#[derive(Debug)]
+pub(crate) struct Checkout {
+    /// The connection.
+    pub connection: Connection,
+    /// Whether it was open before this call.
+    pub reused: bool,
+    /// Time spent opening it (zero when reused).
+    pub connect: Duration,
+    addr: SocketAddr,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Http1Pool {
+    pub(crate) fn new(settings: Http1Settings) -> Self {
+        Http1Pool {
+            hosts: Mutex::default(),
+            connections: Arc::new(Semaphore::new(settings.max_connections.max(1))),
+            settings,
+            bytes: Arc::default(),
+        }
+    }
+
+    /// TCP connections open now.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.settings.max_connections.max(1) - self.connections.available_permits()
+    }
+
+    /// A connection to `addr`: waits for one of the endpoint's slots, then reuses an idle
+    /// connection or opens one. The caller bounds the wait by its deadline.
+    pub(crate) async fn checkout(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<(Checkout, Duration), CheckoutError> {
+        let queued = Instant::now();
+        let slots = {
+            let mut hosts = self.lock();
+            let host = hosts.entry(addr).or_insert_with(|| Host {
+                slots: Arc::new(Semaphore::new(self.settings.per_endpoint.max(1))),
+                idle: Vec::new(),
+            });
+            host.slots.clone()
+        };
+        let slot = slots
+            .acquire_owned()
+            .await
+            .map_err(|_| CheckoutError::Closed)?;
+        let queue = queued.elapsed();
+        if let Some(connection) = self.take_idle(addr) {
+            let checkout = Checkout {
+                connection,
+                reused: true,
+                connect: Duration::ZERO,
+                addr,
+                _slot: slot,
+            };
+            return Ok((checkout, queue));
+        }
+        let connecting = Instant::now();
+        let connection =
+            match tokio::time::timeout(self.settings.connect_timeout, self.connect(addr)).await {
+                Ok(Ok(connection)) => connection,
+                Ok(Err(e)) => {
+                    drop(slot);
+                    self.forget_if_unused(addr);
+                    return Err(CheckoutError::Connect(e));
+                }
+                Err(_) => {
+                    drop(slot);
+                    self.forget_if_unused(addr);
+                    return Err(CheckoutError::ConnectTimeout);
+                }
+            };
+        let checkout = Checkout {
+            connection,
+            reused: false,
+            connect: connecting.elapsed(),
+            addr,
+            _slot: slot,
+        };
+        Ok((checkout, queue))
+    }
+
+    /// Returns a connection whose answer was read whole; a closed one is dropped.
+    pub(crate) fn release(&self, checkout: Checkout) {
+        let Checkout {
+            connection,
+            addr,
+            _slot,
+            ..
+        } = checkout;
+        if !connection.sender.is_closed() {
+            if let Some(host) = self.lock().get_mut(&addr) {
+                host.idle.push((connection, Instant::now()));
+            }
+        }
+        drop(_slot);
+        self.forget_if_unused(addr);
+    }
+
+    /// Drops a connection that cannot be reused (its request failed or was cut).
+    pub(crate) fn discard(&self, checkout: Checkout) {
+        let addr = checkout.addr;
+        drop(checkout);
+        self.forget_if_unused(addr);
+    }
+
+    fn take_idle(&self, addr: SocketAddr) -> Option<Connection> {
+        let mut hosts = self.lock();
+        let host = hosts.get_mut(&addr)?;
+        let now = Instant::now();
+        while let Some((connection, since)) = host.idle.pop() {
+            let fresh = now.duration_since(since) < self.settings.idle_timeout;
+            if fresh && !connection.sender.is_closed() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    async fn connect(&self, addr: SocketAddr) -> std::io::Result<Connection> {
+        if self.connections.available_permits() == 0 {
+            self.close_one_idle();
+        }
+        let stream = connect_limited(
+            addr,
+            &self.connections,
+            self.bytes.clone(),
+            Arc::new(ConnectLog::default()),
+        )
+        .await?;
+        let (sender, connection) = http1::Builder::new()
+            .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("http/1.1 connection to {addr} ended: {e}");
+            }
+        });
+        Ok(Connection {
+            sender,
+            uuid: uuid::Uuid::new_v4().to_string().into(),
+        })
+    }
+
+    /// Closes the oldest idle connection of any endpoint, to free a connection permit.
+    fn close_one_idle(&self) {
+        let mut hosts = self.lock();
+        let oldest = hosts
+            .iter()
+            .filter_map(|(addr, host)| host.idle.first().map(|(_, since)| (*since, *addr)))
+            .min();
+        if let Some((_, addr)) = oldest {
+            if let Some(host) = hosts.get_mut(&addr) {
+                host.idle.remove(0);
+            }
+        }
+    }
+
+    /// Removes `addr`'s entry once nothing uses it and nothing idles there.
+    fn forget_if_unused(&self, addr: SocketAddr) {
+        let mut hosts = self.lock();
+        // No waiter or permit holds a clone of the slots: nothing uses the endpoint.
+        let unused = hosts
+            .get(&addr)
+            .is_some_and(|host| host.idle.is_empty() && Arc::strong_count(&host.slots) == 1);
+        if unused {
+            hosts.remove(&addr);
+        }
+    }
+
+    /// Closes every idle connection.
+    pub(crate) fn clear_idle(&self) {
+        let mut hosts = self.lock();
+        for host in hosts.values_mut() {
+            host.idle.clear();
+        }
+        hosts.retain(|_, host| Arc::strong_count(&host.slots) > 1);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Host>> {
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
