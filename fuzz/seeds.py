@@ -61,3 +61,18 @@ for header in [
     "0x10.5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY.0x00.u.1",
 ]:
     put("signature_header", header.encode())
+
+# 10.x answers: the real 10.5.0 axon's raw answers (dendrite-http's capture), as http_answer
+# reads them: 2 bytes status - 100, "name:value" lines, a blank line, the body.
+# (btauth_headers/signed-by-11.3.0 is a request signed by 11.3.0's http_auth.sign, by hand:
+# shared/peer10/btauth_client.py --sign-only.)
+import base64  # noqa: E402
+import struct  # noqa: E402
+
+captured = json.load(open(os.path.join(ROOT, "dendrite-http/tests/fixtures/captured-10.5.0.json")))
+for exchange in captured["exchanges"]:
+    head, body = base64.b64decode(exchange["response"]["raw_b64"]).split(b"\r\n\r\n", 1)
+    start, *lines = head.split(b"\r\n")
+    status = int(start.split()[1])
+    headers = b"\n".join(line.replace(b": ", b":", 1) for line in lines)
+    put("http_answer", struct.pack("<H", status - 100) + headers + b"\n\n" + body)

@@ -106,6 +106,10 @@ pub struct HttpConfig {
     /// The IP address requests report as the dendrite's (`bt_header_dendrite_ip`). 10.5.0
     /// looks its external address up on the internet; we never do: say it here.
     pub external_ip: String,
+    /// Also sign every request with btauth/1 (bittensor 11's `http_auth`: `X-Bittensor-*`
+    /// headers bound to the axon's hotkey), for axons that verify that instead of, or beside,
+    /// the 10.x synapse signature.
+    pub btauth: bool,
 }
 
 impl Default for HttpConfig {
@@ -117,6 +121,7 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 64 << 20,
             external_ip: "127.0.0.1".into(),
+            btauth: false,
         }
     }
 }

@@ -10,12 +10,14 @@ use anyhow::{Context, Result};
 use crate::util;
 
 /// The targets, one per decoder of network bytes.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 7] = [
     "tensor_buffer",
     "tensor_message_response",
     "endpoint_tensor",
     "signature_header",
     "synapse_data",
+    "http_answer",
+    "btauth_headers",
 ];
 
 fn has_cargo_fuzz() -> bool {

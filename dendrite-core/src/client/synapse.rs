@@ -43,12 +43,18 @@ pub struct SynapseOutcome {
     pub bytes_received: usize,
     /// Where the time went.
     pub phases: Phases,
+    /// The answer's HTTP status (0 when none arrived).
+    pub http_status: u16,
 }
 
 impl SynapseOutcome {
-    /// The call's HTTP status (10.5.0's `synapse.dendrite.status_code`).
+    /// The call's status: 10.5.0's `synapse.dendrite.status_code`, else (an answer from a
+    /// server that is no 10.x axon carries none) the answer's HTTP status.
     pub fn status_code(&self) -> i64 {
-        self.answer.dendrite.status_code.unwrap_or(0)
+        self.answer
+            .dendrite
+            .status_code
+            .unwrap_or(i64::from(self.http_status))
     }
 
     /// Whether the axon answered 200.
@@ -201,7 +207,17 @@ impl Inner {
         let rendered = http
             .dendrite
             .render_as(&uuid, &call.synapse, axon, http.next_nonce());
-        let request = http_request(&rendered, addr);
+        let btauth = self.config.http.btauth.then(|| {
+            dendrite_http::btauth::sign(
+                http.dendrite.key(),
+                "POST",
+                &rendered.path,
+                rendered.body.as_bytes(),
+                Some(&axon.hotkey),
+                http.next_nonce(),
+            )
+        });
+        let request = http_request(&rendered, addr, btauth.as_deref().unwrap_or_default());
         phases.sign += signing.elapsed();
         let bytes_sent = rendered.body.len()
             + rendered
@@ -247,6 +263,7 @@ impl Inner {
         phases.decode += decoding.elapsed();
         Ok(SynapseOutcome {
             answer,
+            http_status: parts.status.as_u16(),
             bytes_received: body.len(),
             body,
             elapsed,
@@ -317,6 +334,7 @@ fn failed(
         bytes_sent: 0,
         bytes_received: 0,
         phases,
+        http_status: 0,
     }
 }
 
@@ -327,15 +345,19 @@ impl SynapseOutcome {
     }
 }
 
-/// The request as hyper sends it: `Host` first, bittensor's headers in order, then the body's
-/// length and type.
+/// The request as hyper sends it: `Host` first, bittensor's headers in order, the btauth/1
+/// headers when asked, then the body's length and type.
 fn http_request(
     rendered: &SynapseRequest,
     addr: SocketAddr,
+    btauth: &[(&'static str, String)],
 ) -> Result<http::Request<Full<Bytes>>, String> {
     let mut builder = http::Request::post(rendered.path.as_str()).header("host", addr.to_string());
     for (name, value) in &rendered.headers {
         builder = builder.header(name.as_str(), value.as_str());
+    }
+    for (name, value) in btauth {
+        builder = builder.header(*name, value.as_str());
     }
     builder
         .header("content-length", rendered.body.len())

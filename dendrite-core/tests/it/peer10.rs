@@ -20,12 +20,22 @@ fn shared() -> PathBuf {
 /// The 10.5.0 peer's Python (`DENDRITE_PEER10_PYTHON`, else installed by its setup.sh: ~15 s
 /// the first time, then instant).
 pub fn peer10_python() -> PathBuf {
-    if let Some(python) = std::env::var_os("DENDRITE_PEER10_PYTHON") {
+    peer_python("DENDRITE_PEER10_PYTHON", &[])
+}
+
+/// The 11.3.0 peer's Python (`DENDRITE_PEER11_PYTHON`, else `setup.sh --v11`).
+pub fn peer11_python() -> PathBuf {
+    peer_python("DENDRITE_PEER11_PYTHON", &["--v11"])
+}
+
+fn peer_python(variable: &str, setup_args: &[&str]) -> PathBuf {
+    if let Some(python) = std::env::var_os(variable) {
         return python.into();
     }
     let setup = shared().join("peer10/setup.sh");
     let out = Command::new("bash")
         .arg(&setup)
+        .args(setup_args)
         .output()
         .expect("bash runs");
     assert!(
@@ -54,21 +64,33 @@ impl Drop for PeerAxon {
 impl PeerAxon {
     /// Starts `axon.py` (hotkey //Bob) refusing the hotkeys in `blacklist`.
     pub fn start(blacklist: &[&str]) -> PeerAxon {
+        let mut args = Vec::new();
+        for hotkey in blacklist {
+            args.extend(["--blacklist", hotkey]);
+        }
+        Self::start_script(peer10_python(), "axon.py", &args)
+    }
+
+    /// Starts 11.3.0's `btauth_server.py` (hotkey //Bob): 200 for requests `http_auth.verify`
+    /// accepts, 401 with the error's class name otherwise.
+    pub fn start_btauth() -> PeerAxon {
+        Self::start_script(peer11_python(), "btauth_server.py", &[])
+    }
+
+    fn start_script(python: PathBuf, script: &str, args: &[&str]) -> PeerAxon {
         let dir =
             std::env::temp_dir().join(format!("peer10-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let info = dir.join("axon.json");
-        let mut command = Command::new(peer10_python());
-        command
-            .arg(shared().join("peer10/axon.py"))
+        let child = Command::new(python)
+            .arg(shared().join("peer10").join(script))
             .args(["--info-out".as_ref(), info.as_os_str()])
             .args(["--run-seconds", "300"])
+            .args(args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for hotkey in blacklist {
-            command.args(["--blacklist", hotkey]);
-        }
-        let child = command.spawn().expect("axon.py starts");
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the peer's script starts");
         let mut axon = PeerAxon {
             child,
             target: AxonTarget {
@@ -84,10 +106,10 @@ impl PeerAxon {
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "axon.py wrote no info in 60 s"
+                "{script} wrote no info in 60 s"
             );
             if let Ok(Some(status)) = axon.child.try_wait() {
-                panic!("axon.py exited: {status}");
+                panic!("{script} exited: {status}");
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -279,4 +301,135 @@ async fn concurrent_calls_to_one_axon_are_never_refused_for_nonce_order() {
     // Connections were kept and reused, within the per-endpoint cap.
     let open = client.http_connections();
     assert!((1..=8).contains(&open), "{open} connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn btauth_servers_of_11_3_0_accept_our_signed_requests() {
+    let server = PeerAxon::start_btauth();
+    let call = synapse("Dummy", r#"{"dummy_input": 3, "dummy_output": null}"#, 12.0);
+    let signing = Client::new(
+        Keypair::from_uri("//Alice").unwrap(),
+        ClientConfig {
+            http: dendrite_core::HttpConfig {
+                btauth: true,
+                ..Default::default()
+            },
+            ..ClientConfig::default()
+        },
+    );
+    for _ in 0..2 {
+        let outcome = signing
+            .call_synapse(std::slice::from_ref(&server.target), &call)
+            .await
+            .remove(0);
+        assert_eq!(outcome.http_status, 200, "{outcome:?}");
+        let body = outcome.answer.fields.as_ref().unwrap();
+        assert_eq!(body.get("ok"), Some(&PyValue::Bool(true)));
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        assert_eq!(
+            body.get("hotkey"),
+            Some(&PyValue::Str(alice.ss58_address().into()))
+        );
+        assert_eq!(body.get("path"), Some(&PyValue::Str("/Dummy".into())));
+    }
+    let unsigned = alice()
+        .call_synapse(std::slice::from_ref(&server.target), &call)
+        .await
+        .remove(0);
+    assert_eq!(unsigned.status_code(), 401);
+    let error = PyValue::parse(&unsigned.body).unwrap();
+    assert_eq!(
+        error.get("error"),
+        Some(&PyValue::Str("MalformedAuth".into()))
+    );
+}
+
+#[test]
+fn requests_signed_by_11_3_0_verify_here_and_tampering_does_not() {
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let out = Command::new(peer11_python())
+        .arg(shared().join("peer10/btauth_client.py"))
+        .args(["--sign-only", "--receiver", bob.ss58_address()])
+        .args([
+            "--path",
+            "/generate?x=1",
+            "--body",
+            r#"{"prompt": "héllo"}"#,
+        ])
+        .output()
+        .expect("btauth_client.py runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Parsed keeping the headers' order (serde_json's map would sort them).
+    let signed = PyValue::parse(&out.stdout).unwrap();
+    let Some(PyValue::Dict(header_items)) = signed.get("headers") else {
+        panic!("headers in {signed:?}")
+    };
+    let headers: Vec<(String, String)> = header_items
+        .iter()
+        .map(|(k, v)| (k.clone(), v.py_str()))
+        .collect();
+    let Some(PyValue::Str(signed_payload)) = signed.get("signed_payload") else {
+        panic!("a payload")
+    };
+    let view = || headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let nonce: i128 = view()
+        .find(|(k, _)| *k == "X-Bittensor-Nonce")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let body = r#"{"prompt": "héllo"}"#.as_bytes();
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let ours = dendrite_http::btauth::payload(
+        "POST",
+        "/generate?x=1",
+        body,
+        nonce,
+        alice.ss58_address(),
+        Some(bob.ss58_address()),
+    );
+    assert_eq!(&String::from_utf8(ours).unwrap(), signed_payload);
+    // The header names and order 11.3.0 sends.
+    let names: Vec<&str> = view().map(|(k, _)| k).collect();
+    assert_eq!(
+        names,
+        [
+            "X-Bittensor-Version",
+            "X-Bittensor-Hotkey",
+            "X-Bittensor-Nonce",
+            "X-Bittensor-Signature",
+            "X-Bittensor-Receiver"
+        ]
+    );
+    let verifier = dendrite_http::btauth::Verifier::new(bob.ss58_address());
+    let tampered = verifier.verify(view(), b"{}", "POST", "/generate?x=1", nonce);
+    assert_eq!(
+        tampered,
+        Err(dendrite_http::btauth::AuthError::BadSignature)
+    );
+    let caller = verifier
+        .verify(view(), body, "POST", "/generate?x=1", nonce)
+        .unwrap();
+    assert_eq!(caller.hotkey, alice.ss58_address());
+    let replay = verifier.verify(view(), body, "POST", "/generate?x=1", nonce);
+    assert_eq!(
+        replay,
+        Err(dendrite_http::btauth::AuthError::ReplayedRequest)
+    );
+    // Our signature of the same request verifies with their verifier's payload rule: the
+    // headers we make for it name the same fields in the same order.
+    let mine = dendrite_http::btauth::sign(
+        &alice,
+        "POST",
+        "/generate?x=1",
+        body,
+        Some(bob.ss58_address()),
+        nonce,
+    );
+    let mine_names: Vec<&str> = mine.iter().map(|(k, _)| *k).collect();
+    assert_eq!(mine_names, names);
 }
