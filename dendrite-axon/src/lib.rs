@@ -6,6 +6,8 @@
 //! - [`ToyModel`] answers all four synapses deterministically without torch; [`Memoized`]
 //!   replays serialized answers for benchmarks.
 //! - [`Behaviour`] makes an axon misbehave on purpose (delay, hang, codes, garbage, drops).
+//! - [`http::serve_http`] is the same axon on the 10.x HTTP wire (the synapses of
+//!   `shared/peer10/synapses.py`, 10.5.0's checks, btauth/1 when asked).
 //!
 //! Unlike the Python 3.7.0 axon, an empty tensor list or a tensor/synapse count mismatch is
 //! answered `RequestShapeException` instead of crashing with gRPC `UNKNOWN`.
@@ -13,6 +15,7 @@
 pub mod auth;
 mod behaviour;
 mod handler;
+pub mod http;
 mod memo;
 mod server;
 mod service;

@@ -94,12 +94,7 @@ impl SynapseCall {
                 )
             })
             .collect();
-        let hashes: Vec<String> = hash_fields
-            .iter()
-            .filter_map(|f| fields.get(f))
-            .map(|v| hex::encode(Sha3_256::digest(v.py_str().as_bytes())))
-            .collect();
-        let body_hash = hex::encode(Sha3_256::digest(hashes.concat().as_bytes()));
+        let body_hash = body_hash_of(fields, hash_fields);
         let total_size = total_size.unwrap_or(fields_json.len() as i128);
         Self::from_parts(
             name,
@@ -161,6 +156,30 @@ impl SynapseCall {
     pub fn body_hash(&self) -> &str {
         &self.body_hash
     }
+}
+
+/// `computed_body_hash` of a synapse's fields (a dict holding at least the hash fields):
+/// sha3-256 hex of the concatenated sha3-256 hex digests of `str()` of each hash field, in the
+/// order given. Both ends compute it: the dendrite to sign, the axon to check the body.
+pub fn body_hash_of(fields: &PyValue, hash_fields: &[&str]) -> String {
+    let hashes: String = hash_fields
+        .iter()
+        .filter_map(|f| fields.get(f))
+        .map(|v| hex::encode(Sha3_256::digest(v.py_str().as_bytes())))
+        .collect();
+    hex::encode(Sha3_256::digest(hashes.as_bytes()))
+}
+
+/// The text a 10.x request's signature covers:
+/// `{nonce}.{dendrite_hotkey}.{axon_hotkey}.{uuid}.{body_hash}`.
+pub fn signed_text(
+    nonce: i128,
+    dendrite_hotkey: &str,
+    axon_hotkey: &str,
+    uuid: &str,
+    body_hash: &str,
+) -> String {
+    format!("{nonce}.{dendrite_hotkey}.{axon_hotkey}.{uuid}.{body_hash}")
 }
 
 /// `type(value)()`: the empty value of a value's type, which 10.5.0 sends in the
@@ -269,11 +288,12 @@ impl Dendrite {
         axon: &AxonTarget,
         nonce: i128,
     ) -> SynapseRequest {
-        let message = format!(
-            "{nonce}.{}.{}.{uuid}.{}",
+        let message = signed_text(
+            nonce,
             self.key.ss58_address(),
-            axon.hotkey,
-            synapse.body_hash
+            &axon.hotkey,
+            uuid,
+            &synapse.body_hash,
         );
         let signature = format!("0x{}", hex::encode(self.key.sign(message.as_bytes())));
         let signed = Signed {

@@ -74,6 +74,13 @@ impl TerminalInfo {
         fields
     }
 
+    /// The JSON object `json.dumps(model_dump())` writes.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
     /// Appends the JSON object `json.dumps(model_dump())` writes.
     pub fn write_json(&self, out: &mut String) {
         fn opt<T>(out: &mut String, value: Option<T>, write: impl FnOnce(&mut String, T)) {

@@ -73,8 +73,28 @@ impl PyValue {
         out
     }
 
+    /// `json.dumps(self, ensure_ascii=False, separators=(",", ":"))`: how FastAPI's
+    /// `JSONResponse` (the 10.x axon's answers) writes it.
+    pub fn dumps_compact(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, Style::Compact);
+        out
+    }
+
     /// Appends `json.dumps(self)` to `out`.
     pub fn write_json(&self, out: &mut String) {
+        self.write(out, Style::Dumps);
+    }
+
+    fn write(&self, out: &mut String, style: Style) {
+        let (item, key) = match style {
+            Style::Dumps => (", ", ": "),
+            Style::Compact => (",", ":"),
+        };
+        let text = |text: &str, out: &mut String| match style {
+            Style::Dumps => write_json_str(text, out),
+            Style::Compact => write_json_str_utf8(text, out),
+        };
         match self {
             PyValue::None => out.push_str("null"),
             PyValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -82,26 +102,26 @@ impl PyValue {
                 let _ = write!(out, "{i}");
             }
             PyValue::Float(f) => write_json_float(*f, out),
-            PyValue::Str(s) => write_json_str(s, out),
+            PyValue::Str(s) => text(s, out),
             PyValue::List(items) => {
                 out.push('[');
-                for (i, item) in items.iter().enumerate() {
+                for (i, value) in items.iter().enumerate() {
                     if i > 0 {
-                        out.push_str(", ");
+                        out.push_str(item);
                     }
-                    item.write_json(out);
+                    value.write(out, style);
                 }
                 out.push(']');
             }
             PyValue::Dict(items) => {
                 out.push('{');
-                for (i, (key, value)) in items.iter().enumerate() {
+                for (i, (name, value)) in items.iter().enumerate() {
                     if i > 0 {
-                        out.push_str(", ");
+                        out.push_str(item);
                     }
-                    write_json_str(key, out);
-                    out.push_str(": ");
-                    value.write_json(out);
+                    text(name, out);
+                    out.push_str(key);
+                    value.write(out, style);
                 }
                 out.push('}');
             }
@@ -207,6 +227,37 @@ fn write_json_float(value: f64, out: &mut String) {
     } else {
         out.push_str(&float_repr(value));
     }
+}
+
+/// The two JSON layouts 10.x writes.
+#[derive(Clone, Copy)]
+enum Style {
+    /// `json.dumps` defaults: `", "`, `": "`, ASCII only.
+    Dumps,
+    /// FastAPI's answers: `","`, `":"`, UTF-8 as is.
+    Compact,
+}
+
+/// A JSON string as `json.dumps` writes it with `ensure_ascii=False`: only `"`, `\\` and
+/// control characters escaped.
+fn write_json_str_utf8(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// A JSON string as `json.dumps` writes it with `ensure_ascii=True`.

@@ -5,6 +5,7 @@ mod backward;
 #[path = "../common/mod.rs"]
 mod common;
 mod fanout;
+mod http_axon;
 mod peer10;
 mod phases;
 mod policies;

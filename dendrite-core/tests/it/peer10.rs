@@ -1,6 +1,8 @@
-//! The 10.x synapse call against the real bittensor 10.5.0 axon (`shared/peer10/axon.py`, a
-//! process of its own on loopback): every synapse of `shared/peer10/synapses.py`, the
-//! axon's refusals, the dendrite's own failures, and concurrent calls to one axon.
+//! The 10.x HTTP wire against the real peers, both directions: our synapse call against the
+//! real bittensor 10.5.0 axon (`shared/peer10/axon.py`, a process of its own on loopback) —
+//! every synapse of `shared/peer10/synapses.py`, the axon's refusals, the dendrite's own
+//! failures, concurrent calls to one axon; the real 10.5.0 dendrite against our axon and the
+//! real one side by side; btauth/1 with 11.3.0's `http_auth`, both ways.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -432,4 +434,121 @@ fn requests_signed_by_11_3_0_verify_here_and_tampering_does_not() {
     );
     let mine_names: Vec<&str> = mine.iter().map(|(k, _)| *k).collect();
     assert_eq!(mine_names, names);
+}
+
+/// Runs the real 10.5.0 dendrite (`dendrite.py call`) against the axon `target` (hotkey //Bob)
+/// and returns its report: status_code, status_message, result, chunks.
+fn real_dendrite_call(
+    target: &AxonTarget,
+    synapse: &str,
+    fields: &str,
+    timeout: f64,
+) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!(
+        "peer10-call-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let info = dir.join("axon.json");
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let spec = serde_json::json!({
+        "hotkey": target.hotkey, "coldkey": bob.ss58_address(), "ip": target.ip,
+        "port": target.port, "version": 10005000, "ip_type": 4, "protocol": 4,
+    });
+    std::fs::write(&info, spec.to_string()).unwrap();
+    let out = Command::new(peer10_python())
+        .arg(shared().join("peer10/dendrite.py"))
+        .args(["call", "--axons"])
+        .arg(&info)
+        .args([
+            "--synapse",
+            synapse,
+            "--fields",
+            fields,
+            "--timeout",
+            &timeout.to_string(),
+        ])
+        .output()
+        .expect("dendrite.py runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let line = line
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON line");
+    serde_json::from_str(line).unwrap()
+}
+
+/// A synapse as a report shows it, without what differs between any two calls or axons:
+/// times, nonces, signatures, uuids, the axon's port and sizes.
+fn comparable(value: &serde_json::Value) -> serde_json::Value {
+    const VARYING: [&str; 6] = [
+        "process_time",
+        "nonce",
+        "signature",
+        "uuid",
+        "port",
+        "total_size",
+    ];
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| !VARYING.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), comparable(v)))
+            .collect(),
+        serde_json::Value::Array(items) => items.iter().map(comparable).collect(),
+        other => other.clone(),
+    }
+}
+
+/// The real 10.5.0 dendrite gets the same answers from our axon as from the real axon: every
+/// synapse, the unknown one, the deadline; the whole synapse it ends with, field for field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_dendrite_gets_the_same_answers_from_our_axon() {
+    let real = PeerAxon::start(&[]);
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let ours =
+        dendrite_axon::http::serve_http(&bob, dendrite_axon::http::HttpAxonConfig::default())
+            .await
+            .unwrap();
+    let cases = [
+        ("Dummy", r#"{"dummy_input": 21}"#, 12.0),
+        ("Hashed", r#"{"text": "wire check é"}"#, 12.0),
+        ("TensorEcho", r#"{"x": [1, 2, 3, 4]}"#, 12.0),
+        ("Slow", r#"{"x": 5, "delay_s": 0.1}"#, 12.0),
+        ("Slow", r#"{"x": 5, "delay_s": 2.0}"#, 1.0),
+        ("Stream", r#"{"n": 4}"#, 12.0),
+        ("Unknown", "{}", 12.0),
+    ];
+    for (synapse, fields, timeout) in cases {
+        let (ours_target, real_target) = (ours.target(), real.target.clone());
+        let (a, b) = tokio::task::spawn_blocking(move || {
+            (
+                real_dendrite_call(&ours_target, synapse, fields, timeout),
+                real_dendrite_call(&real_target, synapse, fields, timeout),
+            )
+        })
+        .await
+        .unwrap();
+        for key in [
+            "status_code",
+            "status_message",
+            "result",
+            "chunks",
+            "fields",
+        ] {
+            assert_eq!(
+                comparable(&a[key]),
+                comparable(&b[key]),
+                "{synapse} {fields}: {key}\nours: {a}\nreal: {b}"
+            );
+        }
+        assert!(a["status_code"].is_number(), "{a}");
+    }
 }

@@ -1,0 +1,613 @@
+//! Our axon on the 10.x HTTP wire: serves the synapses of `shared/peer10/synapses.py`
+//! ([`Served`]) over HTTP/1.1 keep-alive with the 10.5.0 axon's checks, in its order, with its
+//! status codes and messages: route (404) → synapse from headers (500) → blacklist (403) →
+//! btauth/1 when asked (401) → signature and nonce (401, [`verify`]) → body, its fields and
+//! its recomputed body hash (500) → handler (200, or `text/event-stream` chunks).
+//!
+//! Differences from 10.5.0, on purpose: the nonce table is bounded (least recently used keys
+//! forgotten); bodies are bounded (`max_request_bytes`, 413); error answers carry no axon
+//! signature of their own (10.5.0's dendrite never checks it).
+
+mod synapses;
+pub mod verify;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use dendrite_http::btauth::Verifier;
+use dendrite_http::request::body_hash_of;
+use dendrite_http::value::float_repr;
+use dendrite_http::{AxonTarget, PyValue};
+use dendrite_keys::Keypair;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{HeaderMap, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use synapses::Served;
+use verify::{Claim, Nonces};
+
+use crate::AxonError;
+
+/// Settings of an HTTP axon.
+#[derive(Clone, Debug)]
+pub struct HttpAxonConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The largest request body accepted, bytes (larger: 413).
+    pub max_request_bytes: usize,
+    /// Dendrite hotkeys refused with 403.
+    pub blacklist: Vec<String>,
+    /// Also require btauth/1 (`X-Bittensor-*`, bound to our hotkey) on every request.
+    pub btauth: bool,
+    /// The most `{hotkey}:{uuid}` nonce keys remembered.
+    pub nonce_capacity: usize,
+}
+
+impl Default for HttpAxonConfig {
+    fn default() -> Self {
+        HttpAxonConfig {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            max_request_bytes: 64 << 20,
+            blacklist: Vec::new(),
+            btauth: false,
+            nonce_capacity: 100_000,
+        }
+    }
+}
+
+/// What every connection of one axon shares.
+struct Shared {
+    hotkey: String,
+    addr: SocketAddr,
+    config: HttpAxonConfig,
+    nonces: Nonces,
+    btauth: Option<Verifier>,
+    answered: AtomicU64,
+}
+
+/// A running HTTP axon; dropping it stops accepting (open connections finish).
+pub struct HttpAxonHandle {
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for HttpAxonHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpAxonHandle")
+            .field("addr", &self.shared.addr)
+            .field("hotkey", &self.shared.hotkey)
+            .finish()
+    }
+}
+
+impl HttpAxonHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Its hotkey.
+    pub fn hotkey(&self) -> &str {
+        &self.shared.hotkey
+    }
+
+    /// Where a 10.x dendrite sends to it.
+    pub fn target(&self) -> AxonTarget {
+        AxonTarget {
+            ip: self.shared.addr.ip().to_string(),
+            port: self.shared.addr.port(),
+            hotkey: self.shared.hotkey.clone(),
+        }
+    }
+
+    /// Requests answered so far (any status).
+    pub fn answered(&self) -> u64 {
+        self.shared.answered.load(Ordering::Relaxed)
+    }
+
+    /// `{hotkey}:{uuid}` keys in the nonce table now.
+    pub fn nonce_keys(&self) -> usize {
+        self.shared.nonces.len()
+    }
+
+    /// Stops accepting and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for HttpAxonHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts an HTTP axon answering as `key`'s hotkey. Must be called inside a tokio runtime.
+pub async fn serve_http(
+    key: &Keypair,
+    config: HttpAxonConfig,
+) -> Result<HttpAxonHandle, AxonError> {
+    let bind = |source| AxonError::Bind {
+        addr: config.addr,
+        source,
+    };
+    let listener = TcpListener::bind(config.addr).await.map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    let shared = Arc::new(Shared {
+        hotkey: key.ss58_address().to_owned(),
+        addr,
+        nonces: Nonces::new(config.nonce_capacity),
+        btauth: config.btauth.then(|| Verifier::new(key.ss58_address())),
+        config,
+        answered: AtomicU64::new(0),
+    });
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let accepting = shared.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = &mut stopped => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // fd exhaustion or a reset before accept must not end the server.
+                    tracing::warn!("http axon accept failed: {e}");
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let shared = accepting.clone();
+            let service = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(answer(&shared, peer, request).await) }
+            });
+            tokio::spawn(async move {
+                let served = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                if let Err(e) = served {
+                    tracing::debug!("http axon connection from {peer}: {e}");
+                }
+            });
+        }
+    });
+    Ok(HttpAxonHandle {
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// The synapse a request's headers describe (10.5.0's `Synapse.from_headers`).
+struct HeaderSynapse<'a> {
+    timeout: f64,
+    claim: Claim<'a>,
+    /// `bt_header_dendrite_*` as sent, in order.
+    dendrite: Vec<(&'a str, &'a str)>,
+    /// `bt_header_input_obj_*` as sent, in order.
+    inputs: Vec<(&'a str, &'a str)>,
+}
+
+async fn answer(shared: &Shared, peer: SocketAddr, request: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let response = answer_inner(shared, peer, request, started).await;
+    shared.answered.fetch_add(1, Ordering::Relaxed);
+    response
+}
+
+async fn answer_inner(
+    shared: &Shared,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+    started: Instant,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let name = parts.uri.path().trim_start_matches('/').to_owned();
+    let Some(served) = Served::from_name(&name) else {
+        let available: Vec<String> = std::iter::once("Synapse")
+            .chain(Served::ALL.iter().map(|s| s.name()))
+            .map(|n| format!("'{n}'"))
+            .collect();
+        let message = format!(
+            "Synapse name '{name}' not found. Available synapses [{}]",
+            available.join(", ")
+        );
+        return error(shared, None, "Synapse", 12.0, 404, &message, started, peer);
+    };
+    let headers = &parts.headers;
+    let Some(synapse) = header_synapse(headers, served) else {
+        return internal_error(shared, served.name(), started, peer);
+    };
+    let sent = Some(&synapse);
+    if shared
+        .config
+        .blacklist
+        .iter()
+        .any(|h| h == synapse.claim.hotkey)
+    {
+        let message = format!(
+            "Forbidden. Key is blacklisted: {} is on this axon's blacklist.",
+            synapse.claim.hotkey
+        );
+        return error(
+            shared,
+            sent,
+            served.name(),
+            synapse.timeout,
+            403,
+            &message,
+            started,
+            peer,
+        );
+    }
+    let body = match Limited::new(body, shared.config.max_request_bytes)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            let message = format!(
+                "Request body unreadable or over {} bytes: {e}",
+                shared.config.max_request_bytes
+            );
+            return error(
+                shared,
+                sent,
+                served.name(),
+                synapse.timeout,
+                413,
+                &message,
+                started,
+                peer,
+            );
+        }
+    };
+    let now = now_ns();
+    if let Some(verifier) = &shared.btauth {
+        let view: Vec<(&str, &str)> = headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+            .collect();
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        if let Err(e) = verifier.verify(
+            view.iter().copied(),
+            &body,
+            parts.method.as_str(),
+            target,
+            now,
+        ) {
+            let message = format!("Not Verified with error: {e}");
+            return error(
+                shared,
+                sent,
+                served.name(),
+                synapse.timeout,
+                401,
+                &message,
+                started,
+                peer,
+            );
+        }
+    }
+    if let Err(why) = shared.nonces.verify(&synapse.claim, &shared.hotkey, now) {
+        let message = format!("Not Verified with error: {why}");
+        return error(
+            shared,
+            sent,
+            served.name(),
+            synapse.timeout,
+            401,
+            &message,
+            started,
+            peer,
+        );
+    }
+    let Some(mut synapse_body) = read_body(&body, served) else {
+        return internal_error(shared, served.name(), started, peer);
+    };
+    let fields = synapse_body.subclass_fields();
+    if body_hash_of(&PyValue::Dict(fields.to_vec()), served.hash_fields())
+        != synapse.claim.body_hash
+    {
+        return internal_error(shared, served.name(), started, peer);
+    }
+    let delay = served.delay(fields);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if served.handle(synapse_body.subclass_fields_mut()).is_err() {
+        return internal_error(shared, served.name(), started, peer);
+    }
+    let process_time = started.elapsed().as_secs_f64();
+    synapse_body.answered(&shared.hotkey, shared.addr, process_time);
+    let mut response = Response::builder()
+        .status(StatusCode::OK)
+        .header("name", served.name())
+        .header("timeout", float_repr(synapse.timeout))
+        .header("bt_header_axon_status_code", "200")
+        .header("bt_header_axon_status_message", "Success")
+        .header("bt_header_axon_process_time", float_repr(process_time))
+        .header("bt_header_axon_ip", shared.addr.ip().to_string())
+        .header("bt_header_axon_port", shared.addr.port().to_string())
+        .header("bt_header_axon_hotkey", shared.hotkey.as_str());
+    for (name, value) in synapse.dendrite.iter().chain(&synapse.inputs) {
+        response = response.header(*name, *value);
+    }
+    let chunks = served.chunks(synapse_body.subclass_fields());
+    let json = synapse_body.json.dumps_compact();
+    response = response
+        .header("header_size", "0")
+        .header("total_size", json.len().to_string())
+        .header("computed_body_hash", synapse.claim.body_hash);
+    if served == Served::Stream {
+        return streamed(response, chunks);
+    }
+    response
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(json)).boxed())
+        .unwrap_or_else(|_| plain(500, "Internal Server Error"))
+}
+
+/// The synapse the headers describe; `None` where 10.5.0 fails to build it (a required field
+/// without its `bt_header_input_obj_*`, a value that does not decode, a nonce that is no int).
+fn header_synapse(headers: &HeaderMap, served: Served) -> Option<HeaderSynapse<'_>> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let timeout = match text("timeout") {
+        Some(t) => t.trim().parse::<f64>().ok().filter(|t| t.is_finite())?,
+        None => 12.0,
+    };
+    let mut dendrite = Vec::new();
+    let mut inputs = Vec::new();
+    for (name, value) in headers {
+        let Ok(value) = value.to_str() else { continue };
+        let name = name.as_str();
+        if name.starts_with("bt_header_dendrite_") {
+            dendrite.push((name, value));
+        } else if let Some(field) = name.strip_prefix("bt_header_input_obj_") {
+            let json = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .ok()?;
+            PyValue::parse(&json).ok()?;
+            let _ = field;
+            inputs.push((name, value));
+        }
+    }
+    for required in served.required() {
+        let header = format!("bt_header_input_obj_{required}");
+        if !inputs.iter().any(|(name, _)| *name == header) {
+            return None;
+        }
+    }
+    let nonce = match text("bt_header_dendrite_nonce") {
+        Some(n) => n.trim().parse().ok()?,
+        None => 0,
+    };
+    let version = match text("bt_header_dendrite_version") {
+        Some(v) => Some(v.trim().parse().ok()?),
+        None => None,
+    };
+    Some(HeaderSynapse {
+        timeout,
+        claim: Claim {
+            hotkey: text("bt_header_dendrite_hotkey").unwrap_or(""),
+            nonce,
+            uuid: text("bt_header_dendrite_uuid").unwrap_or(""),
+            signature: text("bt_header_dendrite_signature"),
+            version,
+            body_hash: text("computed_body_hash").unwrap_or(""),
+            timeout,
+        },
+        dendrite,
+        inputs,
+    })
+}
+
+/// A request's body read as the synapse: the JSON object with every subclass field present
+/// (defaults filled in) after the base class's.
+struct SynapseBody {
+    json: PyValue,
+    /// Where the subclass fields start in the object.
+    first_field: usize,
+}
+
+impl SynapseBody {
+    fn subclass_fields(&self) -> &[(String, PyValue)] {
+        match &self.json {
+            PyValue::Dict(items) => &items[self.first_field..],
+            _ => &[],
+        }
+    }
+
+    fn subclass_fields_mut(&mut self) -> &mut [(String, PyValue)] {
+        match &mut self.json {
+            PyValue::Dict(items) => &mut items[self.first_field..],
+            _ => &mut [],
+        }
+    }
+
+    /// Fills the axon's side as 10.5.0's answer has it: status 200 "Success", the time spent,
+    /// our address and hotkey.
+    fn answered(&mut self, hotkey: &str, addr: SocketAddr, process_time: f64) {
+        let PyValue::Dict(items) = &mut self.json else {
+            return;
+        };
+        let axon = PyValue::parse(
+            dendrite_http::TerminalInfo {
+                status_code: Some(200),
+                status_message: Some("Success".into()),
+                process_time: Some(process_time),
+                ip: Some(addr.ip().to_string()),
+                port: Some(i64::from(addr.port())),
+                hotkey: Some(hotkey.to_owned()),
+                ..Default::default()
+            }
+            .to_json()
+            .as_bytes(),
+        )
+        .unwrap_or(PyValue::None);
+        match items.iter_mut().find(|(k, _)| k == "axon") {
+            Some((_, slot)) => *slot = axon,
+            None => items.push(("axon".into(), axon)),
+        }
+    }
+}
+
+/// The base class's fields, in order.
+const BASE_FIELDS: [&str; 7] = [
+    "name",
+    "timeout",
+    "total_size",
+    "header_size",
+    "dendrite",
+    "axon",
+    "computed_body_hash",
+];
+
+fn read_body(body: &[u8], served: Served) -> Option<SynapseBody> {
+    let PyValue::Dict(items) = PyValue::parse(body).ok()? else {
+        return None;
+    };
+    let mut json: Vec<(String, PyValue)> = BASE_FIELDS
+        .iter()
+        .filter_map(|base| items.iter().find(|(k, _)| k == base).cloned())
+        .collect();
+    let first_field = json.len();
+    for (field, default) in served.fields() {
+        match items.iter().rev().find(|(k, _)| k == field) {
+            Some(given) => json.push(given.clone()),
+            None if *default == synapses::FieldDefault::Required => return None,
+            None => json.push(((*field).to_owned(), default.value())),
+        }
+    }
+    Some(SynapseBody {
+        json: PyValue::Dict(json),
+        first_field,
+    })
+}
+
+/// 10.5.0's answer to a failure: `{"message": …}`, the axon's status in the headers, the
+/// request's dendrite headers (10.5.0 writes the TCP peer's address there).
+#[allow(clippy::too_many_arguments)]
+fn error(
+    shared: &Shared,
+    sent: Option<&HeaderSynapse<'_>>,
+    name: &str,
+    timeout: f64,
+    status: u16,
+    message: &str,
+    started: Instant,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(status)
+        .header("name", name)
+        .header("timeout", float_repr(timeout))
+        .header("bt_header_axon_status_code", status.to_string())
+        .header("bt_header_axon_status_message", header_text(message))
+        .header(
+            "bt_header_axon_process_time",
+            float_repr(started.elapsed().as_secs_f64()),
+        )
+        .header("bt_header_axon_ip", shared.addr.ip().to_string())
+        .header("bt_header_axon_port", shared.addr.port().to_string())
+        .header("bt_header_axon_hotkey", shared.hotkey.as_str());
+    if let Some(sent) = sent {
+        response = response
+            .header("bt_header_dendrite_ip", peer.ip().to_string())
+            .header("bt_header_dendrite_port", peer.port().to_string());
+        for (name, value) in &sent.dendrite {
+            if *name != "bt_header_dendrite_ip" && *name != "bt_header_dendrite_port" {
+                response = response.header(*name, *value);
+            }
+        }
+    }
+    let mut body = String::from("{\"message\":");
+    body.push_str(&PyValue::Str(message.to_owned()).dumps_compact());
+    body.push('}');
+    response
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)).boxed())
+        .unwrap_or_else(|_| plain(500, "Internal Server Error"))
+}
+
+/// 10.5.0's 500 for a request it could not read or handle: `Internal Server Error #<uuid>`.
+fn internal_error(
+    shared: &Shared,
+    name: &str,
+    started: Instant,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let message = format!("Internal Server Error #{}", uuid::Uuid::new_v4());
+    error(shared, None, name, 12.0, 500, &message, started, peer)
+}
+
+/// A header value's text: visible ASCII and spaces as they are, anything else `?` (a status
+/// message may quote what a peer sent).
+fn header_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+fn plain(status: u16, message: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(message.as_bytes())).boxed());
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
+
+/// A `text/event-stream` answer sending `chunks` 20 ms apart, one body chunk each.
+fn streamed(response: hyper::http::response::Builder, chunks: Vec<String>) -> Response<Body> {
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+    tokio::spawn(async move {
+        for chunk in chunks {
+            if send
+                .send(Ok(Frame::data(Bytes::from(chunk))))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(receive));
+    response
+        .header("content-type", "text/event-stream")
+        .body(BodyExt::boxed(body))
+        .unwrap_or_else(|_| plain(500, "Internal Server Error"))
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}

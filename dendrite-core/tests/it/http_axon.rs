@@ -1,0 +1,208 @@
+//! Our 10.x client against our HTTP axon (`dendrite_axon::http`), both in this process on
+//! loopback: the synapses, and each of the axon's refusals as 10.5.0 words them, from requests
+//! written byte by byte (replayed, tampered, misaddressed, stale).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dendrite_axon::http::{serve_http, HttpAxonConfig, HttpAxonHandle};
+use dendrite_core::{Client, ClientConfig, HttpConfig, Keypair};
+use dendrite_http::{Dendrite, PyValue, SynapseRequest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::peer10::synapse;
+
+async fn axon(config: HttpAxonConfig) -> HttpAxonHandle {
+    serve_http(&Keypair::from_uri("//Bob").unwrap(), config)
+        .await
+        .unwrap()
+}
+
+fn client(btauth: bool) -> Client {
+    let http = HttpConfig {
+        btauth,
+        ..HttpConfig::default()
+    };
+    Client::new(
+        Keypair::from_uri("//Alice").unwrap(),
+        ClientConfig {
+            http,
+            ..ClientConfig::default()
+        },
+    )
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i128
+}
+
+/// Sends a rendered request as raw HTTP/1.1 on a connection of its own, with `body` in place
+/// of its own; returns the status and the answer's body.
+async fn raw(axon: &HttpAxonHandle, request: &SynapseRequest, body: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(axon.local_addr())
+        .await
+        .unwrap();
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nhost: {}\r\n",
+        request.path,
+        axon.local_addr()
+    );
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+fn message(body: &str) -> String {
+    match PyValue::parse(body.as_bytes()).unwrap().get("message") {
+        Some(PyValue::Str(m)) => m.clone(),
+        other => panic!("no message: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn our_client_and_axon_speak_every_synapse() {
+    let axon = axon(HttpAxonConfig::default()).await;
+    let client = client(false);
+    let target = [axon.target()];
+    let one = |name: &'static str, fields: &'static str, timeout: f64| {
+        let client = client.clone();
+        let target = target.clone();
+        async move {
+            client
+                .call_synapse(&target, &synapse(name, fields, timeout))
+                .await
+                .remove(0)
+        }
+    };
+    let dummy = one("Dummy", r#"{"dummy_input": 4, "dummy_output": null}"#, 12.0).await;
+    assert_eq!(dummy.status_code(), 200, "{dummy:?}");
+    let fields = dummy.answer.fields.as_ref().unwrap();
+    assert_eq!(fields.get("dummy_output"), Some(&PyValue::Int(8)));
+    let hashed = one("Hashed", r#"{"text": "ok", "out": null}"#, 12.0).await;
+    let out = hashed.answer.fields.as_ref().unwrap().get("out").cloned();
+    assert_eq!(out, Some(PyValue::Str("OK".into())));
+    let unknown = one("Unknown", "{}", 12.0).await;
+    assert_eq!(unknown.status_code(), 404);
+    let slow = one("Slow", r#"{"x": 1, "delay_s": 2.0, "out": null}"#, 0.5).await;
+    assert_eq!(slow.status_code(), 408);
+    assert_eq!(
+        slow.answer.dendrite.status_message.as_deref(),
+        Some("Request timeout after 0.5 seconds")
+    );
+}
+
+#[tokio::test]
+async fn the_axon_refuses_as_10_5_0_does() {
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let axon = axon(HttpAxonConfig::default()).await;
+    let dendrite = Dendrite::new(alice.clone(), "127.0.0.1");
+    let hashed = synapse("Hashed", r#"{"text": "signed", "out": null}"#, 12.0);
+    let request = dendrite.render(&hashed, &axon.target(), now_ns());
+    let (status, body) = raw(&axon, &request, &request.body).await;
+    assert_eq!(status, 200, "{body}");
+    // The same request again: its nonce is no newer than the last accepted.
+    let (status, body) = raw(&axon, &request, &request.body).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        message(&body),
+        "Not Verified with error: Nonce is too old, a newer one was last processed"
+    );
+    // A hashed field changed after signing: the recomputed body hash differs.
+    let fresh = dendrite.render(&hashed, &axon.target(), now_ns());
+    let tampered = fresh.body.replace("\"signed\"", "\"forged\"");
+    let (status, body) = raw(&axon, &fresh, &tampered).await;
+    assert_eq!(status, 500);
+    assert!(
+        message(&body).starts_with("Internal Server Error #"),
+        "{body}"
+    );
+    // Signed for another axon's hotkey.
+    let mut elsewhere = axon.target();
+    elsewhere.hotkey = alice.ss58_address().to_owned();
+    let misaddressed = dendrite.render(&hashed, &elsewhere, now_ns());
+    let (status, body) = raw(&axon, &misaddressed, &misaddressed.body).await;
+    assert_eq!(status, 401);
+    assert!(
+        message(&body).starts_with("Not Verified with error: Signature mismatch with "),
+        "{body}"
+    );
+    // A first nonce from 20 s ago, with a 12 s timeout: outside 4 + 12 s.
+    let stale = Dendrite::new(alice.clone(), "127.0.0.1");
+    let old = stale.render(&hashed, &axon.target(), now_ns() - 20_000_000_000);
+    let (status, body) = raw(&axon, &old, &old.body).await;
+    assert_eq!(status, 401);
+    let text = message(&body);
+    assert!(
+        text.starts_with("Not Verified with error: Nonce is too old: acceptable delta is 16.00 seconds but request was 20.0"),
+        "{text}"
+    );
+    // A required field without its input header: the synapse cannot be built from headers.
+    let mut headless = dendrite.render(&hashed, &axon.target(), now_ns());
+    headless
+        .headers
+        .retain(|(name, _)| !name.starts_with("bt_header_input_obj_"));
+    let (status, _) = raw(&axon, &headless, &headless.body).await;
+    assert_eq!(status, 500);
+}
+
+#[tokio::test]
+async fn blacklists_and_btauth_refuse_before_the_handler() {
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let blacklisting = axon(HttpAxonConfig {
+        blacklist: vec![alice.ss58_address().to_owned()],
+        ..HttpAxonConfig::default()
+    })
+    .await;
+    let dummy = synapse("Dummy", r#"{"dummy_input": 1, "dummy_output": null}"#, 12.0);
+    let refused = client(false)
+        .call_synapse(&[blacklisting.target()], &dummy)
+        .await
+        .remove(0);
+    assert_eq!(refused.status_code(), 403);
+    assert_eq!(
+        refused.answer.dendrite.status_message.as_deref(),
+        Some(
+            format!(
+                "Forbidden. Key is blacklisted: {} is on this axon's blacklist.",
+                alice.ss58_address()
+            )
+            .as_str()
+        )
+    );
+
+    let verifying = axon(HttpAxonConfig {
+        btauth: true,
+        ..HttpAxonConfig::default()
+    })
+    .await;
+    let signed = client(true)
+        .call_synapse(&[verifying.target()], &dummy)
+        .await
+        .remove(0);
+    assert_eq!(signed.status_code(), 200, "{signed:?}");
+    let unsigned = client(false)
+        .call_synapse(&[verifying.target()], &dummy)
+        .await
+        .remove(0);
+    assert_eq!(unsigned.status_code(), 401);
+    let text = unsigned.answer.dendrite.status_message.unwrap_or_default();
+    assert!(
+        text.starts_with("Not Verified with error: MalformedAuth: "),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(verifying.answered(), 2);
+}
