@@ -1,4 +1,5 @@
-//! `dendrite axon`: the toy model served as a Bittensor 3.x axon.
+//! `dendrite axon`: the toy model served as a Bittensor 3.x axon, or (`--protocol http`) the
+//! toy synapses of `shared/peer10/synapses.py` served as a bittensor 10.x HTTP axon.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -37,6 +38,25 @@ pub struct AxonArgs {
     /// gradients are counted, not kept.
     #[arg(long)]
     grad_log: Option<PathBuf>,
+    /// Which wire: the 3.x gRPC service, or the 10.x HTTP synapses (Dummy, TensorEcho, Hashed,
+    /// Slow, Stream, with 10.5.0's checks).
+    #[arg(long, value_enum, default_value = "grpc")]
+    protocol: Protocol,
+    /// (http) Refuse this dendrite hotkey with 403; repeatable.
+    #[arg(long)]
+    blacklist: Vec<String>,
+    /// (http) Also require btauth/1 (bittensor 11's `http_auth`) on every request.
+    #[arg(long)]
+    btauth: bool,
+}
+
+/// The wires an axon can serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// Bittensor 3.x: gRPC `/Bittensor/Forward` and `/Bittensor/Backward`.
+    Grpc,
+    /// Bittensor 10.x: `POST /{Synapse}` over HTTP/1.1.
+    Http,
 }
 
 /// How often received gradients are appended to `--grad-log`.
@@ -44,6 +64,18 @@ const GRAD_LOG_INTERVAL: Duration = Duration::from_millis(20);
 
 pub async fn run(args: AxonArgs) -> Result<(), CliError> {
     let key = Keypair::from_uri(&args.uri).map_err(CliError::input)?;
+    let limit = match args.run_seconds {
+        Some(s) => dendrite::core::seconds(
+            "--run-seconds",
+            s,
+            dendrite::core::SecondsRange::NonNegative,
+        )
+        .map_err(CliError::input)?,
+        None => Duration::from_secs(u64::MAX / 4),
+    };
+    if args.protocol == Protocol::Http {
+        return run_http(&key, &args, limit).await;
+    }
     let config = AxonConfig {
         addr: SocketAddr::new(args.ip, args.port),
         compression: args.compression.map(Into::into),
@@ -76,26 +108,48 @@ pub async fn run(args: AxonArgs) -> Result<(), CliError> {
         });
     }
     let info = handle.info_json(std::process::id());
-    if let Some(path) = &args.info_out {
-        std::fs::write(path, &info)
+    announce(&info, args.info_out.as_deref())?;
+    until_stopped(limit).await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// `--protocol http`: the 10.x axon.
+async fn run_http(key: &Keypair, args: &AxonArgs, limit: Duration) -> Result<(), CliError> {
+    let config = dendrite_axon::http::HttpAxonConfig {
+        addr: SocketAddr::new(args.ip, args.port),
+        blacklist: args.blacklist.clone(),
+        btauth: args.btauth,
+        ..Default::default()
+    };
+    let handle = dendrite_axon::http::serve_http(key, config)
+        .await
+        .map_err(CliError::input)?;
+    announce(
+        &handle.info_json(std::process::id()),
+        args.info_out.as_deref(),
+    )?;
+    until_stopped(limit).await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// Writes the axon's info to `--info-out` and prints `AXON READY {info}`.
+fn announce(info: &str, info_out: Option<&std::path::Path>) -> Result<(), CliError> {
+    if let Some(path) = info_out {
+        std::fs::write(path, info)
             .map_err(|e| CliError::input(format!("cannot write {}: {e}", path.display())))?;
     }
     println!("AXON READY {info}");
-    let limit = match args.run_seconds {
-        Some(s) => dendrite::core::seconds(
-            "--run-seconds",
-            s,
-            dendrite::core::SecondsRange::NonNegative,
-        )
-        .map_err(CliError::input)?,
-        None => Duration::from_secs(u64::MAX / 4),
-    };
+    Ok(())
+}
+
+/// Until `limit` passes or Ctrl-C.
+async fn until_stopped(limit: Duration) {
     tokio::select! {
         _ = tokio::time::sleep(limit) => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    handle.shutdown().await;
-    Ok(())
 }
 
 /// One `--grad-log` line: who sent which synapse's gradient, its shape, sum and first values.

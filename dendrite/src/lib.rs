@@ -31,6 +31,8 @@ mod torch;
 
 pub use dendrite_core as core;
 pub use dendrite_format as format;
+/// The 10.x HTTP wire: synapse requests, answers, btauth/1 (`Client::call_synapse` sends them).
+pub use dendrite_http as http;
 #[cfg(feature = "metrics")]
 pub use dendrite_metrics as metrics;
 pub use dendrite_wire as wire;

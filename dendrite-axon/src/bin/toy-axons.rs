@@ -10,10 +10,15 @@
 //! `toy-axons --port P [--uri //Bob] --info-out FILE [--seconds S]` serves one axon as
 //! `../shared/peer/axon.py` does: it writes `{hotkey, ip, port, version, pid}` to FILE and prints
 //! `AXON READY {json}`.
+//!
+//! `--protocol http` serves the 10.x HTTP axon (`dendrite_axon::http`) instead: the listing is
+//! then a list of `AxonInfo` dicts as `../shared/peer10/axon.py` writes them (faults and
+//! compression are the 3.x fleet's only).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use dendrite_axon::http::{serve_http, HttpAxonConfig};
 use dendrite_axon::{serve, AxonConfig, Behaviour, Memoized, SynapseHandler, ToyModel};
 use dendrite_keys::Keypair;
 use dendrite_wire::Compression;
@@ -56,8 +61,8 @@ fn number(arg: Option<String>) -> usize {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: toy-axons --count N --out FILE [--memo] [--seconds S] [--hang-every K] \
-         [--slow-every K --slow-ms M] [--compression gzip|zstd] [--ip IP]"
+        "usage: toy-axons --count N --out FILE [--protocol grpc|http] [--memo] [--seconds S] \
+         [--hang-every K] [--slow-every K --slow-ms M] [--compression gzip|zstd] [--ip IP]"
     );
     std::process::exit(2)
 }
@@ -67,6 +72,7 @@ async fn main() {
     let (mut count, mut out, mut memo, mut seconds) = (1usize, None, false, None);
     let (mut port, mut uri, mut info_out) = (0u16, None::<String>, None::<String>);
     let mut faults = Fleet::default();
+    let mut http = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -78,6 +84,13 @@ async fn main() {
             }
             "--out" => out = Some(args.next().unwrap_or_else(|| usage())),
             "--memo" => memo = true,
+            "--protocol" => {
+                http = match args.next().as_deref() {
+                    Some("http") => true,
+                    Some("grpc") => false,
+                    _ => usage(),
+                }
+            }
             "--seconds" => seconds = args.next().and_then(|v| v.parse::<u64>().ok()),
             "--port" => {
                 port = args
@@ -113,12 +126,14 @@ async fn main() {
         return;
     }
     let Some(out) = out else { usage() };
+    if http {
+        serve_http_fleet(count, &out, faults.ip, seconds).await;
+        return;
+    }
     let mut handles = Vec::with_capacity(count);
     let mut listing = Vec::with_capacity(count);
     for i in 0..count {
-        let mut seed = [0x5au8; 32];
-        seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        let key = Keypair::from_seed(seed).unwrap_or_else(|e| panic!("seed: {e}"));
+        let key = fleet_key(i);
         let handler: Arc<dyn SynapseHandler> = if memo {
             Arc::new(Memoized::new(ToyModel::new()))
         } else {
@@ -142,6 +157,48 @@ async fn main() {
         }
     }
     if let Err(e) = std::fs::write(&out, format!("[{}]\n", listing.join(",\n"))) {
+        eprintln!("toy-axons: cannot write {out}: {e}");
+        std::process::exit(1);
+    }
+    println!("AXONS READY {count}");
+    wait_for_stop(seconds).await;
+    for handle in handles {
+        handle.shutdown().await;
+    }
+}
+
+/// Keys of a fleet: a fixed seed per index, fast to make.
+fn fleet_key(index: usize) -> Keypair {
+    let mut seed = [0x5au8; 32];
+    seed[..8].copy_from_slice(&(index as u64).to_le_bytes());
+    Keypair::from_seed(seed).unwrap_or_else(|e| panic!("seed: {e}"))
+}
+
+/// Serves `count` 10.x HTTP axons and writes their `AxonInfo` list to `out`.
+async fn serve_http_fleet(
+    count: usize,
+    out: &str,
+    ip: Option<std::net::IpAddr>,
+    seconds: Option<u64>,
+) {
+    let mut handles = Vec::with_capacity(count);
+    for i in 0..count {
+        let default = HttpAxonConfig::default();
+        let config = HttpAxonConfig {
+            addr: std::net::SocketAddr::new(ip.unwrap_or(default.addr.ip()), 0),
+            ..default
+        };
+        match serve_http(&fleet_key(i), config).await {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                eprintln!("toy-axons: axon {i}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let pid = std::process::id();
+    let listing: Vec<String> = handles.iter().map(|h| h.info_json(pid)).collect();
+    if let Err(e) = std::fs::write(out, format!("[{}]\n", listing.join(",\n"))) {
         eprintln!("toy-axons: cannot write {out}: {e}");
         std::process::exit(1);
     }

@@ -111,6 +111,20 @@ impl HttpAxonHandle {
         }
     }
 
+    /// Its `AxonInfo` as JSON, as `shared/peer10/axon.py` writes it (`version` 10005000,
+    /// coldkey = hotkey), with `pid`.
+    pub fn info_json(&self, pid: u32) -> String {
+        format!(
+            r#"{{"version": {}, "ip": "{}", "port": {}, "ip_type": {}, "hotkey": "{}", "coldkey": "{}", "protocol": 4, "placeholder1": 0, "placeholder2": 0, "pid": {pid}}}"#,
+            dendrite_http::VERSION_AS_INT,
+            self.shared.addr.ip(),
+            self.shared.addr.port(),
+            if self.shared.addr.is_ipv4() { 4 } else { 6 },
+            self.shared.hotkey,
+            self.shared.hotkey,
+        )
+    }
+
     /// Requests answered so far (any status).
     pub fn answered(&self) -> u64 {
         self.shared.answered.load(Ordering::Relaxed)

@@ -441,6 +441,7 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["axon", "--help"],
         vec!["query", "--help"],
+        vec!["call", "--help"],
         vec!["bench", "--help"],
         vec!["replay", "--help"],
     ] {
@@ -592,4 +593,49 @@ fn a_recorded_query_replays_without_the_network() {
     let output = dendrite().arg("replay").arg(&record).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).1.contains("record-000001.jsonl:1"));
+}
+
+#[test]
+fn call_against_dendrite_axon_on_the_http_wire() {
+    let dir = scratch("call-http");
+    let (_axon, info, ready) = start_axon_with(&dir, &["--protocol", "http"]);
+    assert_eq!(ready["version"], 10005000, "{ready}");
+    let output = dendrite()
+        .args(["call", "--synapse", "Hashed", "--json", "--repeat", "2"])
+        .args(["--fields", r#"{"text": "über", "out": null}"#])
+        .arg("--axons")
+        .arg(&info)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for line in &lines {
+        assert_eq!(line["status_code"], 200, "{line}");
+        assert_eq!(line["fields"]["out"], "ÜBER", "{line}");
+        assert_eq!(line["hotkey"], ready["hotkey"]);
+    }
+    assert!(
+        stderr.contains("2 rounds × 1 axons: 2 calls (200×2)"),
+        "{stderr}"
+    );
+    // A synapse the axon does not serve: its 404, and the exit is still 0 (peers fail, not us).
+    let output = dendrite()
+        .args(["call", "--synapse", "Nope", "--json", "--axons"])
+        .arg(&info)
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&output);
+    assert!(output.status.success());
+    assert_eq!(json_lines(&stdout)[0]["status_code"], 404, "{stdout}");
+    // The caller's mistakes: one line and a non-zero exit.
+    let output = dendrite()
+        .args(["call", "--synapse", "../x", "--axons"])
+        .arg(&info)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("not a Python identifier"), "{stderr}");
 }

@@ -1,0 +1,298 @@
+//! `dendrite call`: one synapse of the 10.x HTTP wire to every axon of a file, as 10.5.0's
+//! `Dendrite.forward` sends it, on the same core (deadline, quorum, backoff, retries) as
+//! `dendrite query`; a table or JSON lines per axon, optionally repeated.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use dendrite::core::{seconds, Client, ClientConfig, HttpConfig, SecondsRange, SynapseOutcome};
+use dendrite::http::{AxonTarget, PyValue, SynapseCall};
+use dendrite::Keypair;
+
+use crate::{table, CliError};
+
+/// Options of `dendrite call`.
+#[derive(Args)]
+pub struct CallArgs {
+    /// Axon file: one `AxonInfo` JSON object or a list (ip, port, hotkey; other fields
+    /// ignored), as `shared/peer10/axon.py` and `dendrite axon --protocol http` write them.
+    #[arg(long)]
+    axons: PathBuf,
+    /// The synapse's class name (its route).
+    #[arg(long, default_value = "Dummy")]
+    synapse: String,
+    /// The synapse's own fields as a JSON object, in declaration order (default: the
+    /// `shared/peer10/synapses.py` inputs of the known synapses).
+    #[arg(long)]
+    fields: Option<String>,
+    /// Fields without a default (sent as `bt_header_input_obj_*`), comma separated (default:
+    /// the known synapse's).
+    #[arg(long, value_delimiter = ',')]
+    required: Option<Vec<String>>,
+    /// `required_hash_fields`, comma separated (default: the known synapse's).
+    #[arg(long, value_delimiter = ',')]
+    hash_fields: Option<Vec<String>>,
+    /// Timeout per call, seconds (10.x's default 12).
+    #[arg(long, default_value_t = 12.0)]
+    timeout: f64,
+    /// Our hotkey as a dev URI, mnemonic or 0x seed.
+    #[arg(long, default_value = "//Alice")]
+    uri: String,
+    /// The IP address requests report as ours (never looked up).
+    #[arg(long, default_value = "127.0.0.1")]
+    external_ip: String,
+    /// Also sign with btauth/1 (bittensor 11's `http_auth`).
+    #[arg(long)]
+    btauth: bool,
+    /// HTTP/1.1 connections per axon at most.
+    #[arg(long, default_value_t = HttpConfig::default().connections_per_endpoint)]
+    connections_per_axon: usize,
+    /// Run the call this many times.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Seconds between repeats.
+    #[arg(long, default_value_t = 0.0)]
+    interval: f64,
+    /// One JSON object per axon per round instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Print nothing per axon; one summary line at the end (benchmarks).
+    #[arg(long, conflicts_with = "json")]
+    quiet: bool,
+    #[command(flatten)]
+    policy: crate::policy::PolicyArgs,
+}
+
+/// The inputs, required and hash fields of `shared/peer10/synapses.py`'s synapses.
+fn known(
+    name: &str,
+) -> Option<(
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+)> {
+    Some(match name {
+        "Dummy" => (
+            r#"{"dummy_input": 21, "dummy_output": null}"#,
+            &["dummy_input"],
+            &[],
+        ),
+        "Hashed" => (r#"{"text": "hello", "out": null}"#, &["text"], &["text"]),
+        "Slow" => (
+            r#"{"x": 7, "delay_s": 2.0, "out": null}"#,
+            &["x", "delay_s"],
+            &[],
+        ),
+        "TensorEcho" => (r#"{"x": null, "y": null}"#, &[], &[]),
+        _ => return None,
+    })
+}
+
+fn synapse(args: &CallArgs) -> Result<SynapseCall, CliError> {
+    let known = known(&args.synapse);
+    let fields = match (&args.fields, known) {
+        (Some(fields), _) => fields.clone(),
+        (None, Some((fields, _, _))) => fields.to_owned(),
+        (None, None) => "{}".to_owned(),
+    };
+    let fields = PyValue::parse(fields.as_bytes())
+        .map_err(|e| CliError::input(format!("--fields is not JSON: {e}")))?;
+    let owned = |given: &Option<Vec<String>>, default: &[&str]| -> Vec<String> {
+        given
+            .clone()
+            .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+    };
+    let required = owned(&args.required, known.map_or(&[], |k| k.1));
+    let hashed = owned(&args.hash_fields, known.map_or(&[], |k| k.2));
+    fn view(names: &[String]) -> Vec<&str> {
+        names.iter().map(String::as_str).collect()
+    }
+    let timeout = seconds("--timeout", args.timeout, SecondsRange::Positive)
+        .map_err(CliError::input)?
+        .as_secs_f64();
+    SynapseCall::new(
+        &args.synapse,
+        timeout,
+        &fields,
+        &view(&required),
+        &view(&hashed),
+        None,
+    )
+    .map_err(CliError::input)
+}
+
+/// Reads the axons of an `AxonInfo` file.
+fn axons(path: &PathBuf) -> Result<Vec<AxonTarget>, CliError> {
+    let text = std::fs::read(path)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    let list = match value {
+        serde_json::Value::Array(list) => list,
+        one => vec![one],
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, axon)| {
+            let bad = |what: &str| CliError::input(format!("{}: axon {i}: {what}", path.display()));
+            Ok(AxonTarget {
+                ip: axon["ip"].as_str().ok_or_else(|| bad("no ip"))?.to_owned(),
+                port: axon["port"]
+                    .as_u64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .ok_or_else(|| bad("no port"))?,
+                hotkey: axon["hotkey"]
+                    .as_str()
+                    .ok_or_else(|| bad("no hotkey"))?
+                    .to_owned(),
+            })
+        })
+        .collect()
+}
+
+pub async fn run(args: CallArgs) -> Result<(), CliError> {
+    let targets = axons(&args.axons)?;
+    let call = synapse(&args)?;
+    let key = Keypair::from_uri(&args.uri).map_err(CliError::input)?;
+    let mut config = ClientConfig {
+        http: HttpConfig {
+            external_ip: args.external_ip.clone(),
+            btauth: args.btauth,
+            connections_per_endpoint: args.connections_per_axon.max(1),
+            ..HttpConfig::default()
+        },
+        ..ClientConfig::default()
+    };
+    args.policy.apply(&mut config)?;
+    let interval =
+        seconds("--interval", args.interval, SecondsRange::NonNegative).map_err(CliError::input)?;
+    let client = Client::new(key, config);
+    let (mut walls, mut statuses) = (Vec::new(), std::collections::BTreeMap::new());
+    for round in 0..args.repeat {
+        if round > 0 && !interval.is_zero() {
+            tokio::time::sleep(interval).await;
+        }
+        let started = Instant::now();
+        let outcomes = client.call_synapse(&targets, &call).await;
+        walls.push(started.elapsed());
+        for outcome in &outcomes {
+            *statuses.entry(outcome.status_code()).or_insert(0u64) += 1;
+        }
+        if args.json {
+            for (axon, outcome) in targets.iter().zip(&outcomes) {
+                println!("{}", json_line(round, axon, outcome));
+            }
+        } else if !args.quiet {
+            print_table(&targets, &outcomes);
+        }
+    }
+    if args.quiet || args.repeat > 1 {
+        let calls: u64 = statuses.values().sum();
+        let codes: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
+        eprintln!(
+            "{} rounds × {} axons: {} calls ({}); {}",
+            args.repeat,
+            targets.len(),
+            calls,
+            codes.join(", "),
+            table::latency_summary(&mut walls)
+        );
+    }
+    Ok(())
+}
+
+fn json_line(round: u32, axon: &AxonTarget, outcome: &SynapseOutcome) -> String {
+    let answer = &outcome.answer;
+    let phases: serde_json::Map<String, serde_json::Value> = outcome
+        .phases
+        .named()
+        .iter()
+        .map(|(name, d)| ((*name).to_owned(), d.as_secs_f64().into()))
+        .collect();
+    let fields = answer.fields.as_ref().map_or(serde_json::Value::Null, |f| {
+        serde_json::from_str(&f.dumps()).unwrap_or(serde_json::Value::Null)
+    });
+    serde_json::json!({
+        "round": round,
+        "axon": format!("{}:{}", axon.ip, axon.port),
+        "hotkey": axon.hotkey,
+        "status_code": outcome.status_code(),
+        "status_message": answer.dendrite.status_message,
+        "process_time": answer.dendrite.process_time,
+        "elapsed": outcome.elapsed.as_secs_f64(),
+        "bytes_sent": outcome.bytes_sent,
+        "bytes_received": outcome.bytes_received,
+        "phases": phases,
+        "fields": fields,
+    })
+    .to_string()
+}
+
+fn print_table(targets: &[AxonTarget], outcomes: &[SynapseOutcome]) {
+    let rows: Vec<Vec<String>> = targets
+        .iter()
+        .zip(outcomes)
+        .map(|(axon, outcome)| {
+            let fields = outcome
+                .answer
+                .fields
+                .as_ref()
+                .map(subclass_fields)
+                .unwrap_or_default();
+            vec![
+                format!("{}:{}", axon.ip, axon.port),
+                table::short(&axon.hotkey),
+                outcome.status_code().to_string(),
+                format!("{:.1}", outcome.elapsed.as_secs_f64() * 1e3),
+                truncate(
+                    outcome
+                        .answer
+                        .dendrite
+                        .status_message
+                        .as_deref()
+                        .unwrap_or(""),
+                    48,
+                ),
+                truncate(&fields, 60),
+            ]
+        })
+        .collect();
+    table::print(
+        &["axon", "hotkey", "status", "ms", "message", "fields"],
+        &rows,
+    );
+}
+
+/// The synapse's own fields of an answer (after the base class's), as JSON.
+fn subclass_fields(fields: &PyValue) -> String {
+    const BASE: [&str; 7] = [
+        "name",
+        "timeout",
+        "total_size",
+        "header_size",
+        "dendrite",
+        "axon",
+        "computed_body_hash",
+    ];
+    match fields {
+        PyValue::Dict(items) => PyValue::Dict(
+            items
+                .iter()
+                .filter(|(k, _)| !BASE.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        )
+        .dumps(),
+        other => other.dumps(),
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
