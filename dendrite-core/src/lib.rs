@@ -35,7 +35,7 @@ mod unary;
 pub use backward_plan::{
     answered, plan_backward, plan_backward_of, plan_gradients, PlannedEndpoint, SynapseGradient,
 };
-pub use client::{BackwardDispatch, CallError, Client, SynapseOutcome};
+pub use client::{BackwardDispatch, CallError, Client, SynapseOutcome, SynapseStream};
 pub use config::{
     BackoffConfig, ClientConfig, HttpConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
 };

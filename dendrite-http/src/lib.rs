@@ -37,6 +37,6 @@ pub mod value;
 pub use request::{
     AxonTarget, Dendrite, RequestError, Signed, SynapseCall, SynapseRequest, VERSION_AS_INT,
 };
-pub use response::{read_answer, CallSite, DendriteFailure, SynapseAnswer};
+pub use response::{read_answer, read_stream_head, CallSite, DendriteFailure, SynapseAnswer};
 pub use terminal::TerminalInfo;
 pub use value::PyValue;

@@ -158,6 +158,42 @@ pub fn read_answer<'h>(
         axon.status_message = message;
         None
     };
+    overlay_headers(&mut dendrite, &mut axon, headers)?;
+    Ok(SynapseAnswer {
+        dendrite,
+        axon,
+        fields,
+    })
+}
+
+/// The synapse after a streamed answer's head (`text/event-stream`: the body is the stream's
+/// chunks, not the synapse): the axon's status and infos from the headers, no fields. 10.5.0
+/// rebuilds the rest from the user's `extract_response_json`.
+pub fn read_stream_head<'h>(
+    status: u16,
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    sent_dendrite: &TerminalInfo,
+    sent_axon: &TerminalInfo,
+) -> Result<SynapseAnswer, DendriteFailure> {
+    let mut dendrite = sent_dendrite.clone();
+    let mut axon = sent_axon.clone();
+    axon.status_code = Some(i64::from(status));
+    overlay_headers(&mut dendrite, &mut axon, headers)?;
+    Ok(SynapseAnswer {
+        dendrite,
+        axon,
+        fields: None,
+    })
+}
+
+/// The response's `bt_header_*` over both infos (their non-`None` fields win), then the
+/// dendrite's status becomes the axon's; a header value that does not parse is the dendrite's
+/// 422.
+fn overlay_headers<'h>(
+    dendrite: &mut TerminalInfo,
+    axon: &mut TerminalInfo,
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+) -> Result<(), DendriteFailure> {
     let (mut from_dendrite, mut from_axon) = (TerminalInfo::default(), TerminalInfo::default());
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
@@ -179,11 +215,7 @@ pub fn read_answer<'h>(
     axon.overlay(&from_axon);
     dendrite.status_code = axon.status_code;
     dendrite.status_message = axon.status_message.clone();
-    Ok(SynapseAnswer {
-        dendrite,
-        axon,
-        fields,
-    })
+    Ok(())
 }
 
 fn is_terminal_field(name: &str) -> bool {

@@ -188,8 +188,8 @@ impl TerminalInfo {
         }
     }
 
-    /// Fills every field that is `None` here from `other` (how the 10.x dendrite merges the
-    /// response's headers into its synapse: the answer's non-`None` fields win).
+    /// Every field `other` has replaces this one's (how the 10.x dendrite merges the response's
+    /// headers into its synapse: the answer's non-`None` fields win).
     pub fn overlay(&mut self, other: &TerminalInfo) {
         macro_rules! take {
             ($($field:ident),*) => {$(

@@ -51,19 +51,19 @@ fn texts(batch: usize, seq: usize) -> Vec<String> {
 
 /// CPU seconds and context switches of a finished child process.
 #[derive(Clone, Copy, Debug, Default)]
-struct Usage {
-    cpu_s: f64,
-    context_switches: f64,
+pub(crate) struct Usage {
+    pub cpu_s: f64,
+    pub context_switches: f64,
 }
 
 /// Runs `command` to its end, its output discarded (stderr kept in `stderr` for the error),
 /// and returns its resource usage.
-fn usage_of(command: &mut Command, stderr: &Path) -> Result<Usage> {
+pub(crate) fn usage_of(command: &mut Command, stderr: &Path) -> Result<Usage> {
     let child = command
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(stderr)?)
         .spawn()
-        .context("starting dendrite query")?;
+        .with_context(|| format!("starting {command:?}"))?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.

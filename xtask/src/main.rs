@@ -5,6 +5,7 @@
 //! (override with `DENDRITE_SHARED`).
 
 mod bench;
+mod bench_http;
 mod bench_policies;
 mod bench_processes;
 mod codegen;
@@ -216,6 +217,10 @@ fn release_test(package: &str, test: &str, sizes: &[(&str, usize)]) -> Result<()
 
 fn test() -> Result<()> {
     setup::export()?;
+    // The 10.x wire's live tests (dendrite-core's `peer10`) run against the real bittensor
+    // 10.5.0 and 11.3.0: install both peers once, before the tests start in parallel.
+    std::env::set_var("DENDRITE_PEER10_PYTHON", util::peer10_python()?);
+    std::env::set_var("DENDRITE_PEER11_PYTHON", util::peer11_python()?);
     // The tidy tests (`tidy.rs`): layering and ARCHITECTURE.md's crate map, from cargo metadata.
     util::cargo(&["test", "--package", "xtask"])?;
     // Builds the selection's tests, examples and binaries, and fails if one that links libtorch
@@ -284,6 +289,15 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             )
         }
         "fanout" => fanout::run(),
+        "http" => {
+            let release = util::release_bins()?;
+            let dir = util::root().join("target").join("bench");
+            std::fs::create_dir_all(&dir)?;
+            let lines = bench_http::run(&release, &dir, quick)?;
+            std::fs::write(dir.join("http.json"), serde_json::to_string_pretty(&lines)?)?;
+            println!("{}", bench_http::report(&lines));
+            Ok(())
+        }
         "processes" => {
             let release = util::release_bins()?;
             let (python, _wheel) = python::ready_python()?;
@@ -299,7 +313,7 @@ fn bench(which: &str, quick: bool) -> Result<()> {
         }
         other => {
             anyhow::bail!(
-                "unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout, phases, processes)"
+                "unknown benchmark `{other}` (known: compare, wire, tokenizer, fanout, phases, processes, http)"
             )
         }
     }

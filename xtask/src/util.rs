@@ -98,12 +98,30 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Installs (idempotently) the Python bittensor 3.7.0 peer and returns its python.
 pub fn peer_python() -> Result<PathBuf> {
-    if let Some(py) = std::env::var_os("DENDRITE_PEER_PYTHON") {
+    setup_python("DENDRITE_PEER_PYTHON", "peer", &[])
+}
+
+/// The bittensor 10.5.0 peer's Python (`shared/peer10/setup.sh`; `DENDRITE_PEER10_PYTHON`
+/// overrides it).
+pub fn peer10_python() -> Result<PathBuf> {
+    setup_python("DENDRITE_PEER10_PYTHON", "peer10", &[])
+}
+
+/// The bittensor 11.3.0 peer's Python (`shared/peer10/setup.sh --v11`;
+/// `DENDRITE_PEER11_PYTHON` overrides it).
+pub fn peer11_python() -> Result<PathBuf> {
+    setup_python("DENDRITE_PEER11_PYTHON", "peer10", &["--v11"])
+}
+
+/// The Python a peer's `setup.sh` installs (its last line), or the variable's.
+fn setup_python(variable: &str, peer: &str, args: &[&str]) -> Result<PathBuf> {
+    if let Some(py) = std::env::var_os(variable) {
         return Ok(PathBuf::from(py));
     }
-    let setup = shared().join("peer").join("setup.sh");
+    let setup = shared().join(peer).join("setup.sh");
     let out = Command::new("bash")
         .arg(&setup)
+        .args(args)
         .output()
         .with_context(|| format!("running {}", setup.display()))?;
     if !out.status.success() {

@@ -18,7 +18,7 @@ pub use backward::BackwardDispatch;
 pub use checks::CallError;
 pub(crate) use gather::{Gathered, Unfinished};
 use policy::NoSlot;
-pub use synapse::SynapseOutcome;
+pub use synapse::{SynapseOutcome, SynapseStream};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use dendrite_http::{
-    read_answer, AxonTarget, CallSite, DendriteFailure, SynapseAnswer, SynapseCall, SynapseRequest,
-    TerminalInfo,
+    read_answer, read_stream_head, AxonTarget, CallSite, DendriteFailure, SynapseAnswer,
+    SynapseCall, SynapseRequest, TerminalInfo,
 };
 use http_body_util::{BodyExt, Full, Limited};
 
@@ -95,7 +95,7 @@ impl Client {
         });
         let one = |index: usize| {
             let (inner, call, axon) = (self.inner.clone(), call.clone(), axons[index].clone());
-            async move { inner.synapse_one(&axon, &call).await }
+            async move { inner.synapse_one(&axon, &call, &Reading::Whole).await }
         };
         let fallback = |index: usize, why: &Unfinished| {
             let failure = match why {
@@ -119,8 +119,119 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Sends `synapse` to one axon and streams its answer (10.5.0's `call_stream`): a 200
+    /// `text/event-stream` answer's body chunks as they arrive ([`SynapseStream::next_chunk`]),
+    /// then the synapse's state from the answer's head ([`SynapseStream::outcome`]); any other
+    /// answer is read whole, as [`Client::call_synapse`] reads it. The same policies and the
+    /// same deadline (the whole stream ends by the synapse's timeout). Dropping the stream
+    /// cancels the call. Must be called within a tokio runtime.
+    pub fn call_synapse_stream(&self, axon: &AxonTarget, synapse: &SynapseCall) -> SynapseStream {
+        let start = Instant::now();
+        let timeout = Duration::from_secs_f64(synapse.timeout().min(1e9));
+        let call = SynapseContext {
+            synapse: synapse.clone(),
+            start,
+            deadline: start + timeout,
+        };
+        let (sender, chunks) = tokio::sync::mpsc::channel(STREAM_CHUNKS_AHEAD);
+        let (inner, axon) = (self.inner.clone(), axon.clone());
+        let task = tokio::spawn(async move {
+            let outcome = inner
+                .synapse_one(&axon, &call, &Reading::Stream(sender))
+                .await;
+            let results = std::slice::from_ref(&outcome);
+            inner.report_synapse(
+                Direction::Forward,
+                std::slice::from_ref(&axon),
+                &call.synapse,
+                results,
+                start,
+            );
+            outcome
+        });
+        SynapseStream {
+            chunks,
+            task: Some(task),
+        }
+    }
+}
+
+/// Chunks a stream reads ahead of its consumer before it waits for it.
+const STREAM_CHUNKS_AHEAD: usize = 16;
+
+/// How an attempt reads a 200 answer's body.
+enum Reading {
+    /// Whole, as the synapse's JSON.
+    Whole,
+    /// Chunk by chunk, each sent on as it arrives (a streaming synapse).
+    Stream(tokio::sync::mpsc::Sender<Bytes>),
+}
+
+/// One axon's streamed answer: its chunks, then its outcome.
+#[derive(Debug)]
+pub struct SynapseStream {
+    chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    task: Option<tokio::task::JoinHandle<SynapseOutcome>>,
+}
+
+impl SynapseStream {
+    /// The next chunk of a streamed answer; `None` once the stream ended (or never began:
+    /// the outcome says why).
+    pub async fn next_chunk(&mut self) -> Option<Bytes> {
+        self.chunks.recv().await
+    }
+
+    /// The synapse's state once the call ended; chunks not read yet are read and dropped (the
+    /// deadline bounds the wait).
+    pub async fn outcome(mut self) -> SynapseOutcome {
+        while self.chunks.recv().await.is_some() {}
+        let joined = match self.task.take() {
+            Some(task) => task.await.map_err(|e| e.to_string()),
+            None => Err("the outcome was taken".to_owned()),
+        };
+        joined.unwrap_or_else(|why| {
+            tracing::error!("a synapse stream's task failed: {why}");
+            let failure = DendriteFailure::Client("endpoint task failed".into());
+            let site = CallSite {
+                ip: "",
+                port: 0,
+                name: "",
+                timeout: 0.0,
+            };
+            SynapseOutcome {
+                answer: SynapseAnswer::failed(
+                    TerminalInfo::default(),
+                    TerminalInfo::default(),
+                    &failure,
+                    site,
+                ),
+                body: Bytes::new(),
+                elapsed: Duration::ZERO,
+                bytes_sent: 0,
+                bytes_received: 0,
+                phases: Phases::default(),
+                http_status: 0,
+            }
+        })
+    }
+}
+
+impl Drop for SynapseStream {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
 impl Inner {
-    async fn synapse_one(&self, axon: &AxonTarget, call: &SynapseContext) -> SynapseOutcome {
+    async fn synapse_one(
+        &self,
+        axon: &AxonTarget,
+        call: &SynapseContext,
+        reading: &Reading,
+    ) -> SynapseOutcome {
         let (dendrite, axon_info) = self.terminal_infos(axon);
         let mut phases = Phases::default();
         let fail = |failure: DendriteFailure, phases: Phases| {
@@ -155,7 +266,7 @@ impl Inner {
             };
             let attempt = tokio::time::timeout_at(
                 call.deadline.into(),
-                self.synapse_attempt(axon, addr, call, &mut phases),
+                self.synapse_attempt(axon, addr, call, reading, &mut phases),
             )
             .await
             .unwrap_or(Err(DendriteFailure::Timeout));
@@ -187,6 +298,7 @@ impl Inner {
         axon: &AxonTarget,
         addr: SocketAddr,
         call: &SynapseContext,
+        reading: &Reading,
         phases: &mut Phases,
     ) -> Result<SynapseOutcome, DendriteFailure> {
         let http = &self.http;
@@ -239,6 +351,35 @@ impl Inner {
         };
         let receiving = Instant::now();
         let (parts, body) = response.into_parts();
+        if let (Reading::Stream(chunks), 200) = (reading, parts.status.as_u16()) {
+            let limit = self.config.http.max_response_bytes;
+            let received = match forward_chunks(body, chunks, limit).await {
+                Ok(received) => received,
+                Err(failure) => {
+                    http.pool.discard(checkout);
+                    return Err(failure);
+                }
+            };
+            phases.receive += receiving.elapsed();
+            http.pool.release(checkout);
+            let sent = self.terminal_infos(axon);
+            let headers = parts
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_bytes()));
+            let mut answer = read_stream_head(200, headers, &sent.0, &sent.1)?;
+            let elapsed = call.start.elapsed();
+            answer.dendrite.process_time = Some(elapsed.as_secs_f64());
+            return Ok(SynapseOutcome {
+                answer,
+                http_status: 200,
+                body: Bytes::new(),
+                elapsed,
+                bytes_sent,
+                bytes_received: received,
+                phases: *phases,
+            });
+        }
         let body = match Limited::new(body, self.config.http.max_response_bytes)
             .collect()
             .await
@@ -310,6 +451,34 @@ impl Inner {
                 DendriteFailure::Client(format!("invalid axon address {}:{}", axon.ip, axon.port))
             })
     }
+}
+
+/// Sends each data frame of `body` on as it arrives; the bytes received. Over `limit` is the
+/// client's error; a consumer that went away ends the call as cancelled.
+async fn forward_chunks(
+    mut body: hyper::body::Incoming,
+    chunks: &tokio::sync::mpsc::Sender<Bytes>,
+    limit: usize,
+) -> Result<usize, DendriteFailure> {
+    let mut received = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received += data.len();
+        if received > limit {
+            return Err(DendriteFailure::Client(format!(
+                "the answer is larger than {limit} bytes"
+            )));
+        }
+        if chunks.send(data).await.is_err() {
+            return Err(DendriteFailure::Client(
+                "the stream's reader went away".into(),
+            ));
+        }
+    }
+    Ok(received)
 }
 
 /// The synapse after a failure of the dendrite's own.

@@ -206,3 +206,54 @@ async fn blacklists_and_btauth_refuse_before_the_handler() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(verifying.answered(), 2);
 }
+
+#[tokio::test]
+async fn streamed_answers_arrive_chunk_by_chunk_then_the_outcome() {
+    let axon = axon(HttpAxonConfig::default()).await;
+    let client = client(false);
+    let stream_synapse = |n: u32, timeout: f64| {
+        let fields = PyValue::parse(format!(r#"{{"n": {n}, "toks": []}}"#).as_bytes()).unwrap();
+        dendrite_http::SynapseCall::new("Stream", timeout, &fields, &["n"], &[], None).unwrap()
+    };
+    let mut stream = client.call_synapse_stream(&axon.target(), &stream_synapse(5, 12.0));
+    let started = std::time::Instant::now();
+    let first = stream.next_chunk().await.expect("a first chunk");
+    // The axon sends one chunk every 20 ms: the first arrives long before the last is sent.
+    let first_after = started.elapsed();
+    let mut chunks = vec![first];
+    while let Some(chunk) = stream.next_chunk().await {
+        chunks.push(chunk);
+    }
+    let all_after = started.elapsed();
+    let text: Vec<String> = chunks
+        .iter()
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    assert_eq!(text.concat(), "tok0 tok1 tok2 tok3 tok4 ");
+    assert!(
+        first_after + Duration::from_millis(60) < all_after,
+        "{first_after:?} {all_after:?}"
+    );
+    let outcome = stream.outcome().await;
+    assert_eq!(outcome.status_code(), 200, "{outcome:?}");
+    assert_eq!(
+        outcome.answer.axon.status_message.as_deref(),
+        Some("Success")
+    );
+    assert_eq!(outcome.bytes_received, 25);
+
+    // The deadline holds over a stream too: 100 chunks take 2 s, the timeout is 0.3 s.
+    let long = client.call_synapse_stream(&axon.target(), &stream_synapse(100, 0.3));
+    let started = std::time::Instant::now();
+    let outcome = long.outcome().await;
+    assert_eq!(outcome.status_code(), 408);
+    assert!(
+        started.elapsed() < Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Any other answer is read whole.
+    let unknown = client.call_synapse_stream(&axon.target(), &synapse("Unknown", "{}", 12.0));
+    assert_eq!(unknown.outcome().await.status_code(), 404);
+}
