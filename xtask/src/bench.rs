@@ -341,10 +341,12 @@ pub fn run(quick: bool) -> Result<()> {
     }
     drop(axons);
     let separate_axons = crate::bench_processes::run(&release, &python, &dir, quick)?;
+    let http = crate::bench_http::run(&release, &dir, quick)?;
     let policies = crate::bench_policies::run(quick, &release, &dir)?;
     let phase_clock = phase_clock()?;
     let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick,
-                         "workloads": rows, "separate_axons": separate_axons, "policies": policies,
+                         "workloads": rows, "separate_axons": separate_axons, "http": http,
+                         "policies": policies,
                          "phase_clock": phase_clock});
     std::fs::write(
         dir.join("results.json"),
@@ -483,6 +485,7 @@ Response payload received by our client: {}.\n",
     out.push_str(&per_call_report(results));
     out.push_str(&python_face_report(results));
     out.push_str(&crate::bench_processes::report(&results["separate_axons"]));
+    out.push_str(&crate::bench_http::report(&results["http"]));
     if let Some(policies) = results["policies"].as_array() {
         out.push_str(&crate::bench_policies::report(policies));
     }
