@@ -3,12 +3,12 @@
 mod allocations;
 mod axon;
 mod bench;
-mod call;
 mod demo;
 mod gradients;
 mod metrics;
 mod policy;
 mod query;
+mod query_http;
 mod record;
 mod replay;
 mod table;
@@ -38,9 +38,7 @@ enum Command {
     Axon(axon::AxonArgs),
     /// Query real endpoints from an endpoint file and print what each answered.
     Query(query::QueryArgs),
-    /// Send one 10.x HTTP synapse to every axon of an AxonInfo file (bittensor 10.x's
-    /// `Dendrite.forward`) and print what each answered.
-    Call(call::CallArgs),
+
     /// Fan-out rounds against an endpoint file; one JSON line of figures (the fields of the
     /// Python peer's `dendrite.py bench`).
     Bench(bench::BenchArgs),
@@ -89,7 +87,6 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Axon(args) => axon::run(args).await,
             Command::Query(args) => query::run(args).await,
-            Command::Call(args) => call::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Replay(args) => replay::run(args),
         }

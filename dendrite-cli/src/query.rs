@@ -1,5 +1,6 @@
 //! `dendrite query`: real endpoints from a file, every chosen synapse, optionally a Backward,
-//! optionally repeated; a table or JSON lines.
+//! optionally repeated; a table or JSON lines. `--protocol http` queries 10.x axons instead
+//! (`query_http`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -82,6 +83,12 @@ pub struct QueryArgs {
     metrics: crate::metrics::MetricsArgs,
     #[command(flatten)]
     policy: crate::policy::PolicyArgs,
+    /// Which wire: 3.x gRPC tensors, or 10.x HTTP synapses (`--synapse-name`,
+    /// `--synapse-json`; FILE is then a list of AxonInfo dicts).
+    #[arg(long, value_enum, default_value = "grpc")]
+    protocol: crate::axon::Protocol,
+    #[command(flatten)]
+    http: crate::query_http::HttpArgs,
 }
 
 fn synapses(choice: SynapseChoice, topk: Option<i32>) -> Vec<Synapse> {
@@ -110,6 +117,39 @@ fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
         }
         _ => Keypair::from_uri(args.uri.as_deref().unwrap_or("//Alice")).map_err(CliError::input),
     }
+}
+
+/// `--protocol http`: the 3.x-only options are refused, the common ones handed on.
+async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
+    let three_x_only = [
+        (args.backward, "--backward"),
+        (args.timeline.is_some(), "--timeline"),
+        (args.record.record.is_some(), "--record"),
+        (args.texts != ["hello world"], "--text"),
+        (args.synapse != SynapseChoice::All, "--synapse"),
+        (args.topk.is_some(), "--topk"),
+    ];
+    if let Some((_, flag)) = three_x_only.iter().find(|(given, _)| *given) {
+        return Err(CliError::input(format!(
+            "{flag} is for the 3.x wire; with --protocol http use --synapse-name/--synapse-json"
+        )));
+    }
+    let interval =
+        seconds("--interval", args.interval, SecondsRange::NonNegative).map_err(CliError::input)?;
+    let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
+    args.policy.apply(&mut config.client)?;
+    crate::query_http::run(crate::query_http::HttpQuery {
+        endpoints: &args.endpoints,
+        timeout: args.timeout,
+        repeat: args.repeat,
+        interval,
+        json: args.json,
+        key: key(args)?,
+        http: &args.http,
+        config,
+        metrics: &args.metrics,
+    })
+    .await
 }
 
 /// Where each row goes: JSON lines or the table, the record, the timeline.
@@ -161,6 +201,9 @@ impl Printer {
 }
 
 pub async fn run(args: QueryArgs) -> Result<(), CliError> {
+    if args.protocol == crate::axon::Protocol::Http {
+        return run_http(&args).await;
+    }
     let text = std::fs::read_to_string(&args.endpoints)
         .map_err(|e| CliError::input(format!("cannot read {}: {e}", args.endpoints.display())))?;
     let endpoints = load_endpoints(&text)

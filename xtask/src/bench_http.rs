@@ -3,7 +3,7 @@
 //! `dendrite axon --protocol http` and 4 real 10.5.0 `axon.py` (each ~90 MB; the peer's
 //! README measured 4).
 //!
-//! `dendrite call --quiet` is timed from outside (`wait4`: user + system CPU, a 1-round run
+//! `dendrite query --protocol http --quiet` is timed from outside (`wait4`: user + system CPU, a 1-round run
 //! subtracted so that start-up is left out) and reports its round walls; the 10.5.0 dendrite
 //! (`shared/peer10/dendrite.py bench`) times its own rounds and CPU. Workloads: `Dummy` (tiny)
 //! and `Hashed` with a 100 kB hashed text (bodies and the sha3 body hash: per byte).
@@ -124,7 +124,7 @@ fn real(python: &Path, dir: &Path, count: usize) -> Result<Fleet> {
     })
 }
 
-/// `dendrite call --quiet`: CPU per round from outside, round walls from its summary.
+/// `dendrite query --protocol http --quiet`: CPU per round from outside, round walls from its summary.
 fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Result<Value> {
     let stderr = dir.join("http-call.stderr");
     let run = |repeat: usize| -> Result<_> {
@@ -147,7 +147,7 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
     let summary = std::fs::read_to_string(&stderr)?;
     let rounds = work.ours_rounds as f64;
     Ok(json!({
-        "client": "dendrite call (ours)",
+        "client": "dendrite query --protocol http (ours)",
         "rounds": work.ours_rounds,
         "client_cpu_s_per_round": (all.cpu_s - start.cpu_s) / rounds,
         "round_ms_p50": p50_ms(&summary),
@@ -156,7 +156,7 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
     }))
 }
 
-/// The `p50 X ms` of a `dendrite call` summary.
+/// The `p50 X ms` of the query's summary.
 fn p50_ms(summary: &str) -> Option<f64> {
     let after = summary.split("p50 ").nth(1)?;
     after.split(" ms").next()?.trim().parse().ok()
@@ -238,7 +238,7 @@ pub fn run(release: &Path, dir: &Path, quick: bool) -> Result<Value> {
 pub fn report(lines: &Value) -> String {
     let mut out = String::from(
         "\n## The 10.x HTTP wire: ours and the bittensor 10.5.0 dendrite\n\n\
-         `cargo xtask bench http`: `dendrite call` (CPU from `wait4`, a 1-round run subtracted) \
+         `cargo xtask bench http`: `dendrite query --protocol http` (CPU from `wait4`, a 1-round run subtracted) \
          and the real 10.5.0 `Dendrite` (`shared/peer10/dendrite.py bench`, its own CPU) in the \
          same run, against separate axon processes: ours (`dendrite axon --protocol http`) and \
          the real 10.5.0 axon. Client CPU per round, per call and per request byte; the round's \

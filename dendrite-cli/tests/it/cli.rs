@@ -441,7 +441,6 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["axon", "--help"],
         vec!["query", "--help"],
-        vec!["call", "--help"],
         vec!["bench", "--help"],
         vec!["replay", "--help"],
     ] {
@@ -596,15 +595,20 @@ fn a_recorded_query_replays_without_the_network() {
 }
 
 #[test]
-fn call_against_dendrite_axon_on_the_http_wire() {
-    let dir = scratch("call-http");
+fn query_against_dendrite_axon_on_the_http_wire() {
+    let dir = scratch("query-http");
     let (_axon, info, ready) = start_axon_with(&dir, &["--protocol", "http"]);
     assert_eq!(ready["version"], 10005000, "{ready}");
-    let output = dendrite()
-        .args(["call", "--synapse", "Hashed", "--json", "--repeat", "2"])
-        .args(["--fields", r#"{"text": "über", "out": null}"#])
-        .arg("--axons")
-        .arg(&info)
+    let query = || {
+        let mut command = dendrite();
+        command
+            .args(["query", "--protocol", "http", "--endpoints"])
+            .arg(&info);
+        command
+    };
+    let output = query()
+        .args(["--synapse-name", "Hashed", "--json", "--repeat", "2"])
+        .args(["--synapse-json", r#"{"text": "über", "out": null}"#])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
@@ -613,7 +617,11 @@ fn call_against_dendrite_axon_on_the_http_wire() {
     assert_eq!(lines.len(), 2, "{stdout}");
     for line in &lines {
         assert_eq!(line["status_code"], 200, "{line}");
-        assert_eq!(line["fields"]["out"], "ÜBER", "{line}");
+        assert_eq!(line["response"]["out"], "ÜBER", "{line}");
+        assert_eq!(line["response"]["axon"]["status_code"], 200, "{line}");
+        assert_eq!(line["status_message"], "Success");
+        assert!(line["process_time"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(line["phases"]["wait"].as_f64().is_some(), "{line}");
         assert_eq!(line["hotkey"], ready["hotkey"]);
     }
     assert!(
@@ -621,21 +629,27 @@ fn call_against_dendrite_axon_on_the_http_wire() {
         "{stderr}"
     );
     // A synapse the axon does not serve: its 404, and the exit is still 0 (peers fail, not us).
-    let output = dendrite()
-        .args(["call", "--synapse", "Nope", "--json", "--axons"])
-        .arg(&info)
+    let output = query()
+        .args(["--synapse-name", "Nope", "--json"])
         .output()
         .unwrap();
     let (stdout, _) = text(&output);
     assert!(output.status.success());
-    assert_eq!(json_lines(&stdout)[0]["status_code"], 404, "{stdout}");
+    let line = &json_lines(&stdout)[0];
+    assert_eq!(line["status_code"], 404, "{stdout}");
+    assert!(line["response"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Synapse name 'Nope' not found"));
     // The caller's mistakes: one line and a non-zero exit.
-    let output = dendrite()
-        .args(["call", "--synapse", "../x", "--axons"])
-        .arg(&info)
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&output);
-    assert!(!output.status.success());
-    assert!(stderr.contains("not a Python identifier"), "{stderr}");
+    for (flags, says) in [
+        (&["--synapse-name", "../x"][..], "not a Python identifier"),
+        (&["--backward"][..], "--backward is for the 3.x wire"),
+        (&["--synapse-json", "{"][..], "--synapse-json is not JSON"),
+    ] {
+        let output = query().args(flags).output().unwrap();
+        let (_, stderr) = text(&output);
+        assert!(!output.status.success(), "{flags:?}");
+        assert!(stderr.contains(says), "{flags:?}: {stderr}");
+    }
 }

@@ -1,67 +1,78 @@
-//! `dendrite call`: one synapse of the 10.x HTTP wire to every axon of a file, as 10.5.0's
-//! `Dendrite.forward` sends it, on the same core (deadline, quorum, backoff, retries) as
-//! `dendrite query`; a table or JSON lines per axon, optionally repeated.
+//! `dendrite query --protocol http`: one synapse of the 10.x HTTP wire to every axon of a file,
+//! as 10.5.0's `Dendrite.forward` sends it, on the same core (deadline, quorum, backoff, retries)
+//! and with the same policy flags as the 3.x query; a table or JSON lines per axon, optionally
+//! repeated.
 
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use clap::Args;
-use dendrite::core::{seconds, Client, ClientConfig, HttpConfig, SecondsRange, SynapseOutcome};
+use clap::{Args, ValueEnum};
+use dendrite::core::{seconds, HttpConfig, SecondsRange, SynapseOutcome};
 use dendrite::http::{AxonTarget, PyValue, SynapseCall};
-use dendrite::Keypair;
+use dendrite::{Dendrite, DendriteConfig, Keypair};
 
 use crate::{table, CliError};
 
-/// Options of `dendrite call`.
+/// How requests are signed on the 10.x wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Auth {
+    /// The 10.x synapse signature only (what 10.5.0 axons verify).
+    V10,
+    /// Also btauth/1, bittensor 11's `http_auth` (`X-Bittensor-*`).
+    Btauth,
+}
+
+/// `dendrite query`'s options of the 10.x wire (with `--protocol http`).
 #[derive(Args)]
-pub struct CallArgs {
-    /// Axon file: one `AxonInfo` JSON object or a list (ip, port, hotkey; other fields
-    /// ignored), as `shared/peer10/axon.py` and `dendrite axon --protocol http` write them.
+pub struct HttpArgs {
+    /// (http) The synapse's class name, also its route (default: Dummy).
     #[arg(long)]
-    axons: PathBuf,
-    /// The synapse's class name (its route).
-    #[arg(long, default_value = "Dummy")]
-    synapse: String,
-    /// The synapse's own fields as a JSON object, in declaration order (default: the
+    synapse_name: Option<String>,
+    /// (http) The synapse's own fields as a JSON object, in declaration order (default: the
     /// `shared/peer10/synapses.py` inputs of the known synapses).
     #[arg(long)]
-    fields: Option<String>,
-    /// Fields without a default (sent as `bt_header_input_obj_*`), comma separated (default:
-    /// the known synapse's).
+    synapse_json: Option<String>,
+    /// (http) Fields without a default (sent as `bt_header_input_obj_*`), comma separated
+    /// (default: the known synapse's).
     #[arg(long, value_delimiter = ',')]
     required: Option<Vec<String>>,
-    /// `required_hash_fields`, comma separated (default: the known synapse's).
+    /// (http) `required_hash_fields`, comma separated (default: the known synapse's).
     #[arg(long, value_delimiter = ',')]
     hash_fields: Option<Vec<String>>,
-    /// Timeout per call, seconds (10.x's default 12).
-    #[arg(long, default_value_t = 12.0)]
-    timeout: f64,
-    /// Our hotkey as a dev URI, mnemonic or 0x seed.
-    #[arg(long, default_value = "//Alice")]
-    uri: String,
-    /// The IP address requests report as ours (never looked up).
+    /// (http) How requests are signed.
+    #[arg(long, value_enum, default_value = "v10")]
+    auth: Auth,
+    /// (http) The IP address requests report as ours (never looked up).
     #[arg(long, default_value = "127.0.0.1")]
     external_ip: String,
-    /// Also sign with btauth/1 (bittensor 11's `http_auth`).
-    #[arg(long)]
-    btauth: bool,
-    /// HTTP/1.1 connections per axon at most.
+    /// (http) HTTP/1.1 connections per axon at most.
     #[arg(long, default_value_t = HttpConfig::default().connections_per_endpoint)]
     connections_per_axon: usize,
-    /// Run the call this many times.
-    #[arg(long, default_value_t = 1)]
-    repeat: u32,
-    /// Seconds between repeats.
-    #[arg(long, default_value_t = 0.0)]
-    interval: f64,
-    /// One JSON object per axon per round instead of a table.
-    #[arg(long)]
-    json: bool,
-    /// Print nothing per axon; one summary line at the end (benchmarks).
+    /// Print nothing per endpoint; one summary line at the end (benchmarks).
     #[arg(long, conflicts_with = "json")]
     quiet: bool,
-    #[command(flatten)]
-    policy: crate::policy::PolicyArgs,
+}
+
+/// What the 10.x query takes from `dendrite query`'s common options.
+pub struct HttpQuery<'a> {
+    /// The axon file.
+    pub endpoints: &'a Path,
+    /// Per call.
+    pub timeout: f64,
+    /// Rounds.
+    pub repeat: u32,
+    /// Between rounds.
+    pub interval: Duration,
+    /// JSON lines instead of a table.
+    pub json: bool,
+    /// Our hotkey.
+    pub key: Keypair,
+    /// The 10.x options.
+    pub http: &'a HttpArgs,
+    /// The settings, policies applied.
+    pub config: DendriteConfig,
+    /// `--metrics-port`: the same exporter as the 3.x query's.
+    pub metrics: &'a crate::metrics::MetricsArgs,
 }
 
 /// The inputs, required and hash fields of `shared/peer10/synapses.py`'s synapses.
@@ -89,15 +100,16 @@ fn known(
     })
 }
 
-fn synapse(args: &CallArgs) -> Result<SynapseCall, CliError> {
-    let known = known(&args.synapse);
-    let fields = match (&args.fields, known) {
+fn synapse(args: &HttpArgs, timeout: f64) -> Result<SynapseCall, CliError> {
+    let name = args.synapse_name.as_deref().unwrap_or("Dummy");
+    let known = known(name);
+    let fields = match (&args.synapse_json, known) {
         (Some(fields), _) => fields.clone(),
         (None, Some((fields, _, _))) => fields.to_owned(),
         (None, None) => "{}".to_owned(),
     };
     let fields = PyValue::parse(fields.as_bytes())
-        .map_err(|e| CliError::input(format!("--fields is not JSON: {e}")))?;
+        .map_err(|e| CliError::input(format!("--synapse-json is not JSON: {e}")))?;
     let owned = |given: &Option<Vec<String>>, default: &[&str]| -> Vec<String> {
         given
             .clone()
@@ -108,11 +120,11 @@ fn synapse(args: &CallArgs) -> Result<SynapseCall, CliError> {
     fn view(names: &[String]) -> Vec<&str> {
         names.iter().map(String::as_str).collect()
     }
-    let timeout = seconds("--timeout", args.timeout, SecondsRange::Positive)
+    let timeout = seconds("--timeout", timeout, SecondsRange::Positive)
         .map_err(CliError::input)?
         .as_secs_f64();
     SynapseCall::new(
-        &args.synapse,
+        name,
         timeout,
         &fields,
         &view(&required),
@@ -123,7 +135,7 @@ fn synapse(args: &CallArgs) -> Result<SynapseCall, CliError> {
 }
 
 /// Reads the axons of an `AxonInfo` file.
-fn axons(path: &PathBuf) -> Result<Vec<AxonTarget>, CliError> {
+fn axons(path: &Path) -> Result<Vec<AxonTarget>, CliError> {
     let text = std::fs::read(path)
         .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
     let value: serde_json::Value = serde_json::from_slice(&text)
@@ -151,25 +163,33 @@ fn axons(path: &PathBuf) -> Result<Vec<AxonTarget>, CliError> {
         .collect()
 }
 
-pub async fn run(args: CallArgs) -> Result<(), CliError> {
-    let targets = axons(&args.axons)?;
-    let call = synapse(&args)?;
-    let key = Keypair::from_uri(&args.uri).map_err(CliError::input)?;
-    let mut config = ClientConfig {
-        http: HttpConfig {
-            external_ip: args.external_ip.clone(),
-            btauth: args.btauth,
-            connections_per_endpoint: args.connections_per_axon.max(1),
-            ..HttpConfig::default()
-        },
-        ..ClientConfig::default()
+/// Runs the 10.x query.
+pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
+    let HttpQuery {
+        endpoints,
+        timeout,
+        repeat,
+        interval,
+        json,
+        key,
+        http: args,
+        mut config,
+        metrics,
+    } = query;
+    let targets = axons(endpoints)?;
+    let call = synapse(args, timeout)?;
+    config.client.http = HttpConfig {
+        external_ip: args.external_ip.clone(),
+        btauth: args.auth == Auth::Btauth,
+        connections_per_endpoint: args.connections_per_axon.max(1),
+        ..config.client.http
     };
-    args.policy.apply(&mut config)?;
-    let interval =
-        seconds("--interval", args.interval, SecondsRange::NonNegative).map_err(CliError::input)?;
-    let client = Client::new(key, config);
+    // The facade's client: its observer (metrics, statistics) sees both wires.
+    let dendrite = Dendrite::with_config(key, config);
+    let _metrics = crate::metrics::start(metrics, &dendrite).await?;
+    let client = dendrite.client();
     let (mut walls, mut statuses) = (Vec::new(), std::collections::BTreeMap::new());
-    for round in 0..args.repeat {
+    for round in 0..repeat.max(1) {
         if round > 0 && !interval.is_zero() {
             tokio::time::sleep(interval).await;
         }
@@ -179,7 +199,7 @@ pub async fn run(args: CallArgs) -> Result<(), CliError> {
         for outcome in &outcomes {
             *statuses.entry(outcome.status_code()).or_insert(0u64) += 1;
         }
-        if args.json {
+        if json {
             for (axon, outcome) in targets.iter().zip(&outcomes) {
                 println!("{}", json_line(round, axon, outcome));
             }
@@ -187,12 +207,12 @@ pub async fn run(args: CallArgs) -> Result<(), CliError> {
             print_table(&targets, &outcomes);
         }
     }
-    if args.quiet || args.repeat > 1 {
+    if args.quiet || repeat > 1 {
         let calls: u64 = statuses.values().sum();
         let codes: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
         eprintln!(
             "{} rounds × {} axons: {} calls ({}); {}",
-            args.repeat,
+            repeat.max(1),
             targets.len(),
             calls,
             codes.join(", "),
@@ -210,10 +230,7 @@ fn json_line(round: u32, axon: &AxonTarget, outcome: &SynapseOutcome) -> String 
         .iter()
         .map(|(name, d)| ((*name).to_owned(), d.as_secs_f64().into()))
         .collect();
-    let fields = answer.fields.as_ref().map_or(serde_json::Value::Null, |f| {
-        serde_json::from_str(&f.dumps()).unwrap_or(serde_json::Value::Null)
-    });
-    serde_json::json!({
+    let line = serde_json::json!({
         "round": round,
         "axon": format!("{}:{}", axon.ip, axon.port),
         "hotkey": axon.hotkey,
@@ -224,9 +241,14 @@ fn json_line(round: u32, axon: &AxonTarget, outcome: &SynapseOutcome) -> String 
         "bytes_sent": outcome.bytes_sent,
         "bytes_received": outcome.bytes_received,
         "phases": phases,
-        "fields": fields,
     })
-    .to_string()
+    .to_string();
+    // The synapse JSON as it came back, keys in their order (an error's `{"message": …}`);
+    // null when none did or it was no JSON.
+    let response =
+        PyValue::parse(&outcome.body).map_or_else(|_| "null".into(), |v| v.dumps_compact());
+    let fields = line.strip_suffix('}').unwrap_or(&line);
+    format!("{fields},\"response\":{response}}}")
 }
 
 fn print_table(targets: &[AxonTarget], outcomes: &[SynapseOutcome]) {
