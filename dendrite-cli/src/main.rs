@@ -34,11 +34,12 @@ enum Command {
     /// Start toy axons in-process, fan every synapse out to them and to one dead endpoint, send
     /// a backward, and print a table and a latency summary. Needs no setup.
     Demo(demo::DemoArgs),
-    /// Serve the toy model as a Bittensor 3.x axon (the server side of the same wire).
+    /// Serve the toy model as a Bittensor 3.x axon, or the toy 10.x synapses (`--protocol
+    /// http`).
     Axon(axon::AxonArgs),
-    /// Query real endpoints from an endpoint file and print what each answered.
-    Query(query::QueryArgs),
-
+    /// Query real endpoints (3.x) or axons (`--protocol http`, 10.x) from a file and print what
+    /// each answered.
+    Query(Box<query::QueryArgs>),
     /// Fan-out rounds against an endpoint file; one JSON line of figures (the fields of the
     /// Python peer's `dendrite.py bench`).
     Bench(bench::BenchArgs),
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Axon(args) => axon::run(args).await,
-            Command::Query(args) => query::run(args).await,
+            Command::Query(args) => query::run(*args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Replay(args) => replay::run(args),
         }
