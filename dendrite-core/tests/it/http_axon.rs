@@ -41,14 +41,17 @@ fn now_ns() -> i128 {
 /// Sends a rendered request as raw HTTP/1.1 on a connection of its own, with `body` in place
 /// of its own; returns the status and the answer's body.
 async fn raw(axon: &HttpAxonHandle, request: &SynapseRequest, body: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(axon.local_addr())
-        .await
-        .unwrap();
-    let mut head = format!(
-        "POST {} HTTP/1.1\r\nhost: {}\r\n",
-        request.path,
-        axon.local_addr()
-    );
+    raw_to(axon.local_addr(), request, body).await
+}
+
+/// [`raw`] to any address (the real 10.5.0 axon too).
+pub async fn raw_to(
+    addr: std::net::SocketAddr,
+    request: &SynapseRequest,
+    body: &str,
+) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!("POST {} HTTP/1.1\r\nhost: {addr}\r\n", request.path);
     for (name, value) in &request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

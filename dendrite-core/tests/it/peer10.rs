@@ -552,3 +552,212 @@ async fn the_real_dendrite_gets_the_same_answers_from_our_axon() {
         assert!(a["status_code"].is_number(), "{a}");
     }
 }
+
+/// The subclass fields of a synapse JSON (what the synapse class declares), comparable.
+fn own_fields(synapse: &serde_json::Value) -> serde_json::Value {
+    const BASE: [&str; 7] = [
+        "name",
+        "timeout",
+        "total_size",
+        "header_size",
+        "dendrite",
+        "axon",
+        "computed_body_hash",
+    ];
+    match synapse {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| !BASE.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        other => other.clone(),
+    }
+}
+
+/// Our client and the real 10.5.0 dendrite, side by side against the same real 10.5.0 axons:
+/// every synapse, a deadline, a closed port, an unknown synapse, a blacklisted hotkey, a stream.
+/// Identical status codes, messages and answered fields. Prints the table of the closing note
+/// (`--nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_and_the_real_dendrite_side_by_side() {
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let axon = PeerAxon::start(&[]);
+    let refusing = PeerAxon::start(&[alice.ss58_address()]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = AxonTarget {
+        port: closed.local_addr().unwrap().port(),
+        ..axon.target.clone()
+    };
+    drop(closed);
+    let client = alice();
+    let cases: [(&str, &AxonTarget, &str, &str, &str, f64); 9] = [
+        (
+            "Dummy",
+            &axon.target,
+            "Dummy",
+            r#"{"dummy_input": 21}"#,
+            r#"{"dummy_input": 21, "dummy_output": null}"#,
+            12.0,
+        ),
+        (
+            "Hashed",
+            &axon.target,
+            "Hashed",
+            r#"{"text": "wire check"}"#,
+            r#"{"text": "wire check", "out": null}"#,
+            12.0,
+        ),
+        (
+            "TensorEcho",
+            &axon.target,
+            "TensorEcho",
+            r#"{"x": [1, 2, 3, 4]}"#,
+            TENSOR_X,
+            12.0,
+        ),
+        (
+            "Slow in time",
+            &axon.target,
+            "Slow",
+            r#"{"x": 7, "delay_s": 0.2}"#,
+            r#"{"x": 7, "delay_s": 0.2, "out": null}"#,
+            5.0,
+        ),
+        (
+            "Slow past timeout",
+            &axon.target,
+            "Slow",
+            r#"{"x": 7, "delay_s": 3.0}"#,
+            r#"{"x": 7, "delay_s": 3.0, "out": null}"#,
+            1.0,
+        ),
+        ("Unknown synapse", &axon.target, "Unknown", "{}", "{}", 12.0),
+        (
+            "closed port",
+            &nowhere,
+            "Dummy",
+            r#"{"dummy_input": 1}"#,
+            r#"{"dummy_input": 1, "dummy_output": null}"#,
+            12.0,
+        ),
+        (
+            "blacklisted hotkey",
+            &refusing.target,
+            "Dummy",
+            r#"{"dummy_input": 1}"#,
+            r#"{"dummy_input": 1, "dummy_output": null}"#,
+            12.0,
+        ),
+        (
+            "Stream",
+            &axon.target,
+            "Stream",
+            r#"{"n": 5}"#,
+            r#"{"n": 5, "toks": []}"#,
+            12.0,
+        ),
+    ];
+    let mut table = vec![
+        "| case | 10.5.0 dendrite | ours | message (both) |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+    for (case, target, name, python_fields, our_fields, timeout) in cases {
+        let (t, n, f) = (target.clone(), name.to_owned(), python_fields.to_owned());
+        let real = tokio::task::spawn_blocking(move || real_dendrite_call(&t, &n, &f, timeout))
+            .await
+            .unwrap();
+        let call = if name == "Stream" {
+            let fields = PyValue::parse(our_fields.as_bytes()).unwrap();
+            SynapseCall::new(name, timeout, &fields, &["n"], &[], None).unwrap()
+        } else {
+            synapse(name, our_fields, timeout)
+        };
+        let (status, message, fields, chunks) = if name == "Stream" {
+            let mut stream = client.call_synapse_stream(target, &call);
+            let mut chunks = Vec::new();
+            while let Some(chunk) = stream.next_chunk().await {
+                chunks.push(String::from_utf8_lossy(&chunk).into_owned());
+            }
+            let outcome = stream.outcome().await;
+            (
+                outcome.status_code(),
+                outcome.answer.dendrite.status_message,
+                None,
+                Some(chunks),
+            )
+        } else {
+            let outcome = client
+                .call_synapse(std::slice::from_ref(target), &call)
+                .await
+                .remove(0);
+            let fields = outcome
+                .answer
+                .fields
+                .as_ref()
+                .map(|f| own_fields(&serde_json::from_str(&f.dumps()).unwrap()));
+            (
+                outcome.status_code(),
+                outcome.answer.dendrite.status_message.clone(),
+                fields,
+                None,
+            )
+        };
+        assert_eq!(real["status_code"], status, "{case}: {real}");
+        assert_eq!(
+            real["status_message"].as_str(),
+            message.as_deref(),
+            "{case}: {real}"
+        );
+        if let Some(fields) = fields {
+            assert_eq!(own_fields(&real["fields"]), fields, "{case}: {real}");
+        }
+        if let Some(chunks) = chunks {
+            assert_eq!(real["chunks"], serde_json::json!(chunks), "{case}: {real}");
+        }
+        let shown = message
+            .unwrap_or_default()
+            .chars()
+            .take(60)
+            .collect::<String>();
+        table.push(format!(
+            "| {case} | {} | {status} | {shown} |",
+            real["status_code"]
+        ));
+    }
+    println!("{}", table.join("\n"));
+}
+
+/// `TensorEcho`'s `x` = float32 [1, 2, 3, 4] as 10.5.0's `bt.Tensor` serializes it.
+const TENSOR_X: &str = r#"{"x": {"buffer": "hcQCbmTDxAR0eXBlozxmNMQEa2luZMQAxAVzaGFwZZEExARkYXRhxBAAAIA/AAAAQAAAQEAAAIBA", "dtype": "float32", "shape": [4]}, "y": null}"#;
+
+/// What the real 10.5.0 axon answers to requests our dendrite_http renders and then
+/// mistreats: replayed, a hashed field tampered after signing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_axon_refuses_replays_and_tampering() {
+    let axon = PeerAxon::start(&[]);
+    let dendrite = dendrite_http::Dendrite::new(Keypair::from_uri("//Alice").unwrap(), "127.0.0.1");
+    let hashed = synapse("Hashed", r#"{"text": "signed", "out": null}"#, 12.0);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128
+    };
+    let addr: std::net::SocketAddr = format!("{}:{}", axon.target.ip, axon.target.port)
+        .parse()
+        .unwrap();
+    let request = dendrite.render(&hashed, &axon.target, now());
+    let (status, _) = super::http_axon::raw_to(addr, &request, &request.body).await;
+    assert_eq!(status, 200);
+    let (status, body) = super::http_axon::raw_to(addr, &request, &request.body).await;
+    assert_eq!(status, 401);
+    assert!(
+        body.contains("Nonce is too old, a newer one was last processed"),
+        "{body}"
+    );
+    let fresh = dendrite.render(&hashed, &axon.target, now());
+    let tampered = fresh.body.replace("\"signed\"", "\"forged\"");
+    let (status, body) = super::http_axon::raw_to(addr, &fresh, &tampered).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("Internal Server Error #"), "{body}");
+}
