@@ -32,6 +32,78 @@ pub struct DemoArgs {
     metrics: crate::metrics::MetricsArgs,
 }
 
+/// Today's wire on the same client: `axons` toy 10.x HTTP axons and one dead port get a
+/// `Hashed` synapse (bittensor 10.x's JSON synapses, the body hash signed), then one axon
+/// streams a `Stream` synapse's tokens.
+async fn http_wire(dendrite: &Dendrite, axons: u32) -> Result<(), CliError> {
+    use dendrite::http::{AxonTarget, PyValue, SynapseCall};
+    let mut handles = Vec::new();
+    for i in 0..axons {
+        let key = Keypair::from_uri(&format!("//DemoHttpAxon{i}")).map_err(failure)?;
+        let config = dendrite_axon::http::HttpAxonConfig::default();
+        handles.push(
+            dendrite_axon::http::serve_http(&key, config)
+                .await
+                .map_err(failure)?,
+        );
+    }
+    let mut targets: Vec<AxonTarget> = handles.iter().map(|h| h.target()).collect();
+    let dead = dead_endpoint(0).await?;
+    targets.push(AxonTarget {
+        ip: dead.ip.clone(),
+        port: dead.port,
+        hotkey: dead.hotkey.clone(),
+    });
+    let fields =
+        PyValue::parse(br#"{"text": "hello from the 10.x wire", "out": null}"#).map_err(failure)?;
+    let hashed =
+        SynapseCall::new("Hashed", 5.0, &fields, &["text"], &["text"], None).map_err(failure)?;
+    println!(
+        "\nthe 10.x HTTP wire, same client: Hashed → {} toy HTTP axons + 1 dead port\n",
+        axons
+    );
+    let outcomes = dendrite.client().call_synapse(&targets, &hashed).await;
+    let rows: Vec<Vec<String>> = targets
+        .iter()
+        .zip(&outcomes)
+        .map(|(axon, outcome)| {
+            let out = outcome
+                .answer
+                .fields
+                .as_ref()
+                .and_then(|f| f.get("out"))
+                .map_or(String::new(), PyValue::dumps);
+            vec![
+                format!("{} {}:{}", table::short(&axon.hotkey), axon.ip, axon.port),
+                outcome.status_code().to_string(),
+                format!("{:.2}", outcome.elapsed.as_secs_f64() * 1e3),
+                outcome
+                    .answer
+                    .dendrite
+                    .status_message
+                    .clone()
+                    .unwrap_or_default(),
+                out,
+            ]
+        })
+        .collect();
+    table::print(&["axon", "status", "time ms", "message", "out"], &rows);
+    let fields = PyValue::parse(br#"{"n": 6, "toks": []}"#).map_err(failure)?;
+    let stream = SynapseCall::new("Stream", 5.0, &fields, &["n"], &[], None).map_err(failure)?;
+    let mut streamed = dendrite.client().call_synapse_stream(&targets[0], &stream);
+    print!("\nstreamed from {}: ", table::short(&targets[0].hotkey));
+    while let Some(chunk) = streamed.next_chunk().await {
+        print!("{}", String::from_utf8_lossy(&chunk));
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+    }
+    println!("→ {}", streamed.outcome().await.status_code());
+    for handle in handles {
+        handle.shutdown().await;
+    }
+    Ok(())
+}
+
 fn failure(e: impl std::fmt::Display) -> CliError {
     CliError::Failure(e.to_string())
 }
@@ -187,6 +259,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         "successful call time: {}",
         table::latency_summary(&mut call_times)
     );
+    http_wire(&dendrite, args.axons).await?;
     if let Some(metrics) = dendrite.metrics() {
         println!(
             "\nper-endpoint statistics (forward and backward calls):\n{}",

@@ -149,16 +149,29 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
     Ok(json!({
         "client": "dendrite query --protocol http (ours)",
         "rounds": work.ours_rounds,
+        "peak_rss_mb": all.peak_rss_mb,
+        "timeouts_408": count_408(&summary),
         "client_cpu_s_per_round": (all.cpu_s - start.cpu_s) / rounds,
-        "round_ms_p50": p50_ms(&summary),
+        "round_ms_p50": quantile_ms(&summary, "p50"),
+        "round_ms_p99": quantile_ms(&summary, "p99"),
         "success": summary.contains(&format!("(200×{})", (1 + work.ours_rounds) * fleet.axons)),
         "summary": summary.trim(),
     }))
 }
 
-/// The `p50 X ms` of the query's summary.
-fn p50_ms(summary: &str) -> Option<f64> {
-    let after = summary.split("p50 ").nth(1)?;
+/// The 408s in the query's summary (`408×N`).
+fn count_408(summary: &str) -> u64 {
+    summary
+        .split("408×")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The `{quantile} X ms` (`p50`, `p99`) of the query's summary.
+fn quantile_ms(summary: &str, quantile: &str) -> Option<f64> {
+    let after = summary.split(&format!("{quantile} ")).nth(1)?;
     after.split(" ms").next()?.trim().parse().ok()
 }
 
@@ -182,6 +195,8 @@ fn python_line(python: &Path, fleet: &Fleet, work: &Workload) -> Result<Value> {
         "round_ms_p50": line["round_s_p50"].as_f64().map(|s| s * 1e3),
         "success": line["success_rate"].as_f64() == Some(1.0) && calls > 0.0,
         "peak_rss_mb": line["peak_rss_mb"],
+        "timeouts_408": line["status_codes"]["408"].as_u64().unwrap_or(0),
+        "round_ms_p99": line["round_s_p99"].as_f64().map(|s| s * 1e3),
     }))
 }
 
@@ -194,9 +209,128 @@ fn fields_for_python(fields: &str) -> Result<String> {
     Ok(value.to_string())
 }
 
+/// A fleet of `count` of our HTTP axons in one `toy-axons` process.
+fn toy_fleet(release: &Path, dir: &Path, count: usize) -> Result<Fleet> {
+    let file = dir.join(format!("http-toy-axons-{count}.json"));
+    let mut axons = Command::new(release.join("toy-axons"));
+    axons
+        .args(["--protocol", "http", "--count", &count.to_string()])
+        .arg("--out")
+        .arg(&file);
+    let guard = util::start_server(axons, "AXONS READY", Duration::from_secs(120), "toy-axons")?;
+    Ok(Fleet {
+        name: format!("{count} × our HTTP axons (one toy-axons process)"),
+        axons: count,
+        _guards: vec![guard],
+        file,
+    })
+}
+
+/// Max − min of per-axon times (seconds) in one round, ms.
+fn spread_ms(times: &[f64]) -> Option<f64> {
+    let max = times.iter().cloned().fold(f64::NAN, f64::max);
+    let min = times.iter().cloned().fold(f64::NAN, f64::min);
+    (!times.is_empty()).then_some((max - min) * 1e3)
+}
+
+/// The median over `rounds` rounds of our one-round spread, and the 408s seen.
+fn ours_spread(release: &Path, fleet: &Fleet, rounds: usize) -> Result<(Option<f64>, u64)> {
+    let out = Command::new(release.join("dendrite"))
+        .args([
+            "query",
+            "--protocol",
+            "http",
+            "--json",
+            "--synapse-name",
+            "Dummy",
+        ])
+        .args(["--interval", "0", "--repeat", &rounds.to_string()])
+        .arg("--endpoints")
+        .arg(&fleet.file)
+        .output()
+        .context("dendrite query --json")?;
+    let mut by_round: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    let mut timeouts = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(row) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        timeouts += u64::from(row["status_code"] == 408);
+        let round = row["round"].as_u64().unwrap_or(0);
+        by_round
+            .entry(round)
+            .or_default()
+            .push(row["elapsed"].as_f64().unwrap_or(f64::NAN));
+    }
+    let mut spreads: Vec<f64> = by_round.values().filter_map(|t| spread_ms(t)).collect();
+    spreads.sort_by(f64::total_cmp);
+    Ok((spreads.get(spreads.len() / 2).copied(), timeouts))
+}
+
+/// The 10.5.0 dendrite's spread over one round (`dendrite.py call`: per-axon `process_time`),
+/// and its 408s.
+fn python_spread(python: &Path, fleet: &Fleet) -> Result<(Option<f64>, u64)> {
+    let out = Command::new(python)
+        .arg(util::shared().join("peer10/dendrite.py"))
+        .args(["call", "--synapse", "Dummy"])
+        .arg("--axons")
+        .arg(&fleet.file)
+        .output()
+        .context("dendrite.py call")?;
+    let mut times = Vec::new();
+    let mut timeouts = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(row) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        timeouts += u64::from(row["status_code"] == 408);
+        if let Some(t) = row["process_time"].as_f64() {
+            times.push(t);
+        }
+    }
+    Ok((spread_ms(&times), timeouts))
+}
+
+/// The large-fleet lines: Dummy against 256 and 1,024 of our axons.
+fn large(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result<Vec<Value>> {
+    let mut lines = Vec::new();
+    for count in [256usize, 1024] {
+        let fleet = toy_fleet(release, dir, count)?;
+        let work = Workload {
+            name: "Dummy (tiny)",
+            synapse: "Dummy",
+            fields: r#"{"dummy_input": 21, "dummy_output": null}"#.into(),
+            ours_rounds: if quick { 2 } else { 20 },
+            python_rounds: if quick { 1 } else { 3 },
+            body_bytes: 800,
+        };
+        let mut ours = ours_line(release, &fleet, &work, dir)?;
+        let mut theirs = python_line(python, &fleet, &work)?;
+        let (our_spread, our_408) = ours_spread(release, &fleet, if quick { 1 } else { 5 })?;
+        let (their_spread, their_408) = python_spread(python, &fleet)?;
+        ours["spread_ms"] = json!(our_spread);
+        theirs["spread_ms"] = json!(their_spread);
+        ours["timeouts_408"] = json!(ours["timeouts_408"].as_u64().unwrap_or(0) + our_408);
+        theirs["timeouts_408"] = json!(theirs["timeouts_408"].as_u64().unwrap_or(0) + their_408);
+        for client in [&mut ours, &mut theirs] {
+            let per_round = client["client_cpu_s_per_round"]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            client["client_cpu_us_per_call"] = json!(per_round / count as f64 * 1e6);
+        }
+        eprintln!(
+            "xtask: http, {}: ours {ours}\n       10.5.0 {theirs}",
+            fleet.name
+        );
+        lines.push(json!({"fleet": fleet.name, "axons": count, "clients": [ours, theirs]}));
+    }
+    Ok(lines)
+}
+
 /// Every line of the section.
 pub fn run(release: &Path, dir: &Path, quick: bool) -> Result<Value> {
     let python = util::peer10_python()?;
+    let large_fleets = large(release, &python, dir, quick)?;
     let fleets = [ours(release, dir, 16)?, real(&python, dir, 4)?];
     let mut lines = Vec::new();
     for fleet in &fleets {
@@ -231,7 +365,7 @@ pub fn run(release: &Path, dir: &Path, quick: bool) -> Result<Value> {
             }));
         }
     }
-    Ok(Value::Array(lines))
+    Ok(json!({"separate": lines, "large": large_fleets}))
 }
 
 /// The BENCHMARKS.md section of these lines.
@@ -246,7 +380,7 @@ pub fn report(lines: &Value) -> String {
          | fleet | workload | client | CPU per round | per call | per byte | round p50 | Python ÷ ours |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
-    for line in lines.as_array().into_iter().flatten() {
+    for line in lines["separate"].as_array().into_iter().flatten() {
         for client in line["clients"].as_array().into_iter().flatten() {
             let number = |key: &str| client[key].as_f64().unwrap_or(f64::NAN);
             out.push_str(&format!(
@@ -259,6 +393,31 @@ pub fn report(lines: &Value) -> String {
                 number("client_cpu_ns_per_byte"),
                 number("round_ms_p50"),
                 line["python_cpu_over_ours"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    out.push_str(
+        "\nLarge fleets, `Dummy`, default 12 s timeout (ours 20 rounds, 10.5.0 3): client CPU per \
+         call, round p50 / p99, first-to-last spread of one round's answers (median of 5 rounds \
+         for ours, one round for 10.5.0), false 408s over all rounds, peak RSS.\n\n\
+         | fleet | client | CPU per call | round p50 / p99 | spread | false 408s | peak RSS |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for line in lines["large"].as_array().into_iter().flatten() {
+        for client in line["clients"].as_array().into_iter().flatten() {
+            let number = |key: &str| client[key].as_f64().unwrap_or(f64::NAN);
+            out.push_str(&format!(
+                "| {} | {} | {:.1} µs | {:.1} / {} ms | {:.1} ms | {} | {:.0} MB |\n",
+                line["fleet"].as_str().unwrap_or("?"),
+                client["client"].as_str().unwrap_or("?"),
+                number("client_cpu_us_per_call"),
+                number("round_ms_p50"),
+                client["round_ms_p99"]
+                    .as_f64()
+                    .map_or("-".into(), |v| format!("{v:.1}")),
+                number("spread_ms"),
+                client["timeouts_408"].as_u64().unwrap_or(0),
+                number("peak_rss_mb"),
             ));
         }
     }

@@ -54,6 +54,8 @@ fn texts(batch: usize, seq: usize) -> Vec<String> {
 pub(crate) struct Usage {
     pub cpu_s: f64,
     pub context_switches: f64,
+    /// Peak resident set, MB.
+    pub peak_rss_mb: f64,
 }
 
 /// Runs `command` to its end, its output discarded (stderr kept in `stderr` for the error),
@@ -82,6 +84,7 @@ pub(crate) fn usage_of(command: &mut Command, stderr: &Path) -> Result<Usage> {
     Ok(Usage {
         cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
         context_switches: (usage.ru_nvcsw + usage.ru_nivcsw) as f64,
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
     })
 }
 

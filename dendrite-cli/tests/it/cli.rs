@@ -98,11 +98,31 @@ fn demo_shows_every_synapse_success_and_the_dead_endpoint_unavailable() {
         .unwrap();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    let rows: Vec<&str> = stdout
+    let (three_x, ten_x) = stdout
+        .split_once("the 10.x HTTP wire")
+        .expect("the demo shows both wires");
+    let rows: Vec<&str> = three_x
         .lines()
         .filter(|l| l.contains("127.0.0.1:"))
         .collect();
     assert_eq!(rows.len(), 4 * 4, "{stdout}");
+    // The 10.x part: three toy HTTP axons answer Hashed (200, the text upper-cased), the
+    // dead port is 10.5.0's 503, and a stream's tokens arrive in order.
+    let statuses: Vec<&str> = ten_x
+        .lines()
+        .filter(|l| l.contains("127.0.0.1:"))
+        .filter_map(|r| r.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(statuses, ["200", "200", "200", "503"], "{stdout}");
+    assert_eq!(
+        ten_x.matches("\"HELLO FROM THE 10.X WIRE\"").count(),
+        3,
+        "{stdout}"
+    );
+    assert!(
+        ten_x.contains("tok0 tok1 tok2 tok3 tok4 tok5 → 200"),
+        "{stdout}"
+    );
     for synapse in [
         "TextLastHiddenState",
         "TextCausalLM",
