@@ -129,17 +129,16 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
     let stderr = dir.join("http-call.stderr");
     let run = |repeat: usize| -> Result<_> {
         let mut call = Command::new(release.join("dendrite"));
-        call.args([
-            "call",
-            "--quiet",
-            "--synapse",
-            work.synapse,
-            "--timeout",
-            "30",
-        ])
-        .args(["--fields", &work.fields, "--repeat", &repeat.to_string()])
-        .arg("--axons")
-        .arg(&fleet.file);
+        call.args(["query", "--protocol", "http", "--quiet", "--timeout", "30"])
+            .args([
+                "--synapse-name",
+                work.synapse,
+                "--synapse-json",
+                &work.fields,
+            ])
+            .args(["--interval", "0", "--repeat", &repeat.to_string()])
+            .arg("--endpoints")
+            .arg(&fleet.file);
         usage_of(&mut call, &stderr)
     };
     let start = run(1)?;

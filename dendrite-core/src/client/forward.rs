@@ -11,7 +11,7 @@ use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, CallError};
 use super::gather::{fan_out, Unfinished};
-use super::policy::backoff_message;
+use super::policy::{backoff_message, NoSlot};
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
@@ -68,6 +68,44 @@ impl Client {
             call.start,
         );
         Ok(results)
+    }
+}
+
+/// The 3.x wire's local checks and its slot-and-receptor step, shared by Forward and Backward.
+impl Inner {
+    /// Checks shared by forward and backward before any traffic: empty input, the dummy
+    /// endpoint and an unusable address answer locally.
+    pub(super) fn local_failure(&self, endpoint: &Endpoint, input: &Tensor) -> Option<CallFailure> {
+        if input.numel() == 0 {
+            return Some(CallFailure::new(ReturnCode::EmptyRequest, "Empty Request"));
+        }
+        if endpoint.hotkey == dendrite_wire::DUMMY_KEY {
+            return Some(CallFailure::new(ReturnCode::BadEndpoint, "Bad endpoint."));
+        }
+        None
+    }
+
+    /// A slot in flight (waited for until the deadline) and the endpoint's receptor, or the
+    /// failure that prevents the call. Opens no connection: the receptor's link does, on the
+    /// call.
+    pub(super) async fn acquire(
+        &self,
+        endpoint: &Endpoint,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(tokio::sync::OwnedSemaphorePermit, Arc<crate::Receptor>), CallFailure> {
+        let addr = endpoint
+            .socket_addr()
+            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
+        let permit = self.slot(deadline).await.map_err(|no_slot| match no_slot {
+            NoSlot::Deadline => CallFailure::timeout(timeout),
+            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
+        })?;
+        let receptor = self
+            .pool
+            .get(endpoint, addr)
+            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
+        Ok((permit, receptor))
     }
 }
 

@@ -17,14 +17,12 @@ mod synapse;
 pub use backward::BackwardDispatch;
 pub use checks::CallError;
 pub(crate) use gather::{Gathered, Unfinished};
-use policy::NoSlot;
 pub use synapse::{SynapseOutcome, SynapseStream};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dendrite_wire::proto::ReturnCode;
 use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 use tokio::sync::Semaphore;
@@ -33,7 +31,7 @@ use crate::backoff::BackoffTable;
 use crate::config::ClientConfig;
 use crate::keys::Keypair;
 use crate::observer::{CallObserver, CallReport, Direction};
-use crate::outcome::{CallFailure, EndpointResult};
+use crate::outcome::EndpointResult;
 use crate::pool::ReceptorPool;
 use crate::retry::RetryBudget;
 
@@ -220,40 +218,5 @@ impl Inner {
                 start.elapsed(),
             ));
         }
-    }
-
-    /// Checks shared by forward and backward before any traffic: empty input, the dummy
-    /// endpoint and an unusable address answer locally.
-    fn local_failure(&self, endpoint: &Endpoint, input: &Tensor) -> Option<CallFailure> {
-        if input.numel() == 0 {
-            return Some(CallFailure::new(ReturnCode::EmptyRequest, "Empty Request"));
-        }
-        if endpoint.hotkey == dendrite_wire::DUMMY_KEY {
-            return Some(CallFailure::new(ReturnCode::BadEndpoint, "Bad endpoint."));
-        }
-        None
-    }
-
-    /// A slot in flight (waited for until the deadline) and the endpoint's receptor, or the
-    /// failure that prevents the call. Opens no connection: the receptor's link does, on the
-    /// call.
-    async fn acquire(
-        &self,
-        endpoint: &Endpoint,
-        deadline: Instant,
-        timeout: Duration,
-    ) -> Result<(tokio::sync::OwnedSemaphorePermit, Arc<crate::Receptor>), CallFailure> {
-        let addr = endpoint
-            .socket_addr()
-            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
-        let permit = self.slot(deadline).await.map_err(|no_slot| match no_slot {
-            NoSlot::Deadline => CallFailure::timeout(timeout),
-            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
-        })?;
-        let receptor = self
-            .pool
-            .get(endpoint, addr)
-            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
-        Ok((permit, receptor))
     }
 }
