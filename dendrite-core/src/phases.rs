@@ -111,9 +111,12 @@ impl Phases {
         Phase::ALL.map(|phase| (phase.name(), self.get(phase)))
     }
 
-    /// Adds one RPC attempt's phases (`sign` to `receive`); the latest attempt says whether
-    /// its connection was reused.
+    /// Adds one RPC attempt's phases (what it waited for inside the attempt, such as an
+    /// HTTP/1.1 connection, is `queue`); the latest attempt says whether its connection was
+    /// reused.
     pub(crate) fn add_attempt(&mut self, attempt: &Phases) {
+        self.queue += attempt.queue;
+        self.decode += attempt.decode;
         self.sign += attempt.sign;
         self.connect += attempt.connect;
         self.send += attempt.send;

@@ -11,7 +11,7 @@ use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, CallError};
 use super::gather::{fan_out, Unfinished};
-use super::policy::{backoff_message, NoSlot};
+use super::policy::{backoff_message, Attempted, NoSlot};
 use super::{CallContext, Client, Inner};
 use crate::observer::Direction;
 use crate::outcome::{CallFailure, EndpointResult};
@@ -139,24 +139,20 @@ impl Inner {
             Ok(frame) => frame,
             Err(failure) => return fail(failure.clone()),
         };
-        self.earn_retry();
         let mut retries = 0u32;
         let mut phases = Phases::default();
-        // The first wait counts from the call's start: a task the runtime has not run yet is
-        // queued too.
-        let mut queued = start;
-        let response = loop {
-            let connected = self.acquire(endpoint, deadline, timeout).await;
-            phases.queue += queued.elapsed();
-            let (permit, receptor) = match connected {
-                Ok(connected) => connected,
-                Err(failure) => {
-                    let mut result = fail(failure);
-                    result.phases = phases;
-                    return result;
-                }
-            };
-            let (response, attempt) = receptor
+        let addr = match endpoint.socket_addr() {
+            Ok(addr) => addr,
+            Err(e) => {
+                let message = format!("Bad endpoint: {e}");
+                return fail(CallFailure::new(ReturnCode::BadEndpoint, message));
+            }
+        };
+        let attempt = || async {
+            let receptor = self.pool.get(endpoint, addr).map_err(|e| {
+                CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
+            })?;
+            let (response, phases) = receptor
                 .call(
                     RequestType::Forward,
                     frame.clone(),
@@ -165,22 +161,30 @@ impl Inner {
                     prepared.max_response_bytes,
                 )
                 .await;
-            drop(permit);
-            phases.add_attempt(&attempt);
-            queued = Instant::now();
-            match response {
-                Err(failure) => match self.retry_pause(
-                    failure.code == ReturnCode::Unavailable,
-                    retries,
-                    deadline,
-                ) {
-                    Some(pause) => {
-                        tokio::time::sleep(pause).await;
-                        retries += 1;
-                    }
-                    None => break Err(failure),
-                },
-                response => break response,
+            Ok((response, phases))
+        };
+        let no_slot = |why: NoSlot| match why {
+            NoSlot::Deadline => CallFailure::timeout(timeout),
+            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
+        };
+        let unavailable = |failure: &CallFailure| failure.code == ReturnCode::Unavailable;
+        let tried = self
+            .attempts(
+                start,
+                deadline,
+                &mut phases,
+                &mut retries,
+                no_slot,
+                unavailable,
+                attempt,
+            )
+            .await;
+        let response = match tried {
+            Attempted::Done(response) => response,
+            Attempted::NotSent(failure) => {
+                let mut result = fail(failure);
+                result.phases = phases;
+                return result;
             }
         };
         let mut result = match response {

@@ -2,6 +2,7 @@
 //! endpoint skipped, how did its call go), the in-flight slot waited for within the deadline,
 //! and the budgeted retry pause. Each wire turns their answers into its own codes.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::Inner;
 use crate::backoff::Skip;
+use crate::phases::Phases;
 
 /// Why no in-flight slot was had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +21,19 @@ pub(crate) enum NoSlot {
     /// The client is shutting down.
     Closed,
 }
+
+/// How one endpoint's attempts ended.
+pub(crate) enum Attempted<T, E> {
+    /// The last attempt's result.
+    Done(Result<T, E>),
+    /// Nothing was sent: no slot before the deadline, or the wire's step before sending
+    /// failed.
+    NotSent(E),
+}
+
+/// One attempt: `Err` when it failed before anything was sent (it is not retried), else its
+/// result and its transport phases.
+pub(crate) type Attempt<T, E> = Result<(Result<T, E>, Phases), E>;
 
 /// The message of an endpoint the backoff skips, the same on both wires.
 pub(crate) fn backoff_message(skip: &Skip) -> String {
@@ -48,6 +63,56 @@ impl Inner {
             .await
             .map_err(|_| NoSlot::Deadline)?
             .map_err(|_| NoSlot::Closed)
+    }
+
+    /// The per-endpoint loop both wires share: an in-flight slot (waited for until
+    /// `deadline`; the wait and the pauses count as `queue`, from `start`), one `attempt`,
+    /// the slot back, and a budgeted retry while the wire calls the failure `retryable`.
+    /// `retries` counts the retries made.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn attempts<T, E, Fut>(
+        &self,
+        start: Instant,
+        deadline: Instant,
+        phases: &mut Phases,
+        retries: &mut u32,
+        no_slot: impl Fn(NoSlot) -> E,
+        retryable: impl Fn(&E) -> bool,
+        mut attempt: impl FnMut() -> Fut,
+    ) -> Attempted<T, E>
+    where
+        Fut: Future<Output = Attempt<T, E>>,
+    {
+        self.earn_retry();
+        // The first wait counts from the call's start: a task the runtime has not run yet is
+        // queued too.
+        let mut queued = start;
+        loop {
+            let slot = self.slot(deadline).await;
+            phases.queue += queued.elapsed();
+            let slot = match slot {
+                Ok(slot) => slot,
+                Err(why) => return Attempted::NotSent(no_slot(why)),
+            };
+            let tried = attempt().await;
+            drop(slot);
+            let (result, attempt_phases) = match tried {
+                Ok(tried) => tried,
+                Err(unsent) => return Attempted::NotSent(unsent),
+            };
+            phases.add_attempt(&attempt_phases);
+            queued = Instant::now();
+            match result {
+                Err(failure) => match self.retry_pause(retryable(&failure), *retries, deadline) {
+                    Some(pause) => {
+                        tokio::time::sleep(pause).await;
+                        *retries += 1;
+                    }
+                    None => return Attempted::Done(Err(failure)),
+                },
+                done => return Attempted::Done(done),
+            }
+        }
     }
 
     /// A call that may be retried earns its share of the retry budget.

@@ -19,7 +19,7 @@ use dendrite_http::{
 use http_body_util::{BodyExt, Full, Limited};
 
 use super::gather::{fan_out, Gathered, Unfinished};
-use super::policy::{backoff_message, NoSlot};
+use super::policy::{backoff_message, Attempted, NoSlot};
 use super::{Client, Inner};
 use crate::http1::CheckoutError;
 use crate::observer::Direction;
@@ -251,41 +251,39 @@ impl Inner {
         if let Some(skip) = self.backoff_skip(&axon.hotkey, addr) {
             return fail(DendriteFailure::Unavailable, phases).with_message(backoff_message(&skip));
         }
-        self.earn_retry();
         let mut retries = 0u32;
-        let mut queued = call.start;
-        let outcome = loop {
-            let slot = self.slot(call.deadline).await;
-            phases.queue += queued.elapsed();
-            let _slot = match slot {
-                Ok(slot) => slot,
-                Err(NoSlot::Deadline) => return fail(DendriteFailure::Timeout, phases),
-                Err(NoSlot::Closed) => {
-                    return fail(DendriteFailure::Client("client closed".into()), phases)
-                }
-            };
-            let attempt = tokio::time::timeout_at(
+        let attempt = || async {
+            let mut attempt_phases = Phases::default();
+            let tried = tokio::time::timeout_at(
                 call.deadline.into(),
-                self.synapse_attempt(axon, addr, call, reading, &mut phases),
+                self.synapse_attempt(axon, addr, call, reading, &mut attempt_phases),
             )
             .await
             .unwrap_or(Err(DendriteFailure::Timeout));
-            queued = Instant::now();
-            match attempt {
-                Err(DendriteFailure::Unavailable) => {
-                    match self.retry_pause(true, retries, call.deadline) {
-                        Some(pause) => {
-                            tokio::time::sleep(pause).await;
-                            retries += 1;
-                        }
-                        None => break Err(DendriteFailure::Unavailable),
-                    }
-                }
-                other => break other,
-            }
+            Ok((tried, attempt_phases))
+        };
+        let no_slot = |why: NoSlot| match why {
+            NoSlot::Deadline => DendriteFailure::Timeout,
+            NoSlot::Closed => DendriteFailure::Client("client closed".into()),
+        };
+        let unavailable = |failure: &DendriteFailure| *failure == DendriteFailure::Unavailable;
+        let tried = self
+            .attempts(
+                call.start,
+                call.deadline,
+                &mut phases,
+                &mut retries,
+                no_slot,
+                unavailable,
+                attempt,
+            )
+            .await;
+        let outcome = match tried {
+            Attempted::Done(outcome) => outcome,
+            Attempted::NotSent(failure) => return fail(failure, phases),
         };
         let outcome = match outcome {
-            Ok(outcome) => outcome,
+            Ok(outcome) => SynapseOutcome { phases, ..outcome },
             Err(failure) => fail(failure, phases),
         };
         self.backoff_record(&axon.hotkey, addr, outcome.success());

@@ -580,9 +580,9 @@ fn own_fields(synapse: &serde_json::Value) -> serde_json::Value {
 /// (`--nocapture`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_and_the_real_dendrite_side_by_side() {
-    let alice = Keypair::from_uri("//Alice").unwrap();
+    let alice_key = Keypair::from_uri("//Alice").unwrap();
     let axon = PeerAxon::start(&[]);
-    let refusing = PeerAxon::start(&[alice.ss58_address()]);
+    let refusing = PeerAxon::start(&[alice_key.ss58_address()]);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let nowhere = AxonTarget {
         port: closed.local_addr().unwrap().port(),
