@@ -31,6 +31,73 @@ fn seconds(name: &str, value: f64) -> PyResult<Duration> {
         .map_err(value_error)
 }
 
+/// The signing key from exactly one of a dev URI / mnemonic, a key file, or an in-memory
+/// secret with its public key (checked against `keyfile` when given).
+pub(crate) fn signing_key(
+    uri: Option<&str>,
+    keyfile: Option<&str>,
+    secret_key: Option<Vec<u8>>,
+    public_key: Option<Vec<u8>>,
+) -> PyResult<Keypair> {
+    Ok(match (uri, keyfile, secret_key, public_key) {
+        (Some(uri), None, None, None) => Keypair::from_uri(uri).map_err(value_error)?,
+        (None, Some(path), None, None) => Keypair::from_keyfile(path).map_err(value_error)?,
+        (None, keyfile, Some(secret), Some(public)) => {
+            let public: [u8; 32] = public.try_into().map_err(|p: Vec<u8>| {
+                PyValueError::new_err(format!("public_key: {} bytes, expected 32", p.len()))
+            })?;
+            match keyfile {
+                Some(path) => Keypair::from_memory_of_keyfile(&secret, &public, path),
+                None => Keypair::from_secret_key_bytes(&secret, &public),
+            }
+            .map_err(value_error)?
+        }
+        _ => {
+            return Err(PyValueError::new_err(
+                "give exactly one of uri, keyfile, or secret_key with public_key",
+            ))
+        }
+    })
+}
+
+/// The call policies beyond the reference, from their keyword arguments (both wires' clients).
+pub(crate) fn apply_policies(
+    client: &mut dendrite::ClientConfig,
+    k_min: Option<usize>,
+    timeout_after_k_min: Option<f64>,
+    backoff: Option<f64>,
+    retries: Option<u32>,
+) -> PyResult<()> {
+    client.quorum = match (k_min, timeout_after_k_min) {
+        (Some(k_min), grace) => Some(Quorum {
+            k_min,
+            timeout_after_k_min: grace.map_or(Ok(Duration::ZERO), |g| {
+                dendrite::core::seconds(
+                    "timeout_after_k_min",
+                    g,
+                    dendrite::core::SecondsRange::NonNegative,
+                )
+                .map_err(value_error)
+            })?,
+        }),
+        (None, Some(_)) => return Err(PyValueError::new_err("timeout_after_k_min needs k_min")),
+        (None, None) => None,
+    };
+    client.backoff = backoff
+        .map(|base| {
+            seconds("backoff", base).map(|base| BackoffConfig {
+                base,
+                ..BackoffConfig::default()
+            })
+        })
+        .transpose()?;
+    client.retry = retries.map(|max_retries| RetryConfig {
+        max_retries,
+        ..RetryConfig::default()
+    });
+    Ok(())
+}
+
 /// The dendrite of this process: rebuilt after a fork.
 struct Live {
     pid: u32,
@@ -173,25 +240,7 @@ impl Client {
         retries: Option<u32>,
         reject_non_finite: bool,
     ) -> PyResult<Self> {
-        let key = match (uri, keyfile, secret_key, public_key) {
-            (Some(uri), None, None, None) => Keypair::from_uri(uri).map_err(value_error)?,
-            (None, Some(path), None, None) => Keypair::from_keyfile(path).map_err(value_error)?,
-            (None, keyfile, Some(secret), Some(public)) => {
-                let public: [u8; 32] = public.try_into().map_err(|p: Vec<u8>| {
-                    PyValueError::new_err(format!("public_key: {} bytes, expected 32", p.len()))
-                })?;
-                match keyfile {
-                    Some(path) => Keypair::from_memory_of_keyfile(&secret, &public, path),
-                    None => Keypair::from_secret_key_bytes(&secret, &public),
-                }
-                .map_err(value_error)?
-            }
-            _ => {
-                return Err(PyValueError::new_err(
-                    "give exactly one of uri, keyfile, or secret_key with public_key",
-                ))
-            }
-        };
+        let key = signing_key(uri, keyfile, secret_key, public_key)?;
         // Every default is the facade's (the reference's), stated once there.
         let mut config = DendriteConfig::default();
         if let Some(timeout) = timeout {
@@ -217,35 +266,7 @@ impl Client {
                 ))
             })?),
         };
-        client.quorum = match (k_min, timeout_after_k_min) {
-            (Some(k_min), grace) => Some(Quorum {
-                k_min,
-                timeout_after_k_min: grace.map_or(Ok(Duration::ZERO), |g| {
-                    dendrite::core::seconds(
-                        "timeout_after_k_min",
-                        g,
-                        dendrite::core::SecondsRange::NonNegative,
-                    )
-                    .map_err(value_error)
-                })?,
-            }),
-            (None, Some(_)) => {
-                return Err(PyValueError::new_err("timeout_after_k_min needs k_min"))
-            }
-            (None, None) => None,
-        };
-        client.backoff = backoff
-            .map(|base| {
-                seconds("backoff", base).map(|base| BackoffConfig {
-                    base,
-                    ..BackoffConfig::default()
-                })
-            })
-            .transpose()?;
-        client.retry = retries.map(|max_retries| RetryConfig {
-            max_retries,
-            ..RetryConfig::default()
-        });
+        apply_policies(client, k_min, timeout_after_k_min, backoff, retries)?;
         client.reject_non_finite = reject_non_finite;
         Ok(Client {
             key,

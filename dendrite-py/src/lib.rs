@@ -13,6 +13,7 @@ mod arrays;
 mod backward_plan;
 mod client;
 mod endpoint;
+mod http;
 mod runtime;
 mod synapse;
 mod tokenizer;
@@ -30,6 +31,8 @@ pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::CallResults>()?;
+    m.add_class::<http::HttpClient>()?;
+    m.add_class::<http::CallHandle>()?;
     m.add_class::<endpoint::Endpoint>()?;
     m.add_class::<synapse::Synapse>()?;
     m.add_class::<arrays::TensorBuffer>()?;

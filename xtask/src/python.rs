@@ -133,13 +133,18 @@ fn lint(python: &Path) -> Result<()> {
     )
 }
 
-/// Runs `dendrite-py/tests` (next to bittensor 3.7.0, in the peer's venv) and
+/// Runs `dendrite-py/tests` (next to bittensor 3.7.0, in the peer's venv), `tests_http` (next
+/// to bittensor 10.5.0, in the 10.x peer's venv, without torch) and
 /// `dendrite-py/tests_standalone` (no bittensor; torch 1.13, then torch 2.13) against the
 /// `dendrite` binary in `bin_dir`, after linting the Python sources.
 pub fn test(bin_dir: &Path) -> Result<()> {
     let (python, wheel) = ready_python()?;
     lint(&python)?;
     pytest(&python, "tests", bin_dir)?;
+    // `dendrite_rs.http` next to bittensor 10.5.0 (no torch), in the 10.x peer's venv.
+    let peer10 = util::peer10_python()?;
+    install(&peer10, &wheel)?;
+    pytest(&peer10, "tests_http", bin_dir)?;
     let torch1 = venv("py-standalone", &[], &wheel)?;
     pytest(&torch1, "tests_standalone", bin_dir)?;
     torch2(&wheel, bin_dir)

@@ -8,17 +8,20 @@ Same calls, same return types, ``loss.backward()`` sending gradients::
 
 Existing code switches with one line: ``dendrite_rs.install()`` makes ``bittensor.dendrite(...)``
 build ours. The network wait runs in Rust without the GIL; Ctrl-C ends a call at once.
+
+Today's wire is ``dendrite_rs.http`` (bittensor 10.x's ``Dendrite`` API). Importing it needs no
+torch: the torch-backed names here (``Dendrite``, ``dendrite``, ``DendriteFunction``, ``DUMMY``)
+are loaded on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import codes
-from ._autograd import DUMMY, DendriteFunction
 from ._config import Config
-from ._dendrite import Dendrite, dendrite
 from ._native import (
     Client,
     Endpoint,
@@ -32,6 +35,29 @@ from ._native import (
     tokenize,
     tokenize_batch,
 )
+
+if TYPE_CHECKING:
+    from ._autograd import DUMMY, DendriteFunction
+    from ._dendrite import Dendrite, dendrite
+
+#: Names whose modules import torch: loaded on first use, so that ``dendrite_rs.http`` (and
+#: anything else without torch) imports without it.
+_TORCH_BACKED = {
+    "DUMMY": "._autograd",
+    "DendriteFunction": "._autograd",
+    "Dendrite": "._dendrite",
+    "dendrite": "._dendrite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _TORCH_BACKED.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dendrite_rs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 #: The synapse constructors under the reference's names (``bittensor.synapse.TextCausalLM``...).
 synapse = SimpleNamespace(
@@ -66,9 +92,10 @@ def install() -> None:
     global _replaced
     import bittensor
 
-    if bittensor.dendrite is not dendrite:
+    ours = __getattr__("dendrite")
+    if bittensor.dendrite is not ours:
         _replaced = bittensor.dendrite
-        bittensor.dendrite = dendrite
+        bittensor.dendrite = ours
 
 
 def uninstall() -> None:

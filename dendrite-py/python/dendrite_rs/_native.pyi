@@ -1,6 +1,6 @@
 """Types of the Rust extension ``dendrite_rs._native``."""
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -122,6 +122,44 @@ class Client:
     def metrics_text(self) -> str: ...
     def endpoint_stats(self) -> List[Dict[str, Any]]: ...
     def counters(self) -> Dict[str, int]: ...
+
+class CallHandle:
+    def cancel(self) -> None: ...
+
+class HttpClient:
+    def __init__(
+        self,
+        *,
+        uri: Optional[str] = None,
+        keyfile: Optional[str] = None,
+        secret_key: Optional[bytes] = None,
+        public_key: Optional[bytes] = None,
+        external_ip: str = "127.0.0.1",
+        btauth: bool = False,
+        max_connections: Optional[int] = None,
+        connections_per_endpoint: Optional[int] = None,
+        k_min: Optional[int] = None,
+        timeout_after_k_min: Optional[float] = None,
+        backoff: Optional[float] = None,
+        retries: Optional[int] = None,
+    ) -> None: ...
+    @property
+    def hotkey(self) -> str: ...
+    @property
+    def uuid(self) -> str: ...
+    def close_idle(self) -> None: ...
+    def start(
+        self,
+        event_loop: Any,
+        done: Callable[[List[Tuple[int, int, bytes, str, str]]], None],
+        axons: List[Tuple[str, int, str]],
+        name: str,
+        timeout: float,
+        fields_json: str,
+        input_headers: List[Tuple[str, str]],
+        body_hash: str,
+        total_size: int,
+    ) -> CallHandle: ...
 
 def TextLastHiddenState(  # noqa: N802 - the reference's name
     mask: Optional[List[int]] = None,

@@ -1,0 +1,283 @@
+"""``dendrite_rs.http``: bittensor 10.x's ``Dendrite`` on the dendrite Rust core.
+
+Same calls, same results as ``bittensor.Dendrite`` (10.5.0), with the user's ``bittensor.Synapse``
+subclasses as they are::
+
+    from dendrite_rs.http import Dendrite
+    d = Dendrite(wallet)                                  # a Wallet, a Keypair, a URI or a key file
+    answers = await d(axons, synapse=MySynapse(...), timeout=12.0)
+
+Python does only what needs the user's class: it dumps the synapse once per call (its own fields,
+the input headers, the body hash) and validates each answer into the class. Rust does the rest
+without the GIL: per-axon headers and body, signatures, the HTTP/1.1 connections, the fan-out and
+the deadline. Awaiting a call never blocks the running loop (the Rust task hands its results to
+the loop with ``call_soon_threadsafe``); cancelling the awaiting task cancels the call's requests.
+Importing this module needs no torch.
+
+Where this differs from 10.5.0, on purpose: each HTTP/1.1 connection signs with a uuid of its
+own, so concurrent calls to one axon are never refused for nonce order (10.5.0's single uuid
+gets ``401 Nonce is too old`` there); ``synapse_history`` keeps the last ``history`` finished
+synapses (10.5.0 keeps every one forever); the external IP is never looked up (``external_ip``
+says what to report). Not yet here: ``streaming=True`` and bittensor 11's own ``Synapse``
+classes (this module needs bittensor 10.x installed for them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import json
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import _native
+
+#: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them.
+BASE_FIELDS = (
+    "name",
+    "timeout",
+    "total_size",
+    "header_size",
+    "dendrite",
+    "axon",
+    "computed_body_hash",
+)
+
+_required_fields: Dict[type, Tuple[str, ...]] = {}
+
+
+def _bittensor() -> Any:
+    try:
+        import bittensor
+    except ImportError as e:  # pragma: no cover - bittensor 10.x is this module's dependency
+        raise ImportError(
+            "dendrite_rs.http needs bittensor 10.x's Synapse classes (pip install 'bittensor>=10,<11')"
+        ) from e
+    return bittensor
+
+
+def _required(cls: type) -> Tuple[str, ...]:
+    """``cls.get_required_fields()``, once per class (it builds the JSON schema)."""
+    fields = _required_fields.get(cls)
+    if fields is None:
+        fields = tuple(cls.model_json_schema().get("required", []))
+        _required_fields[cls] = fields
+    return fields
+
+
+def _key_arguments(wallet: Any) -> Dict[str, Any]:
+    """The native client's key arguments for a bittensor ``Wallet`` (its hotkey file), a
+    keypair that exposes its secret (``private_key``), a dev URI or mnemonic, or a hotkey file
+    path. bittensor 10's ``bittensor_wallet.Keypair`` does not expose its secret: pass the
+    wallet, the URI or the mnemonic it was made from instead."""
+    if wallet is None:
+        raise ValueError("Dendrite needs a wallet, a URI, a mnemonic or a hotkey file")
+    if isinstance(wallet, str):
+        if wallet.startswith("//") or " " in wallet.strip():
+            return {"uri": wallet}
+        return {"keyfile": wallet}
+    hotkey_file = getattr(wallet, "hotkey_file", None)
+    if hotkey_file is not None:
+        return {"keyfile": str(hotkey_file.path)}
+    secret = getattr(wallet, "private_key", None)
+    public = getattr(wallet, "public_key", None)
+    if secret and public:
+        return {"secret_key": bytes(secret), "public_key": bytes(public)}
+    raise ValueError(
+        f"{type(wallet).__name__} does not expose its secret key: give the wallet, the URI or "
+        "the mnemonic it was made from"
+    )
+
+
+def _target(axon: Any) -> Tuple[str, int, str]:
+    info = axon.info() if hasattr(axon, "info") and callable(axon.info) else axon
+    return (str(info.ip), int(info.port), str(info.hotkey))
+
+
+class Dendrite:
+    """bittensor 10.5.0's ``Dendrite`` API: ``forward``/``__call__``, ``call``, ``query``,
+    ``aclose_session``/``close_session``, ``async with``; ``uuid``, ``keypair``,
+    ``external_ip``, ``synapse_history``. Policies beyond 10.5.0 as keywords: ``k_min`` and
+    ``timeout_after_k_min`` (return once that many axons answered 200), ``backoff`` (seconds:
+    skip failing axons), ``retries`` (refused connections), ``max_connections`` and
+    ``connections_per_endpoint``, ``btauth`` (also sign with bittensor 11's btauth/1)."""
+
+    def __init__(
+        self,
+        wallet: Any = None,
+        *,
+        external_ip: str = "127.0.0.1",
+        btauth: bool = False,
+        history: int = 1024,
+        max_connections: Optional[int] = None,
+        connections_per_endpoint: Optional[int] = None,
+        k_min: Optional[int] = None,
+        timeout_after_k_min: Optional[float] = None,
+        backoff: Optional[float] = None,
+        retries: Optional[int] = None,
+    ) -> None:
+        self._native = _native.HttpClient(
+            **_key_arguments(wallet),
+            external_ip=external_ip,
+            btauth=btauth,
+            max_connections=max_connections,
+            connections_per_endpoint=connections_per_endpoint,
+            k_min=k_min,
+            timeout_after_k_min=timeout_after_k_min,
+            backoff=backoff,
+            retries=retries,
+        )
+        #: What ``keypair`` is in 10.5.0: the wallet's hotkey, or the keypair given.
+        self.keypair = getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else None
+        self.uuid: str = self._native.uuid
+        self.external_ip = external_ip
+        self.synapse_history: Deque[Any] = collections.deque(maxlen=max(history, 0))
+
+    def __str__(self) -> str:
+        return f"dendrite({self._native.hotkey})"
+
+    __repr__ = __str__
+
+    async def forward(
+        self,
+        axons: Union[Any, Sequence[Any]],
+        synapse: Any = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+        run_async: bool = True,
+        streaming: bool = False,
+    ) -> Any:
+        """Sends ``synapse`` to every axon at once; one axon in → one result out, a list → a
+        list, in order. ``deserialize`` gives each synapse's ``deserialize()``, else the synapse
+        with its ``dendrite``/``axon`` terminal info filled as 10.5.0 fills it."""
+        if streaming:
+            raise NotImplementedError("dendrite_rs.http: streaming=True is not supported yet")
+        bt = _bittensor()
+        if synapse is None:
+            synapse = bt.Synapse()
+        single = not isinstance(axons, list)
+        targets = [_target(a) for a in ([axons] if single else axons)]
+        results = await self._send(targets, synapse, timeout)
+        out = [self._finish(synapse, target, result, timeout, deserialize) for target, result in zip(targets, results)]
+        return out[0] if single else out
+
+    __call__ = forward
+
+    async def call(
+        self,
+        target_axon: Any,
+        synapse: Any = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+    ) -> Any:
+        """One axon: the synapse after the call (or its ``deserialize()``)."""
+        return await self.forward(target_axon, synapse, timeout, deserialize)
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        """``forward`` for code without an event loop (10.5.0's ``query``)."""
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and loop.is_running():
+            raise RuntimeError("query() blocks: inside a running loop, await forward() instead")
+        return asyncio.run(self.forward(*args, **kwargs))
+
+    async def aclose_session(self) -> None:
+        """Closes idle connections (more are opened when needed)."""
+        self._native.close_idle()
+
+    def close_session(self) -> None:
+        """:meth:`aclose_session` without awaiting."""
+        self._native.close_idle()
+
+    async def __aenter__(self) -> Dendrite:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose_session()
+
+    def __enter__(self) -> Dendrite:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close_session()
+
+    async def _send(
+        self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float
+    ) -> List[Tuple[int, int, bytes, str, str]]:
+        """One dump of the synapse, one Rust call for every axon, awaited without blocking."""
+        synapse.timeout = timeout
+        dump = synapse.model_dump()
+        own = {k: v for k, v in dump.items() if k not in BASE_FIELDS}
+        fields_json = (", " + json.dumps(own)[1:-1]) if own else ""
+        required = _required(type(synapse))
+        input_headers = [
+            (
+                f"bt_header_input_obj_{field}",
+                base64.b64encode(json.dumps(type(value)()).encode()).decode(),
+            )
+            for field, value in dump.items()
+            if field in required and value is not None and field not in ("name", "timeout")
+        ]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+
+        def done(results: List[Tuple[int, int, bytes, str, str]]) -> None:
+            if not future.done():
+                future.set_result(results)
+
+        handle = self._native.start(
+            loop,
+            done,
+            targets,
+            type(synapse).__name__,
+            float(timeout),
+            fields_json,
+            input_headers,
+            synapse.body_hash,
+            int(synapse.get_total_size()),
+        )
+        try:
+            return await future
+        except asyncio.CancelledError:
+            handle.cancel()
+            raise
+
+    def _finish(
+        self,
+        synapse: Any,
+        target: Tuple[str, int, str],
+        result: Tuple[int, int, bytes, str, str],
+        timeout: float,
+        deserialize: bool,
+    ) -> Any:
+        """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
+        it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
+        the terminal infos are the answer's merged with its headers."""
+        bt = _bittensor()
+        status, http_status, body, dendrite_json, axon_json = result
+        local = synapse.model_copy()
+        local.timeout = timeout
+        dendrite_info = json.loads(dendrite_json)
+        axon_info = json.loads(axon_json)
+        if http_status == 200 and status == 200 and body:
+            try:
+                server = type(local)(**json.loads(body))
+            except Exception as e:  # the class rejects the answer: 10.5.0's 422
+                dendrite_info["status_code"] = 422
+                dendrite_info["status_message"] = f"Failed to parse response: {e}"
+                dendrite_info["process_time"] = None
+            else:
+                for key in local.model_dump().keys():
+                    try:
+                        setattr(local, key, getattr(server, key))
+                    except Exception:
+                        pass
+        local.dendrite = bt.TerminalInfo(**dendrite_info)
+        local.axon = bt.TerminalInfo(**axon_info)
+        self.synapse_history.append(local)
+        return local.deserialize() if deserialize else local
+
+
+__all__ = ["BASE_FIELDS", "Dendrite"]

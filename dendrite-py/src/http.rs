@@ -1,0 +1,169 @@
+//! `dendrite_rs._native.HttpClient`: the 10.x synapse call for `dendrite_rs.http`, bridged to
+//! asyncio by hand.
+//!
+//! The bridge: [`HttpClient::start`] spawns the call on the process's tokio runtime and returns
+//! at once; when it ends, the task takes the GIL and hands the results to the caller's event
+//! loop with `loop.call_soon_threadsafe(done, results)`, so the loop never blocks and Python
+//! code never runs on a runtime thread. Cancelling the awaiting task calls
+//! [`CallHandle::cancel`], which aborts the Rust task and with it every request of the call. No
+//! bridge crate (pyo3-async-runtimes) is needed for one future per call: this is its
+//! `future_into_py` in a dozen lines, without a second runtime registry.
+//!
+//! Invariants: results are plain Python values (ints, bytes, JSON text); a peer's failure is a
+//! status code, never an exception; a runtime made before a `fork` is never used after it.
+
+use dendrite::core::{Client, HttpConfig, SynapseOutcome};
+use dendrite::http::{AxonTarget, SynapseCall};
+use dendrite::ClientConfig;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::client::{apply_policies, signing_key};
+use crate::runtime::runtime;
+use crate::value_error;
+
+/// One key, one HTTP/1.1 pool, the call policies; 10.x synapse calls that answer on an asyncio
+/// loop.
+#[pyclass(module = "dendrite_rs._native", frozen)]
+pub struct HttpClient {
+    client: Client,
+    pid: u32,
+}
+
+/// A started call: [`CallHandle::cancel`] aborts it.
+#[pyclass(module = "dendrite_rs._native", frozen)]
+pub struct CallHandle {
+    abort: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl CallHandle {
+    /// Aborts the call (its requests are dropped); the loop's callback is then never called.
+    fn cancel(&self) {
+        self.abort.abort();
+    }
+}
+
+#[pymethods]
+impl HttpClient {
+    /// A client signing with exactly one of `uri`, `keyfile`, or `secret_key` + `public_key`.
+    #[new]
+    #[pyo3(signature = (*, uri=None, keyfile=None, secret_key=None, public_key=None, external_ip="127.0.0.1", btauth=false, max_connections=None, connections_per_endpoint=None, k_min=None, timeout_after_k_min=None, backoff=None, retries=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        uri: Option<&str>,
+        keyfile: Option<&str>,
+        secret_key: Option<Vec<u8>>,
+        public_key: Option<Vec<u8>>,
+        external_ip: &str,
+        btauth: bool,
+        max_connections: Option<usize>,
+        connections_per_endpoint: Option<usize>,
+        k_min: Option<usize>,
+        timeout_after_k_min: Option<f64>,
+        backoff: Option<f64>,
+        retries: Option<u32>,
+    ) -> PyResult<Self> {
+        let key = signing_key(uri, keyfile, secret_key, public_key)?;
+        let defaults = HttpConfig::default();
+        let mut config = ClientConfig {
+            http: HttpConfig {
+                external_ip: external_ip.to_owned(),
+                btauth,
+                max_connections: max_connections.unwrap_or(defaults.max_connections).max(1),
+                connections_per_endpoint: connections_per_endpoint
+                    .unwrap_or(defaults.connections_per_endpoint)
+                    .max(1),
+                ..defaults
+            },
+            ..ClientConfig::default()
+        };
+        apply_policies(&mut config, k_min, timeout_after_k_min, backoff, retries)?;
+        Ok(HttpClient {
+            client: Client::new(key, config),
+            pid: std::process::id(),
+        })
+    }
+
+    /// The SS58 address requests are signed with.
+    #[getter]
+    fn hotkey(&self) -> &str {
+        self.client.key().ss58_address()
+    }
+
+    /// The dendrite's uuid (each connection signs with one of its own; see `dendrite_rs.http`).
+    #[getter]
+    fn uuid(&self) -> &str {
+        self.client.http_uuid()
+    }
+
+    /// Closes idle connections.
+    fn close_idle(&self) {
+        self.client.close_idle_http();
+    }
+
+    /// Starts sending one synapse (its parts, as Python dumped them once) to every axon
+    /// (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)` runs on
+    /// `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json)`.
+    #[pyo3(signature = (event_loop, done, axons, name, timeout, fields_json, input_headers, body_hash, total_size))]
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &self,
+        event_loop: Py<PyAny>,
+        done: Py<PyAny>,
+        axons: Vec<(String, u16, String)>,
+        name: &str,
+        timeout: f64,
+        fields_json: String,
+        input_headers: Vec<(String, String)>,
+        body_hash: String,
+        total_size: i128,
+    ) -> PyResult<CallHandle> {
+        if !crate::runtime::is_this_process(self.pid) {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "this HttpClient was made before fork(); make a new one in the child",
+            ));
+        }
+        let call = SynapseCall::from_parts(
+            name,
+            timeout,
+            fields_json,
+            input_headers,
+            body_hash,
+            total_size,
+        )
+        .map_err(value_error)?;
+        let targets: Vec<AxonTarget> = axons
+            .into_iter()
+            .map(|(ip, port, hotkey)| AxonTarget { ip, port, hotkey })
+            .collect();
+        let client = self.client.clone();
+        let task = runtime()?.spawn(async move {
+            let outcomes = client.call_synapse(&targets, &call).await;
+            Python::attach(|py| deliver(py, &event_loop, &done, &outcomes));
+        });
+        Ok(CallHandle {
+            abort: task.abort_handle(),
+        })
+    }
+}
+
+/// Hands the outcomes to the loop's thread; a loop that is gone gets Python's "unraisable"
+/// report, nothing is raised.
+fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[SynapseOutcome]) {
+    let results: Vec<_> = outcomes
+        .iter()
+        .map(|outcome| {
+            (
+                outcome.status_code(),
+                outcome.http_status,
+                PyBytes::new(py, &outcome.body),
+                outcome.answer.dendrite.to_json(),
+                outcome.answer.axon.to_json(),
+            )
+        })
+        .collect();
+    if let Err(e) = event_loop.call_method1(py, "call_soon_threadsafe", (done, results)) {
+        e.write_unraisable(py, None);
+    }
+}

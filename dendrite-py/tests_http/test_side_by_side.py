@@ -1,0 +1,148 @@
+"""``dendrite_rs.http.Dendrite`` side by side with bittensor 10.5.0's real ``Dendrite``, against
+the real 10.5.0 axon and ours: the same status codes, messages and results."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from typing import Any, List
+
+import bittensor as bt
+import numpy as np
+import pytest
+from conftest import Served, synapses
+
+import dendrite_rs.http
+from dendrite_rs.http import Dendrite
+
+CASES = [
+    ("Dummy", lambda: synapses.Dummy(dummy_input=21), 12.0),
+    ("Hashed", lambda: synapses.Hashed(text="wire check é"), 12.0),
+    ("TensorEcho", lambda: synapses.TensorEcho(x=synapses.tensor([1.0, 2.0, 3.0, 4.0])), 12.0),
+    ("Slow in time", lambda: synapses.Slow(x=7, delay_s=0.2), 5.0),
+    ("Slow past timeout", lambda: synapses.Slow(x=7, delay_s=3.0), 1.0),
+    ("Unknown", lambda: synapses.Unknown(), 12.0),
+]
+
+
+def both(axons: Any, make: Any, timeout: float, deserialize: bool) -> List[Any]:
+    async def run() -> List[Any]:
+        real = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
+        ours = Dendrite("//Alice")
+        theirs = await real(axons, synapse=make(), timeout=timeout, deserialize=deserialize)
+        mine = await ours(axons, synapse=make(), timeout=timeout, deserialize=deserialize)
+        await real.aclose_session()
+        return [theirs, mine]
+
+    return asyncio.run(run())
+
+
+def same_result(a: Any, b: Any) -> bool:
+    """Equal results: arrays by value; synapses (what ``deserialize()`` of a bare synapse
+    gives) by their own fields and statuses, not by nonces, uuids, signatures or times."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    if isinstance(a, bt.Synapse) and isinstance(b, bt.Synapse):
+        own = lambda s: {k: v for k, v in s.model_dump().items() if k not in dendrite_rs.http.BASE_FIELDS}  # noqa: E731
+        status = lambda s: (s.dendrite.status_code, s.dendrite.status_message, s.axon.status_code)  # noqa: E731
+        return type(a) is type(b) and own(a) == own(b) and status(a) == status(b)
+    return a == b
+
+
+@pytest.mark.parametrize("case,make,timeout", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("axon", ["real_axon", "our_axon"])
+def test_same_answers_as_the_real_dendrite(axon: str, case: str, make: Any, timeout: float, request: Any) -> None:
+    served: Served = request.getfixturevalue(axon)
+    real, ours = both([served.axon_info], make, timeout, deserialize=False)
+    assert len(real) == len(ours) == 1
+    r, o = real[0], ours[0]
+    assert type(o) is type(r)
+    assert o.dendrite.status_code == r.dendrite.status_code, (case, r.dendrite, o.dendrite)
+    assert o.dendrite.status_message == r.dendrite.status_message
+    assert o.axon.status_code == r.axon.status_code
+    assert o.axon.hotkey == r.axon.hotkey == served.info["hotkey"]
+    assert same_result(o.deserialize(), r.deserialize()), case
+    if r.dendrite.status_code == 200:
+        assert o.dendrite.process_time is not None and o.dendrite.process_time > 0
+    # One axon in, one result out; deserialize=True gives deserialize()'s value.
+    real_one, ours_one = both(served.axon_info, make, timeout, deserialize=True)
+    assert same_result(ours_one, real_one), case
+
+
+def test_refusals_and_failures(blacklisting_axon: Served) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    closed = bt.AxonInfo(**{**vars(blacklisting_axon.axon_info), "port": port})
+    real, ours = both([blacklisting_axon.axon_info, closed], lambda: synapses.Dummy(dummy_input=1), 12.0, False)
+    for r, o in zip(real, ours):
+        assert (o.dendrite.status_code, o.dendrite.status_message) == (
+            r.dendrite.status_code,
+            r.dendrite.status_message,
+        )
+    assert [o.dendrite.status_code for o in ours] == [403, 503]
+
+
+def test_never_blocks_the_loop_and_cancels(our_axon: Served) -> None:
+    async def run() -> None:
+        d = Dendrite("//Alice")
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        tick = asyncio.ensure_future(ticker())
+        slow = asyncio.ensure_future(d(our_axon.axon_info, synapses.Slow(x=1, delay_s=0.5), timeout=5.0))
+        assert await slow == 1
+        assert ticks >= 20, ticks  # the loop ran while the call waited
+        started = time.monotonic()
+        task = asyncio.ensure_future(d(our_axon.axon_info, synapses.Slow(x=1, delay_s=3.0), timeout=5.0))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 1.0
+        tick.cancel()
+        await d.aclose_session()
+
+    asyncio.run(run())
+
+
+def test_concurrent_calls_to_one_axon_are_all_answered(real_axon: Served) -> None:
+    async def run() -> List[int]:
+        d = Dendrite("//Alice")
+        axons = [real_axon.axon_info] * 12
+        results = await asyncio.gather(*(d(axons, synapses.Dummy(dummy_input=i), deserialize=False) for i in range(3)))
+        return [s.dendrite.status_code for batch in results for s in batch]
+
+    assert asyncio.run(run()) == [200] * 36
+
+
+def test_history_is_bounded_and_query_is_sync(our_axon: Served) -> None:
+    d = Dendrite("//Alice", history=3)
+    for i in range(5):
+        assert d.query(our_axon.axon_info, synapses.Dummy(dummy_input=i)) == 2 * i
+    assert len(d.synapse_history) == 3
+    assert [s.dummy_output for s in d.synapse_history] == [4, 6, 8]
+
+
+def test_keys_and_mistakes() -> None:
+    with pytest.raises(ValueError, match="does not expose its secret key"):
+        Dendrite(bt.Keypair.create_from_uri("//Alice"))
+    with pytest.raises(ValueError):
+        Dendrite(None)
+    assert Dendrite("//Alice").uuid
+
+
+def test_imports_without_torch() -> None:
+    code = "import sys, dendrite_rs.http; assert 'torch' not in sys.modules; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+    assert dendrite_rs.http.Dendrite is Dendrite
