@@ -102,6 +102,64 @@ impl HttpClient {
         self.client.close_idle_http();
     }
 
+    /// Starts sending one streaming synapse to one axon: `chunk(bytes)` runs on `event_loop`
+    /// for every chunk of a 200 `text/event-stream` answer as it arrives, then `done(result)`
+    /// with the axon's result as [`HttpClient::start`] gives it (any other answer is read
+    /// whole and only `done` runs).
+    #[pyo3(signature = (event_loop, chunk, done, axon, name, timeout, fields_json, input_headers, body_hash, total_size))]
+    #[allow(clippy::too_many_arguments)]
+    fn start_stream(
+        &self,
+        event_loop: Py<PyAny>,
+        chunk: Py<PyAny>,
+        done: Py<PyAny>,
+        axon: (String, u16, String),
+        name: &str,
+        timeout: f64,
+        fields_json: String,
+        input_headers: Vec<(String, String)>,
+        body_hash: String,
+        total_size: i128,
+    ) -> PyResult<CallHandle> {
+        self.check_process()?;
+        let call = SynapseCall::from_parts(
+            name,
+            timeout,
+            fields_json,
+            input_headers,
+            body_hash,
+            total_size,
+        )
+        .map_err(value_error)?;
+        let (ip, port, hotkey) = axon;
+        let target = AxonTarget { ip, port, hotkey };
+        let client = self.client.clone();
+        let task = runtime()?.spawn(async move {
+            let mut stream = client.call_synapse_stream(&target, &call);
+            while let Some(data) = stream.next_chunk().await {
+                Python::attach(|py| {
+                    let data = PyBytes::new(py, &data);
+                    if let Err(e) =
+                        event_loop.call_method1(py, "call_soon_threadsafe", (&chunk, data))
+                    {
+                        e.write_unraisable(py, None);
+                    }
+                });
+            }
+            let outcome = stream.outcome().await;
+            Python::attach(|py| {
+                let result = result_of(py, &outcome);
+                if let Err(e) = event_loop.call_method1(py, "call_soon_threadsafe", (&done, result))
+                {
+                    e.write_unraisable(py, None);
+                }
+            });
+        });
+        Ok(CallHandle {
+            abort: task.abort_handle(),
+        })
+    }
+
     /// Starts sending one synapse (its parts, as Python dumped them once) to every axon
     /// (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)` runs on
     /// `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json)`.
@@ -119,11 +177,7 @@ impl HttpClient {
         body_hash: String,
         total_size: i128,
     ) -> PyResult<CallHandle> {
-        if !crate::runtime::is_this_process(self.pid) {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "this HttpClient was made before fork(); make a new one in the child",
-            ));
-        }
+        self.check_process()?;
         let call = SynapseCall::from_parts(
             name,
             timeout,
@@ -148,21 +202,37 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    fn check_process(&self) -> PyResult<()> {
+        if crate::runtime::is_this_process(self.pid) {
+            Ok(())
+        } else {
+            Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "this HttpClient was made before fork(); make a new one in the child",
+            ))
+        }
+    }
+}
+
+/// One axon's result as Python reads it: `(status_code, http_status, body, dendrite_json,
+/// axon_json)`.
+fn result_of<'py>(
+    py: Python<'py>,
+    outcome: &SynapseOutcome,
+) -> (i64, u16, Bound<'py, PyBytes>, String, String) {
+    (
+        outcome.status_code(),
+        outcome.http_status,
+        PyBytes::new(py, &outcome.body),
+        outcome.answer.dendrite.to_json(),
+        outcome.answer.axon.to_json(),
+    )
+}
+
 /// Hands the outcomes to the loop's thread; a loop that is gone gets Python's "unraisable"
 /// report, nothing is raised.
 fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[SynapseOutcome]) {
-    let results: Vec<_> = outcomes
-        .iter()
-        .map(|outcome| {
-            (
-                outcome.status_code(),
-                outcome.http_status,
-                PyBytes::new(py, &outcome.body),
-                outcome.answer.dendrite.to_json(),
-                outcome.answer.axon.to_json(),
-            )
-        })
-        .collect();
+    let results: Vec<_> = outcomes.iter().map(|o| result_of(py, o)).collect();
     if let Err(e) = event_loop.call_method1(py, "call_soon_threadsafe", (done, results)) {
         e.write_unraisable(py, None);
     }

@@ -146,3 +146,36 @@ def test_imports_without_torch() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
     assert dendrite_rs.http.Dendrite is Dendrite
+
+
+@pytest.mark.parametrize("axon", ["real_axon", "our_axon"])
+def test_streams_as_the_real_dendrite_streams(axon: str, request: Any) -> None:
+    served: Served = request.getfixturevalue(axon)
+
+    async def collect(dendrite: Any, deserialize: bool) -> List[Any]:
+        streams = await dendrite(
+            [served.axon_info], synapses.Stream(n=5), timeout=12.0, deserialize=deserialize, streaming=True
+        )
+        collected = []
+        for stream in streams:
+            collected.append([item async for item in stream])
+        return collected
+
+    async def run() -> List[Any]:
+        real = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
+        ours = Dendrite("//Alice")
+        out = [await collect(real, False), await collect(ours, False), await collect(ours, True)]
+        single = [item async for item in await ours(served.axon_info, synapses.Stream(n=3), streaming=True)]
+        out.append(single)
+        await real.aclose_session()
+        return out
+
+    (theirs,), (mine,), (deserialized,), single = asyncio.run(run())
+    assert mine[:-1] == theirs[:-1] == [f"tok{i} " for i in range(5)]
+    final, real_final = mine[-1], theirs[-1]
+    assert isinstance(final, synapses.Stream)
+    assert final.toks == real_final.toks
+    assert final.dendrite.status_code == real_final.dendrite.status_code == 200
+    assert final.axon.status_message == real_final.axon.status_message
+    assert deserialized[-1] == "tok0 tok1 tok2 tok3 tok4 "
+    assert single == ["tok0 ", "tok1 ", "tok2 ", "tok0 tok1 tok2 "]

@@ -18,8 +18,9 @@ Where this differs from 10.5.0, on purpose: each HTTP/1.1 connection signs with 
 own, so concurrent calls to one axon are never refused for nonce order (10.5.0's single uuid
 gets ``401 Nonce is too old`` there); ``synapse_history`` keeps the last ``history`` finished
 synapses (10.5.0 keeps every one forever); the external IP is never looked up (``external_ip``
-says what to report). Not yet here: ``streaming=True`` and bittensor 11's own ``Synapse``
-classes (this module needs bittensor 10.x installed for them).
+says what to report); a streamed answer's ``response`` stand-in carries the answer's
+``bt_header_*`` as its headers, not every raw header. Not yet here: bittensor 11's own
+``Synapse`` classes (this module needs bittensor 10.x installed for them).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import asyncio
 import base64
 import collections
 import json
-from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncGenerator, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 
@@ -150,13 +151,14 @@ class Dendrite:
         """Sends ``synapse`` to every axon at once; one axon in → one result out, a list → a
         list, in order. ``deserialize`` gives each synapse's ``deserialize()``, else the synapse
         with its ``dendrite``/``axon`` terminal info filled as 10.5.0 fills it."""
-        if streaming:
-            raise NotImplementedError("dendrite_rs.http: streaming=True is not supported yet")
         bt = _bittensor()
         if synapse is None:
             synapse = bt.Synapse()
         single = not isinstance(axons, list)
         targets = [_target(a) for a in ([axons] if single else axons)]
+        if streaming:
+            streams = [self._stream(target, synapse, timeout, deserialize) for target in targets]
+            return streams[0] if single else streams
         results = await self._send(targets, synapse, timeout)
         out = [self._finish(synapse, target, result, timeout, deserialize) for target, result in zip(targets, results)]
         return out[0] if single else out
@@ -203,23 +205,72 @@ class Dendrite:
     def __exit__(self, *exc: Any) -> None:
         self.close_session()
 
+    async def call_stream(
+        self,
+        target_axon: Any,
+        synapse: Any = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+    ) -> AsyncGenerator[Any, None]:
+        """One axon's streamed answer: what the synapse's ``process_streaming_response`` yields
+        for the chunks as they arrive, then the synapse (or its ``deserialize()``)."""
+        if synapse is None:
+            synapse = _bittensor().StreamingSynapse()
+        async for item in self._stream(_target(target_axon), synapse, timeout, deserialize):
+            yield item
+
+    async def _stream(
+        self, target: Tuple[str, int, str], synapse: Any, timeout: float, deserialize: bool
+    ) -> AsyncGenerator[Any, None]:
+        """10.5.0's ``call_stream``: the user's ``process_streaming_response`` reads the chunks
+        (from a stand-in for aiohttp's response: ``content.iter_any()``, ``status``,
+        ``headers``), then ``extract_response_json`` gives the fields of the final synapse."""
+        local = synapse.model_copy()
+        parts = _parts(local, timeout)
+        loop = asyncio.get_running_loop()
+        response = _StreamedResponse()
+        final: asyncio.Future = loop.create_future()
+
+        def done(result: Tuple[int, int, bytes, str, str]) -> None:
+            status, http_status, body, dendrite_json, axon_json = result
+            response._finish(http_status, json.loads(dendrite_json), json.loads(axon_json))
+            if http_status and http_status != 200 and body:
+                response._chunks.put_nowait(body)  # 10.5.0 streams an error answer's body too
+            response._chunks.put_nowait(_END)
+            if not final.done():
+                final.set_result(result)
+
+        handle = self._native.start_stream(loop, response._chunks.put_nowait, done, target, *parts)
+        try:
+            async for item in local.process_streaming_response(response):
+                yield item
+            result = await final
+        finally:
+            if not final.done():  # cancelled, or the consumer stopped early
+                handle.cancel()
+        status, http_status, _body, dendrite_json, axon_json = result
+        dendrite_info = json.loads(dendrite_json)
+        if http_status == 200 and status == 200:
+            try:
+                server = type(local)(**local.extract_response_json(response))
+            except Exception as e:  # the class rejects the answer: 10.5.0's 422
+                dendrite_info.update(status_code=422, status_message=f"Failed to parse response: {e}")
+            else:
+                for key in local.model_dump().keys():
+                    try:
+                        setattr(local, key, getattr(server, key))
+                    except Exception:
+                        pass
+        bt = _bittensor()
+        local.dendrite = bt.TerminalInfo(**dendrite_info)
+        local.axon = bt.TerminalInfo(**json.loads(axon_json))
+        self.synapse_history.append(local)
+        yield local.deserialize() if deserialize else local
+
     async def _send(
         self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float
     ) -> List[Tuple[int, int, bytes, str, str]]:
         """One dump of the synapse, one Rust call for every axon, awaited without blocking."""
-        synapse.timeout = timeout
-        dump = synapse.model_dump()
-        own = {k: v for k, v in dump.items() if k not in BASE_FIELDS}
-        fields_json = (", " + json.dumps(own)[1:-1]) if own else ""
-        required = _required(type(synapse))
-        input_headers = [
-            (
-                f"bt_header_input_obj_{field}",
-                base64.b64encode(json.dumps(type(value)()).encode()).decode(),
-            )
-            for field, value in dump.items()
-            if field in required and value is not None and field not in ("name", "timeout")
-        ]
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
 
@@ -227,17 +278,7 @@ class Dendrite:
             if not future.done():
                 future.set_result(results)
 
-        handle = self._native.start(
-            loop,
-            done,
-            targets,
-            type(synapse).__name__,
-            float(timeout),
-            fields_json,
-            input_headers,
-            synapse.body_hash,
-            int(synapse.get_total_size()),
-        )
+        handle = self._native.start(loop, done, targets, *_parts(synapse, timeout))
         try:
             return await future
         except asyncio.CancelledError:
@@ -278,6 +319,85 @@ class Dendrite:
         local.axon = bt.TerminalInfo(**axon_info)
         self.synapse_history.append(local)
         return local.deserialize() if deserialize else local
+
+
+def _parts(synapse: Any, timeout: float) -> Tuple[str, float, str, List[Tuple[str, str]], str, int]:
+    """What Rust needs of the synapse, dumped once per call: its name, the timeout, its own
+    fields as ``json.dumps`` writes them, the ``bt_header_input_obj_*`` headers, the body
+    hash and the total size (the synapse's timeout is set first, as 10.5.0 does)."""
+    synapse.timeout = timeout
+    dump = synapse.model_dump()
+    own = {k: v for k, v in dump.items() if k not in BASE_FIELDS}
+    fields_json = (", " + json.dumps(own)[1:-1]) if own else ""
+    required = _required(type(synapse))
+    input_headers = [
+        (
+            f"bt_header_input_obj_{field}",
+            base64.b64encode(json.dumps(type(value)()).encode()).decode(),
+        )
+        for field, value in dump.items()
+        if field in required and value is not None and field not in ("name", "timeout")
+    ]
+    return (
+        type(synapse).__name__,
+        float(timeout),
+        fields_json,
+        input_headers,
+        synapse.body_hash,
+        int(synapse.get_total_size()),
+    )
+
+
+#: The end of a streamed answer's chunks.
+_END = object()
+
+
+class _Content:
+    """``response.content`` of aiohttp, for ``process_streaming_response``: the chunks as they
+    arrive."""
+
+    def __init__(self, chunks: asyncio.Queue[Any]) -> None:
+        self._chunks = chunks
+
+    async def iter_any(self) -> AsyncGenerator[bytes, None]:
+        while True:
+            chunk = await self._chunks.get()
+            if chunk is _END:
+                return
+            yield chunk
+
+    def iter_chunks(self) -> AsyncGenerator[Tuple[bytes, bool], None]:
+        async def chunks() -> AsyncGenerator[Tuple[bytes, bool], None]:
+            async for chunk in self.iter_any():
+                yield chunk, True
+
+        return chunks()
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.iter_any()])
+
+
+class _StreamedResponse:
+    """What ``process_streaming_response`` and ``extract_response_json`` get in place of
+    aiohttp's response: ``content``, and once the answer ended its ``status`` and ``headers``
+    (the ``bt_header_*`` the answer's terminal infos hold; also as ``_raw_headers``)."""
+
+    def __init__(self) -> None:
+        self._chunks: asyncio.Queue[Any] = asyncio.Queue()
+        self.content = _Content(self._chunks)
+        self.status: Optional[int] = None
+        self.headers: Dict[str, str] = {}
+        self._raw_headers: Tuple[Tuple[bytes, bytes], ...] = ()
+
+    def _finish(self, status: int, dendrite: Dict[str, Any], axon: Dict[str, Any]) -> None:
+        self.status = status or None
+        headers: Dict[str, str] = {}
+        for side, info in (("axon", axon), ("dendrite", dendrite)):
+            for key, value in info.items():
+                if value is not None:
+                    headers[f"bt_header_{side}_{key}"] = str(value)
+        self.headers = headers
+        self._raw_headers = tuple((k.encode(), v.encode()) for k, v in headers.items())
 
 
 __all__ = ["BASE_FIELDS", "Dendrite"]
