@@ -176,7 +176,8 @@ impl Keypair {
     }
 
     /// A key from a bittensor key file (JSON with `secretSeed` or `secretPhrase`, as
-    /// `_keyfile/` writes it). Encrypted files and public-only files are clear errors.
+    /// `_keyfile/` writes it, or bittensor_wallet 4.x's `privateKey` with `publicKey`).
+    /// Encrypted files and public-only files are clear errors.
     pub fn from_keyfile(path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let path = path.as_ref();
         let data = read_keyfile(path)?;
@@ -236,10 +237,25 @@ impl Keypair {
         if let Some(phrase) = field("secretPhrase") {
             return Self::from_mnemonic(phrase);
         }
+        // bittensor_wallet 4.x (bittensor 10) writes the 64-byte secret key beside the public
+        // key, also for hotkeys made from a URI (which hold no seed or phrase).
+        if let (Some(private), Some(public)) = (field("privateKey"), field("publicKey")) {
+            let hex_bytes = |name: &str, text: &str| {
+                hex::decode(text.trim().trim_start_matches("0x"))
+                    .map_err(|e| bad(format!("{name}: {e}")))
+            };
+            let private = hex_bytes("privateKey", private)?;
+            let public: [u8; 32] = hex_bytes("publicKey", public)?
+                .try_into()
+                .map_err(|b: Vec<u8>| bad(format!("publicKey of {} bytes", b.len())))?;
+            return Self::from_secret_key_bytes(&private, &public);
+        }
         if field("ss58Address").is_some() || field("publicKey").is_some() {
             return Err(KeyError::PublicOnly(path.into()));
         }
-        Err(bad("no secretSeed, secretPhrase or ss58Address".into()))
+        Err(bad(
+            "no secretSeed, secretPhrase, privateKey or ss58Address".into(),
+        ))
     }
 
     /// The SS58 address (prefix 42) of the public key.
@@ -380,6 +396,26 @@ mod tests {
     const FERDIE_PRIVATE: &str = "b746f8a10820eff9292a07c0f5f3b5115e0d9b0d0d835082a54e6569e5be6908\
                                   03e4f21bc6cc62bb4eeed5a9cce642c25e2d2ac1464093b50f6196d78e3a7426";
     const FERDIE_PUBLIC: &str = "1cbd2d43530a44705ad088af313e18f80b53ef16b36177cd4b77b846f2a5f07c";
+
+    /// A hotkey file as bittensor_wallet 4.x (bittensor 10.5.0's) writes it for
+    /// `create_hotkey_from_uri("//Alice")`: no seed or phrase, the 64-byte secret key.
+    #[test]
+    fn bittensor_wallet_4_key_files_sign() {
+        let dir = std::env::temp_dir().join(format!("keys-bw4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("default");
+        std::fs::write(
+            &path,
+            r#"{"publicKey":"0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d","ss58Address":"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY","accountId":"0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d","cryptoType":1,"privateKey":"0x33a6f3093f158a7109f679410bef1a0c54168145e0cecb4df006c1c2fffb1f09925a225d97aa00682d6a59b95b18780c10d7032336e88f3442b42361f4a66011"}"#,
+        )
+        .unwrap();
+        let key = Keypair::from_keyfile(&path).unwrap();
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        assert_eq!(key.ss58_address(), alice.ss58_address());
+        let signature = key.sign(b"message");
+        assert!(verify(&alice.public_key(), b"message", &signature));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_python_keypair_in_memory_signs_as_the_same_key_from_its_uri() {

@@ -179,3 +179,32 @@ def test_streams_as_the_real_dendrite_streams(axon: str, request: Any) -> None:
     assert final.axon.status_message == real_final.axon.status_message
     assert deserialized[-1] == "tok0 tok1 tok2 tok3 tok4 "
     assert single == ["tok0 ", "tok1 ", "tok2 ", "tok0 tok1 tok2 "]
+
+
+async def validator_step(wallet: Any, axons: List[Any], step: int) -> List[float]:
+    """A subnet-style validator step written against bittensor 10.x's API, as subnets write it:
+    build the dendrite from the wallet, query every axon, score the answers."""
+    dendrite = bt.Dendrite(wallet=wallet)
+    responses = await dendrite(axons=axons, synapse=synapses.Dummy(dummy_input=step), deserialize=False, timeout=5.0)
+    scores = [1.0 if r.is_success and r.dummy_output == 2 * step else 0.0 for r in responses]
+    await dendrite.aclose_session()
+    return scores
+
+
+def test_a_validator_loop_runs_unchanged_after_install(real_axon: Served, our_axon: Served, tmp_path: Any) -> None:
+    wallet = bt.Wallet(name="validator", hotkey="default", path=str(tmp_path))
+    wallet.create_coldkey_from_uri("//Alice", use_password=False, overwrite=True, suppress=True)
+    wallet.create_hotkey_from_uri("//Alice", use_password=False, overwrite=True, suppress=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = bt.AxonInfo(**{**vars(our_axon.axon_info), "port": s.getsockname()[1]})
+    axons = [real_axon.axon_info, our_axon.axon_info, closed]
+    before = [asyncio.run(validator_step(wallet, axons, step)) for step in range(3)]
+    dendrite_rs.http.install()
+    try:
+        assert bt.Dendrite is Dendrite
+        after = [asyncio.run(validator_step(wallet, axons, step)) for step in range(3)]
+    finally:
+        dendrite_rs.http.uninstall()
+    assert bt.Dendrite is not Dendrite
+    assert after == before == [[1.0, 1.0, 0.0]] * 3

@@ -321,6 +321,29 @@ class Dendrite:
         return local.deserialize() if deserialize else local
 
 
+_replaced: Dict[str, Any] = {}
+
+
+def install() -> None:
+    """Makes ``bittensor.Dendrite`` (and ``bittensor.dendrite``) ours on bittensor 10.x, so
+    that existing validator code builds this dendrite unchanged. Idempotent; :func:`uninstall`
+    puts the originals back."""
+    bt = _bittensor()
+    for name in ("Dendrite", "dendrite"):
+        current = getattr(bt, name, None)
+        if current is not Dendrite and name not in _replaced:
+            _replaced[name] = current
+            setattr(bt, name, Dendrite)
+
+
+def uninstall() -> None:
+    """Undoes :func:`install`."""
+    bt = _bittensor()
+    for name, original in list(_replaced.items()):
+        setattr(bt, name, original)
+        del _replaced[name]
+
+
 def _parts(synapse: Any, timeout: float) -> Tuple[str, float, str, List[Tuple[str, str]], str, int]:
     """What Rust needs of the synapse, dumped once per call: its name, the timeout, its own
     fields as ``json.dumps`` writes them, the ``bt_header_input_obj_*`` headers, the body
@@ -400,4 +423,4 @@ class _StreamedResponse:
         self._raw_headers = tuple((k.encode(), v.encode()) for k, v in headers.items())
 
 
-__all__ = ["BASE_FIELDS", "Dendrite"]
+__all__ = ["BASE_FIELDS", "Dendrite", "install", "uninstall"]
