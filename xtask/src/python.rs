@@ -134,7 +134,8 @@ fn lint(python: &Path) -> Result<()> {
 }
 
 /// Runs `dendrite-py/tests` (next to bittensor 3.7.0, in the peer's venv), `tests_http` (next
-/// to bittensor 10.5.0, in the 10.x peer's venv, without torch) and
+/// to bittensor 10.5.0, in the 10.x peer's venv, without torch), `tests_http11` (bittensor
+/// 11.3.0's venv: no Synapse in bittensor, no numpy) and
 /// `dendrite-py/tests_standalone` (no bittensor; torch 1.13, then torch 2.13) against the
 /// `dendrite` binary in `bin_dir`, after linting the Python sources.
 pub fn test(bin_dir: &Path) -> Result<()> {
@@ -145,6 +146,10 @@ pub fn test(bin_dir: &Path) -> Result<()> {
     let peer10 = util::peer10_python()?;
     install(&peer10, &wheel)?;
     pytest(&peer10, "tests_http", bin_dir)?;
+    // ... and on bittensor 11.3.0, which removed Synapse and Dendrite (our classes; no numpy).
+    let peer11 = util::peer11_python()?;
+    install(&peer11, &wheel)?;
+    pytest(&peer11, "tests_http11", bin_dir)?;
     let torch1 = venv("py-standalone", &[], &wheel)?;
     pytest(&torch1, "tests_standalone", bin_dir)?;
     torch2(&wheel, bin_dir)

@@ -19,8 +19,12 @@ own, so concurrent calls to one axon are never refused for nonce order (10.5.0's
 gets ``401 Nonce is too old`` there); ``synapse_history`` keeps the last ``history`` finished
 synapses (10.5.0 keeps every one forever); the external IP is never looked up (``external_ip``
 says what to report); a streamed answer's ``response`` stand-in carries the answer's
-``bt_header_*`` as its headers, not every raw header. Not yet here: bittensor 11's own
-``Synapse`` classes (this module needs bittensor 10.x installed for them).
+``bt_header_*`` as its headers, not every raw header.
+
+Without bittensor 10.x (bittensor 11 removed them, or no bittensor), ``Synapse``,
+``StreamingSynapse`` and ``TerminalInfo`` from this module are ours, field for field and JSON
+for JSON 10.5.0's (``_synapse``); with it, they are bittensor's own. ``bt.Tensor`` is not
+reproduced.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ import asyncio
 import base64
 import collections
 import json
-from typing import Any, AsyncGenerator, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
+
+if TYPE_CHECKING:
+    from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
 #: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them.
 BASE_FIELDS = (
@@ -48,13 +55,35 @@ _required_fields: Dict[type, Tuple[str, ...]] = {}
 
 
 def _bittensor() -> Any:
+    """bittensor 10.x (for ``install``)."""
+    import bittensor
+
+    if not hasattr(bittensor, "Dendrite"):
+        raise ImportError(f"bittensor {bittensor.__version__} has no Dendrite to replace (10.x has)")
+    return bittensor
+
+
+def _classes() -> Any:
+    """Where ``Synapse``, ``StreamingSynapse`` and ``TerminalInfo`` come from: bittensor 10.x
+    when it is installed (users' classes subclass its own), else ours (``_synapse``)."""
     try:
         import bittensor
-    except ImportError as e:  # pragma: no cover - bittensor 10.x is this module's dependency
-        raise ImportError(
-            "dendrite_rs.http needs bittensor 10.x's Synapse classes (pip install 'bittensor>=10,<11')"
-        ) from e
-    return bittensor
+
+        if hasattr(bittensor, "Synapse"):
+            return bittensor
+    except ImportError:
+        pass
+    from . import _synapse
+
+    return _synapse
+
+
+def __getattr__(name: str) -> Any:
+    """``Synapse``, ``StreamingSynapse``, ``TerminalInfo``: bittensor 10.x's where it is
+    installed, ours (field for field the same) on bittensor 11 or without bittensor."""
+    if name in ("Synapse", "StreamingSynapse", "TerminalInfo"):
+        return getattr(_classes(), name)
+    raise AttributeError(f"module 'dendrite_rs.http' has no attribute {name!r}")
 
 
 def _required(cls: type) -> Tuple[str, ...]:
@@ -151,9 +180,8 @@ class Dendrite:
         """Sends ``synapse`` to every axon at once; one axon in → one result out, a list → a
         list, in order. ``deserialize`` gives each synapse's ``deserialize()``, else the synapse
         with its ``dendrite``/``axon`` terminal info filled as 10.5.0 fills it."""
-        bt = _bittensor()
         if synapse is None:
-            synapse = bt.Synapse()
+            synapse = _classes().Synapse()
         single = not isinstance(axons, list)
         targets = [_target(a) for a in ([axons] if single else axons)]
         if streaming:
@@ -215,7 +243,7 @@ class Dendrite:
         """One axon's streamed answer: what the synapse's ``process_streaming_response`` yields
         for the chunks as they arrive, then the synapse (or its ``deserialize()``)."""
         if synapse is None:
-            synapse = _bittensor().StreamingSynapse()
+            synapse = _classes().Synapse()
         async for item in self._stream(_target(target_axon), synapse, timeout, deserialize):
             yield item
 
@@ -261,9 +289,9 @@ class Dendrite:
                         setattr(local, key, getattr(server, key))
                     except Exception:
                         pass
-        bt = _bittensor()
-        local.dendrite = bt.TerminalInfo(**dendrite_info)
-        local.axon = bt.TerminalInfo(**json.loads(axon_json))
+        terminal = _terminal_class(local)
+        local.dendrite = terminal(**dendrite_info)
+        local.axon = terminal(**json.loads(axon_json))
         self.synapse_history.append(local)
         yield local.deserialize() if deserialize else local
 
@@ -296,7 +324,6 @@ class Dendrite:
         """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
-        bt = _bittensor()
         status, http_status, body, dendrite_json, axon_json = result
         local = synapse.model_copy()
         local.timeout = timeout
@@ -315,10 +342,17 @@ class Dendrite:
                         setattr(local, key, getattr(server, key))
                     except Exception:
                         pass
-        local.dendrite = bt.TerminalInfo(**dendrite_info)
-        local.axon = bt.TerminalInfo(**axon_info)
+        terminal = _terminal_class(local)
+        local.dendrite = terminal(**dendrite_info)
+        local.axon = terminal(**axon_info)
         self.synapse_history.append(local)
         return local.deserialize() if deserialize else local
+
+
+def _terminal_class(synapse: Any) -> Any:
+    """The ``TerminalInfo`` class of a synapse's own ``dendrite`` field."""
+    current = getattr(synapse, "dendrite", None)
+    return type(current) if current is not None else _classes().TerminalInfo
 
 
 _replaced: Dict[str, Any] = {}
@@ -423,4 +457,12 @@ class _StreamedResponse:
         self._raw_headers = tuple((k.encode(), v.encode()) for k, v in headers.items())
 
 
-__all__ = ["BASE_FIELDS", "Dendrite", "install", "uninstall"]
+__all__ = [
+    "BASE_FIELDS",
+    "Dendrite",
+    "StreamingSynapse",
+    "Synapse",
+    "TerminalInfo",
+    "install",
+    "uninstall",
+]
