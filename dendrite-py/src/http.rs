@@ -12,9 +12,13 @@
 //! Invariants: results are plain Python values (ints, bytes, JSON text); a peer's failure is a
 //! status code, never an exception; a runtime made before a `fork` is never used after it.
 
-use dendrite::core::{Client, HttpConfig, SynapseOutcome};
+use std::sync::Mutex;
+
+use dendrite::core::{HttpConfig, Phase, SynapseOutcome};
 use dendrite::http::{AxonTarget, SynapseCall};
-use dendrite::ClientConfig;
+use dendrite::metrics::{serve_metrics, MetricsServer};
+use dendrite::{Dendrite, DendriteConfig};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -22,12 +26,13 @@ use crate::client::{apply_policies, signing_key};
 use crate::runtime::runtime;
 use crate::value_error;
 
-/// One key, one HTTP/1.1 pool, the call policies; 10.x synapse calls that answer on an asyncio
-/// loop.
+/// One key, one HTTP/1.1 pool, the call policies and the metrics (the facade's dendrite: its
+/// observer sees every call); 10.x synapse calls that answer on an asyncio loop.
 #[pyclass(module = "dendrite_rs._native", frozen)]
 pub struct HttpClient {
-    client: Client,
+    dendrite: Dendrite,
     pid: u32,
+    exporter: Mutex<Option<MetricsServer>>,
 }
 
 /// A started call: [`CallHandle::cancel`] aborts it.
@@ -48,7 +53,7 @@ impl CallHandle {
 impl HttpClient {
     /// A client signing with exactly one of `uri`, `keyfile`, or `secret_key` + `public_key`.
     #[new]
-    #[pyo3(signature = (*, uri=None, keyfile=None, secret_key=None, public_key=None, external_ip="127.0.0.1", btauth=false, max_connections=None, connections_per_endpoint=None, k_min=None, timeout_after_k_min=None, backoff=None, retries=None))]
+    #[pyo3(signature = (*, uri=None, keyfile=None, secret_key=None, public_key=None, external_ip="127.0.0.1", btauth=false, max_connections=None, connections_per_endpoint=None, k_min=None, timeout_after_k_min=None, backoff=None, retries=None, prometheus_level="DEBUG"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         uri: Option<&str>,
@@ -63,10 +68,15 @@ impl HttpClient {
         timeout_after_k_min: Option<f64>,
         backoff: Option<f64>,
         retries: Option<u32>,
+        prometheus_level: &str,
     ) -> PyResult<Self> {
         let key = signing_key(uri, keyfile, secret_key, public_key)?;
         let defaults = HttpConfig::default();
-        let mut config = ClientConfig {
+        let mut config = DendriteConfig {
+            prometheus_level: prometheus_level.parse().map_err(value_error)?,
+            ..DendriteConfig::default()
+        };
+        config.client = dendrite::ClientConfig {
             http: HttpConfig {
                 external_ip: external_ip.to_owned(),
                 btauth,
@@ -76,30 +86,71 @@ impl HttpClient {
                     .max(1),
                 ..defaults
             },
-            ..ClientConfig::default()
+            ..dendrite::ClientConfig::default()
         };
-        apply_policies(&mut config, k_min, timeout_after_k_min, backoff, retries)?;
+        apply_policies(
+            &mut config.client,
+            k_min,
+            timeout_after_k_min,
+            backoff,
+            retries,
+        )?;
         Ok(HttpClient {
-            client: Client::new(key, config),
+            dendrite: Dendrite::with_config(key, config),
             pid: std::process::id(),
+            exporter: Mutex::new(None),
         })
+    }
+
+    /// Serves Prometheus `/metrics` on `ip:port` (0 picks a free port); returns the port.
+    #[pyo3(signature = (port=0, ip="127.0.0.1"))]
+    fn serve_metrics(&self, py: Python<'_>, port: u16, ip: &str) -> PyResult<u16> {
+        let metrics = self
+            .dendrite
+            .metrics()
+            .cloned()
+            .ok_or_else(|| PyValueError::new_err("metrics are off (prometheus level OFF)"))?;
+        let mut exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(server) = exporter.as_ref() {
+            return Ok(server.local_addr().port());
+        }
+        let addr = std::net::SocketAddr::new(ip.parse().map_err(value_error)?, port);
+        let runtime = runtime()?;
+        let server =
+            crate::runtime::wait(
+                py,
+                &runtime,
+                async move { serve_metrics(addr, metrics).await },
+            )?
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot serve metrics on {addr}: {e}")))?;
+        let port = server.local_addr().port();
+        *exporter = Some(server);
+        Ok(port)
+    }
+
+    /// The Prometheus text of the metrics (empty when off).
+    fn metrics_text(&self) -> String {
+        self.dendrite
+            .metrics()
+            .map(|m| m.render())
+            .unwrap_or_default()
     }
 
     /// The SS58 address requests are signed with.
     #[getter]
     fn hotkey(&self) -> &str {
-        self.client.key().ss58_address()
+        self.dendrite.client().key().ss58_address()
     }
 
     /// The dendrite's uuid (each connection signs with one of its own; see `dendrite_rs.http`).
     #[getter]
     fn uuid(&self) -> &str {
-        self.client.http_uuid()
+        self.dendrite.client().http_uuid()
     }
 
     /// Closes idle connections.
     fn close_idle(&self) {
-        self.client.close_idle_http();
+        self.dendrite.client().close_idle_http();
     }
 
     /// Starts sending one streaming synapse to one axon: `chunk(bytes)` runs on `event_loop`
@@ -133,7 +184,7 @@ impl HttpClient {
         .map_err(value_error)?;
         let (ip, port, hotkey) = axon;
         let target = AxonTarget { ip, port, hotkey };
-        let client = self.client.clone();
+        let client = self.dendrite.client().clone();
         let task = runtime()?.spawn(async move {
             let mut stream = client.call_synapse_stream(&target, &call);
             while let Some(data) = stream.next_chunk().await {
@@ -162,7 +213,8 @@ impl HttpClient {
 
     /// Starts sending one synapse (its parts, as Python dumped them once) to every axon
     /// (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)` runs on
-    /// `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json)`.
+    /// `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json,
+    /// phases)`.
     #[pyo3(signature = (event_loop, done, axons, name, timeout, fields_json, input_headers, body_hash, total_size))]
     #[allow(clippy::too_many_arguments)]
     fn start(
@@ -191,7 +243,7 @@ impl HttpClient {
             .into_iter()
             .map(|(ip, port, hotkey)| AxonTarget { ip, port, hotkey })
             .collect();
-        let client = self.client.clone();
+        let client = self.dendrite.client().clone();
         let task = runtime()?.spawn(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
             Python::attach(|py| deliver(py, &event_loop, &done, &outcomes));
@@ -215,17 +267,22 @@ impl HttpClient {
 }
 
 /// One axon's result as Python reads it: `(status_code, http_status, body, dendrite_json,
-/// axon_json)`.
+/// axon_json, phases)`, the phases in seconds in `PHASES` order.
+#[allow(clippy::type_complexity)]
 fn result_of<'py>(
     py: Python<'py>,
     outcome: &SynapseOutcome,
-) -> (i64, u16, Bound<'py, PyBytes>, String, String) {
+) -> (i64, u16, Bound<'py, PyBytes>, String, String, Vec<f64>) {
     (
         outcome.status_code(),
         outcome.http_status,
         PyBytes::new(py, &outcome.body),
         outcome.answer.dendrite.to_json(),
         outcome.answer.axon.to_json(),
+        Phase::ALL
+            .iter()
+            .map(|phase| outcome.phases.get(*phase).as_secs_f64())
+            .collect(),
     )
 }
 

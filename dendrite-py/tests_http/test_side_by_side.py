@@ -208,3 +208,23 @@ def test_a_validator_loop_runs_unchanged_after_install(real_axon: Served, our_ax
         dendrite_rs.http.uninstall()
     assert bt.Dendrite is not Dendrite
     assert after == before == [[1.0, 1.0, 0.0]] * 3
+
+
+def test_phases_metrics_and_aquery(our_axon: Served) -> None:
+    async def run() -> Any:
+        d = Dendrite("//Alice")
+        port = d.serve_metrics()
+        answers = await d.aquery([our_axon.axon_info] * 2, synapses.Dummy(dummy_input=4))
+        return d, port, answers
+
+    d, port, answers = asyncio.run(run())
+    assert answers == [8, 8]
+    assert len(d.last_phases) == 2
+    assert set(d.last_phases[0]) == set(dendrite_rs._native.PHASES)
+    assert all(p["wait"] > 0 for p in d.last_phases)
+    text = d.metrics_text()
+    assert "Dummy" in text, text[:2000]
+    import urllib.request
+
+    served = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert "Dummy" in served

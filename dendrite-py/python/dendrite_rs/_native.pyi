@@ -142,16 +142,32 @@ class HttpClient:
         timeout_after_k_min: Optional[float] = None,
         backoff: Optional[float] = None,
         retries: Optional[int] = None,
+        prometheus_level: str = "DEBUG",
     ) -> None: ...
     @property
     def hotkey(self) -> str: ...
     @property
     def uuid(self) -> str: ...
     def close_idle(self) -> None: ...
+    def serve_metrics(self, port: int = 0, ip: str = "127.0.0.1") -> int: ...
+    def metrics_text(self) -> str: ...
+    def start_stream(
+        self,
+        event_loop: Any,
+        chunk: Callable[[bytes], None],
+        done: Callable[[Tuple[int, int, bytes, str, str, List[float]]], None],
+        axon: Tuple[str, int, str],
+        name: str,
+        timeout: float,
+        fields_json: str,
+        input_headers: List[Tuple[str, str]],
+        body_hash: str,
+        total_size: int,
+    ) -> CallHandle: ...
     def start(
         self,
         event_loop: Any,
-        done: Callable[[List[Tuple[int, int, bytes, str, str]]], None],
+        done: Callable[[List[Tuple[int, int, bytes, str, str, List[float]]]], None],
         axons: List[Tuple[str, int, str]],
         name: str,
         timeout: float,

@@ -40,6 +40,10 @@ from . import _native
 if TYPE_CHECKING:
     from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
+#: One axon's result from Rust: status code, HTTP status, body, the dendrite's and the axon's
+#: terminal infos (JSON), the phases (seconds, ``_native.PHASES`` order).
+_Result = Tuple[int, int, bytes, str, str, List[float]]
+
 #: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them.
 BASE_FIELDS = (
     "name",
@@ -145,6 +149,7 @@ class Dendrite:
         timeout_after_k_min: Optional[float] = None,
         backoff: Optional[float] = None,
         retries: Optional[int] = None,
+        prometheus_level: str = "DEBUG",
     ) -> None:
         self._native = _native.HttpClient(
             **_key_arguments(wallet),
@@ -156,7 +161,10 @@ class Dendrite:
             timeout_after_k_min=timeout_after_k_min,
             backoff=backoff,
             retries=retries,
+            prometheus_level=prometheus_level,
         )
+        #: Per axon of the last call, where its time went (seconds by phase name).
+        self.last_phases: List[Dict[str, float]] = []
         #: What ``keypair`` is in 10.5.0: the wallet's hotkey, or the keypair given.
         self.keypair = getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else None
         self.uuid: str = self._native.uuid
@@ -188,6 +196,7 @@ class Dendrite:
             streams = [self._stream(target, synapse, timeout, deserialize) for target in targets]
             return streams[0] if single else streams
         results = await self._send(targets, synapse, timeout)
+        self.last_phases = [dict(zip(_native.PHASES, result[5])) for result in results]
         out = [self._finish(synapse, target, result, timeout, deserialize) for target, result in zip(targets, results)]
         return out[0] if single else out
 
@@ -202,6 +211,22 @@ class Dendrite:
     ) -> Any:
         """One axon: the synapse after the call (or its ``deserialize()``)."""
         return await self.forward(target_axon, synapse, timeout, deserialize)
+
+    async def aquery(self, *args: Any, **kwargs: Any) -> Any:
+        """``forward``, then idle connections closed (10.5.0's ``aquery``)."""
+        try:
+            return await self.forward(*args, **kwargs)
+        finally:
+            self._native.close_idle()
+
+    def serve_metrics(self, port: int = 0, ip: str = "127.0.0.1") -> int:
+        """Serves Prometheus ``/metrics`` (the same series as the 3.x dendrite's, both wires);
+        returns the port."""
+        return self._native.serve_metrics(port, ip)
+
+    def metrics_text(self) -> str:
+        """The Prometheus text of the metrics."""
+        return self._native.metrics_text()
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
         """``forward`` for code without an event loop (10.5.0's ``query``)."""
@@ -259,8 +284,9 @@ class Dendrite:
         response = _StreamedResponse()
         final: asyncio.Future = loop.create_future()
 
-        def done(result: Tuple[int, int, bytes, str, str]) -> None:
-            status, http_status, body, dendrite_json, axon_json = result
+        def done(result: _Result) -> None:
+            status, http_status, body, dendrite_json, axon_json, phases = result
+            self.last_phases = [dict(zip(_native.PHASES, phases))]
             response._finish(http_status, json.loads(dendrite_json), json.loads(axon_json))
             if http_status and http_status != 200 and body:
                 response._chunks.put_nowait(body)  # 10.5.0 streams an error answer's body too
@@ -276,7 +302,7 @@ class Dendrite:
         finally:
             if not final.done():  # cancelled, or the consumer stopped early
                 handle.cancel()
-        status, http_status, _body, dendrite_json, axon_json = result
+        status, http_status, _body, dendrite_json, axon_json, _phases = result
         dendrite_info = json.loads(dendrite_json)
         if http_status == 200 and status == 200:
             try:
@@ -295,14 +321,12 @@ class Dendrite:
         self.synapse_history.append(local)
         yield local.deserialize() if deserialize else local
 
-    async def _send(
-        self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float
-    ) -> List[Tuple[int, int, bytes, str, str]]:
+    async def _send(self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float) -> List[_Result]:
         """One dump of the synapse, one Rust call for every axon, awaited without blocking."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
 
-        def done(results: List[Tuple[int, int, bytes, str, str]]) -> None:
+        def done(results: List[_Result]) -> None:
             if not future.done():
                 future.set_result(results)
 
@@ -317,14 +341,14 @@ class Dendrite:
         self,
         synapse: Any,
         target: Tuple[str, int, str],
-        result: Tuple[int, int, bytes, str, str],
+        result: _Result,
         timeout: float,
         deserialize: bool,
     ) -> Any:
         """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
-        status, http_status, body, dendrite_json, axon_json = result
+        status, http_status, body, dendrite_json, axon_json, _phases = result
         local = synapse.model_copy()
         local.timeout = timeout
         dendrite_info = json.loads(dendrite_json)
