@@ -98,8 +98,70 @@ pub(crate) fn apply_policies(
     Ok(())
 }
 
+/// This process's dendrite of `live`: made on first use, and again in a child after `fork`
+/// (the parent's sockets and tasks belong to the parent's runtime: they are leaked there).
+pub(crate) fn live_dendrite(
+    live: &Mutex<Option<Live>>,
+    key: &Keypair,
+    config: &DendriteConfig,
+) -> PyResult<Dendrite> {
+    let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(current) = live.as_ref() {
+        if is_this_process(current.pid) {
+            return Ok(current.dendrite.clone());
+        }
+    }
+    if let Some(inherited) = live.take() {
+        std::mem::forget(inherited);
+    }
+    let runtime = runtime()?;
+    let _entered = runtime.enter();
+    let dendrite = Dendrite::with_config(key.clone(), config.clone());
+    *live = Some(Live {
+        pid: std::process::id(),
+        dendrite: dendrite.clone(),
+        exporter: None,
+    });
+    Ok(dendrite)
+}
+
+/// Serves `dendrite`'s Prometheus metrics on `ip:port` once per process (the port of the
+/// exporter already serving otherwise).
+pub(crate) fn serve_live_metrics(
+    py: Python<'_>,
+    live: &Mutex<Option<Live>>,
+    dendrite: &Dendrite,
+    port: u16,
+    ip: &str,
+) -> PyResult<u16> {
+    let metrics = dendrite
+        .metrics()
+        .cloned()
+        .ok_or_else(|| PyValueError::new_err("metrics are off (prometheus level OFF)"))?;
+    {
+        let live = live.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(server) = live.as_ref().and_then(|l| l.exporter.as_ref()) {
+            return Ok(server.local_addr().port());
+        }
+    }
+    let addr = std::net::SocketAddr::new(ip.parse().map_err(value_error)?, port);
+    let runtime = runtime()?;
+    let server = wait(
+        py,
+        &runtime,
+        async move { serve_metrics(addr, metrics).await },
+    )?
+    .map_err(|e| PyRuntimeError::new_err(format!("cannot serve metrics on {addr}: {e}")))?;
+    let port = server.local_addr().port();
+    let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(live) = live.as_mut() {
+        live.exporter = Some(server);
+    }
+    Ok(port)
+}
+
 /// The dendrite of this process: rebuilt after a fork.
-struct Live {
+pub(crate) struct Live {
     pid: u32,
     dendrite: Dendrite,
     exporter: Option<MetricsServer>,
@@ -133,25 +195,7 @@ pub struct CallResults {
 impl Client {
     /// This process's dendrite (built on first use, again after a fork).
     fn dendrite(&self) -> PyResult<Dendrite> {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(current) = live.as_ref() {
-            if is_this_process(current.pid) {
-                return Ok(current.dendrite.clone());
-            }
-        }
-        if let Some(inherited) = live.take() {
-            // Its sockets and tasks belong to the parent's runtime.
-            std::mem::forget(inherited);
-        }
-        let runtime = runtime()?;
-        let _entered = runtime.enter();
-        let dendrite = Dendrite::with_config(self.key.clone(), self.config.clone());
-        *live = Some(Live {
-            pid: std::process::id(),
-            dendrite: dendrite.clone(),
-            exporter: None,
-        });
-        Ok(dendrite)
+        live_dendrite(&self.live, &self.key, &self.config)
     }
 
     /// Results flattened endpoint-major; outputs are moved out, so that their bytes can be lent
@@ -368,30 +412,7 @@ impl Client {
     #[pyo3(signature = (port=0, ip="127.0.0.1"))]
     fn serve_metrics(&self, py: Python<'_>, port: u16, ip: &str) -> PyResult<u16> {
         let dendrite = self.dendrite()?;
-        let metrics = dendrite
-            .metrics()
-            .cloned()
-            .ok_or_else(|| PyValueError::new_err("metrics are off (prometheus level OFF)"))?;
-        {
-            let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(server) = live.as_ref().and_then(|l| l.exporter.as_ref()) {
-                return Ok(server.local_addr().port());
-            }
-        }
-        let addr = std::net::SocketAddr::new(ip.parse().map_err(value_error)?, port);
-        let runtime = runtime()?;
-        let server = wait(
-            py,
-            &runtime,
-            async move { serve_metrics(addr, metrics).await },
-        )?
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot serve metrics on {addr}: {e}")))?;
-        let port = server.local_addr().port();
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(live) = live.as_mut() {
-            live.exporter = Some(server);
-        }
-        Ok(port)
+        serve_live_metrics(py, &self.live, &dendrite, port, ip)
     }
 
     /// The Prometheus text exposition of this client's series ("" when metrics are off).

@@ -10,19 +10,18 @@
 //! `future_into_py` in a dozen lines, without a second runtime registry.
 //!
 //! Invariants: results are plain Python values (ints, bytes, JSON text); a peer's failure is a
-//! status code, never an exception; a runtime made before a `fork` is never used after it.
+//! status code, never an exception; state made before a `fork` is never used after it (the
+//! dendrite and its pool are made again in the child, as the 3.x client's).
 
 use std::sync::Mutex;
 
 use dendrite::core::{HttpConfig, Phase, SynapseOutcome};
 use dendrite::http::{AxonTarget, SynapseCall};
-use dendrite::metrics::{serve_metrics, MetricsServer};
-use dendrite::{Dendrite, DendriteConfig};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use dendrite::{Dendrite, DendriteConfig, Keypair};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::client::{apply_policies, signing_key};
+use crate::client::{apply_policies, live_dendrite, serve_live_metrics, signing_key, Live};
 use crate::runtime::runtime;
 use crate::value_error;
 
@@ -30,9 +29,9 @@ use crate::value_error;
 /// observer sees every call); 10.x synapse calls that answer on an asyncio loop.
 #[pyclass(module = "dendrite_rs._native", frozen)]
 pub struct HttpClient {
-    dendrite: Dendrite,
-    pid: u32,
-    exporter: Mutex<Option<MetricsServer>>,
+    key: Keypair,
+    config: DendriteConfig,
+    live: Mutex<Option<Live>>,
 }
 
 /// A started call: [`CallHandle::cancel`] aborts it.
@@ -96,61 +95,44 @@ impl HttpClient {
             retries,
         )?;
         Ok(HttpClient {
-            dendrite: Dendrite::with_config(key, config),
-            pid: std::process::id(),
-            exporter: Mutex::new(None),
+            key,
+            config,
+            live: Mutex::new(None),
         })
     }
 
     /// Serves Prometheus `/metrics` on `ip:port` (0 picks a free port); returns the port.
     #[pyo3(signature = (port=0, ip="127.0.0.1"))]
     fn serve_metrics(&self, py: Python<'_>, port: u16, ip: &str) -> PyResult<u16> {
-        let metrics = self
-            .dendrite
-            .metrics()
-            .cloned()
-            .ok_or_else(|| PyValueError::new_err("metrics are off (prometheus level OFF)"))?;
-        let mut exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(server) = exporter.as_ref() {
-            return Ok(server.local_addr().port());
-        }
-        let addr = std::net::SocketAddr::new(ip.parse().map_err(value_error)?, port);
-        let runtime = runtime()?;
-        let server =
-            crate::runtime::wait(
-                py,
-                &runtime,
-                async move { serve_metrics(addr, metrics).await },
-            )?
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot serve metrics on {addr}: {e}")))?;
-        let port = server.local_addr().port();
-        *exporter = Some(server);
-        Ok(port)
+        let dendrite = self.dendrite()?;
+        serve_live_metrics(py, &self.live, &dendrite, port, ip)
     }
 
     /// The Prometheus text of the metrics (empty when off).
-    fn metrics_text(&self) -> String {
-        self.dendrite
+    fn metrics_text(&self) -> PyResult<String> {
+        Ok(self
+            .dendrite()?
             .metrics()
             .map(|m| m.render())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     /// The SS58 address requests are signed with.
     #[getter]
     fn hotkey(&self) -> &str {
-        self.dendrite.client().key().ss58_address()
+        self.key.ss58_address()
     }
 
     /// The dendrite's uuid (each connection signs with one of its own; see `dendrite_rs.http`).
     #[getter]
-    fn uuid(&self) -> &str {
-        self.dendrite.client().http_uuid()
+    fn uuid(&self) -> PyResult<String> {
+        Ok(self.dendrite()?.client().http_uuid().to_owned())
     }
 
     /// Closes idle connections.
-    fn close_idle(&self) {
-        self.dendrite.client().close_idle_http();
+    fn close_idle(&self) -> PyResult<()> {
+        self.dendrite()?.client().close_idle_http();
+        Ok(())
     }
 
     /// Starts sending one streaming synapse to one axon: `chunk(bytes)` runs on `event_loop`
@@ -172,7 +154,6 @@ impl HttpClient {
         body_hash: String,
         total_size: i128,
     ) -> PyResult<CallHandle> {
-        self.check_process()?;
         let call = SynapseCall::from_parts(
             name,
             timeout,
@@ -184,7 +165,7 @@ impl HttpClient {
         .map_err(value_error)?;
         let (ip, port, hotkey) = axon;
         let target = AxonTarget { ip, port, hotkey };
-        let client = self.dendrite.client().clone();
+        let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
             let mut stream = client.call_synapse_stream(&target, &call);
             while let Some(data) = stream.next_chunk().await {
@@ -229,7 +210,6 @@ impl HttpClient {
         body_hash: String,
         total_size: i128,
     ) -> PyResult<CallHandle> {
-        self.check_process()?;
         let call = SynapseCall::from_parts(
             name,
             timeout,
@@ -243,7 +223,7 @@ impl HttpClient {
             .into_iter()
             .map(|(ip, port, hotkey)| AxonTarget { ip, port, hotkey })
             .collect();
-        let client = self.dendrite.client().clone();
+        let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
             Python::attach(|py| deliver(py, &event_loop, &done, &outcomes));
@@ -255,14 +235,9 @@ impl HttpClient {
 }
 
 impl HttpClient {
-    fn check_process(&self) -> PyResult<()> {
-        if crate::runtime::is_this_process(self.pid) {
-            Ok(())
-        } else {
-            Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "this HttpClient was made before fork(); make a new one in the child",
-            ))
-        }
+    /// This process's dendrite (made again in a child after `fork`).
+    fn dendrite(&self) -> PyResult<Dendrite> {
+        live_dendrite(&self.live, &self.key, &self.config)
     }
 }
 

@@ -228,3 +228,82 @@ def test_phases_metrics_and_aquery(our_axon: Served) -> None:
 
     served = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert "Dummy" in served
+
+
+def test_threads_fork_and_one_line_value_errors(our_axon: Served) -> None:
+    import multiprocessing
+    import threading
+
+    d = Dendrite("//Alice")
+    assert d.query(our_axon.axon_info, synapses.Dummy(dummy_input=1)) == 2
+    answers: List[Any] = []
+    threads = [
+        threading.Thread(target=lambda i=i: answers.append(d.query(our_axon.axon_info, synapses.Dummy(dummy_input=i))))
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [0, 2, 4, 6]
+
+    def child(queue: Any) -> None:
+        queue.put(d.query(our_axon.axon_info, synapses.Dummy(dummy_input=5)))
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    assert queue.get(timeout=30) == 10
+    process.join(timeout=30)
+    assert process.exitcode == 0
+
+    for call, says in [
+        (lambda: d.query(our_axon.axon_info, synapses.Dummy(dummy_input=1), timeout=-1.0), "timeout must be"),
+        (lambda: d.query(object(), synapses.Dummy(dummy_input=1)), "an axon must have ip, port and hotkey"),
+        (lambda: Dendrite("//Alice", auth="v9"), "auth must be"),
+    ]:
+        with pytest.raises(ValueError, match=says) as raised:
+            call()
+        assert "\n" not in str(raised.value)
+
+
+def test_btauth_keyword_signs_for_11_3_0_servers() -> None:
+    import os
+    import tempfile
+
+    from conftest import SHARED
+
+    python11 = os.environ.get("DENDRITE_PEER11_PYTHON")
+    if python11 is None:
+        python11 = (
+            subprocess.run(
+                ["bash", str(SHARED / "peer10" / "setup.sh"), "--v11"], capture_output=True, text=True, check=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+    info = os.path.join(tempfile.mkdtemp(), "bt.json")
+    server = subprocess.Popen(
+        [python11, str(SHARED / "peer10" / "btauth_server.py"), "--info-out", info, "--run-seconds", "60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(info) or not os.path.getsize(info):
+            assert time.time() < deadline and server.poll() is None
+            time.sleep(0.05)
+        import json
+
+        spec = json.load(open(info))
+        target = bt.AxonInfo(
+            version=0, ip=spec["ip"], port=spec["port"], ip_type=4, hotkey=spec["hotkey"], coldkey=spec["hotkey"]
+        )
+        signed = Dendrite("//Alice", auth="btauth").query(target, synapses.Dummy(dummy_input=1), deserialize=False)
+        unsigned = Dendrite("//Alice").query(target, synapses.Dummy(dummy_input=1), deserialize=False)
+        assert signed.dendrite.status_code != 401
+        assert unsigned.dendrite.status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -124,8 +124,12 @@ def _key_arguments(wallet: Any) -> Dict[str, Any]:
 
 
 def _target(axon: Any) -> Tuple[str, int, str]:
+    """``(ip, port, hotkey)`` of an ``AxonInfo``, an ``Axon`` or anything with those fields."""
     info = axon.info() if hasattr(axon, "info") and callable(axon.info) else axon
-    return (str(info.ip), int(info.port), str(info.hotkey))
+    try:
+        return (str(info.ip), int(info.port), str(info.hotkey))
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"an axon must have ip, port and hotkey (an AxonInfo), not {type(axon).__name__}") from None
 
 
 class Dendrite:
@@ -134,14 +138,16 @@ class Dendrite:
     ``external_ip``, ``synapse_history``. Policies beyond 10.5.0 as keywords: ``k_min`` and
     ``timeout_after_k_min`` (return once that many axons answered 200), ``backoff`` (seconds:
     skip failing axons), ``retries`` (refused connections), ``max_connections`` and
-    ``connections_per_endpoint``, ``btauth`` (also sign with bittensor 11's btauth/1)."""
+    ``connections_per_endpoint``, ``auth="btauth"`` (also sign with bittensor 11's btauth/1).
+    Usable from threads (``query``) and in a child after ``fork`` (its connections are made
+    again there)."""
 
     def __init__(
         self,
         wallet: Any = None,
         *,
         external_ip: str = "127.0.0.1",
-        btauth: bool = False,
+        auth: str = "v10",
         history: int = 1024,
         max_connections: Optional[int] = None,
         connections_per_endpoint: Optional[int] = None,
@@ -151,10 +157,12 @@ class Dendrite:
         retries: Optional[int] = None,
         prometheus_level: str = "DEBUG",
     ) -> None:
+        if auth not in ("v10", "btauth"):
+            raise ValueError(f"auth must be 'v10' or 'btauth', not {auth!r}")
         self._native = _native.HttpClient(
             **_key_arguments(wallet),
             external_ip=external_ip,
-            btauth=btauth,
+            btauth=auth == "btauth",
             max_connections=max_connections,
             connections_per_endpoint=connections_per_endpoint,
             k_min=k_min,
