@@ -293,7 +293,9 @@ fn python_spread(python: &Path, fleet: &Fleet) -> Result<(Option<f64>, u64)> {
 /// The large-fleet lines: Dummy against 256 and 1,024 of our axons.
 fn large(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result<Vec<Value>> {
     let mut lines = Vec::new();
-    for count in [256usize, 1024] {
+    // The CI smoke (`--quick`) runs every path once, on small fleets.
+    let counts: &[usize] = if quick { &[32] } else { &[256, 1024] };
+    for &count in counts {
         let fleet = toy_fleet(release, dir, count)?;
         let work = Workload {
             name: "Dummy (tiny)",
@@ -326,11 +328,82 @@ fn large(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result<Vec<V
     Ok(lines)
 }
 
+/// `dendrite-py/bench/bench_http.py`: rounds from Python, `dendrite_rs.http` (`ours`) or the
+/// real 10.5.0 `Dendrite` (`real`), each in a process of its own (peak RSS is the client's).
+fn python_face_line(
+    python: &Path,
+    fleet: &Fleet,
+    client: &str,
+    synapse: &str,
+    rounds: usize,
+) -> Result<Value> {
+    let mut bench = Command::new(python);
+    bench
+        .arg(util::root().join("dendrite-py/bench/bench_http.py"))
+        .args(["--client", client, "--synapse", synapse])
+        .args(["--rounds", &rounds.to_string()])
+        .arg("--axons")
+        .arg(&fleet.file)
+        .env("DENDRITE_SHARED", util::shared());
+    crate::bench::json_of(&mut bench, "dendrite-py/bench/bench_http.py")
+}
+
+/// From Python: `dendrite_rs.http` and the 10.5.0 `Dendrite` at 16, 256 and 1,024 of our axons
+/// (one `toy-axons` process each) with `Dummy`, and with a 1 MiB `TensorEcho` at 16; our CLI's
+/// rounds on the same fleet for the rounds/s comparison.
+fn python_face(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result<Vec<Value>> {
+    let wheel = crate::python::build_wheel(&util::peer_python()?)?;
+    crate::python::install(python, &wheel)?;
+    let mut lines = Vec::new();
+    let rounds = |ours: usize, real: usize| if quick { (2, 1) } else { (ours, real) };
+    let cases = [
+        (16usize, "Dummy", rounds(40, 15)),
+        (16, "TensorEcho", rounds(10, 5)),
+        (256, "Dummy", rounds(15, 3)),
+        (1024, "Dummy", rounds(6, 2)),
+    ];
+    // The CI smoke (`--quick`) runs every path once, on the small fleet.
+    let cases = if quick { &cases[..2] } else { &cases[..] };
+    for &(count, synapse, (ours_rounds, real_rounds)) in cases {
+        let fleet = toy_fleet(release, dir, count)?;
+        let ours = python_face_line(python, &fleet, "ours", synapse, ours_rounds)?;
+        let real = python_face_line(python, &fleet, "real", synapse, real_rounds)?;
+        let cli = if synapse == "Dummy" {
+            let work = Workload {
+                name: "Dummy (tiny)",
+                synapse: "Dummy",
+                fields: r#"{"dummy_input": 21, "dummy_output": null}"#.into(),
+                ours_rounds: ours_rounds.max(2),
+                python_rounds: 0,
+                body_bytes: 800,
+            };
+            ours_line(release, &fleet, &work, dir)?
+        } else {
+            Value::Null
+        };
+        let number = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
+        let cpu_ratio =
+            number(&real, "client_cpu_us_per_call") / number(&ours, "client_cpu_us_per_call");
+        let of_cli = number(&ours, "rounds_per_s") / (1e3 / number(&cli, "round_ms_p50"));
+        eprintln!(
+            "xtask: http from Python, {count} axons, {synapse}: ours {ours}\n       real {real}"
+        );
+        lines.push(json!({"axons": count, "synapse": synapse, "ours": ours, "real": real,
+                          "cli": cli, "real_cpu_over_ours": cpu_ratio, "ours_rounds_of_cli": of_cli}));
+    }
+    Ok(lines)
+}
+
 /// Every line of the section.
 pub fn run(release: &Path, dir: &Path, quick: bool) -> Result<Value> {
     let python = util::peer10_python()?;
+    let from_python = python_face(release, &python, dir, quick)?;
     let large_fleets = large(release, &python, dir, quick)?;
-    let fleets = [ours(release, dir, 16)?, real(&python, dir, 4)?];
+    let (ours_count, real_count) = if quick { (4, 1) } else { (16, 4) };
+    let fleets = [
+        ours(release, dir, ours_count)?,
+        real(&python, dir, real_count)?,
+    ];
     let mut lines = Vec::new();
     for fleet in &fleets {
         for work in workloads(quick) {
@@ -364,7 +437,7 @@ pub fn run(release: &Path, dir: &Path, quick: bool) -> Result<Value> {
             }));
         }
     }
-    Ok(json!({"separate": lines, "large": large_fleets}))
+    Ok(json!({"separate": lines, "large": large_fleets, "python": from_python}))
 }
 
 /// The BENCHMARKS.md section of these lines.
@@ -417,6 +490,32 @@ pub fn report(lines: &Value) -> String {
                 number("spread_ms"),
                 client["timeouts_408"].as_u64().unwrap_or(0),
                 number("peak_rss_mb"),
+            ));
+        }
+    }
+    out.push_str(
+        "\nFrom Python (`dendrite-py/bench/bench_http.py`, each client a process of its own, \
+         10.5.0's venv): `dendrite_rs.http.Dendrite` and the real 10.5.0 `Dendrite` against one \
+         `toy-axons --protocol http` process; our CLI's rounds on the same fleet.\n\n\
+         | axons | synapse | client | rounds/s | CPU per call | spread p50 | 408s | peak RSS | 10.5.0 CPU ÷ ours | ours ÷ CLI rounds/s |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for line in lines["python"].as_array().into_iter().flatten() {
+        for key in ["ours", "real"] {
+            let client = &line[key];
+            let number = |key: &str| client[key].as_f64().unwrap_or(f64::NAN);
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.1} | {:.0} µs | {:.1} ms | {} | {:.0} MB | {:.1}× | {:.0}% |\n",
+                line["axons"],
+                line["synapse"].as_str().unwrap_or("?"),
+                client["client"].as_str().unwrap_or("?"),
+                number("rounds_per_s"),
+                number("client_cpu_us_per_call"),
+                number("spread_ms_p50"),
+                client["timeouts_408"].as_u64().unwrap_or(0),
+                number("peak_rss_mb"),
+                line["real_cpu_over_ours"].as_f64().unwrap_or(f64::NAN),
+                line["ours_rounds_of_cli"].as_f64().unwrap_or(f64::NAN) * 100.0,
             ));
         }
     }

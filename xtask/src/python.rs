@@ -45,7 +45,7 @@ pub fn build_wheel(python: &Path) -> Result<PathBuf> {
 }
 
 /// Installs `wheel` and pytest into `python`'s environment.
-fn install(python: &Path, wheel: &Path) -> Result<()> {
+pub(crate) fn install(python: &Path, wheel: &Path) -> Result<()> {
     let has_pytest = Command::new(python)
         .args(["-c", "import pytest"])
         .stderr(std::process::Stdio::null())
