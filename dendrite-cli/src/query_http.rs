@@ -288,20 +288,11 @@ fn print_table(targets: &[AxonTarget], outcomes: &[SynapseOutcome]) {
 
 /// The synapse's own fields of an answer (after the base class's), as JSON.
 fn subclass_fields(fields: &PyValue) -> String {
-    const BASE: [&str; 7] = [
-        "name",
-        "timeout",
-        "total_size",
-        "header_size",
-        "dendrite",
-        "axon",
-        "computed_body_hash",
-    ];
     match fields {
         PyValue::Dict(items) => PyValue::Dict(
             items
                 .iter()
-                .filter(|(k, _)| !BASE.contains(&k.as_str()))
+                .filter(|(k, _)| !dendrite::http::BASE_FIELDS.contains(&k.as_str()))
                 .cloned()
                 .collect(),
         )

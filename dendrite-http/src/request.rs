@@ -16,6 +16,18 @@ use crate::value::{float_repr, write_json_str, PyValue};
 /// bittensor 10.5.0's `version_as_int` (major·10⁶ + minor·10³ + patch), which we speak.
 pub const VERSION_AS_INT: i64 = 10_005_000;
 
+/// The fields of bittensor's `Synapse` itself, in order; a subclass's own fields follow them in
+/// every body and answer.
+pub const BASE_FIELDS: [&str; 7] = [
+    "name",
+    "timeout",
+    "total_size",
+    "header_size",
+    "dendrite",
+    "axon",
+    "computed_body_hash",
+];
+
 /// `sha3_256` of nothing, hex: the body hash of a synapse with no hash fields.
 pub const EMPTY_BODY_HASH: &str =
     "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a";

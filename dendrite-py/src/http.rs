@@ -139,30 +139,15 @@ impl HttpClient {
     /// for every chunk of a 200 `text/event-stream` answer as it arrives, then `done(result)`
     /// with the axon's result as [`HttpClient::start`] gives it (any other answer is read
     /// whole and only `done` runs).
-    #[pyo3(signature = (event_loop, chunk, done, axon, name, timeout, fields_json, input_headers, body_hash, total_size))]
-    #[allow(clippy::too_many_arguments)]
     fn start_stream(
         &self,
         event_loop: Py<PyAny>,
         chunk: Py<PyAny>,
         done: Py<PyAny>,
         axon: (String, u16, String),
-        name: &str,
-        timeout: f64,
-        fields_json: String,
-        input_headers: Vec<(String, String)>,
-        body_hash: String,
-        total_size: i128,
+        parts: SynapseParts,
     ) -> PyResult<CallHandle> {
-        let call = SynapseCall::from_parts(
-            name,
-            timeout,
-            fields_json,
-            input_headers,
-            body_hash,
-            total_size,
-        )
-        .map_err(value_error)?;
+        let call = synapse_call(parts)?;
         let (ip, port, hotkey) = axon;
         let target = AxonTarget { ip, port, hotkey };
         let client = self.dendrite()?.client().clone();
@@ -192,33 +177,18 @@ impl HttpClient {
         })
     }
 
-    /// Starts sending one synapse (its parts, as Python dumped them once) to every axon
-    /// (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)` runs on
-    /// `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json,
+    /// Starts sending one synapse (its [`SynapseParts`], as Python dumped them once) to every
+    /// axon (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)`
+    /// runs on `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json,
     /// phases)`.
-    #[pyo3(signature = (event_loop, done, axons, name, timeout, fields_json, input_headers, body_hash, total_size))]
-    #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
         event_loop: Py<PyAny>,
         done: Py<PyAny>,
         axons: Vec<(String, u16, String)>,
-        name: &str,
-        timeout: f64,
-        fields_json: String,
-        input_headers: Vec<(String, String)>,
-        body_hash: String,
-        total_size: i128,
+        parts: SynapseParts,
     ) -> PyResult<CallHandle> {
-        let call = SynapseCall::from_parts(
-            name,
-            timeout,
-            fields_json,
-            input_headers,
-            body_hash,
-            total_size,
-        )
-        .map_err(value_error)?;
+        let call = synapse_call(parts)?;
         let targets: Vec<AxonTarget> = axons
             .into_iter()
             .map(|(ip, port, hotkey)| AxonTarget { ip, port, hotkey })
@@ -239,6 +209,25 @@ impl HttpClient {
     fn dendrite(&self) -> PyResult<Dendrite> {
         live_dendrite(&self.live, &self.key, &self.config)
     }
+}
+
+/// A synapse as Python dumps it once per call: its name, the timeout, its own fields' JSON
+/// (`, "field": value` …), the `bt_header_input_obj_*` headers, the body hash, the total size.
+type SynapseParts = (String, f64, String, Vec<(String, String)>, String, i128);
+
+/// The call of `parts` (a caller's mistake, such as a timeout that is not positive, is a
+/// `ValueError`).
+fn synapse_call(parts: SynapseParts) -> PyResult<SynapseCall> {
+    let (name, timeout, fields_json, input_headers, body_hash, total_size) = parts;
+    SynapseCall::from_parts(
+        &name,
+        timeout,
+        fields_json,
+        input_headers,
+        body_hash,
+        total_size,
+    )
+    .map_err(value_error)
 }
 
 /// One axon's result as Python reads it: `(status_code, http_status, body, dendrite_json,

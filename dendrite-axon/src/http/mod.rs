@@ -22,7 +22,7 @@ use bytes::Bytes;
 use dendrite_http::btauth::Verifier;
 use dendrite_http::request::body_hash_of;
 use dendrite_http::value::float_repr;
-use dendrite_http::{AxonTarget, PyValue};
+use dendrite_http::{AxonTarget, PyValue, BASE_FIELDS};
 use dendrite_keys::Keypair;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
@@ -487,17 +487,6 @@ impl SynapseBody {
         }
     }
 }
-
-/// The base class's fields, in order.
-const BASE_FIELDS: [&str; 7] = [
-    "name",
-    "timeout",
-    "total_size",
-    "header_size",
-    "dendrite",
-    "axon",
-    "computed_body_hash",
-];
 
 fn read_body(body: &[u8], served: Served) -> Option<SynapseBody> {
     let PyValue::Dict(items) = PyValue::parse(body).ok()? else {

@@ -555,19 +555,10 @@ async fn the_real_dendrite_gets_the_same_answers_from_our_axon() {
 
 /// The subclass fields of a synapse JSON (what the synapse class declares), comparable.
 fn own_fields(synapse: &serde_json::Value) -> serde_json::Value {
-    const BASE: [&str; 7] = [
-        "name",
-        "timeout",
-        "total_size",
-        "header_size",
-        "dendrite",
-        "axon",
-        "computed_body_hash",
-    ];
     match synapse {
         serde_json::Value::Object(map) => map
             .iter()
-            .filter(|(k, _)| !BASE.contains(&k.as_str()))
+            .filter(|(k, _)| !dendrite_http::BASE_FIELDS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         other => other.clone(),

@@ -123,6 +123,10 @@ class Client:
     def endpoint_stats(self) -> List[Dict[str, Any]]: ...
     def counters(self) -> Dict[str, int]: ...
 
+#: A synapse as Python dumps it once per call: name, timeout, its own fields' JSON, the input
+#: headers, the body hash, the total size.
+SynapseParts = Tuple[str, float, str, List[Tuple[str, str]], str, int]
+
 class CallHandle:
     def cancel(self) -> None: ...
 
@@ -157,24 +161,14 @@ class HttpClient:
         chunk: Callable[[bytes], None],
         done: Callable[[Tuple[int, int, bytes, str, str, List[float]]], None],
         axon: Tuple[str, int, str],
-        name: str,
-        timeout: float,
-        fields_json: str,
-        input_headers: List[Tuple[str, str]],
-        body_hash: str,
-        total_size: int,
+        parts: SynapseParts,
     ) -> CallHandle: ...
     def start(
         self,
         event_loop: Any,
         done: Callable[[List[Tuple[int, int, bytes, str, str, List[float]]]], None],
         axons: List[Tuple[str, int, str]],
-        name: str,
-        timeout: float,
-        fields_json: str,
-        input_headers: List[Tuple[str, str]],
-        body_hash: str,
-        total_size: int,
+        parts: SynapseParts,
     ) -> CallHandle: ...
 
 def TextLastHiddenState(  # noqa: N802 - the reference's name

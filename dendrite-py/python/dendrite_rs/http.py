@@ -302,7 +302,7 @@ class Dendrite:
             if not final.done():
                 final.set_result(result)
 
-        handle = self._native.start_stream(loop, response._chunks.put_nowait, done, target, *parts)
+        handle = self._native.start_stream(loop, response._chunks.put_nowait, done, target, parts)
         try:
             async for item in local.process_streaming_response(response):
                 yield item
@@ -338,7 +338,7 @@ class Dendrite:
             if not future.done():
                 future.set_result(results)
 
-        handle = self._native.start(loop, done, targets, *_parts(synapse, timeout))
+        handle = self._native.start(loop, done, targets, _parts(synapse, timeout))
         try:
             return await future
         except asyncio.CancelledError:
