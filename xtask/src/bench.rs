@@ -341,7 +341,7 @@ pub fn run(quick: bool) -> Result<()> {
     }
     drop(axons);
     let separate_axons = crate::bench_processes::run(&release, &python, &dir, quick)?;
-    let http = crate::bench_http::run(&release, &dir, quick)?;
+    let http = crate::bench_http::run(&release, &dir, quick, true)?;
     let policies = crate::bench_policies::run(quick, &release, &dir)?;
     let phase_clock = phase_clock()?;
     let results = json!({"date": date(), "machine": machine(), "limits": limits, "quick": quick,

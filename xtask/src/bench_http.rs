@@ -351,8 +351,24 @@ fn python_face_line(
 /// From Python: `dendrite_rs.http` and the 10.5.0 `Dendrite` at 16, 256 and 1,024 of our axons
 /// (one `toy-axons` process each) with `Dummy`, and with a 1 MiB `TensorEcho` at 16; our CLI's
 /// rounds on the same fleet for the rounds/s comparison.
-fn python_face(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result<Vec<Value>> {
-    let wheel = crate::python::build_wheel(&util::peer_python()?)?;
+fn python_face(
+    release: &Path,
+    python: &Path,
+    dir: &Path,
+    quick: bool,
+    via_compare: bool,
+) -> Result<Vec<Value>> {
+    // The wheel `compare` built a moment ago (its Python lines), else a fresh one.
+    let built = std::fs::read_dir(util::root().join("target").join("wheels"))
+        .ok()
+        .and_then(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        });
+    let wheel = match built {
+        Some(wheel) if via_compare => wheel,
+        _ => crate::python::build_wheel(&util::peer_python()?)?,
+    };
     crate::python::install(python, &wheel)?;
     let mut lines = Vec::new();
     let rounds = |ours: usize, real: usize| if quick { (2, 1) } else { (ours, real) };
@@ -394,10 +410,11 @@ fn python_face(release: &Path, python: &Path, dir: &Path, quick: bool) -> Result
     Ok(lines)
 }
 
-/// Every line of the section.
-pub fn run(release: &Path, dir: &Path, quick: bool) -> Result<Value> {
+/// Every line of the section; `via_compare` when `cargo xtask bench` (compare) runs it, after
+/// building the wheel of this tree.
+pub fn run(release: &Path, dir: &Path, quick: bool, via_compare: bool) -> Result<Value> {
     let python = util::peer10_python()?;
-    let from_python = python_face(release, &python, dir, quick)?;
+    let from_python = python_face(release, &python, dir, quick, via_compare)?;
     let large_fleets = large(release, &python, dir, quick)?;
     let (ours_count, real_count) = if quick { (4, 1) } else { (16, 4) };
     let fleets = [

@@ -293,7 +293,7 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             let release = util::release_bins()?;
             let dir = util::root().join("target").join("bench");
             std::fs::create_dir_all(&dir)?;
-            let lines = bench_http::run(&release, &dir, quick)?;
+            let lines = bench_http::run(&release, &dir, quick, false)?;
             std::fs::write(dir.join("http.json"), serde_json::to_string_pretty(&lines)?)?;
             println!("{}", bench_http::report(&lines));
             Ok(())
