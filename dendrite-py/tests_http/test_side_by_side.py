@@ -129,7 +129,11 @@ def test_history_is_bounded_and_query_is_sync(our_axon: Served) -> None:
     for i in range(5):
         assert d.query(our_axon.axon_info, synapses.Dummy(dummy_input=i)) == 2 * i
     assert len(d.synapse_history) == 3
-    assert [s.dummy_output for s in d.synapse_history] == [4, 6, 8]
+    # As 10.5.0 keeps them: bare synapses with the calls' terminal infos.
+    assert [s.name for s in d.synapse_history] == ["Synapse"] * 3
+    assert all(s.dendrite.status_code == 200 and s.axon.hotkey for s in d.synapse_history)
+    nonces = [s.dendrite.nonce for s in d.synapse_history]
+    assert nonces == sorted(nonces) and len(set(nonces)) == 3
 
 
 def test_keys_and_mistakes() -> None:

@@ -327,14 +327,14 @@ impl Inner {
                 http.next_nonce(),
             )
         });
-        let request = http_request(&rendered, addr, btauth.as_deref().unwrap_or_default());
-        phases.sign += signing.elapsed();
         let bytes_sent = rendered.body.len()
             + rendered
                 .headers
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 4)
                 .sum::<usize>();
+        let request = http_request(rendered, addr, btauth.as_deref().unwrap_or_default());
+        phases.sign += signing.elapsed();
         let mut checkout = checkout;
         let request = request.map_err(DendriteFailure::Client)?;
         let waiting = Instant::now();
@@ -515,7 +515,7 @@ impl SynapseOutcome {
 /// The request as hyper sends it: `Host` first, bittensor's headers in order, the btauth/1
 /// headers when asked, then the body's length and type.
 fn http_request(
-    rendered: &SynapseRequest,
+    rendered: SynapseRequest,
     addr: SocketAddr,
     btauth: &[(&'static str, String)],
 ) -> Result<http::Request<Full<Bytes>>, String> {
@@ -529,7 +529,7 @@ fn http_request(
     builder
         .header("content-length", rendered.body.len())
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(rendered.body.clone())))
+        .body(Full::new(Bytes::from(rendered.body)))
         .map_err(|e| format!("the request cannot be sent: {e}"))
 }
 

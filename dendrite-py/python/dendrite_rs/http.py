@@ -16,10 +16,11 @@ Importing this module needs no torch.
 
 Where this differs from 10.5.0, on purpose: each HTTP/1.1 connection signs with a uuid of its
 own, so concurrent calls to one axon are never refused for nonce order (10.5.0's single uuid
-gets ``401 Nonce is too old`` there); ``synapse_history`` keeps the last ``history`` finished
-synapses (10.5.0 keeps every one forever); the external IP is never looked up (``external_ip``
-says what to report); a streamed answer's ``response`` stand-in carries the answer's
-``bt_header_*`` as its headers, not every raw header.
+gets ``401 Nonce is too old`` there); ``synapse_history`` keeps the last ``history`` calls as
+10.5.0 keeps each (a bare ``Synapse`` with the terminal infos; 10.5.0 keeps every one
+forever); the external IP is never looked up (``external_ip`` says what to report); a
+streamed answer's ``response`` stand-in carries the answer's ``bt_header_*`` as its headers,
+not every raw header.
 
 Without bittensor 10.x (bittensor 11 removed them, or no bittensor), ``Synapse``,
 ``StreamingSynapse`` and ``TerminalInfo`` from this module are ours, field for field and JSON
@@ -324,9 +325,9 @@ class Dendrite:
                     except Exception:
                         pass
         terminal = _terminal_class(local)
-        local.dendrite = terminal(**dendrite_info)
-        local.axon = terminal(**json.loads(axon_json))
-        self.synapse_history.append(local)
+        local.dendrite = terminal.model_construct(**dendrite_info)
+        local.axon = terminal.model_construct(**json.loads(axon_json))
+        self._remember(local)
         yield local.deserialize() if deserialize else local
 
     async def _send(self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float) -> List[_Result]:
@@ -357,28 +358,36 @@ class Dendrite:
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
         status, http_status, body, dendrite_json, axon_json, _phases = result
-        local = synapse.model_copy()
-        local.timeout = timeout
+        local = None
         dendrite_info = json.loads(dendrite_json)
-        axon_info = json.loads(axon_json)
         if http_status == 200 and status == 200 and body:
             try:
-                server = type(local)(**json.loads(body))
+                # Every field of the answer replaces the sent one (10.5.0 copies them one by one
+                # onto its copy of the synapse, validating each again): the answer is the result.
+                local = type(synapse)(**json.loads(body))
             except Exception as e:  # the class rejects the answer: 10.5.0's 422
                 dendrite_info["status_code"] = 422
                 dendrite_info["status_message"] = f"Failed to parse response: {e}"
                 dendrite_info["process_time"] = None
-            else:
-                for key in local.model_dump().keys():
-                    try:
-                        setattr(local, key, getattr(server, key))
-                    except Exception:
-                        pass
+        if local is None:
+            local = synapse.model_copy()
+            local.timeout = timeout
+        # Rust's infos are typed already (ints, floats, strings): no second validation.
         terminal = _terminal_class(local)
-        local.dendrite = terminal(**dendrite_info)
-        local.axon = terminal(**axon_info)
-        self.synapse_history.append(local)
+        local.dendrite = terminal.model_construct(**dendrite_info)
+        local.axon = terminal.model_construct(**json.loads(axon_json))
+        self._remember(local)
         return local.deserialize() if deserialize else local
+
+    def _remember(self, synapse: Any) -> None:
+        """What 10.5.0 keeps of a finished call in ``synapse_history``: a bare ``Synapse`` with
+        its timeout and terminal infos (not its fields, which can be large)."""
+        if self.synapse_history.maxlen == 0:
+            return
+        bare = _classes().Synapse.model_construct(
+            name="Synapse", timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon
+        )
+        self.synapse_history.append(bare)
 
 
 def _terminal_class(synapse: Any) -> Any:
