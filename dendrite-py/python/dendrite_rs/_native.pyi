@@ -159,14 +159,18 @@ class HttpClient:
         self,
         event_loop: Any,
         chunk: Callable[[bytes], None],
-        done: Callable[[Tuple[int, int, bytes, str, str, List[float]]], None],
+        done: Callable[
+            [Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]], None
+        ],
         axon: Tuple[str, int, str],
         parts: SynapseParts,
     ) -> CallHandle: ...
     def start(
         self,
         event_loop: Any,
-        done: Callable[[List[Tuple[int, int, bytes, str, str, List[float]]]], None],
+        done: Callable[
+            [List[Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]]], None
+        ],
         axons: List[Tuple[str, int, str]],
         parts: SynapseParts,
     ) -> CallHandle: ...

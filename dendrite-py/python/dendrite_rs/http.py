@@ -42,8 +42,9 @@ if TYPE_CHECKING:
     from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
 #: One axon's result from Rust: status code, HTTP status, body, the dendrite's and the axon's
-#: terminal infos (JSON), the phases (seconds, ``_native.PHASES`` order).
-_Result = Tuple[int, int, bytes, str, str, List[float]]
+#: terminal infos, the phases (seconds, ``_native.PHASES`` order), and on 200 the answer's
+#: synapse as a dict (parsed in Rust, off the GIL).
+_Result = Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]
 
 #: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them.
 BASE_FIELDS = (
@@ -294,9 +295,9 @@ class Dendrite:
         final: asyncio.Future = loop.create_future()
 
         def done(result: _Result) -> None:
-            status, http_status, body, dendrite_json, axon_json, phases = result
+            status, http_status, body, dendrite, axon, phases, _fields = result
             self.last_phases = [dict(zip(_native.PHASES, phases))]
-            response._finish(http_status, json.loads(dendrite_json), json.loads(axon_json))
+            response._finish(http_status, dendrite, axon)
             if http_status and http_status != 200 and body:
                 response._chunks.put_nowait(body)  # 10.5.0 streams an error answer's body too
             response._chunks.put_nowait(_END)
@@ -311,8 +312,7 @@ class Dendrite:
         finally:
             if not final.done():  # cancelled, or the consumer stopped early
                 handle.cancel()
-        status, http_status, _body, dendrite_json, axon_json, _phases = result
-        dendrite_info = json.loads(dendrite_json)
+        status, http_status, _body, dendrite_info, axon_info, _phases, _fields = result
         if http_status == 200 and status == 200:
             try:
                 server = type(local)(**local.extract_response_json(response))
@@ -326,7 +326,7 @@ class Dendrite:
                         pass
         terminal = _terminal_class(local)
         local.dendrite = terminal.model_construct(**dendrite_info)
-        local.axon = terminal.model_construct(**json.loads(axon_json))
+        local.axon = terminal.model_construct(**axon_info)
         self._remember(local)
         yield local.deserialize() if deserialize else local
 
@@ -357,14 +357,13 @@ class Dendrite:
         """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
-        status, http_status, body, dendrite_json, axon_json, _phases = result
+        status, http_status, _body, dendrite_info, axon_info, _phases, fields = result
         local = None
-        dendrite_info = json.loads(dendrite_json)
-        if http_status == 200 and status == 200 and body:
+        if http_status == 200 and status == 200 and fields is not None:
             try:
                 # Every field of the answer replaces the sent one (10.5.0 copies them one by one
                 # onto its copy of the synapse, validating each again): the answer is the result.
-                local = type(synapse)(**json.loads(body))
+                local = type(synapse)(**fields)
             except Exception as e:  # the class rejects the answer: 10.5.0's 422
                 dendrite_info["status_code"] = 422
                 dendrite_info["status_message"] = f"Failed to parse response: {e}"
@@ -375,7 +374,7 @@ class Dendrite:
         # Rust's infos are typed already (ints, floats, strings): no second validation.
         terminal = _terminal_class(local)
         local.dendrite = terminal.model_construct(**dendrite_info)
-        local.axon = terminal.model_construct(**json.loads(axon_json))
+        local.axon = terminal.model_construct(**axon_info)
         self._remember(local)
         return local.deserialize() if deserialize else local
 
