@@ -75,7 +75,8 @@ pub struct HttpQuery<'a> {
     pub metrics: &'a crate::metrics::MetricsArgs,
 }
 
-/// The inputs, required and hash fields of `shared/peer10/synapses.py`'s synapses.
+/// Default inputs of `shared/peer10/synapses.py`'s synapses (those the CLI sends whole), with
+/// their required and hash fields as our HTTP axon serves them (`Served`: stated once there).
 fn known(
     name: &str,
 ) -> Option<(
@@ -83,21 +84,15 @@ fn known(
     &'static [&'static str],
     &'static [&'static str],
 )> {
-    Some(match name {
-        "Dummy" => (
-            r#"{"dummy_input": 21, "dummy_output": null}"#,
-            &["dummy_input"],
-            &[],
-        ),
-        "Hashed" => (r#"{"text": "hello", "out": null}"#, &["text"], &["text"]),
-        "Slow" => (
-            r#"{"x": 7, "delay_s": 2.0, "out": null}"#,
-            &["x", "delay_s"],
-            &[],
-        ),
-        "TensorEcho" => (r#"{"x": null, "y": null}"#, &[], &[]),
+    let inputs = match name {
+        "Dummy" => r#"{"dummy_input": 21, "dummy_output": null}"#,
+        "Hashed" => r#"{"text": "hello", "out": null}"#,
+        "Slow" => r#"{"x": 7, "delay_s": 2.0, "out": null}"#,
+        "TensorEcho" => r#"{"x": null, "y": null}"#,
         _ => return None,
-    })
+    };
+    let served = dendrite_axon::http::Served::from_name(name)?;
+    Some((inputs, served.required(), served.hash_fields()))
 }
 
 fn synapse(args: &HttpArgs, timeout: f64) -> Result<SynapseCall, CliError> {

@@ -241,27 +241,17 @@ enum Style {
 /// A JSON string as `json.dumps` writes it with `ensure_ascii=False`: only `"`, `\\` and
 /// control characters escaped.
 fn write_json_str_utf8(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    write_escaped(text, out, false);
 }
 
 /// A JSON string as `json.dumps` writes it with `ensure_ascii=True`.
 pub fn write_json_str(text: &str, out: &mut String) {
+    write_escaped(text, out, true);
+}
+
+/// `json.dumps`'s string escaping; `ascii_only` (`ensure_ascii`) also escapes DEL and every
+/// non-ASCII character, as `\uXXXX` UTF-16 units.
+fn write_escaped(text: &str, out: &mut String, ascii_only: bool) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -272,7 +262,7 @@ pub fn write_json_str(text: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c if (c as u32) < 0x20 || (ascii_only && (c as u32) > 0x7e) => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");

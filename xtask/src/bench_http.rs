@@ -60,27 +60,21 @@ struct Fleet {
 }
 
 fn ours(release: &Path, dir: &Path, count: usize) -> Result<Fleet> {
-    let mut guards = Vec::new();
-    let mut infos = Vec::new();
-    for i in 0..count {
-        let info = dir.join(format!("http-axon-{i}.json"));
-        let mut axon = Command::new(release.join("dendrite"));
-        axon.args(["axon", "--protocol", "http", "--port", "0"])
-            .args(["--uri", &format!("//BenchHttpAxon{i}")])
-            .arg("--info-out")
-            .arg(&info);
-        guards.push(util::start_server(
-            axon,
-            "AXON READY",
-            Duration::from_secs(60),
-            "dendrite axon --protocol http",
-        )?);
-        infos.push(serde_json::from_str::<Value>(&std::fs::read_to_string(
-            &info,
-        )?)?);
-    }
-    let file = dir.join("http-axons.json");
-    std::fs::write(&file, Value::Array(infos).to_string())?;
+    let (guards, file) = util::start_axon_processes(
+        dir,
+        "http-axons",
+        count,
+        Duration::from_secs(60),
+        "dendrite axon --protocol http",
+        |i, info| {
+            let mut axon = Command::new(release.join("dendrite"));
+            axon.args(["axon", "--protocol", "http", "--port", "0"])
+                .args(["--uri", &format!("//BenchHttpAxon{i}")])
+                .arg("--info-out")
+                .arg(info);
+            axon
+        },
+    )?;
     Ok(Fleet {
         name: format!("{count} × dendrite axon --protocol http"),
         axons: count,
@@ -90,32 +84,21 @@ fn ours(release: &Path, dir: &Path, count: usize) -> Result<Fleet> {
 }
 
 fn real(python: &Path, dir: &Path, count: usize) -> Result<Fleet> {
-    let mut guards = Vec::new();
-    let mut infos = Vec::new();
-    for i in 0..count {
-        let info = dir.join(format!("real-axon-{i}.json"));
-        let mut axon = Command::new(python);
-        axon.arg(util::shared().join("peer10/axon.py"))
-            .args([
-                "--uri",
-                &format!("//BenchRealAxon{i}"),
-                "--run-seconds",
-                "900",
-            ])
-            .arg("--info-out")
-            .arg(&info);
-        guards.push(util::start_server(
-            axon,
-            "AXON READY",
-            Duration::from_secs(120),
-            "peer10 axon.py",
-        )?);
-        infos.push(serde_json::from_str::<Value>(&std::fs::read_to_string(
-            &info,
-        )?)?);
-    }
-    let file = dir.join("real-axons.json");
-    std::fs::write(&file, Value::Array(infos).to_string())?;
+    let (guards, file) = util::start_axon_processes(
+        dir,
+        "real-axons",
+        count,
+        Duration::from_secs(120),
+        "peer10 axon.py",
+        |i, info| {
+            let mut axon = Command::new(python);
+            axon.arg(util::shared().join("peer10/axon.py"))
+                .args(["--uri", &format!("//BenchRealAxon{i}")])
+                .args(["--run-seconds", "900", "--info-out"])
+                .arg(info);
+            axon
+        },
+    )?;
     Ok(Fleet {
         name: format!("{count} × bittensor 10.5.0 axon.py"),
         axons: count,

@@ -90,27 +90,20 @@ pub(crate) fn usage_of(command: &mut Command, stderr: &Path) -> Result<Usage> {
 
 /// Starts the fleet and writes its endpoint file.
 fn start_fleet(release: &Path, dir: &Path) -> Result<(Vec<ChildGuard>, PathBuf)> {
-    let mut guards = Vec::with_capacity(AXONS);
-    let mut infos = Vec::with_capacity(AXONS);
-    for i in 0..AXONS {
-        let info = dir.join(format!("process-axon-{i}.json"));
-        let mut axon = Command::new(release.join("dendrite"));
-        axon.args(["axon", "--port", "0", "--uri", &format!("//BenchAxon{i}")])
-            .arg("--info-out")
-            .arg(&info);
-        guards.push(util::start_server(
-            axon,
-            "AXON READY",
-            Duration::from_secs(60),
-            "dendrite axon",
-        )?);
-        infos.push(serde_json::from_str::<Value>(&std::fs::read_to_string(
-            &info,
-        )?)?);
-    }
-    let file = dir.join("process-axons.json");
-    std::fs::write(&file, Value::Array(infos).to_string())?;
-    Ok((guards, file))
+    util::start_axon_processes(
+        dir,
+        "process-axons",
+        AXONS,
+        Duration::from_secs(60),
+        "dendrite axon",
+        |i, info| {
+            let mut axon = Command::new(release.join("dendrite"));
+            axon.args(["axon", "--port", "0", "--uri", &format!("//BenchAxon{i}")])
+                .arg("--info-out")
+                .arg(info);
+            axon
+        },
+    )
 }
 
 /// `dendrite query` per round: (run of 1 + rounds) − (run of 1), over `rounds`.

@@ -136,6 +136,36 @@ fn setup_python(variable: &str, peer: &str, args: &[&str]) -> Result<PathBuf> {
     Ok(PathBuf::from(last.trim()))
 }
 
+/// Starts `count` axon processes, the `index`-th being `command(index, info_file)`, each waited
+/// for until it prints `AXON READY` (within `limit`) and writes its info file; returns their
+/// guards and `dir/{name}.json`, the list of their infos (an endpoint or `AxonInfo` file).
+pub fn start_axon_processes(
+    dir: &Path,
+    name: &str,
+    count: usize,
+    limit: std::time::Duration,
+    what: &str,
+    command: impl Fn(usize, &Path) -> Command,
+) -> Result<(Vec<ChildGuard>, PathBuf)> {
+    let mut guards = Vec::with_capacity(count);
+    let mut infos = Vec::with_capacity(count);
+    for index in 0..count {
+        let info = dir.join(format!("{name}-{index}.json"));
+        guards.push(start_server(
+            command(index, &info),
+            "AXON READY",
+            limit,
+            what,
+        )?);
+        infos.push(serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(&info)?,
+        )?);
+    }
+    let file = dir.join(format!("{name}.json"));
+    std::fs::write(&file, serde_json::Value::Array(infos).to_string())?;
+    Ok((guards, file))
+}
+
 /// A child process (and its process group, when it has its own) killed when dropped, also on
 /// error paths.
 pub struct ChildGuard(pub std::process::Child);

@@ -232,17 +232,10 @@ impl Inner {
         call: &SynapseContext,
         reading: &Reading,
     ) -> SynapseOutcome {
-        let (dendrite, axon_info) = self.terminal_infos(axon);
+        let sent = self.terminal_infos(axon);
         let mut phases = Phases::default();
         let fail = |failure: DendriteFailure, phases: Phases| {
-            failed(
-                call,
-                dendrite.clone(),
-                axon_info.clone(),
-                axon,
-                &failure,
-                phases,
-            )
+            failed(call, sent.0.clone(), sent.1.clone(), axon, &failure, phases)
         };
         let addr = match self.connect_addr(axon) {
             Ok(addr) => addr,
@@ -256,7 +249,7 @@ impl Inner {
             let mut attempt_phases = Phases::default();
             let tried = tokio::time::timeout_at(
                 call.deadline.into(),
-                self.synapse_attempt(axon, addr, call, reading, &mut attempt_phases),
+                self.synapse_attempt(axon, addr, &sent, call, reading, &mut attempt_phases),
             )
             .await
             .unwrap_or(Err(DendriteFailure::Timeout));
@@ -290,11 +283,13 @@ impl Inner {
         outcome
     }
 
-    /// One try: a connection, the signed request, the whole answer, read into the synapse.
+    /// One try: a connection, the signed request, the whole answer, read into the synapse
+    /// that was `sent` (its terminal infos).
     async fn synapse_attempt(
         &self,
         axon: &AxonTarget,
         addr: SocketAddr,
+        sent: &(TerminalInfo, TerminalInfo),
         call: &SynapseContext,
         reading: &Reading,
         phases: &mut Phases,
@@ -360,7 +355,6 @@ impl Inner {
             };
             phases.receive += receiving.elapsed();
             http.pool.release(checkout);
-            let sent = self.terminal_infos(axon);
             let headers = parts
                 .headers
                 .iter()
@@ -391,7 +385,6 @@ impl Inner {
         phases.receive += receiving.elapsed();
         http.pool.release(checkout);
         let decoding = Instant::now();
-        let sent = self.terminal_infos(axon);
         let headers = parts
             .headers
             .iter()

@@ -132,14 +132,12 @@ fn rand_suffix() -> u128 {
         .as_nanos()
 }
 
-/// A synapse of `shared/peer10/synapses.py`: name, fields (JSON), required, hash fields.
+/// A synapse of `shared/peer10/synapses.py` with `fields` (JSON); its required and hash
+/// fields as our HTTP axon serves it (none for one it does not serve).
 pub fn synapse(name: &str, fields: &str, timeout: f64) -> SynapseCall {
-    let (required, hashed): (&[&str], &[&str]) = match name {
-        "Dummy" => (&["dummy_input"], &[]),
-        "Hashed" => (&["text"], &["text"]),
-        "Slow" => (&["x", "delay_s"], &[]),
-        _ => (&[], &[]),
-    };
+    let served = dendrite_axon::http::Served::from_name(name);
+    let required = served.map_or(&[][..], |s| s.required());
+    let hashed = served.map_or(&[][..], |s| s.hash_fields());
     let fields = PyValue::parse(fields.as_bytes()).unwrap();
     SynapseCall::new(name, timeout, &fields, required, hashed, None).unwrap()
 }
