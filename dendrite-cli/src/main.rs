@@ -48,6 +48,25 @@ enum Command {
     Replay(replay::ReplayArgs),
 }
 
+impl Command {
+    /// The runtime's worker threads: `query --threads`, else one per core (set here, not read
+    /// from `TOKIO_WORKER_THREADS`, on which tokio panics when it is not a number).
+    fn worker_threads(&self) -> usize {
+        match self {
+            Command::Query(args) => usize::from(args.threads),
+            _ => std::thread::available_parallelism().map_or(2, usize::from),
+        }
+    }
+}
+
+/// A multi-threaded runtime with `workers` worker threads.
+fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+}
+
 /// Why a command failed: the user's input (exit 2) or the command itself (exit 1).
 #[derive(Debug)]
 pub enum CliError {
@@ -73,7 +92,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime(cli.command.worker_threads()) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("dendrite: cannot start the async runtime: {e}");

@@ -35,8 +35,8 @@ pub mod terminal;
 pub mod value;
 
 pub use request::{
-    AxonTarget, Dendrite, RequestError, Signed, SynapseCall, SynapseRequest, BASE_FIELDS,
-    VERSION_AS_INT,
+    AxonTarget, Dendrite, HeaderKey, RequestError, Signed, SynapseCall, SynapseRequest,
+    BASE_FIELDS, VERSION_AS_INT,
 };
 pub use response::{read_answer, read_stream_head, CallSite, DendriteFailure, SynapseAnswer};
 pub use terminal::TerminalInfo;

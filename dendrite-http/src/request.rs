@@ -6,6 +6,8 @@
 //! fixed (no signing ahead of the call); the header list holds bittensor's headers only, in
 //! 10.5.0's order; the transport adds `Host`, `Content-Length` and `Content-Type`.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use dendrite_keys::Keypair;
 use sha3::{Digest, Sha3_256};
@@ -241,14 +243,18 @@ pub struct Signed<'a> {
     pub signature: String,
 }
 
+/// A request header's name: static for bittensor's fixed headers, owned for a synapse's own
+/// `bt_header_input_*`.
+pub type HeaderKey = Cow<'static, str>;
+
 /// One request, ready for the transport.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynapseRequest {
     /// `/{SynapseName}`.
     pub path: String,
     /// bittensor's headers in 10.5.0's order (the transport adds `Host`, `Content-Length`,
-    /// `Content-Type: application/json`).
-    pub headers: Vec<(String, String)>,
+    /// `Content-Type: application/json`); the fixed names are static strings.
+    pub headers: Vec<(HeaderKey, String)>,
     /// `json.dumps(synapse.model_dump())`.
     pub body: String,
     /// The text that was signed: `{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}`.
@@ -346,21 +352,30 @@ impl Dendrite {
             ..TerminalInfo::default()
         };
         let timeout = float_repr(synapse.timeout);
-        let mut headers = Vec::with_capacity(16 + synapse.input_headers.len());
-        headers.push(("name".to_owned(), synapse.name.clone()));
-        headers.push(("timeout".to_owned(), timeout.clone()));
+        let mut headers: Vec<(HeaderKey, String)> =
+            Vec::with_capacity(16 + synapse.input_headers.len());
+        headers.push(("name".into(), synapse.name.clone()));
+        headers.push(("timeout".into(), timeout.clone()));
         for (side, info) in [(Side::Axon, &axon_info), (Side::Dendrite, &dendrite)] {
             for (field, value) in info.header_fields() {
-                headers.push((format!("{}{field}", side.prefix()), value));
+                let name = side
+                    .header_name(field)
+                    .map_or_else(|| format!("{}{field}", side.prefix()).into(), Cow::Borrowed);
+                headers.push((name, value));
             }
         }
-        headers.extend(synapse.input_headers.iter().cloned());
+        headers.extend(
+            synapse
+                .input_headers
+                .iter()
+                .map(|(name, value)| (Cow::Owned(name.clone()), value.clone())),
+        );
         headers.push((
-            "header_size".to_owned(),
+            "header_size".into(),
             cpython_dict_sizeof(headers.len()).to_string(),
         ));
-        headers.push(("total_size".to_owned(), synapse.total_size.to_string()));
-        headers.push(("computed_body_hash".to_owned(), synapse.body_hash.clone()));
+        headers.push(("total_size".into(), synapse.total_size.to_string()));
+        headers.push(("computed_body_hash".into(), synapse.body_hash.clone()));
 
         let mut body = String::with_capacity(400 + synapse.fields_json.len());
         body.push_str("{\"name\": ");

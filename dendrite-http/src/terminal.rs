@@ -41,6 +41,45 @@ pub enum Side {
     Axon,
 }
 
+/// The fields in 10.5.0's order with their header names on each side, written out once so that
+/// a request's header names are static strings (no formatting, no allocation per request).
+const HEADERS: [(&str, &str, &str); 10] = [
+    (
+        "status_code",
+        "bt_header_dendrite_status_code",
+        "bt_header_axon_status_code",
+    ),
+    (
+        "status_message",
+        "bt_header_dendrite_status_message",
+        "bt_header_axon_status_message",
+    ),
+    (
+        "process_time",
+        "bt_header_dendrite_process_time",
+        "bt_header_axon_process_time",
+    ),
+    ("ip", "bt_header_dendrite_ip", "bt_header_axon_ip"),
+    ("port", "bt_header_dendrite_port", "bt_header_axon_port"),
+    (
+        "version",
+        "bt_header_dendrite_version",
+        "bt_header_axon_version",
+    ),
+    ("nonce", "bt_header_dendrite_nonce", "bt_header_axon_nonce"),
+    ("uuid", "bt_header_dendrite_uuid", "bt_header_axon_uuid"),
+    (
+        "hotkey",
+        "bt_header_dendrite_hotkey",
+        "bt_header_axon_hotkey",
+    ),
+    (
+        "signature",
+        "bt_header_dendrite_signature",
+        "bt_header_axon_signature",
+    ),
+];
+
 impl Side {
     /// The header name prefix, `bt_header_dendrite_` or `bt_header_axon_`.
     pub fn prefix(self) -> &'static str {
@@ -48,6 +87,15 @@ impl Side {
             Side::Dendrite => "bt_header_dendrite_",
             Side::Axon => "bt_header_axon_",
         }
+    }
+
+    /// `bt_header_{side}_{field}` for one of [`TerminalInfo`]'s fields, `None` for any other.
+    pub fn header_name(self, field: &str) -> Option<&'static str> {
+        let (_, dendrite, axon) = HEADERS.iter().find(|(name, _, _)| *name == field)?;
+        Some(match self {
+            Side::Dendrite => dendrite,
+            Side::Axon => axon,
+        })
     }
 }
 

@@ -249,6 +249,14 @@ fn result_of<'py>(
     Vec<f64>,
     Option<Bound<'py, PyAny>>,
 )> {
+    let dendrite = info_dict(py, &outcome.answer.dendrite)?;
+    let axon = info_dict(py, &outcome.answer.axon)?;
+    let fields = outcome
+        .answer
+        .fields
+        .as_ref()
+        .map(|fields| fields_with_infos(py, fields, &dendrite, &axon))
+        .transpose()?;
     Ok((
         outcome.status_code(),
         outcome.http_status,
@@ -260,19 +268,40 @@ fn result_of<'py>(
                 &outcome.body
             },
         ),
-        info_dict(py, &outcome.answer.dendrite)?,
-        info_dict(py, &outcome.answer.axon)?,
+        dendrite,
+        axon,
         Phase::ALL
             .iter()
             .map(|phase| outcome.phases.get(*phase).as_secs_f64())
             .collect(),
-        outcome
-            .answer
-            .fields
-            .as_ref()
-            .map(|fields| to_python(py, fields))
-            .transpose()?,
+        fields,
     ))
+}
+
+/// The answer's synapse as the keywords of its class: its fields, with `dendrite` and `axon`
+/// the merged terminal infos (not the body's own, which the merge replaces), so that one
+/// validation builds the result (assigning them afterwards validated each twice more; cProfile:
+/// half of an answer's Python time at 1,024 axons).
+fn fields_with_infos<'py>(
+    py: Python<'py>,
+    fields: &PyValue,
+    dendrite: &Bound<'py, PyDict>,
+    axon: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let PyValue::Dict(items) = fields else {
+        return to_python(py, fields);
+    };
+    let dict = PyDict::new(py);
+    for (key, item) in items {
+        match key.as_str() {
+            "dendrite" => dict.set_item(key, dendrite)?,
+            "axon" => dict.set_item(key, axon)?,
+            _ => dict.set_item(key, to_python(py, item)?)?,
+        }
+    }
+    dict.set_item("dendrite", dendrite)?;
+    dict.set_item("axon", axon)?;
+    Ok(dict.into_any())
 }
 
 /// A terminal info as the dict `TerminalInfo(**dict)` takes.

@@ -4,6 +4,9 @@ the real 10.5.0 axon and ours: the same status codes, messages and results."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import pathlib
 import socket
 import subprocess
 import sys
@@ -150,6 +153,30 @@ def test_imports_without_torch() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
     assert dendrite_rs.http.Dendrite is Dendrite
+
+
+def test_runtime_threads_from_the_environment(our_axon: Served) -> None:
+    """DENDRITE_RS_THREADS sizes the runtime; a bad value is a RuntimeError, never a panic."""
+    code = (
+        "import asyncio, sys\n"
+        "sys.path.insert(0, sys.argv[2])\n"
+        "import synapses\n"
+        "from dendrite_rs.http import Dendrite\n"
+        "import bittensor as bt, json\n"
+        "axon = bt.AxonInfo(**json.loads(sys.argv[1]))\n"
+        "try:\n"
+        "    out = asyncio.run(Dendrite('//Alice')(axon, synapses.Dummy(dummy_input=3)))\n"
+        "    print(out)\n"
+        "except RuntimeError as e:\n"
+        "    print('RuntimeError', e)\n"
+    )
+    peer10 = str(pathlib.Path(synapses.__file__).parent)
+    info = json.dumps({k: v for k, v in our_axon.info.items() if k in bt.AxonInfo.__dataclass_fields__})
+    for threads, expected in [("3", "6"), ("zero", "RuntimeError DENDRITE_RS_THREADS must be"), ("0", "RuntimeError")]:
+        env = dict(os.environ, DENDRITE_RS_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", code, info, peer10], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().startswith(expected), (threads, out.stdout, out.stderr)
 
 
 @pytest.mark.parametrize("axon", ["real_axon", "our_axon"])

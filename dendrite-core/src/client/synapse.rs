@@ -506,24 +506,41 @@ impl SynapseOutcome {
 }
 
 /// The request as hyper sends it: `Host` first, bittensor's headers in order, the btauth/1
-/// headers when asked, then the body's length and type.
+/// headers when asked, then the body's length and type. Fixed names are static (no parse, no
+/// allocation) and values take their strings' buffers (no copy).
 fn http_request(
     rendered: SynapseRequest,
     addr: SocketAddr,
     btauth: &[(&'static str, String)],
 ) -> Result<http::Request<Full<Bytes>>, String> {
-    let mut builder = http::Request::post(rendered.path.as_str()).header("host", addr.to_string());
-    for (name, value) in &rendered.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+    use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+    let invalid = |e: &dyn std::fmt::Display| format!("the request cannot be sent: {e}");
+    let value = |text: String| HeaderValue::from_maybe_shared(Bytes::from(text));
+    let name = |key: dendrite_http::HeaderKey| match key {
+        // dendrite-http's own constants (`bt_header_*`, `name`, `timeout`, ...), all valid
+        // lowercase names: `from_static` checks them without allocating.
+        std::borrow::Cow::Borrowed(name) => Ok(HeaderName::from_static(name)),
+        std::borrow::Cow::Owned(name) => HeaderName::from_bytes(name.as_bytes()),
+    };
+    let mut headers = HeaderMap::with_capacity(rendered.headers.len() + btauth.len() + 3);
+    headers.insert(HOST, value(addr.to_string()).map_err(|e| invalid(&e))?);
+    for (key, text) in rendered.headers {
+        let name = name(key).map_err(|e| invalid(&e))?;
+        headers.append(name, value(text).map_err(|e| invalid(&e))?);
     }
-    for (name, value) in btauth {
-        builder = builder.header(*name, value.as_str());
+    for (key, text) in btauth {
+        let name = HeaderName::from_bytes(key.as_bytes()).map_err(|e| invalid(&e))?;
+        headers.append(name, HeaderValue::from_str(text).map_err(|e| invalid(&e))?);
     }
-    builder
-        .header("content-length", rendered.body.len())
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(rendered.body)))
-        .map_err(|e| format!("the request cannot be sent: {e}"))
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(rendered.body.len()));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let path = http::uri::PathAndQuery::from_maybe_shared(Bytes::from(rendered.path))
+        .map_err(|e| invalid(&e))?;
+    let mut request = http::Request::new(Full::new(Bytes::from(rendered.body)));
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = http::Uri::from(path);
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// A failed exchange as 10.5.0 reports it: the connection closed before an answer is

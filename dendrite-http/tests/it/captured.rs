@@ -129,7 +129,12 @@ fn requests_are_the_real_dendrites_byte_for_byte() {
             })
             .cloned()
             .collect();
-        assert_eq!(ours.headers, bittensor, "{name}: headers in order");
+        let ours_headers: Vec<(String, String)> = ours
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        assert_eq!(ours_headers, bittensor, "{name}: headers in order");
         assert_eq!(ours.body.as_bytes(), &body[..], "{name}: body");
     }
 }
