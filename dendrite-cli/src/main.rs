@@ -49,12 +49,14 @@ enum Command {
 }
 
 impl Command {
-    /// The runtime's worker threads: `query --threads`, else one per core (set here, not read
-    /// from `TOKIO_WORKER_THREADS`, on which tokio panics when it is not a number).
+    /// The runtime's worker threads: `query` chooses by its fan-out (`--threads`), other
+    /// commands take one per core. Always set, never left to tokio's `TOKIO_WORKER_THREADS`,
+    /// on which it panics when that is not a number.
     fn worker_threads(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         match self {
-            Command::Query(args) => usize::from(args.threads),
-            _ => std::thread::available_parallelism().map_or(2, usize::from),
+            Command::Query(args) => args.worker_threads(cores),
+            _ => cores,
         }
     }
 }

@@ -238,6 +238,8 @@ fn query_repeats_and_reports_dead_peers_without_failing() {
             "2",
             "--interval",
             "0.05",
+            "--threads",
+            "3",
             "--endpoints",
         ])
         .arg(&file)
@@ -439,6 +441,16 @@ fn bad_input_is_one_line_and_a_nonzero_exit() {
                 "1e20".into(),
             ],
             "--run-seconds must be a number of seconds",
+        ),
+        (
+            vec![
+                "query".into(),
+                "--threads".into(),
+                "0".into(),
+                "--endpoints".into(),
+                good.display().to_string(),
+            ],
+            "invalid value '0' for '--threads",
         ),
     ];
     for (args, expected) in cases {
