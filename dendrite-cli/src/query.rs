@@ -153,7 +153,6 @@ async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
     let three_x_only = [
         (args.backward, "--backward"),
         (args.timeline.is_some(), "--timeline"),
-        (args.record.record.is_some(), "--record"),
         (args.texts != ["hello world"], "--text"),
         (args.synapse != SynapseChoice::All, "--synapse"),
         (args.topk.is_some(), "--topk"),
@@ -177,6 +176,7 @@ async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
         http: &args.http,
         config,
         metrics: &args.metrics,
+        record: &args.record,
     })
     .await
 }

@@ -11,6 +11,9 @@ use dendrite::core::{seconds, HttpConfig, SecondsRange, SynapseOutcome};
 use dendrite::http::{AxonTarget, PyValue, SynapseCall};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
 
+use dendrite::core::Direction;
+
+use crate::record::{Recorder, RoundInfo, Row, RowContent};
 use crate::{table, CliError};
 
 /// How requests are signed on the 10.x wire.
@@ -73,6 +76,8 @@ pub struct HttpQuery<'a> {
     pub config: DendriteConfig,
     /// `--metrics-port`: the same exporter as the 3.x query's.
     pub metrics: &'a crate::metrics::MetricsArgs,
+    /// `--record`: the same records as the 3.x query's (rows with `protocol: "http"`).
+    pub record: &'a crate::record::RecordArgs,
 }
 
 /// Default inputs of `shared/peer10/synapses.py`'s synapses (those the CLI sends whole), with
@@ -170,8 +175,10 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         http: args,
         mut config,
         metrics,
+        record,
     } = query;
     let targets = axons(endpoints)?;
+    let mut recorder = record.recorder()?;
     let call = synapse(args, timeout)?;
     config.client.http = HttpConfig {
         external_ip: args.external_ip.clone(),
@@ -194,13 +201,28 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         for outcome in &outcomes {
             *statuses.entry(outcome.status_code()).or_insert(0u64) += 1;
         }
-        if json {
-            for (axon, outcome) in targets.iter().zip(&outcomes) {
-                println!("{}", json_line(round, axon, outcome));
-            }
-        } else if !args.quiet {
+        if json || recorder.is_some() {
+            let info = RoundInfo {
+                round,
+                direction: Direction::Forward,
+                timeout_s: call.timeout(),
+            };
+            write_rows(
+                &info,
+                &targets,
+                call.name(),
+                &outcomes,
+                json,
+                &mut recorder,
+                record,
+            )?;
+        }
+        if !json && !args.quiet {
             print_table(&targets, &outcomes);
         }
+    }
+    if let Some(recorder) = &mut recorder {
+        recorder.flush()?;
     }
     if args.quiet || repeat > 1 {
         let calls: u64 = statuses.values().sum();
@@ -217,33 +239,36 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn json_line(round: u32, axon: &AxonTarget, outcome: &SynapseOutcome) -> String {
-    let answer = &outcome.answer;
-    let phases: serde_json::Map<String, serde_json::Value> = outcome
-        .phases
-        .named()
-        .iter()
-        .map(|(name, d)| ((*name).to_owned(), d.as_secs_f64().into()))
-        .collect();
-    let line = serde_json::json!({
-        "round": round,
-        "axon": format!("{}:{}", axon.ip, axon.port),
-        "hotkey": axon.hotkey,
-        "status_code": outcome.status_code(),
-        "status_message": answer.dendrite.status_message,
-        "process_time": answer.dendrite.process_time,
-        "elapsed": outcome.elapsed.as_secs_f64(),
-        "bytes_sent": outcome.bytes_sent,
-        "bytes_received": outcome.bytes_received,
-        "phases": phases,
-    })
-    .to_string();
-    // The synapse JSON as it came back, keys in their order (an error's `{"message": …}`);
-    // null when none did or it was no JSON.
-    let response =
-        PyValue::parse(&outcome.body).map_or_else(|_| "null".into(), |v| v.dumps_compact());
-    let fields = line.strip_suffix('}').unwrap_or(&line);
-    format!("{fields},\"response\":{response}}}")
+/// One round's rows: printed as JSON lines (the answer's JSON always in them) and recorded (the
+/// answer's JSON only with `--record-payloads`, up to its cap).
+fn write_rows(
+    info: &RoundInfo,
+    targets: &[AxonTarget],
+    synapse: &str,
+    outcomes: &[SynapseOutcome],
+    json: bool,
+    recorder: &mut Option<Recorder>,
+    record: &crate::record::RecordArgs,
+) -> Result<(), CliError> {
+    let recorded_cap = record.payload_cap();
+    let content = RowContent::audit(if json { Some(usize::MAX) } else { recorded_cap });
+    for (position, (axon, outcome)) in targets.iter().zip(outcomes).enumerate() {
+        let mut row = Row::http(info, position, axon, synapse, outcome, content);
+        if json {
+            let line = serde_json::to_string(&row).map_err(|e| CliError::Failure(e.to_string()))?;
+            println!("{line}");
+        }
+        if let Some(recorder) = recorder {
+            let fits = |json: &crate::record::Json| {
+                recorded_cap.is_some_and(|cap| json.text().len() <= cap)
+            };
+            if !row.response.as_ref().is_some_and(fits) {
+                row.response = None;
+            }
+            recorder.write(&row)?;
+        }
+    }
+    Ok(())
 }
 
 fn print_table(targets: &[AxonTarget], outcomes: &[SynapseOutcome]) {

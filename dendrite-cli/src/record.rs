@@ -1,5 +1,11 @@
 //! Round records: one JSON line per endpoint × synapse per round (`--json`, `--record DIR`),
-//! and reading them back (`dendrite replay`).
+//! and reading them back (`dendrite replay`), for both wires.
+//!
+//! A row's `protocol` says which wire it is of: `grpc` (3.x; records written before the HTTP
+//! wire have no `protocol` and are 3.x) or `http` (10.x: `uid` is the axon's position in the
+//! file, `code` its HTTP status, and the 10.x fields `status_code`, `status_message`,
+//! `process_time`; the output hashed is the synapse JSON as it came back, written compact in
+//! its own key order, and `response` is that JSON where the row carries its output).
 //!
 //! A [`Row`] holds what a validator needs to audit a score: the endpoint, the synapse, its
 //! code, message and time, where the time went ([`dendrite::core::Phases`], in seconds), the
@@ -15,7 +21,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dendrite::core::{Direction, Phase, Phases};
+use dendrite::core::{Direction, Phase, Phases, SynapseOutcome};
+use dendrite::http::{AxonTarget, PyValue};
 use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
 use serde::{Deserialize, Serialize};
 
@@ -118,10 +125,24 @@ pub struct Row {
     pub phases: PhaseSeconds,
     /// Whether the call went out on an open connection (`null`: no RPC was attempted).
     pub reused_connection: Option<bool>,
-    /// The output's shape.
+    /// Which wire: `grpc` (3.x) or `http` (10.x).
+    #[serde(default = "grpc")]
+    pub protocol: String,
+    /// The output's shape (3.x).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shape: Vec<usize>,
-    /// The output's dtype.
+    /// The output's dtype (3.x).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub dtype: String,
+    /// (10.x) The status the dendrite reports, 10.5.0's `dendrite.status_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i64>,
+    /// (10.x) Its message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    /// (10.x) `dendrite.process_time`, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_time: Option<f64>,
     /// Encoded request bytes of the endpoint's call.
     pub bytes_sent: usize,
     /// Encoded response bytes of the endpoint's call.
@@ -134,9 +155,40 @@ pub struct Row {
     /// written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_blake2b128: Option<String>,
-    /// The output's bytes, hex (only with `--record-payloads`, and only up to its cap).
+    /// The output's bytes, hex (3.x; only with `--record-payloads`, and only up to its cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_hex: Option<String>,
+    /// (10.x) The synapse JSON as it came back (an error's `{"message": …}`, `null` when none
+    /// did): in `--json` lines, and recorded with `--record-payloads` up to its cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Json>,
+}
+
+/// The `protocol` of rows written before it existed.
+fn grpc() -> String {
+    "grpc".into()
+}
+
+/// A JSON value kept as its text, so that its keys stay in their order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Json(Box<serde_json::value::RawValue>);
+
+impl Json {
+    /// `text`, which must be JSON.
+    fn new(text: String) -> Result<Self, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(Json)
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
 }
 
 /// What a row carries beyond its summary.
@@ -206,19 +258,84 @@ impl Row {
             timeout_s: info.timeout_s,
             phases: PhaseSeconds::from(&call.phases),
             reused_connection: call.phases.connection_reuse(),
+            protocol: grpc(),
             shape: result.output.shape().to_vec(),
             dtype: format!("{:?}", result.output.dtype()),
+            status_code: None,
+            status_message: None,
+            process_time: None,
             bytes_sent: call.bytes_sent,
             bytes_received: call.bytes_received,
             output_blake3,
             output_blake2b128: None,
             payload_hex,
+            response: None,
         }
     }
 
-    /// Whether the row is a success.
+    /// The row of one 10.x call: `outcome` of the axon at `position` in the call, sending
+    /// `synapse`. The output is the answer's JSON, compact and in its key order (the body's
+    /// bytes where they are no JSON); `response` carries it where `content` keeps payloads of
+    /// its size.
+    pub fn http(
+        info: &RoundInfo,
+        position: usize,
+        axon: &AxonTarget,
+        synapse: &str,
+        outcome: &SynapseOutcome,
+        content: RowContent,
+    ) -> Self {
+        let answer = &outcome.answer;
+        let canonical = (content.digest || content.payload_cap.is_some()).then(|| {
+            PyValue::parse(&outcome.body)
+                .ok()
+                .map(|v| v.dumps_compact())
+        });
+        let output: &[u8] = match &canonical {
+            Some(Some(json)) => json.as_bytes(),
+            _ => &outcome.body,
+        };
+        let output_blake3 = content
+            .digest
+            .then(|| blake3::hash(output).to_hex().to_string());
+        let response = content
+            .payload_cap
+            .filter(|&cap| output.len() <= cap)
+            .and_then(|_| Json::new(canonical.flatten().unwrap_or_else(|| "null".into())).ok());
+        Row {
+            round: info.round,
+            direction: info.direction,
+            uid: position as u64,
+            hotkey: axon.hotkey.clone(),
+            address: format!("{}:{}", axon.ip, axon.port),
+            synapse: synapse.to_owned(),
+            code: outcome.status_code().to_string(),
+            message: answer.dendrite.status_message.clone().unwrap_or_default(),
+            time_s: outcome.elapsed.as_secs_f64(),
+            timeout_s: info.timeout_s,
+            phases: PhaseSeconds::from(&outcome.phases),
+            reused_connection: outcome.phases.connection_reuse(),
+            protocol: "http".into(),
+            shape: Vec::new(),
+            dtype: String::new(),
+            status_code: Some(outcome.status_code()),
+            status_message: answer.dendrite.status_message.clone(),
+            process_time: answer.dendrite.process_time,
+            bytes_sent: outcome.bytes_sent,
+            bytes_received: outcome.bytes_received,
+            output_blake3,
+            output_blake2b128: None,
+            payload_hex: None,
+            response,
+        }
+    }
+
+    /// Whether the row is a success (3.x `Success`, 10.x 200).
     pub fn succeeded(&self) -> bool {
-        self.code == "Success"
+        match self.protocol.as_str() {
+            "http" => self.code == "200",
+            _ => self.code == "Success",
+        }
     }
 
     /// The row's cells under [`TABLE_HEADER`].
@@ -239,7 +356,7 @@ impl Row {
             self.code.clone(),
             format!("{:.2}", self.time_s * 1e3),
             longest.to_owned(),
-            if self.direction == Direction::Forward {
+            if self.direction == Direction::Forward && self.protocol != "http" {
                 crate::table::shape(&self.shape)
             } else {
                 "-".into()
@@ -481,13 +598,18 @@ mod tests {
             timeout_s: 1.0,
             phases: PhaseSeconds::default(),
             reused_connection: Some(true),
+            protocol: "grpc".into(),
             shape: vec![1, 2, 1024],
             dtype: "Float32".into(),
+            status_code: None,
+            status_message: None,
+            process_time: None,
             bytes_sent: 10,
             bytes_received: 20,
             output_blake3: Some("00".into()),
             output_blake2b128: None,
             payload_hex: None,
+            response: None,
         }
     }
 
@@ -517,10 +639,14 @@ mod tests {
         let mut old = serde_json::to_value(row(3)).unwrap();
         let fields = old.as_object_mut().unwrap();
         fields.remove("output_blake3");
+        fields.remove("protocol");
         fields.insert("output_blake2b128".into(), "ab".repeat(16).into());
         let read: Row = serde_json::from_value(old).unwrap();
         assert_eq!(read.output_blake2b128.as_deref(), Some(&*"ab".repeat(16)));
         assert_eq!(read.output_blake3, None);
+        // Rows from before the HTTP wire are 3.x rows.
+        assert_eq!(read.protocol, "grpc");
+        assert!(read.succeeded());
         let shown = serde_json::to_value(Row {
             output_blake3: None,
             ..row(1)

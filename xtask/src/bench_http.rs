@@ -242,7 +242,7 @@ fn ours_spread(release: &Path, fleet: &Fleet, rounds: usize) -> Result<(Option<f
         by_round
             .entry(round)
             .or_default()
-            .push(row["elapsed"].as_f64().unwrap_or(f64::NAN));
+            .push(row["time_s"].as_f64().unwrap_or(f64::NAN));
     }
     let mut spreads: Vec<f64> = by_round.values().filter_map(|t| spread_ms(t)).collect();
     spreads.sort_by(f64::total_cmp);

@@ -660,6 +660,60 @@ fn query_against_dendrite_axon_on_the_http_wire() {
         stderr.contains("2 rounds × 1 axons: 2 calls (200×2)"),
         "{stderr}"
     );
+    for line in &lines {
+        // The same rows as the 3.x wire's, with the 10.x fields; the digest is of the answer's
+        // JSON as printed.
+        assert_eq!(line["protocol"], "http", "{line}");
+        assert_eq!(line["code"], "200", "{line}");
+        assert_eq!(line["synapse"], "Hashed", "{line}");
+        assert!(line["bytes_received"].as_u64().unwrap() > 0, "{line}");
+        assert_eq!(line["output_blake3"].as_str().unwrap().len(), 64, "{line}");
+    }
+
+    // Recorded (with the answers) and replayed with the axon gone, as the 3.x wire's records.
+    let record = dir.join("record");
+    let output = query()
+        .args([
+            "--synapse-name",
+            "Hashed",
+            "--repeat",
+            "3",
+            "--interval",
+            "0",
+        ])
+        .args(["--record-payloads", "--record"])
+        .arg(&record)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    let text_of_record = std::fs::read_to_string(record.join("record-000000.jsonl")).unwrap();
+    let rows = json_lines(&text_of_record);
+    assert_eq!(rows.len(), 3);
+    for (row, line) in rows.iter().zip(text_of_record.lines()) {
+        assert_eq!(row["protocol"], "http", "{row}");
+        assert_eq!(row["status_code"], 200, "{row}");
+        assert_eq!(row["response"]["out"], "HELLO", "{row}");
+        // The answer's JSON as recorded, keys in their order.
+        let raw: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(line).unwrap();
+        assert_eq!(
+            row["output_blake3"].as_str().unwrap(),
+            blake3::hash(raw["response"].get().as_bytes())
+                .to_hex()
+                .as_str(),
+            "the digest is BLAKE3 of the answer's compact JSON"
+        );
+    }
+    let output = dendrite().arg("replay").arg(&record).output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("3 rows, 3 rounds, 1 endpoints"), "{stdout}");
+    assert!(stdout.contains("forward 200: 3"), "{stdout}");
+    assert!(
+        stdout.contains("forward time of successes: min"),
+        "{stdout}"
+    );
+
     // A synapse the axon does not serve: its 404, and the exit is still 0 (peers fail, not us).
     let output = query()
         .args(["--synapse-name", "Nope", "--json"])
