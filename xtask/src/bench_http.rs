@@ -124,9 +124,18 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
             .arg(&fleet.file);
         usage_of(&mut call, &stderr)
     };
-    let start = run(1)?;
-    let all = run(1 + work.ours_rounds)?;
-    let summary = std::fs::read_to_string(&stderr)?;
+    let runs = if work.ours_rounds < 10 { 1 } else { 3 };
+    let start = util::median_run(runs, || run(1), |u| u.cpu_s)?;
+    let (all, summary) = util::median_run(
+        runs,
+        || {
+            Ok((
+                run(1 + work.ours_rounds)?,
+                std::fs::read_to_string(&stderr)?,
+            ))
+        },
+        |(u, _)| u.cpu_s,
+    )?;
     let rounds = work.ours_rounds as f64;
     Ok(json!({
         "client": "dendrite query --protocol http (ours)",
@@ -157,8 +166,19 @@ fn quantile_ms(summary: &str, quantile: &str) -> Option<f64> {
     after.split(" ms").next()?.trim().parse().ok()
 }
 
-/// The real 10.5.0 dendrite's own figures.
+/// The real 10.5.0 dendrite's own figures, the median of 3 runs by CPU per round (one in the
+/// quick smoke).
 fn python_line(python: &Path, fleet: &Fleet, work: &Workload) -> Result<Value> {
+    let runs = if work.python_rounds < 10 { 1 } else { 3 };
+    util::median_run(
+        runs,
+        || python_run(python, fleet, work),
+        |line| line["client_cpu_s_per_round"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// One run of the real 10.5.0 dendrite.
+fn python_run(python: &Path, fleet: &Fleet, work: &Workload) -> Result<Value> {
     let mut bench = Command::new(python);
     bench
         .arg(util::shared().join("peer10/dendrite.py"))
@@ -448,7 +468,7 @@ pub fn report(lines: &Value) -> String {
          and the real 10.5.0 `Dendrite` (`shared/peer10/dendrite.py bench`, its own CPU) in the \
          same run, against separate axon processes: ours (`dendrite axon --protocol http`) and \
          the real 10.5.0 axon. Client CPU per round, per call and per request byte; the round's \
-         median wall time.\n\n\
+         median wall time. Each line is the median of 3 runs by CPU.\n\n\
          | fleet | workload | client | CPU per round | per call | per byte | round p50 | Python ÷ ours |\n\
          |---|---|---|---|---|---|---|---|\n",
     );

@@ -137,8 +137,9 @@ fn query_line(
         }
         usage_of(&mut query, &dir.join("process-query.stderr"))
     };
-    let start = run(1)?;
-    let all = run(1 + size.rounds)?;
+    let runs = runs(size);
+    let start = util::median_run(runs, || run(1), |u| u.cpu_s)?;
+    let all = util::median_run(runs, || run(1 + size.rounds), |u| u.cpu_s)?;
     let rounds = size.rounds as f64;
     let per_round = (all.cpu_s - start.cpu_s) / rounds;
     Ok(json!({
@@ -150,8 +151,27 @@ fn query_line(
     }))
 }
 
-/// The Python clients' own figures (they time their rounds themselves).
+/// Runs of each line, the median kept ([`util::median_run`]): one in the quick smoke.
+fn runs(size: &Size) -> usize {
+    if size.rounds < 10 {
+        1
+    } else {
+        3
+    }
+}
+
+/// The Python clients' own figures (they time their rounds themselves), the median of
+/// [`runs`] runs by CPU per round.
 fn python_line(python: &Path, script: &[&str], endpoints: &Path, size: &Size) -> Result<Value> {
+    util::median_run(
+        runs(size),
+        || python_run(python, script, endpoints, size),
+        |line| line["client_cpu_s_per_round"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// One run of a Python client.
+fn python_run(python: &Path, script: &[&str], endpoints: &Path, size: &Size) -> Result<Value> {
     let mut command = Command::new(python);
     command
         .args(script)
@@ -223,7 +243,7 @@ pub fn report(lines: &Value) -> String {
          subtracted so that start-up is left out), `dendrite_rs` (`dendrite-py/bench/bench.py`) \
          and the Python 3.7.0 dendrite against {AXONS} `dendrite axon` processes that compute every \
          answer. Client CPU per round of {AXONS} calls, per call and per byte of answers; context \
-         switches per round where measured.\n\n\
+         switches per round where measured. Each line is the median of 3 runs by CPU.\n\n\
          | answers | client | CPU per round | per call | per byte | context switches per round |\n\
          |---|---|---|---|---|---|\n"
     );

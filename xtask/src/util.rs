@@ -85,6 +85,21 @@ pub fn release_bins() -> Result<std::path::PathBuf> {
     Ok(root().join("target").join("release"))
 }
 
+/// The median of `runs` runs of `measure` by `key` (the run itself, so that its other figures
+/// stay together): back-to-back runs of one client against one fleet on the 2-vCPU VM differed
+/// by up to 70% (16 × 0.8 MB rounds: 3.1 to 5.6 ms of client CPU), one run per line was noise.
+pub fn median_run<T>(
+    runs: usize,
+    mut measure: impl FnMut() -> Result<T>,
+    key: impl Fn(&T) -> f64,
+) -> Result<T> {
+    let mut all = (0..runs.max(1))
+        .map(|_| measure())
+        .collect::<Result<Vec<_>>>()?;
+    all.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    Ok(all.swap_remove(all.len() / 2))
+}
+
 /// Runs a command, inheriting stdio, and fails with its status if it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
