@@ -1,17 +1,15 @@
 //! `dendrite query --protocol http`: one synapse of the 10.x HTTP wire to every axon of a file,
 //! as 10.5.0's `Dendrite.forward` sends it, on the same core (deadline, quorum, backoff, retries)
 //! and with the same policy flags as the 3.x query; a table or JSON lines per axon, optionally
-//! repeated.
+//! repeated, and the 3.x query's records (`--record`: rows with `protocol: "http"`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use dendrite::core::{seconds, HttpConfig, SecondsRange, SynapseOutcome};
+use dendrite::core::{seconds, Direction, HttpConfig, SecondsRange, SynapseOutcome};
 use dendrite::http::{AxonTarget, PyValue, SynapseCall};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
-
-use dendrite::core::Direction;
 
 use crate::record::{Recorder, RoundInfo, Row, RowContent};
 use crate::{table, CliError};
