@@ -90,9 +90,8 @@ pub struct QueryArgs {
     #[command(flatten)]
     http: crate::query_http::HttpArgs,
     /// Runtime worker threads (default: one below 64 endpoints, else one per core). One thread
-    /// spends less CPU per call (no wakeups between workers: 1.2 -> 1.0 ms per round of 16 tiny
-    /// 3.x calls, 0.75 -> 0.62 ms per round of 4 real 10.x axons); several sign and send a
-    /// large fan-out in parallel (256 axons: round p50 27 -> 21 ms on two cores).
+    /// spends less CPU per call; several sign and send a large fan-out in parallel (figures in
+    /// ARCHITECTURE.md, "Where a round's time goes").
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 }

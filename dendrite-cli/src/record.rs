@@ -286,11 +286,14 @@ impl Row {
         content: RowContent,
     ) -> Self {
         let answer = &outcome.answer;
-        let canonical = (content.digest || content.payload_cap.is_some()).then(|| {
-            PyValue::parse(&outcome.body)
-                .ok()
-                .map(|v| v.dumps_compact())
-        });
+        // On 200 the core parsed the body already (`answer.fields`); an error's is parsed here.
+        let canonical =
+            (content.digest || content.payload_cap.is_some()).then(|| match &answer.fields {
+                Some(fields) => Some(fields.dumps_compact()),
+                None => PyValue::parse(&outcome.body)
+                    .ok()
+                    .map(|v| v.dumps_compact()),
+            });
         let output: &[u8] = match &canonical {
             Some(Some(json)) => json.as_bytes(),
             _ => &outcome.body,

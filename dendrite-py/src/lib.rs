@@ -49,6 +49,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The phases of `Dendrite.last_phases`, in call order: the core's one list.
     let phases = dendrite::core::Phase::ALL.map(dendrite::core::Phase::name);
     m.add("PHASES", pyo3::types::PyTuple::new(m.py(), phases)?)?;
+    // The fields of bittensor's `Synapse` itself, as the 10.x wire writes them (one list).
+    m.add(
+        "BASE_FIELDS",
+        pyo3::types::PyTuple::new(m.py(), dendrite::http::BASE_FIELDS)?,
+    )?;
     // The reference's defaults, from the facade, for the Python config helpers.
     let defaults = dendrite::DendriteConfig::default();
     m.add("DEFAULT_TIMEOUT", defaults.timeout.as_secs_f64())?;

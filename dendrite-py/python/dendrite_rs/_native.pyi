@@ -9,6 +9,7 @@ __version__: str
 DEFAULT_TIMEOUT: float
 DEFAULT_MAX_ACTIVE_RECEPTORS: int
 PHASES: Tuple[str, ...]
+BASE_FIELDS: Tuple[str, ...]
 
 class Endpoint:
     def __init__(

@@ -46,16 +46,9 @@ if TYPE_CHECKING:
 #: synapse as a dict (parsed in Rust, off the GIL).
 _Result = Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]
 
-#: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them.
-BASE_FIELDS = (
-    "name",
-    "timeout",
-    "total_size",
-    "header_size",
-    "dendrite",
-    "axon",
-    "computed_body_hash",
-)
+#: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them (the Rust
+#: wire's list).
+BASE_FIELDS: Tuple[str, ...] = _native.BASE_FIELDS
 
 _required_fields: Dict[type, Tuple[str, ...]] = {}
 
