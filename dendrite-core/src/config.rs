@@ -35,7 +35,8 @@ pub struct ReceptorConfig {
     /// phase drops from ~19 µs to 0.2 µs). Off by default: measured on 2 cores, the extra task
     /// per call cost 10-20 µs of CPU per call and made back-to-back rounds no faster (see
     /// ARCHITECTURE.md, "Where a round's time goes"); it pays only where a core is idle
-    /// between calls.
+    /// between calls. 3.x receptors only: the 10.x signatures cover the body
+    /// ([`dendrite_keys::SigningScheme::covers_body`]) and are made when it is sent.
     pub presign: bool,
 }
 

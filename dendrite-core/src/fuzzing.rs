@@ -6,8 +6,8 @@ use std::time::Instant;
 use dendrite_wire::proto::TensorMessage;
 use dendrite_wire::{Synapse, Tensor};
 
-use crate::outcome::SynapseResult;
-use crate::request::{self, PreparedForward};
+use crate::grpc::request::{self, PreparedForward};
+use crate::grpc::results::SynapseResult;
 
 /// Decodes `message` as a `TensorMessage` and reads it as the answer to `synapses` for `input`,
 /// as a receptor does (`None` when the bytes are not a `TensorMessage`, which tonic reports as

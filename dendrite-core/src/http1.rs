@@ -18,15 +18,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::connector::{connect_limited, WireBytes};
-use crate::phases::ConnectLog;
+use crate::phases::{ConnectLog, Probe};
+use crate::transport::{AnswerBody, Exchange};
 
-/// One open connection: its request sender and its uuid.
+/// One open connection: its request sender and its uuid. Carries one [`Exchange`] at a time.
 ///
 /// Every connection signs with a uuid of its own: a 10.x axon keeps the last nonce per
 /// `{hotkey}:{uuid}` and refuses one not above it, so requests on several connections to one
@@ -36,6 +37,60 @@ use crate::phases::ConnectLog;
 pub(crate) struct Connection {
     pub sender: SendRequest<Full<Bytes>>,
     pub uuid: Arc<str>,
+}
+
+impl Exchange for Connection {
+    type Error = hyper::Error;
+    type Body = Http1Body;
+
+    /// hyper queues the request when it is handed over (*sent*) and writes it on the
+    /// connection's task.
+    async fn exchange(
+        &mut self,
+        head: http::Request<()>,
+        body: Bytes,
+        probe: &Probe,
+    ) -> Result<http::Response<Http1Body>, hyper::Error> {
+        let response = self.sender.send_request(head.map(|()| Full::new(body)));
+        probe.mark_sent();
+        let response = response.await?;
+        probe.mark_headers();
+        Ok(response.map(|body| Http1Body {
+            body,
+            trailers: None,
+        }))
+    }
+}
+
+/// An HTTP/1.1 answer's body (chunked answers may end with trailers).
+#[derive(Debug)]
+pub(crate) struct Http1Body {
+    body: hyper::body::Incoming,
+    trailers: Option<http::HeaderMap>,
+}
+
+impl AnswerBody for Http1Body {
+    type Error = hyper::Error;
+
+    async fn chunk(&mut self) -> Option<Result<Bytes, hyper::Error>> {
+        loop {
+            let frame = match self.body.frame().await? {
+                Ok(frame) => frame,
+                Err(e) => return Some(Err(e)),
+            };
+            match frame.into_data() {
+                Ok(data) => return Some(Ok(data)),
+                Err(frame) => self.trailers = frame.into_trailers().ok(),
+            }
+        }
+    }
+
+    async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, hyper::Error> {
+        while let Some(chunk) = self.chunk().await {
+            chunk?;
+        }
+        Ok(self.trailers.take())
+    }
 }
 
 /// Why no connection was had.

@@ -1,13 +1,21 @@
 //! The dendrite's network core, with no torch dependency.
 //!
 //! - [`Keypair`] and [`signature`]: re-exported from `dendrite-keys`, which the axon shares.
-//! - [`Receptor`]: one lazily connected HTTP/2 link per endpoint with its signing lanes; gRPC
-//!   unary calls on h2's `SendRequest` (`unary`), no tonic `Channel`.
-//! - [`ReceptorPool`]: at most `max_active_receptors` receptors, least recently used evicted.
-//! - [`Client`]: concurrent forward/backward fan-out with one hard deadline per call.
+//! - [`Client`]: concurrent fan-out with one hard deadline per call and the call policies, for
+//!   both wires: 3.x Forward/Backward ([`Client::forward`]) and 10.x synapses
+//!   ([`Client::call_synapse`]) over an HTTP/1.1 pool.
+//! - [`Outcome`]: the class of an endpoint's result that the shared policies read, whatever
+//!   the wire.
+//! - `transport`: what both wires ask of a connection (send a request, read its answer under
+//!   a limit), done by an HTTP/2 stream (3.x) and a pooled HTTP/1.1 connection (10.x, `http1`).
+//! - The 3.x adapter (`grpc`): [`Receptor`] (one lazily connected HTTP/2 link per endpoint with
+//!   its signing lanes, gRPC unary calls on h2's `SendRequest`), [`ReceptorPool`] (at most
+//!   `max_active_receptors`, least recently used evicted), [`EndpointResult`] and the
+//!   `ReturnCode` mapping.
 //!
-//! **Architecture invariant:** a peer can only ever produce a [`ReturnCode`] and a message for
-//! its own endpoint; the caller's mistakes are [`CallError`]s before any RPC.
+//! **Architecture invariant:** a peer can only ever produce a code ([`ReturnCode`], a 10.x
+//! status) and a message for its own endpoint; the caller's mistakes are [`CallError`]s before
+//! any RPC.
 //!
 //! [`ReturnCode`]: dendrite_wire::ReturnCode
 
@@ -18,19 +26,15 @@ mod config;
 mod connector;
 #[doc(hidden)]
 pub mod fuzzing;
+mod grpc;
 mod http1;
-mod lanes;
-mod link;
 mod observer;
 mod outcome;
 #[doc(hidden)]
 pub mod phases;
-mod pool;
-mod receptor;
-mod request;
 mod retry;
 pub mod seconds;
-mod unary;
+mod transport;
 
 pub use backward_plan::{
     answered, plan_backward, plan_backward_of, plan_gradients, PlannedEndpoint, SynapseGradient,
@@ -41,9 +45,12 @@ pub use config::{
 };
 pub use dendrite_keys::{keys, signature, KeyError, Keypair};
 pub use dendrite_wire::Compression;
+pub use grpc::pool::ReceptorPool;
+pub use grpc::receptor::Receptor;
+pub use grpc::results::{
+    outcome_of, python_status_name, return_code, CallFailure, EndpointResult, SynapseResult,
+};
 pub use observer::{CallObserver, CallReport, Direction, EndpointSummary};
-pub use outcome::{python_status_name, return_code, CallFailure, EndpointResult, SynapseResult};
+pub use outcome::{Outcome, WireOutcome};
 pub use phases::{Phase, Phases};
-pub use pool::ReceptorPool;
-pub use receptor::Receptor;
 pub use seconds::{parse_seconds, seconds, SecondsError, SecondsRange};

@@ -13,7 +13,8 @@ use dendrite_wire::{Synapse, Tensor};
 use dendrite_http::{AxonTarget, SynapseCall};
 
 use crate::client::SynapseOutcome;
-use crate::outcome::EndpointResult;
+use crate::grpc::results::EndpointResult;
+use crate::outcome::{Outcome, WireOutcome};
 use crate::phases::Phases;
 
 /// Which RPC a report is about.
@@ -249,6 +250,15 @@ impl<'a> EndpointSummary<'a> {
         match self {
             EndpointSummary::Tensors { result, .. } => result.any_success(),
             EndpointSummary::Synapse { outcome, .. } => outcome.success(),
+        }
+    }
+
+    /// The endpoint's outcome class, the same for both wires (3.x: every synapse succeeded, or
+    /// the first failure's class).
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            EndpointSummary::Tensors { result, .. } => result.outcome(),
+            EndpointSummary::Synapse { outcome, .. } => outcome.outcome(),
         }
     }
 

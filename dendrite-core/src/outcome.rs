@@ -1,204 +1,100 @@
-//! What a call brings back per endpoint × synapse, and how transport failures become codes.
+//! What became of one endpoint's call, in terms both wires share: the [`Outcome`] class that the
+//! quorum counts, the retry and the backoff read, and observers may group by. Each wire keeps
+//! its own results and codes (3.x `ReturnCode`s and tensors in [`crate::grpc`], 10.x status codes
+//! and synapses in the synapse call) and says which class each is, through [`WireOutcome`].
+//!
+//! **Invariants:** a class is derived from a wire's code, never stored beside it, so the two
+//! cannot disagree; only [`Outcome::Unavailable`] is retried (nothing reached the endpoint, so
+//! sending again cannot do anything twice); only [`Outcome::Success`] counts towards a quorum and
+//! as a success for the backoff.
 
-use std::time::Duration;
-
-use dendrite_wire::proto::ReturnCode;
-use dendrite_wire::Tensor;
-use tonic::Code;
-
-use crate::phases::Phases;
-
-/// The result of one synapse at one endpoint.
-#[derive(Clone, Debug)]
-pub struct SynapseResult {
-    /// The decoded output; zeros of the expected shape unless `code` is `Success`. Backward
-    /// results carry an empty tensor.
-    pub output: Tensor,
-    /// The outcome.
-    pub code: ReturnCode,
-    /// A human-readable message (the peer's, or ours for local failures).
-    pub message: String,
-    /// Time from the start of the call until this synapse's result was known.
-    pub elapsed: Duration,
+/// The class of one endpoint's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The endpoint answered and its answer was read.
+    Success,
+    /// A deadline passed (the call's, or the peer's own), or a quorum cut the call.
+    Timeout,
+    /// The endpoint was not reached: refused, unreachable, or skipped by the backoff. The
+    /// retry's case.
+    Unavailable,
+    /// The connection closed after the request went out and before an answer: the peer may
+    /// have acted on it, so it is not sent again. (The 3.x wire cannot tell this from
+    /// [`Outcome::Unavailable`]; gRPC reports both as UNAVAILABLE.)
+    Dropped,
+    /// The endpoint refused the caller: signature, nonce, version, blacklist.
+    Refused,
+    /// The endpoint answered with an error of its own, or with an answer that could not be
+    /// read.
+    PeerError,
+    /// Our side failed without the endpoint's doing: an empty request, a bad address, a request
+    /// that could not be encoded, the client shutting down.
+    LocalError,
 }
 
-/// The results of one endpoint, one per synapse in request order, with wire byte counts.
-#[derive(Clone, Debug, Default)]
-pub struct EndpointResult {
-    /// Per synapse, in the order of the request.
-    pub synapses: Vec<SynapseResult>,
-    /// Encoded request bytes handed to the transport (0 when no RPC was attempted).
-    pub bytes_sent: usize,
-    /// Encoded response bytes received (0 when nothing arrived).
-    pub bytes_received: usize,
-    /// Where the call's time went (zeros for the phases it did not reach).
-    pub phases: Phases,
-}
+impl Outcome {
+    /// Every class, [`Outcome::Success`] first.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Success,
+        Outcome::Timeout,
+        Outcome::Unavailable,
+        Outcome::Dropped,
+        Outcome::Refused,
+        Outcome::PeerError,
+        Outcome::LocalError,
+    ];
 
-impl EndpointResult {
-    /// Whether every synapse succeeded.
-    pub fn all_success(&self) -> bool {
-        self.synapses.iter().all(|s| s.code == ReturnCode::Success)
-    }
-
-    /// Whether any synapse succeeded (the endpoint answered).
-    pub fn any_success(&self) -> bool {
-        self.synapses.iter().any(|s| s.code == ReturnCode::Success)
-    }
-
-    /// The codes, in synapse order.
-    pub fn codes(&self) -> Vec<ReturnCode> {
-        self.synapses.iter().map(|s| s.code).collect()
-    }
-}
-
-impl crate::client::Gathered for EndpointResult {
-    /// The quorum counts endpoints whose every synapse succeeded.
-    fn succeeded(&self) -> bool {
-        self.all_success()
-    }
-}
-
-impl From<&crate::client::Unfinished> for CallFailure {
-    /// 3.x codes for endpoints the fan-out ended: `Timeout` when cut by the quorum,
-    /// `UnknownException` for a task that died.
-    fn from(why: &crate::client::Unfinished) -> Self {
-        match why {
-            crate::client::Unfinished::CutByQuorum(message) => {
-                CallFailure::new(ReturnCode::Timeout, message.clone())
-            }
-            crate::client::Unfinished::TaskDied => {
-                CallFailure::new(ReturnCode::UnknownException, "endpoint task failed")
-            }
-        }
-    }
-}
-
-/// A failure that applies to every synapse of one endpoint's call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CallFailure {
-    /// The code every synapse gets.
-    pub code: ReturnCode,
-    /// Why.
-    pub message: String,
-}
-
-impl CallFailure {
-    /// What the synapses whose requests all failed to serialize get for the endpoint as a
-    /// whole: nothing was sent, and each synapse keeps its own serialization failure (see
-    /// `request::failure_except_unsent`), so this carries no code of its own.
-    pub fn nothing_sent() -> Self {
-        CallFailure::new(ReturnCode::Success, "")
-    }
-
-    /// A failure with `code` and `message`.
-    pub fn new(code: ReturnCode, message: impl Into<String>) -> Self {
-        CallFailure {
-            code,
-            message: message.into(),
+    /// The class's name in snake case (`"peer_error"`), as labels and records spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Timeout => "timeout",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Dropped => "dropped",
+            Outcome::Refused => "refused",
+            Outcome::PeerError => "peer_error",
+            Outcome::LocalError => "local_error",
         }
     }
 
-    /// The code and message of a gRPC status, mapped as the reference receptor maps them:
-    /// DEADLINE_EXCEEDED → Timeout, UNAVAILABLE → Unavailable, UNAUTHENTICATED →
-    /// Unauthenticated, anything else → UnknownException.
-    ///
-    /// A status made locally by the transport (it carries the underlying error, e.g. the peer
-    /// closed or reset the connection before answering) with code CANCELLED or UNKNOWN is
-    /// UNAVAILABLE, as Python's grpc reports a dropped connection.
-    pub fn from_status(status: &tonic::Status) -> Self {
-        let transport_failure = std::error::Error::source(status).is_some()
-            && matches!(status.code(), Code::Cancelled | Code::Unknown);
-        let status_code = if transport_failure {
-            Code::Unavailable
-        } else {
-            status.code()
-        };
-        let name = python_status_name(status_code);
-        let details = status.message();
-        let (code, message) = match status_code {
-            Code::DeadlineExceeded => (ReturnCode::Timeout, format!("grpc.{name}: {details}")),
-            Code::Unavailable => (ReturnCode::Unavailable, format!("grpc.{name}: {details}")),
-            Code::Unauthenticated => (
-                ReturnCode::Unauthenticated,
-                format!("grpc.{name}: {details}"),
-            ),
-            _ => (
-                ReturnCode::UnknownException,
-                format!("GRPC error code: {name}, details: {details}"),
-            ),
-        };
-        CallFailure { code, message }
+    /// Whether this is [`Outcome::Success`].
+    pub fn is_success(self) -> bool {
+        self == Outcome::Success
     }
 
-    /// The local deadline passed before the call completed.
-    pub fn timeout(timeout: Duration) -> Self {
-        CallFailure::new(
-            ReturnCode::Timeout,
-            format!("GRPC request timeout after: {}s", timeout.as_secs_f64()),
-        )
+    /// Whether a failure of this class may be sent again (budget, limit and deadline
+    /// permitting): only when nothing reached the endpoint.
+    pub fn is_retryable(self) -> bool {
+        self == Outcome::Unavailable
     }
 }
 
-/// `StatusCode.NAME` as Python's grpc prints a status code.
-pub fn python_status_name(code: Code) -> String {
-    let name = match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    };
-    format!("StatusCode.{name}")
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-/// A wire return code; values outside the enum are `UnknownException`.
-pub fn return_code(raw: i32) -> ReturnCode {
-    ReturnCode::try_from(raw).unwrap_or(ReturnCode::UnknownException)
+/// A wire's result or failure, read by the shared core through its class.
+pub trait WireOutcome {
+    /// The class of this result or failure.
+    fn outcome(&self) -> Outcome;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
-    fn any_code() -> impl Strategy<Value = Code> {
-        (0i32..=16).prop_map(Code::from_i32)
-    }
-
-    proptest! {
-        /// Only the three statuses the reference names keep their meaning; all others are
-        /// UnknownException, and every message names the status.
-        #[test]
-        fn status_mapping_is_the_references(code in any_code(), details in ".{0,40}") {
-            let failure = CallFailure::from_status(&tonic::Status::new(code, details.clone()));
-            let expected = match code {
-                Code::DeadlineExceeded => ReturnCode::Timeout,
-                Code::Unavailable => ReturnCode::Unavailable,
-                Code::Unauthenticated => ReturnCode::Unauthenticated,
-                _ => ReturnCode::UnknownException,
-            };
-            prop_assert_eq!(failure.code, expected);
-            prop_assert!(failure.message.contains(&python_status_name(code)));
-            prop_assert!(failure.message.ends_with(&details));
-        }
-
-        #[test]
-        fn any_wire_code_maps_to_a_code(raw in any::<i32>()) {
-            let code = return_code(raw);
-            prop_assert!(code as i32 == raw || code == ReturnCode::UnknownException);
-        }
+    #[test]
+    fn names_are_distinct_and_only_unavailable_is_retried() {
+        let names: std::collections::HashSet<_> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(names.len(), Outcome::ALL.len());
+        let retried: Vec<_> = Outcome::ALL
+            .into_iter()
+            .filter(|o| o.is_retryable())
+            .collect();
+        assert_eq!(retried, [Outcome::Unavailable]);
+        assert_eq!(Outcome::ALL[0], Outcome::Success);
+        assert!(Outcome::ALL[1..].iter().all(|o| !o.is_success()));
     }
 }

@@ -4,6 +4,8 @@
 //!   their SS58 addresses.
 //! - [`signature`]: the 3.x request signature (v2 and legacy): the signed text, the header, signing
 //!   and verifying.
+//! - [`SigningScheme`]: every request signature a dendrite makes (3.x, the 10.x synapse headers,
+//!   btauth/1) and whether it covers the body, which decides whether it may be made ahead.
 //!
 //! The client (`dendrite-core`) signs with it and the axon (`dendrite-axon`) verifies with it, so
 //! neither depends on the other.
@@ -25,6 +27,8 @@
 //! verify at another.
 
 pub mod keys;
+mod scheme;
 pub mod signature;
 
 pub use keys::{KeyError, Keypair, SS58_PREFIX};
+pub use scheme::SigningScheme;

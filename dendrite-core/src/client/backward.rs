@@ -13,9 +13,9 @@ use dendrite_wire::{Synapse, Tensor};
 use super::checks::{check_call, check_grads, CallError};
 use super::gather::{fan_out, Unfinished};
 use super::{CallContext, Client, Inner};
+use crate::grpc::request;
+use crate::grpc::results::{CallFailure, EndpointResult};
 use crate::observer::Direction;
-use crate::outcome::{CallFailure, EndpointResult};
-use crate::request;
 
 /// How a fire-and-forget backward went out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -13,10 +13,10 @@ use super::checks::{check_call, CallError};
 use super::gather::{fan_out, Unfinished};
 use super::policy::{backoff_message, Attempted, NoSlot};
 use super::{CallContext, Client, Inner};
+use crate::grpc::request::{self, PreparedForward};
+use crate::grpc::results::{CallFailure, EndpointResult};
 use crate::observer::Direction;
-use crate::outcome::{CallFailure, EndpointResult};
 use crate::phases::Phases;
-use crate::request::{self, PreparedForward};
 
 impl Client {
     /// Sends `inputs[i]` to `endpoints[i]` for every synapse, all endpoints at once, and returns
@@ -167,17 +167,8 @@ impl Inner {
             NoSlot::Deadline => CallFailure::timeout(timeout),
             NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
         };
-        let unavailable = |failure: &CallFailure| failure.code == ReturnCode::Unavailable;
         let tried = self
-            .attempts(
-                start,
-                deadline,
-                &mut phases,
-                &mut retries,
-                no_slot,
-                unavailable,
-                attempt,
-            )
+            .attempts(start, deadline, &mut phases, &mut retries, no_slot, attempt)
             .await;
         let response = match tried {
             Attempted::Done(response) => response,

@@ -1,7 +1,8 @@
 //! A call's fan-out, for either wire: one task per endpoint ([`fan_out`]), gathered into
 //! results in endpoint order ([`collect`]), with the optional quorum (`k_min` successes, then a
 //! grace period, then the stragglers are cut). 3.x Forward and Backward and 10.x synapse calls
-//! all go through it; each wire says what a success is and what an unfinished endpoint gets.
+//! all go through it; the quorum counts results whose [`crate::Outcome`] is a success, and each
+//! wire says what an unfinished endpoint gets.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::config::Quorum;
+use crate::outcome::WireOutcome;
 
 /// Why an endpoint has no result of its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,12 +22,6 @@ pub(crate) enum Unfinished {
     TaskDied,
 }
 
-/// One wire's results, as the fan-out needs them.
-pub(crate) trait Gathered: Send + 'static {
-    /// Whether this endpoint counts towards the quorum.
-    fn succeeded(&self) -> bool;
-}
-
 /// Runs `one(index)` for every endpoint index `0..count` as a task of its own (in a `JoinSet`,
 /// so dropping the call cancels them) and gathers the results by [`collect`].
 pub(crate) async fn fan_out<R, Fut>(
@@ -35,7 +31,7 @@ pub(crate) async fn fan_out<R, Fut>(
     fallback: impl Fn(usize, &Unfinished) -> R,
 ) -> Vec<R>
 where
-    R: Gathered,
+    R: WireOutcome + Send + 'static,
     Fut: Future<Output = R> + Send + 'static,
 {
     let mut tasks = JoinSet::new();
@@ -50,7 +46,7 @@ where
 /// succeeded and the grace period passed, and cuts the rest; dropping the `JoinSet` cancels
 /// their tasks. A task that died gives its endpoint the fallback rather than losing the whole
 /// call.
-async fn collect<R: Gathered>(
+async fn collect<R: WireOutcome + Send + 'static>(
     mut tasks: JoinSet<(usize, R)>,
     count: usize,
     quorum: Option<Quorum>,
@@ -70,7 +66,7 @@ async fn collect<R: Gathered>(
         let Some(joined) = joined else { break };
         match joined {
             Ok((index, result)) => {
-                succeeded += usize::from(result.succeeded());
+                succeeded += usize::from(result.outcome().is_success());
                 results[index] = Some(result);
             }
             Err(e) => tracing::error!("endpoint task failed: {e}"),

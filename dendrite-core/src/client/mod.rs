@@ -16,7 +16,7 @@ mod synapse;
 
 pub use backward::BackwardDispatch;
 pub use checks::CallError;
-pub(crate) use gather::{Gathered, Unfinished};
+pub(crate) use gather::Unfinished;
 pub use synapse::{SynapseOutcome, SynapseStream};
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,10 +29,10 @@ use tokio::sync::Semaphore;
 
 use crate::backoff::BackoffTable;
 use crate::config::ClientConfig;
+use crate::grpc::pool::ReceptorPool;
+use crate::grpc::results::EndpointResult;
 use crate::keys::Keypair;
 use crate::observer::{CallObserver, CallReport, Direction};
-use crate::outcome::EndpointResult;
-use crate::pool::ReceptorPool;
 use crate::retry::RetryBudget;
 
 /// What every endpoint task of one call shares.

@@ -1,6 +1,7 @@
 //! The per-endpoint policies both wires share, in wire-neutral terms: the backoff (is this
 //! endpoint skipped, how did its call go), the in-flight slot waited for within the deadline,
-//! and the budgeted retry pause. Each wire turns their answers into its own codes.
+//! and the budgeted retry pause of a failure whose [`crate::Outcome`] is retryable. Each wire
+//! turns their answers into its own codes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::Inner;
 use crate::backoff::Skip;
+use crate::outcome::WireOutcome;
 use crate::phases::Phases;
 
 /// Why no in-flight slot was had.
@@ -67,8 +69,8 @@ impl Inner {
 
     /// The per-endpoint loop both wires share: an in-flight slot (waited for until
     /// `deadline`; the wait and the pauses count as `queue`, from `start`), one `attempt`,
-    /// the slot back, and a budgeted retry while the wire calls the failure `retryable`.
-    /// `retries` counts the retries made.
+    /// the slot back, and a budgeted retry while the failure's class is retryable
+    /// ([`crate::Outcome::is_retryable`]). `retries` counts the retries made.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn attempts<T, E, Fut>(
         &self,
@@ -77,10 +79,10 @@ impl Inner {
         phases: &mut Phases,
         retries: &mut u32,
         no_slot: impl Fn(NoSlot) -> E,
-        retryable: impl Fn(&E) -> bool,
         mut attempt: impl FnMut() -> Fut,
     ) -> Attempted<T, E>
     where
+        E: WireOutcome,
         Fut: Future<Output = Attempt<T, E>>,
     {
         self.earn_retry();
@@ -103,13 +105,15 @@ impl Inner {
             phases.add_attempt(&attempt_phases);
             queued = Instant::now();
             match result {
-                Err(failure) => match self.retry_pause(retryable(&failure), *retries, deadline) {
-                    Some(pause) => {
-                        tokio::time::sleep(pause).await;
-                        *retries += 1;
+                Err(failure) => {
+                    match self.retry_pause(failure.outcome().is_retryable(), *retries, deadline) {
+                        Some(pause) => {
+                            tokio::time::sleep(pause).await;
+                            *retries += 1;
+                        }
+                        None => return Attempted::Done(Err(failure)),
                     }
-                    None => return Attempted::Done(Err(failure)),
-                },
+                }
                 done => return Attempted::Done(done),
             }
         }
@@ -122,8 +126,8 @@ impl Inner {
         }
     }
 
-    /// The pause before retrying a failure the wire calls `retryable` (the endpoint was
-    /// unavailable), if it is retried: within the retry limit and the budget (a retry
+    /// The pause before retrying a failure whose class is retryable (the endpoint was not
+    /// reached), if it is retried: within the retry limit and the budget (a retry
     /// withdraws from it and is counted), and only if the pause ends before the deadline. The
     /// caller sleeps.
     pub(super) fn retry_pause(

@@ -16,14 +16,16 @@ use dendrite_http::{
     read_answer, read_stream_head, AxonTarget, CallSite, DendriteFailure, SynapseAnswer,
     SynapseCall, SynapseRequest, TerminalInfo,
 };
-use http_body_util::{BodyExt, Full, Limited};
+use dendrite_keys::SigningScheme;
 
-use super::gather::{fan_out, Gathered, Unfinished};
+use super::gather::{fan_out, Unfinished};
 use super::policy::{backoff_message, Attempted, NoSlot};
 use super::{Client, Inner};
 use crate::http1::CheckoutError;
 use crate::observer::Direction;
-use crate::phases::Phases;
+use crate::outcome::{Outcome, WireOutcome};
+use crate::phases::{Phases, Probe};
+use crate::transport::{read_whole, AnswerBody, BodyError, Exchange};
 
 /// One axon's result of a synapse call: the synapse's state after it, as 10.5.0 leaves it,
 /// and what the call cost.
@@ -63,9 +65,34 @@ impl SynapseOutcome {
     }
 }
 
-impl Gathered for SynapseOutcome {
-    fn succeeded(&self) -> bool {
-        self.success()
+impl WireOutcome for SynapseOutcome {
+    /// An axon's own status: 200 success, 408 its timeout, 401 and 403 a refusal, anything
+    /// else its error. The dendrite's (no answer arrived): 408 the deadline or a quorum cut,
+    /// 503 unavailable, or dropped once the request had gone out, 500 ours, others the
+    /// answer's fault (cut short, unreadable).
+    fn outcome(&self) -> Outcome {
+        let answered = self.http_status != 0;
+        match self.status_code() {
+            200 => Outcome::Success,
+            408 => Outcome::Timeout,
+            401 | 403 => Outcome::Refused,
+            503 if !answered && self.phases.rpc_attempted => Outcome::Dropped,
+            503 if !answered => Outcome::Unavailable,
+            500 if !answered => Outcome::LocalError,
+            _ => Outcome::PeerError,
+        }
+    }
+}
+
+impl WireOutcome for DendriteFailure {
+    fn outcome(&self) -> Outcome {
+        match self {
+            DendriteFailure::Timeout | DendriteFailure::Cut(_) => Outcome::Timeout,
+            DendriteFailure::Unavailable => Outcome::Unavailable,
+            DendriteFailure::Disconnected => Outcome::Dropped,
+            DendriteFailure::Payload(_) | DendriteFailure::Parse(_) => Outcome::PeerError,
+            DendriteFailure::Client(_) => Outcome::LocalError,
+        }
     }
 }
 
@@ -259,7 +286,6 @@ impl Inner {
             NoSlot::Deadline => DendriteFailure::Timeout,
             NoSlot::Closed => DendriteFailure::Client("client closed".into()),
         };
-        let unavailable = |failure: &DendriteFailure| *failure == DendriteFailure::Unavailable;
         let tried = self
             .attempts(
                 call.start,
@@ -267,7 +293,6 @@ impl Inner {
                 &mut phases,
                 &mut retries,
                 no_slot,
-                unavailable,
                 attempt,
             )
             .await;
@@ -307,6 +332,9 @@ impl Inner {
         phases.connect += checkout.connect;
         phases.rpc_attempted = true;
         phases.reused_connection = checkout.reused;
+        // Both 10.x schemes cover the body, so the request is signed here, once it exists.
+        const _: () = assert!(SigningScheme::Synapse10.covers_body());
+        const _: () = assert!(SigningScheme::BtAuth1.covers_body());
         let signing = Instant::now();
         let uuid = checkout.connection.uuid.clone();
         let rendered = http
@@ -331,9 +359,10 @@ impl Inner {
         let request = http_request(rendered, addr, btauth.as_deref().unwrap_or_default());
         phases.sign += signing.elapsed();
         let mut checkout = checkout;
-        let request = request.map_err(DendriteFailure::Client)?;
+        let (head, body) = request.map_err(DendriteFailure::Client)?;
         let waiting = Instant::now();
-        let response = checkout.connection.sender.send_request(request).await;
+        let probe = Probe::new(waiting);
+        let response = checkout.connection.exchange(head, body, &probe).await;
         phases.wait += waiting.elapsed();
         let response = match response {
             Ok(response) => response,
@@ -343,10 +372,10 @@ impl Inner {
             }
         };
         let receiving = Instant::now();
-        let (parts, body) = response.into_parts();
+        let (parts, mut body) = response.into_parts();
+        let limit = self.config.http.max_response_bytes;
         if let (Reading::Stream(chunks), 200) = (reading, parts.status.as_u16()) {
-            let limit = self.config.http.max_response_bytes;
-            let received = match forward_chunks(body, chunks, limit).await {
+            let received = match forward_chunks(&mut body, chunks, limit).await {
                 Ok(received) => received,
                 Err(failure) => {
                     http.pool.discard(checkout);
@@ -372,14 +401,11 @@ impl Inner {
                 phases: *phases,
             });
         }
-        let body = match Limited::new(body, self.config.http.max_response_bytes)
-            .collect()
-            .await
-        {
-            Ok(body) => body.to_bytes(),
+        let body = match read_whole(&mut body, content_length(&parts.headers), limit).await {
+            Ok(body) => body,
             Err(e) => {
                 http.pool.discard(checkout);
-                return Err(body_failure(&*e, self.config.http.max_response_bytes));
+                return Err(body_failure(e, limit));
             }
         };
         phases.receive += receiving.elapsed();
@@ -446,22 +472,20 @@ impl Inner {
 
 /// Sends each data frame of `body` on as it arrives; the bytes received. Over `limit` is the
 /// client's error; a consumer that went away ends the call as cancelled.
-async fn forward_chunks(
-    mut body: hyper::body::Incoming,
+async fn forward_chunks<B: AnswerBody>(
+    body: &mut B,
     chunks: &tokio::sync::mpsc::Sender<Bytes>,
     limit: usize,
-) -> Result<usize, DendriteFailure> {
+) -> Result<usize, DendriteFailure>
+where
+    B::Error: std::fmt::Display,
+{
     let mut received = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
+    while let Some(data) = body.chunk().await {
+        let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
         received += data.len();
         if received > limit {
-            return Err(DendriteFailure::Client(format!(
-                "the answer is larger than {limit} bytes"
-            )));
+            return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
         }
         if chunks.send(data).await.is_err() {
             return Err(DendriteFailure::Client(
@@ -470,6 +494,16 @@ async fn forward_chunks(
         }
     }
     Ok(received)
+}
+
+/// The length an answer's head declares (`Content-Length`), if it declares one.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// The synapse after a failure of the dendrite's own.
@@ -512,7 +546,7 @@ fn http_request(
     rendered: SynapseRequest,
     addr: SocketAddr,
     btauth: &[(&'static str, String)],
-) -> Result<http::Request<Full<Bytes>>, String> {
+) -> Result<(http::Request<()>, Bytes), String> {
     use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST};
     let invalid = |e: &dyn std::fmt::Display| format!("the request cannot be sent: {e}");
     let value = |text: String| HeaderValue::from_maybe_shared(Bytes::from(text));
@@ -536,11 +570,11 @@ fn http_request(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let path = http::uri::PathAndQuery::from_maybe_shared(Bytes::from(rendered.path))
         .map_err(|e| invalid(&e))?;
-    let mut request = http::Request::new(Full::new(Bytes::from(rendered.body)));
+    let mut request = http::Request::new(());
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = http::Uri::from(path);
     *request.headers_mut() = headers;
-    Ok(request)
+    Ok((request, Bytes::from(rendered.body)))
 }
 
 /// A failed exchange as 10.5.0 reports it: the connection closed before an answer is
@@ -554,14 +588,12 @@ fn transport_failure(error: &hyper::Error) -> DendriteFailure {
 }
 
 /// A body that could not be read whole: over the bound (the client's error), or cut short.
-fn body_failure(
-    error: &(dyn std::error::Error + Send + Sync + 'static),
-    limit: usize,
-) -> DendriteFailure {
-    if error.is::<http_body_util::LengthLimitError>() {
-        DendriteFailure::Client(format!("the answer is larger than {limit} bytes"))
-    } else {
-        DendriteFailure::Payload(error.to_string())
+fn body_failure<E: std::fmt::Display>(error: BodyError<E>, limit: usize) -> DendriteFailure {
+    match error {
+        BodyError::TooLarge => {
+            DendriteFailure::Client(format!("the answer is larger than {limit} bytes"))
+        }
+        BodyError::Transport(e) => DendriteFailure::Payload(e.to_string()),
     }
 }
 

@@ -260,3 +260,73 @@ async fn streamed_answers_arrive_chunk_by_chunk_then_the_outcome() {
     let unknown = client.call_synapse_stream(&axon.target(), &synapse("Unknown", "{}", 12.0));
     assert_eq!(unknown.outcome().await.status_code(), 404);
 }
+
+/// Each outcome lands in its neutral class, and an answer over `max_response_bytes` is the
+/// client's own 500 (its `Content-Length` refused before the body is read).
+#[tokio::test]
+async fn outcomes_take_their_classes_and_answers_over_the_bound_are_refused() {
+    use dendrite_core::{Outcome, WireOutcome};
+    let axon = axon(HttpAxonConfig::default()).await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        dendrite_http::AxonTarget {
+            port,
+            ..axon.target()
+        }
+    };
+    let client = client(false);
+    let call = |target: dendrite_http::AxonTarget, name: &'static str, fields: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .call_synapse(&[target], &synapse(name, fields, 0.5))
+                .await
+                .remove(0)
+        }
+    };
+    let dummy = r#"{"dummy_input": 4, "dummy_output": null}"#;
+    let cases = [
+        (call(axon.target(), "Dummy", dummy).await, Outcome::Success),
+        (
+            call(axon.target(), "Unknown", "{}").await,
+            Outcome::PeerError,
+        ),
+        (
+            call(
+                axon.target(),
+                "Slow",
+                r#"{"x": 1, "delay_s": 2.0, "out": null}"#,
+            )
+            .await,
+            Outcome::Timeout,
+        ),
+        (call(closed, "Dummy", dummy).await, Outcome::Unavailable),
+    ];
+    for (outcome, class) in &cases {
+        assert_eq!(outcome.outcome(), *class, "{outcome:?}");
+    }
+
+    let small = Client::new(
+        Keypair::from_uri("//Alice").unwrap(),
+        ClientConfig {
+            http: HttpConfig {
+                max_response_bytes: 16,
+                ..HttpConfig::default()
+            },
+            ..ClientConfig::default()
+        },
+    );
+    let over = small
+        .call_synapse(&[axon.target()], &synapse("Dummy", dummy, 5.0))
+        .await
+        .remove(0);
+    assert_eq!(over.status_code(), 500, "{over:?}");
+    assert_eq!(
+        over.answer.dendrite.status_message.as_deref(),
+        Some("Client error: the answer is larger than 16 bytes")
+    );
+    assert_eq!(over.outcome(), Outcome::LocalError);
+    assert_eq!(over.bytes_received, 0);
+}

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
 use crate::connector::WireBytes;
-use crate::receptor::Receptor;
+use crate::grpc::receptor::Receptor;
 
 /// Receptors by endpoint hotkey, bounded and least-recently-used.
 #[derive(Debug)]

@@ -22,9 +22,9 @@ use dendrite_wire::Compression;
 use http::HeaderMap;
 use tonic::{Code, Status};
 
-use crate::link::Sender;
-use crate::outcome::CallFailure;
+use crate::grpc::results::CallFailure;
 use crate::phases::Probe;
+use crate::transport::{check_declared, AnswerBody, Exchange};
 
 /// Length of the gRPC message prefix: a compressed flag and a big-endian u32 length.
 pub(crate) const PREFIX_LEN: usize = 5;
@@ -203,10 +203,8 @@ impl Gather {
             }
         };
         let len = u32::from_be_bytes([self.head[1], self.head[2], self.head[3], self.head[4]]);
-        let len = len as usize;
-        if len > self.limit {
-            return Err(too_large(len, self.limit));
-        }
+        let len = check_declared(u64::from(len), self.limit)
+            .map_err(|len| too_large(len as usize, self.limit))?;
         Ok((compressed, len))
     }
 
@@ -289,31 +287,26 @@ fn status_from_http(status: http::StatusCode) -> Status {
 }
 
 /// A transport failure as a status, as tonic maps h2's errors (a reset stream's reason picks
-/// the code; an I/O error keeps its source, so [`crate::outcome::CallFailure::from_status`]
+/// the code; an I/O error keeps its source, so [`crate::grpc::results::CallFailure::from_status`]
 /// can tell a dropped connection).
-fn transport_status(error: h2::Error) -> Status {
+fn transport_status(error: impl std::error::Error + Send + Sync + 'static) -> Status {
     Status::from_error(Box::new(error))
 }
 
-/// Sends `request` with `frame` as its body on `sender` and reads the one message of the
-/// answer, of at most `limit` bytes. Marks the probe's request sent, response headers and body
-/// end.
-pub(crate) async fn call(
-    sender: Sender,
+/// Sends `request` with `frame` as its body on `transport` (a stream of a receptor's link) and
+/// reads the one message of the answer, of at most `limit` bytes. Marks the probe's request
+/// sent, response headers and body end.
+pub(crate) async fn call<T: Exchange>(
+    mut transport: T,
     request: http::Request<()>,
     frame: Bytes,
     probe: &Probe,
     limit: usize,
 ) -> Result<TensorMessage, Status> {
-    let mut streams = sender.ready().await.map_err(transport_status)?;
-    let (response, mut send) = streams
-        .send_request(request, false)
+    let response = transport
+        .exchange(request, frame, probe)
+        .await
         .map_err(transport_status)?;
-    // HEADERS and DATA are both queued before the connection task runs: one write.
-    send.send_data(frame, true).map_err(transport_status)?;
-    probe.mark_sent();
-    let response = response.await.map_err(transport_status)?;
-    probe.mark_headers();
     let (parts, mut body) = response.into_parts();
     if let Some(status) = Status::from_header_map(&parts.headers) {
         // Trailers-only: the status came with the headers and nothing follows.
@@ -330,11 +323,8 @@ pub(crate) async fn call(
     }
     let encoding = response_encoding(&parts.headers)?;
     let mut gather = Gather::new(limit);
-    while let Some(data) = body.data().await {
-        let data = data.map_err(transport_status)?;
-        // Our window stays open: the ceiling, not flow control, bounds what we hold.
-        let _ = body.flow_control().release_capacity(data.len());
-        gather.push(data)?;
+    while let Some(data) = body.chunk().await {
+        gather.push(data.map_err(transport_status)?)?;
     }
     let trailers = body.trailers().await.map_err(transport_status)?;
     probe.mark_body_end();

@@ -1,5 +1,5 @@
 //! A receptor: one lazily connected, multiplexed HTTP/2 link to one endpoint, with its
-//! signing lanes (`crate::lanes`: a uuid and a strictly increasing nonce each, signatures made
+//! signing lanes (`super::lanes`: a uuid and a strictly increasing nonce each, signatures made
 //! ahead of the calls that send them).
 
 use std::net::SocketAddr;
@@ -16,13 +16,13 @@ use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
 use crate::connector::WireBytes;
+use crate::grpc::lanes::Lanes;
+use crate::grpc::link::Link;
+use crate::grpc::results::CallFailure;
+use crate::grpc::unary;
 use crate::keys::Keypair;
-use crate::lanes::Lanes;
-use crate::link::Link;
-use crate::outcome::CallFailure;
 use crate::phases::{transport_phases, ConnectLog, Phases, Probe};
 use crate::signature;
-use crate::unary;
 use dendrite_wire::Compression;
 
 /// A failure this close to the deadline is the deadline's doing.

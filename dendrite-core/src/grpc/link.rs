@@ -23,19 +23,56 @@ use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
 use crate::connector::{connect_limited, WireBytes};
-use crate::phases::ConnectLog;
+use crate::phases::{ConnectLog, Probe};
+use crate::transport::{AnswerBody, Exchange};
 
-/// A handle for opening streams on one connection.
+/// A handle for opening streams on one connection: each [`Exchange`] is one stream.
 #[derive(Clone, Debug)]
 pub(crate) struct Sender {
     send: SendRequest<Bytes>,
     closed: Arc<AtomicBool>,
 }
 
-impl Sender {
-    /// The h2 handle, once the connection can take another stream.
-    pub(crate) async fn ready(self) -> Result<SendRequest<Bytes>, h2::Error> {
-        self.send.ready().await
+impl Exchange for Sender {
+    type Error = h2::Error;
+    type Body = H2Body;
+
+    /// HEADERS and the one DATA frame are both queued before the connection task runs: one
+    /// write.
+    async fn exchange(
+        &mut self,
+        head: http::Request<()>,
+        body: Bytes,
+        probe: &Probe,
+    ) -> Result<http::Response<H2Body>, h2::Error> {
+        std::future::poll_fn(|cx| self.send.poll_ready(cx)).await?;
+        let (response, mut send) = self.send.send_request(head, false)?;
+        send.send_data(body, true)?;
+        probe.mark_sent();
+        let response = response.await?;
+        probe.mark_headers();
+        Ok(response.map(H2Body))
+    }
+}
+
+/// An HTTP/2 answer's body. Each chunk read gives its bytes back to the stream's window: the
+/// reader's limit, not flow control, bounds what is held.
+#[derive(Debug)]
+pub(crate) struct H2Body(h2::RecvStream);
+
+impl AnswerBody for H2Body {
+    type Error = h2::Error;
+
+    async fn chunk(&mut self) -> Option<Result<Bytes, h2::Error>> {
+        let data = self.0.data().await?;
+        if let Ok(data) = &data {
+            let _ = self.0.flow_control().release_capacity(data.len());
+        }
+        Some(data)
+    }
+
+    async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, h2::Error> {
+        self.0.trailers().await
     }
 }
 

@@ -7,7 +7,7 @@ use dendrite_wire::proto::{ReturnCode, TensorMessage};
 use dendrite_wire::synapse::{max_forward_response_bytes, NonFinite};
 use dendrite_wire::{Synapse, SynapseError, Tensor, VERSION_AS_INT};
 
-use crate::outcome::{return_code, CallFailure, EndpointResult, SynapseResult};
+use crate::grpc::results::{return_code, CallFailure, EndpointResult, SynapseResult};
 use dendrite_wire::Compression;
 
 /// A forward request for one input tensor, shared by every endpoint that gets that input.
@@ -68,7 +68,7 @@ impl PreparedForward {
         let encoded_len = prost::Message::encoded_len(&message);
         PreparedForward {
             input,
-            frame: crate::unary::encode_request(&message, compression),
+            frame: crate::grpc::unary::encode_request(&message, compression),
             serialized,
             nills,
             max_response_bytes,

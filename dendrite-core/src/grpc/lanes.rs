@@ -7,8 +7,9 @@
 //! in-flight call on its own *lane*: the first lane's uuid is the receptor's uuid, and
 //! concurrent calls to the same endpoint take further lanes.
 //!
-//! The 3.x signature covers nonce, sender, receiver and uuid, not the body, so it can be made
-//! before the call: with `presign` on, a lane that finishes a call is handed to a task that
+//! The 3.x signature covers nonce, sender, receiver and uuid, not the body
+//! ([`SigningScheme::may_sign_ahead`]; checked when this compiles), so it can be made before the
+//! call: with `presign` on, a lane that finishes a call is handed to a task that
 //! signs its next (nonce, header) pair and only then returns it to the idle lanes. The next
 //! call on that lane sends the pair as it is, taking the sr25519 signature (~20 µs here) off
 //! its critical path; the CPU is the same, spent while the runtime would otherwise wait.
@@ -22,8 +23,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use dendrite_keys::SigningScheme;
+
 use crate::keys::Keypair;
 use crate::signature::sign_header;
+
+/// What lanes sign: the 3.x signature, which may be made ahead of its call.
+const SCHEME: SigningScheme = SigningScheme::Bittensor3;
+const _: () = assert!(
+    SCHEME.may_sign_ahead(),
+    "lanes presign; their scheme must allow it"
+);
 
 /// Idle lanes kept per receptor; more concurrent calls create lanes that are dropped after.
 const MAX_IDLE_LANES: usize = 64;
