@@ -18,14 +18,11 @@ use dendrite_wire::Synapse;
 use tch::{Kind, Tensor};
 
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
+    procfs::process::Process::myself()
+        .and_then(|me| me.status())
+        .ok()
+        .and_then(|status| status.vmrss)
+        .map_or(0.0, |kb| kb as f64 / 1024.0)
 }
 
 fn per_call(n: usize, mut f: impl FnMut()) -> f64 {

@@ -75,23 +75,26 @@ fn rss_kb() -> u64 {
     rss_kb_of("self")
 }
 
-/// VmRSS of `/proc/<pid>/status`, kB (0 if unreadable).
+/// VmRSS of process `pid` (`"self"` or a number), kB (0 if unreadable).
 fn rss_kb_of(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    let process = match pid {
+        "self" => procfs::process::Process::myself(),
+        pid => pid
+            .parse()
+            .map_err(|_| procfs::ProcError::Other(format!("not a pid: {pid}")))
+            .and_then(procfs::process::Process::new),
+    };
+    process
+        .and_then(|p| p.status())
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
-        })
+        .and_then(|status| status.vmrss)
         .unwrap_or(0)
 }
 
 fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    procfs::process::Process::myself()
+        .and_then(|me| me.fd_count())
+        .unwrap_or(0)
 }
 
 fn alive_tasks() -> usize {

@@ -72,28 +72,29 @@ pub struct BenchArgs {
     record: crate::record::RecordArgs,
 }
 
-fn proc_status_kb(field: &str) -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+/// User + system CPU seconds of this process (by the kernel's tick rate).
+fn cpu_seconds() -> f64 {
+    procfs::process::Process::myself()
+        .and_then(|me| me.stat())
+        .map_or(0.0, |stat| {
+            (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
+        })
 }
 
-/// User + system CPU seconds of this process.
-fn cpu_seconds() -> f64 {
-    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = text.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+/// Peak resident set of this process, MB.
+fn peak_rss_mb() -> f64 {
+    procfs::process::Process::myself()
+        .and_then(|me| me.status())
+        .ok()
+        .and_then(|status| status.vmhwm)
+        .map_or(0.0, |kb| kb as f64 / 1024.0)
+}
+
+/// File descriptors this process holds open.
+fn open_fds() -> usize {
+    procfs::process::Process::myself()
+        .and_then(|me| me.fd_count())
+        .unwrap_or(0)
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), CliError> {
@@ -212,8 +213,8 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
         "calls_per_s": total as f64 / wall, "success_rate": ok as f64 / total.max(1) as f64,
         "client_cpu_s": cpu, "client_cpu_s_per_round": cpu / args.rounds as f64,
         "allocations_per_call": allocations as f64 / total.max(1) as f64,
-        "peak_rss_mb": proc_status_kb("VmHWM:").unwrap_or(0.0) / 1024.0,
-        "open_fds": std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
+        "peak_rss_mb": peak_rss_mb(),
+        "open_fds": open_fds(),
         "payload_gb_per_s": bytes as f64 / wall / 1e9,
         "payload_bytes_per_round": bytes as f64 / args.rounds as f64,
         "wire_bytes_sent_per_round": per_round(wire_end.0, wire_start.0),

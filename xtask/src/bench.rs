@@ -145,17 +145,16 @@ pub(crate) fn json_of(command: &mut Command, what: &str) -> Result<Value> {
         .with_context(|| format!("{what} printed no JSON line:\n{text}"))
 }
 
-/// User + system CPU seconds of process `pid` so far.
+/// User + system CPU seconds of process `pid` so far (0 when it cannot be read).
 fn process_cpu_s(pid: u32) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = text
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+    let Ok(pid) = i32::try_from(pid) else {
+        return 0.0;
+    };
+    procfs::process::Process::new(pid)
+        .and_then(|process| process.stat())
+        .map_or(0.0, |stat| {
+            (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64
+        })
 }
 
 /// Runs a client and adds to its JSON line the CPU the axons' process spent meanwhile, per
