@@ -2,9 +2,7 @@
 //! CMPPACK responses, gRPC compression and NaN/inf rejection. All off by default.
 
 use clap::{Args, ValueEnum};
-use dendrite::core::{
-    parse_seconds, seconds, BackoffConfig, Compression, Quorum, RetryConfig, SecondsRange,
-};
+use dendrite::core::{parse_number, Compression, PolicySetting, PolicySettings, SecondsRange};
 use dendrite::wire::proto::Serializer;
 use dendrite::wire::synapse::SerializerTypes;
 use dendrite::{ClientConfig, Synapse};
@@ -71,35 +69,35 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    /// Applies the chosen policies to the client's settings.
+    /// Applies the chosen policies to the client's settings (checked by
+    /// [`PolicySettings::apply`]).
     pub fn apply(&self, config: &mut ClientConfig) -> Result<(), CliError> {
-        if let Some(k_min) = self.k_min {
-            config.quorum = Some(Quorum {
-                k_min,
-                timeout_after_k_min: seconds(
-                    "--timeout-after-k-min",
-                    self.timeout_after_k_min,
-                    SecondsRange::NonNegative,
-                )
-                .map_err(CliError::input)?,
-            });
-        }
-        if let Some(spec) = &self.backoff {
-            let (base, cap) = spec.split_once(':').unwrap_or((spec, "60"));
-            config.backoff = Some(BackoffConfig {
-                base: parse_seconds("--backoff", base, SecondsRange::Positive)
-                    .map_err(CliError::input)?,
-                cap: parse_seconds("--backoff", cap, SecondsRange::NonNegative)
-                    .map_err(CliError::input)?,
-                ..BackoffConfig::default()
-            });
-        }
-        if let Some(max_retries) = self.retries {
-            config.retry = Some(RetryConfig {
-                max_retries,
-                ..RetryConfig::default()
-            });
-        }
+        let (backoff_base, backoff_cap) = match &self.backoff {
+            None => (None, None),
+            Some(spec) => {
+                let number = |text| {
+                    parse_number("--backoff", text, SecondsRange::Positive).map_err(CliError::input)
+                };
+                let (base, cap) = spec
+                    .split_once(':')
+                    .map_or((spec.as_str(), None), |(b, c)| (b, Some(c)));
+                (Some(number(base)?), cap.map(number).transpose()?)
+            }
+        };
+        let settings = PolicySettings {
+            k_min: self.k_min,
+            timeout_after_k_min: self.k_min.map(|_| self.timeout_after_k_min),
+            backoff_base,
+            backoff_cap,
+            retries: self.retries,
+        };
+        settings
+            .apply(config, |setting| match setting {
+                PolicySetting::KMin => "--k-min",
+                PolicySetting::TimeoutAfterKMin => "--timeout-after-k-min",
+                PolicySetting::Backoff => "--backoff",
+            })
+            .map_err(CliError::input)?;
         config.receptor.compression = self.compression.map(Into::into);
         config.reject_non_finite = self.reject_nonfinite;
         Ok(())

@@ -32,6 +32,7 @@ mod observer;
 mod outcome;
 #[doc(hidden)]
 pub mod phases;
+mod policy_settings;
 mod retry;
 pub mod seconds;
 mod transport;
@@ -53,4 +54,5 @@ pub use grpc::results::{
 pub use observer::{CallObserver, CallReport, Direction, EndpointSummary};
 pub use outcome::{Outcome, WireOutcome};
 pub use phases::{Phase, Phases};
-pub use seconds::{parse_seconds, seconds, SecondsError, SecondsRange};
+pub use policy_settings::{PolicyError, PolicySetting, PolicySettings};
+pub use seconds::{parse_number, parse_seconds, seconds, SecondsError, SecondsRange};

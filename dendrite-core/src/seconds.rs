@@ -65,14 +65,17 @@ pub fn parse_seconds(
     text: &str,
     range: SecondsRange,
 ) -> Result<Duration, SecondsError> {
-    match text.trim().parse::<f64>() {
-        Ok(value) => seconds(name, value, range),
-        Err(_) => Err(SecondsError {
-            name: name.to_owned(),
-            value: format!("{text:?}"),
-            rule: range.rule(),
-        }),
-    }
+    seconds(name, parse_number(name, text, range)?, range)
+}
+
+/// `text` as a number, or the error [`parse_seconds`] gives for it (the range is only named
+/// in the message; [`seconds`] checks it).
+pub fn parse_number(name: &str, text: &str, range: SecondsRange) -> Result<f64, SecondsError> {
+    text.trim().parse::<f64>().map_err(|_| SecondsError {
+        name: name.to_owned(),
+        value: format!("{text:?}"),
+        rule: range.rule(),
+    })
 }
 
 #[cfg(test)]

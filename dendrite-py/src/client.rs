@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use dendrite::core::{BackoffConfig, Compression, Quorum, RetryConfig};
+use dendrite::core::{Compression, PolicySetting, PolicySettings};
 use dendrite::metrics::{serve_metrics, MetricsServer};
 use dendrite::{Dendrite, DendriteConfig, Endpoint as WireEndpoint, EndpointResult, Keypair};
 use dendrite::{Synapse as WireSynapse, Tensor};
@@ -60,7 +60,8 @@ pub(crate) fn signing_key(
     })
 }
 
-/// The call policies beyond the reference, from their keyword arguments (both wires' clients).
+/// Sets the call policies from the keyword arguments (checked by `PolicySettings::apply`,
+/// named as Python names them).
 pub(crate) fn apply_policies(
     client: &mut dendrite::ClientConfig,
     k_min: Option<usize>,
@@ -68,34 +69,20 @@ pub(crate) fn apply_policies(
     backoff: Option<f64>,
     retries: Option<u32>,
 ) -> PyResult<()> {
-    client.quorum = match (k_min, timeout_after_k_min) {
-        (Some(k_min), grace) => Some(Quorum {
-            k_min,
-            timeout_after_k_min: grace.map_or(Ok(Duration::ZERO), |g| {
-                dendrite::core::seconds(
-                    "timeout_after_k_min",
-                    g,
-                    dendrite::core::SecondsRange::NonNegative,
-                )
-                .map_err(value_error)
-            })?,
-        }),
-        (None, Some(_)) => return Err(PyValueError::new_err("timeout_after_k_min needs k_min")),
-        (None, None) => None,
+    let settings = PolicySettings {
+        k_min,
+        timeout_after_k_min,
+        backoff_base: backoff,
+        backoff_cap: None,
+        retries,
     };
-    client.backoff = backoff
-        .map(|base| {
-            seconds("backoff", base).map(|base| BackoffConfig {
-                base,
-                ..BackoffConfig::default()
-            })
+    settings
+        .apply(client, |setting| match setting {
+            PolicySetting::KMin => "k_min",
+            PolicySetting::TimeoutAfterKMin => "timeout_after_k_min",
+            PolicySetting::Backoff => "backoff",
         })
-        .transpose()?;
-    client.retry = retries.map(|max_retries| RetryConfig {
-        max_retries,
-        ..RetryConfig::default()
-    });
-    Ok(())
+        .map_err(value_error)
 }
 
 /// This process's dendrite of `live`: made on first use, and again in a child after `fork`
