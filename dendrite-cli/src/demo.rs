@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use dendrite::{
-    Dendrite, DendriteConfig, Endpoint, Inputs, Keypair, ReturnCode, Synapse, TextCausalLM,
-    TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
+    Dendrite, DendriteConfig, Endpoint, EndpointResult, Inputs, Keypair, ReturnCode, Synapse,
+    Tensor, TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq,
 };
 use dendrite_axon::{serve, AxonConfig, AxonHandle, ToyModel};
 
@@ -125,15 +125,7 @@ async fn dead_endpoint(uid: u64) -> Result<Endpoint, CliError> {
 
 pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     println!("starting {} toy axons on 127.0.0.1 ...", args.axons);
-    let mut axons: Vec<(AxonHandle, Arc<ToyModel>)> = Vec::new();
-    for i in 0..args.axons {
-        let key = Keypair::from_uri(&format!("//DemoAxon{i}")).map_err(failure)?;
-        let model = Arc::new(ToyModel::new());
-        let handle = serve(&key, model.clone(), AxonConfig::default())
-            .await
-            .map_err(failure)?;
-        axons.push((handle, model));
-    }
+    let axons = start_toy_axons(args.axons).await?;
     let mut endpoints: Vec<Endpoint> = axons
         .iter()
         .enumerate()
@@ -147,16 +139,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     };
     let dendrite = Dendrite::with_config(Keypair::from_uri("//Alice").map_err(failure)?, config);
     let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
-    let synapses: Vec<Synapse> = vec![
-        TextLastHiddenState::default().into(),
-        TextCausalLM::with_topk(8).into(),
-        TextCausalLMNext::with_topk(4).into(),
-        TextSeq2Seq {
-            num_to_generate: 8,
-            ..TextSeq2Seq::default()
-        }
-        .into(),
-    ];
+    let synapses = demo_synapses();
     let texts = vec![
         "hello world, this is the dendrite demo".to_string(),
         "the quick brown fox".to_string(),
@@ -173,32 +156,149 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         args.rounds
     );
 
-    let timeout = dendrite.config().timeout;
-    let (mut round_times, mut call_times) = (Vec::new(), Vec::new());
-    let mut last = Vec::new();
-    let show_progress = std::io::stderr().is_terminal() && args.rounds > 1;
-    for round in 0..args.rounds {
-        if show_progress {
-            eprint!("\rround {}/{} ...", round + 1, args.rounds);
-        }
-        let start = Instant::now();
-        last = dendrite
-            .forward(&endpoints, &synapses, &inputs, None)
-            .await
-            .map_err(failure)?;
-        round_times.push(start.elapsed());
-        call_times.extend(
-            last.iter()
-                .flat_map(|r| r.synapses.iter())
-                .filter(|s| s.code == ReturnCode::Success)
-                .map(|s| s.elapsed),
+    let call = Call {
+        dendrite: &dendrite,
+        endpoints: &endpoints,
+        synapses: &synapses,
+        inputs: &inputs,
+    };
+    let (last, mut round_times, mut call_times) = call.forward_rounds(args.rounds).await?;
+    print_results(&endpoints, &synapses, &last);
+    if let Some(path) = &args.timeline {
+        let info = RoundInfo {
+            round: args.rounds - 1,
+            direction: dendrite::core::Direction::Forward,
+            timeout_s: dendrite.config().timeout.as_secs_f64(),
+        };
+        let title = format!(
+            "dendrite demo: round {} of {}, {} toy axons + 1 dead endpoint, 4 synapses",
+            args.rounds, args.rounds, args.axons
+        );
+        timeline::render_results(path, &title, &info, &endpoints, &synapses, &last)?;
+        println!("\ntimeline: {}", path.display());
+    }
+    call.backward_of_sum(&last, &axons).await?;
+    println!("round time: {}", table::latency_summary(&mut round_times));
+    println!(
+        "successful call time: {}",
+        table::latency_summary(&mut call_times)
+    );
+    http_wire(&dendrite, args.axons).await?;
+    if let Some(metrics) = dendrite.metrics() {
+        println!(
+            "\nper-endpoint statistics (forward and backward calls):\n{}",
+            metrics.stats_table()
         );
     }
-    if show_progress {
-        eprintln!();
+    for (handle, _) in axons {
+        handle.shutdown().await;
     }
+    Ok(())
+}
+
+/// `n` toy axons on loopback, each with its model (to count the gradients it received).
+async fn start_toy_axons(n: u32) -> Result<Vec<(AxonHandle, Arc<ToyModel>)>, CliError> {
+    let mut axons = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let key = Keypair::from_uri(&format!("//DemoAxon{i}")).map_err(failure)?;
+        let model = Arc::new(ToyModel::new());
+        let handle = serve(&key, model.clone(), AxonConfig::default())
+            .await
+            .map_err(failure)?;
+        axons.push((handle, model));
+    }
+    Ok(axons)
+}
+
+/// The four synapses, small enough to print.
+fn demo_synapses() -> Vec<Synapse> {
+    vec![
+        TextLastHiddenState::default().into(),
+        TextCausalLM::with_topk(8).into(),
+        TextCausalLMNext::with_topk(4).into(),
+        TextSeq2Seq {
+            num_to_generate: 8,
+            ..TextSeq2Seq::default()
+        }
+        .into(),
+    ]
+}
+
+/// What every round of the demo sends.
+struct Call<'a> {
+    dendrite: &'a Dendrite,
+    endpoints: &'a [Endpoint],
+    synapses: &'a [Synapse],
+    inputs: &'a [Tensor],
+}
+
+impl Call<'_> {
+    /// `rounds` Forward rounds: the last round's results, each round's time and every
+    /// successful call's time.
+    async fn forward_rounds(
+        &self,
+        rounds: u32,
+    ) -> Result<(Vec<EndpointResult>, Vec<Duration>, Vec<Duration>), CliError> {
+        let (mut round_times, mut call_times) = (Vec::new(), Vec::new());
+        let mut last = Vec::new();
+        let show_progress = std::io::stderr().is_terminal() && rounds > 1;
+        for round in 0..rounds {
+            if show_progress {
+                eprint!("\rround {}/{} ...", round + 1, rounds);
+            }
+            let start = Instant::now();
+            last = self
+                .dendrite
+                .forward(self.endpoints, self.synapses, self.inputs, None)
+                .await
+                .map_err(failure)?;
+            round_times.push(start.elapsed());
+            call_times.extend(
+                last.iter()
+                    .flat_map(|r| r.synapses.iter())
+                    .filter(|s| s.code == ReturnCode::Success)
+                    .map(|s| s.elapsed),
+            );
+        }
+        if show_progress {
+            eprintln!();
+        }
+        Ok((last, round_times, call_times))
+    }
+
+    /// Backward: the gradient of the sum of each answering endpoint's hidden states and
+    /// log-probabilities goes back over the wire; prints what arrived.
+    async fn backward_of_sum(
+        &self,
+        last: &[EndpointResult],
+        axons: &[(AxonHandle, Arc<ToyModel>)],
+    ) -> Result<(), CliError> {
+        let backward_synapses = &self.synapses[..2];
+        let sum = crate::gradients::of_sum(self.endpoints, backward_synapses, self.inputs, last)?;
+        let start = Instant::now();
+        let backward = sum
+            .send(self.dendrite, backward_synapses, None)
+            .await
+            .map_err(failure)?;
+        let backward_time = start.elapsed();
+        let delivered = backward.iter().filter(|r| r.all_success()).count();
+        let received: u64 = axons
+            .iter()
+            .map(|(_, model)| model.gradients_received())
+            .sum();
+        println!(
+            "\nbackward: {delivered}/{} endpoints answered Success in {:.2} ms; the axons received {received} gradients",
+            sum.endpoints.len(),
+            backward_time.as_secs_f64() * 1e3
+        );
+        Ok(())
+    }
+}
+
+/// One table row per endpoint × synapse of the last round.
+fn print_results(endpoints: &[Endpoint], synapses: &[Synapse], last: &[EndpointResult]) {
     let mut rows = Vec::new();
-    for (endpoint, result) in endpoints.iter().zip(&last) {
+    for (endpoint, result) in endpoints.iter().zip(last) {
         for (synapse, s) in synapses.iter().zip(&result.synapses) {
             rows.push(vec![
                 format!(
@@ -219,55 +319,4 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         &["endpoint", "synapse", "code", "time ms", "output shape"],
         &rows,
     );
-    if let Some(path) = &args.timeline {
-        let info = RoundInfo {
-            round: args.rounds - 1,
-            direction: dendrite::core::Direction::Forward,
-            timeout_s: timeout.as_secs_f64(),
-        };
-        let title = format!(
-            "dendrite demo: round {} of {}, {} toy axons + 1 dead endpoint, 4 synapses",
-            args.rounds, args.rounds, args.axons
-        );
-        timeline::render_results(path, &title, &info, &endpoints, &synapses, &last)?;
-        println!("\ntimeline: {}", path.display());
-    }
-
-    // Backward: the gradient of the sum of each answering endpoint's hidden states and
-    // log-probabilities goes back over the wire.
-    let backward_synapses = &synapses[..2];
-    let sum = crate::gradients::of_sum(&endpoints, backward_synapses, &inputs, &last)?;
-    let start = Instant::now();
-    let backward = sum
-        .send(&dendrite, backward_synapses, None)
-        .await
-        .map_err(failure)?;
-    let backward_time = start.elapsed();
-    let delivered = backward.iter().filter(|r| r.all_success()).count();
-    let received: u64 = axons
-        .iter()
-        .map(|(_, model)| model.gradients_received())
-        .sum();
-
-    println!(
-        "\nbackward: {delivered}/{} endpoints answered Success in {:.2} ms; the axons received {received} gradients",
-        sum.endpoints.len(),
-        backward_time.as_secs_f64() * 1e3
-    );
-    println!("round time: {}", table::latency_summary(&mut round_times));
-    println!(
-        "successful call time: {}",
-        table::latency_summary(&mut call_times)
-    );
-    http_wire(&dendrite, args.axons).await?;
-    if let Some(metrics) = dendrite.metrics() {
-        println!(
-            "\nper-endpoint statistics (forward and backward calls):\n{}",
-            metrics.stats_table()
-        );
-    }
-    for (handle, _) in axons {
-        handle.shutdown().await;
-    }
-    Ok(())
 }

@@ -3,6 +3,7 @@
 mod allocations;
 mod axon;
 mod bench;
+mod bench_line;
 mod demo;
 mod gradients;
 mod metrics;

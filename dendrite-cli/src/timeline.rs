@@ -173,12 +173,7 @@ fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Result<(
     if calls.is_empty() {
         return Err(CliError::input("timeline: the round has no calls"));
     }
-    let successes: Vec<f64> = calls
-        .iter()
-        .filter(|c| c.failure.is_none())
-        .map(|c| c.finish)
-        .collect();
-    let n_calls = calls.len();
+    let spread = spread_line(&calls);
     let bars = bars(calls);
     let latest = bars.iter().map(|b| b.last_finish).fold(0.0, f64::max);
     // The deadline is drawn to scale unless it is far beyond every finish (a 5 s deadline
@@ -192,23 +187,32 @@ fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Result<(
     .max(1e-6)
         * 1.02;
     let height = (TOP + ROW_HEIGHT * bars.len() as i32 + BOTTOM) as u32;
-    let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_failure)?;
-    let plot_width = WIDTH as i32 - LABEL_WIDTH - RIGHT_MARGIN;
-    let x = |seconds: f64| LABEL_WIDTH + ((seconds / span) * plot_width as f64).round() as i32;
-    let text = |s: &str, at: (i32, i32), size: u32, anchor: HPos| {
-        root.draw(&Text::new(
-            s.to_owned(),
-            at,
-            ("sans-serif", size)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(anchor, VPos::Center)),
-        ))
-        .map_err(draw_failure)
+    let canvas = Canvas {
+        root: SVGBackend::new(path, (WIDTH, height)).into_drawing_area(),
+        span,
+        bottom: TOP + ROW_HEIGHT * bars.len() as i32,
     };
+    canvas.root.fill(&WHITE).map_err(draw_failure)?;
+    canvas.text(title, (10, 16), 17, HPos::Left)?;
+    canvas.text(&spread, (10, 38), 13, HPos::Left)?;
+    canvas.legend()?;
+    canvas.grid()?;
+    for (row, bar) in bars.iter().enumerate() {
+        canvas.bar(row, bar)?;
+    }
+    canvas.deadline(deadline, deadline_on_scale)?;
+    canvas.root.present().map_err(draw_failure)
+}
 
-    let spread = match (
+/// How many calls answered, and the spread between the first and the last answer.
+fn spread_line(calls: &[Call]) -> String {
+    let successes: Vec<f64> = calls
+        .iter()
+        .filter(|c| c.failure.is_none())
+        .map(|c| c.finish)
+        .collect();
+    let n_calls = calls.len();
+    match (
         successes.iter().copied().reduce(f64::min),
         successes.iter().copied().reduce(f64::max),
     ) {
@@ -220,98 +224,141 @@ fn render(path: &Path, title: &str, calls: Vec<Call>, deadline: f64) -> Result<(
             (last - first) * 1e3
         ),
         _ => format!("none of {n_calls} answered"),
-    };
-    text(title, (10, 16), 17, HPos::Left)?;
-    text(&spread, (10, 38), 13, HPos::Left)?;
-    let mut legend_x = 10;
-    let names = Phase::ALL.map(Phase::name);
-    for (colour, name) in COLOURS.iter().zip(names).chain([(&OTHER, "other")]) {
-        root.draw(&Rectangle::new(
-            [(legend_x, 54), (legend_x + 12, 66)],
-            colour.filled(),
-        ))
-        .map_err(draw_failure)?;
-        text(name, (legend_x + 16, 60), 12, HPos::Left)?;
-        legend_x += 80;
+    }
+}
+
+/// The drawing: the SVG area, the time span its plot covers and the plot's bottom edge.
+struct Canvas<'a> {
+    root: DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    span: f64,
+    bottom: i32,
+}
+
+impl Canvas<'_> {
+    /// The x pixel of `seconds` after the round's start.
+    fn x(&self, seconds: f64) -> i32 {
+        let plot_width = WIDTH as i32 - LABEL_WIDTH - RIGHT_MARGIN;
+        LABEL_WIDTH + ((seconds / self.span) * plot_width as f64).round() as i32
     }
 
-    // Grid: five ticks across the span.
-    let bottom = TOP + ROW_HEIGHT * bars.len() as i32;
-    for i in 0..=5 {
-        let seconds = span / 1.02 * i as f64 / 5.0;
-        let at = x(seconds);
-        root.draw(&PathElement::new(
-            vec![(at, TOP - 4), (at, bottom)],
-            RGBColor(225, 225, 225),
-        ))
-        .map_err(draw_failure)?;
-        text(
-            &format!("{:.0} ms", seconds * 1e3),
-            (at, bottom + 14),
-            11,
-            HPos::Center,
-        )?;
+    fn text(&self, s: &str, at: (i32, i32), size: u32, anchor: HPos) -> Result<(), CliError> {
+        self.text_in(s, at, size, anchor, &BLACK)
     }
 
-    for (row, bar) in bars.iter().enumerate() {
-        let top = TOP + row as i32 * ROW_HEIGHT + 3;
-        let base = top + ROW_HEIGHT - 6;
-        text(&bar.label, (LABEL_WIDTH - 8, top + 6), 11, HPos::Right)?;
-        let mut start = 0.0;
-        for (phase, colour) in bar.phases.iter().zip(COLOURS) {
-            if *phase > 0.0 {
-                root.draw(&Rectangle::new(
-                    [(x(start), top), (x(start + phase).max(x(start) + 1), base)],
+    fn text_in(
+        &self,
+        s: &str,
+        at: (i32, i32),
+        size: u32,
+        anchor: HPos,
+        colour: &RGBColor,
+    ) -> Result<(), CliError> {
+        self.root
+            .draw(&Text::new(
+                s.to_owned(),
+                at,
+                ("sans-serif", size)
+                    .into_font()
+                    .color(colour)
+                    .pos(Pos::new(anchor, VPos::Center)),
+            ))
+            .map_err(draw_failure)
+    }
+
+    /// A swatch and name per phase, then "other".
+    fn legend(&self) -> Result<(), CliError> {
+        let mut legend_x = 10;
+        let names = Phase::ALL.map(Phase::name);
+        for (colour, name) in COLOURS.iter().zip(names).chain([(&OTHER, "other")]) {
+            self.root
+                .draw(&Rectangle::new(
+                    [(legend_x, 54), (legend_x + 12, 66)],
                     colour.filled(),
                 ))
                 .map_err(draw_failure)?;
+            self.text(name, (legend_x + 16, 60), 12, HPos::Left)?;
+            legend_x += 80;
+        }
+        Ok(())
+    }
+
+    /// Five ticks across the span.
+    fn grid(&self) -> Result<(), CliError> {
+        for i in 0..=5 {
+            let seconds = self.span / 1.02 * i as f64 / 5.0;
+            let at = self.x(seconds);
+            self.root
+                .draw(&PathElement::new(
+                    vec![(at, TOP - 4), (at, self.bottom)],
+                    RGBColor(225, 225, 225),
+                ))
+                .map_err(draw_failure)?;
+            let label = format!("{:.0} ms", seconds * 1e3);
+            self.text(&label, (at, self.bottom + 14), 11, HPos::Center)?;
+        }
+        Ok(())
+    }
+
+    /// One row: its label, its phases end to end, time past them as "other", the whisker of
+    /// an aggregated row, and its note.
+    fn bar(&self, row: usize, bar: &Bar) -> Result<(), CliError> {
+        let top = TOP + row as i32 * ROW_HEIGHT + 3;
+        let base = top + ROW_HEIGHT - 6;
+        self.text(&bar.label, (LABEL_WIDTH - 8, top + 6), 11, HPos::Right)?;
+        let mut start = 0.0;
+        for (phase, colour) in bar.phases.iter().zip(COLOURS) {
+            if *phase > 0.0 {
+                let end = self.x(start + phase).max(self.x(start) + 1);
+                self.root
+                    .draw(&Rectangle::new(
+                        [(self.x(start), top), (end, base)],
+                        colour.filled(),
+                    ))
+                    .map_err(draw_failure)?;
             }
             start += phase;
         }
         if bar.finish > start {
-            root.draw(&Rectangle::new(
-                [(x(start), top), (x(bar.finish), base)],
-                OTHER.filled(),
-            ))
-            .map_err(draw_failure)?;
+            let corners = [(self.x(start), top), (self.x(bar.finish), base)];
+            self.root
+                .draw(&Rectangle::new(corners, OTHER.filled()))
+                .map_err(draw_failure)?;
         }
         if bar.first_finish < bar.last_finish {
             let middle = (top + base) / 2;
-            root.draw(&PathElement::new(
-                vec![(x(bar.first_finish), middle), (x(bar.last_finish), middle)],
-                BLACK,
-            ))
-            .map_err(draw_failure)?;
+            let whisker = vec![
+                (self.x(bar.first_finish), middle),
+                (self.x(bar.last_finish), middle),
+            ];
+            self.root
+                .draw(&PathElement::new(whisker, BLACK))
+                .map_err(draw_failure)?;
         }
         if let Some(note) = &bar.note {
             let colour = if bar.failed { FAILED } else { BLACK };
-            root.draw(&Text::new(
-                note.clone(),
-                (x(bar.last_finish.max(start)) + 4, top + 6),
-                ("sans-serif", 11)
-                    .into_font()
-                    .color(&colour)
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            ))
-            .map_err(draw_failure)?;
+            let at = (self.x(bar.last_finish.max(start)) + 4, top + 6);
+            self.text_in(note, at, 11, HPos::Left, &colour)?;
         }
+        Ok(())
     }
 
-    // The deadline.
-    let label = format!("deadline {:.0} ms", deadline * 1e3);
-    if deadline_on_scale {
-        let at = x(deadline);
-        root.draw(&PathElement::new(
-            vec![(at, TOP - 8), (at, bottom)],
-            FAILED.stroke_width(2),
-        ))
-        .map_err(draw_failure)?;
-        text(&label, (at + 4, TOP - 10), 11, HPos::Left)?;
-    } else {
-        let at = x(span);
-        text(&format!("{label} →"), (at + 8, TOP - 10), 11, HPos::Left)?;
+    /// The deadline: a line to scale, or a mark at the edge when it is far beyond the calls.
+    fn deadline(&self, deadline: f64, on_scale: bool) -> Result<(), CliError> {
+        let label = format!("deadline {:.0} ms", deadline * 1e3);
+        if on_scale {
+            let at = self.x(deadline);
+            self.root
+                .draw(&PathElement::new(
+                    vec![(at, TOP - 8), (at, self.bottom)],
+                    FAILED.stroke_width(2),
+                ))
+                .map_err(draw_failure)?;
+            self.text(&label, (at + 4, TOP - 10), 11, HPos::Left)
+        } else {
+            let at = self.x(self.span);
+            self.text(&format!("{label} →"), (at + 8, TOP - 10), 11, HPos::Left)
+        }
     }
-    root.present().map_err(draw_failure)
 }
 
 #[cfg(test)]

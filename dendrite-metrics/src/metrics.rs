@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use dendrite_core::{CallObserver, CallReport, Direction, Phase, Phases};
+use dendrite_core::{CallObserver, CallReport, Direction, EndpointSummary, Phase, Phases};
 use lru::LruCache;
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
@@ -273,6 +273,71 @@ impl DendriteMetrics {
         }
     }
 
+    /// The call-level counters: requests, endpoints asked, what was sent, per operation.
+    fn count_request(&self, report: &CallReport<'_>) {
+        let (wallet, identifier) = (self.config.wallet.as_str(), self.config.identifier.as_str());
+        let n = report.endpoint_count() as u64;
+        if report.direction == Direction::Backward {
+            self.count("total_backward_requests", 1);
+            self.count("total_backward_endpoint_requests", n);
+            return;
+        }
+        self.count("total_requests", 1);
+        self.count("total_endpoint_requests", n);
+        self.count("total_request_params", report.request_values() as u64);
+        self.count("total_request_bytes", report.request_bytes() as u64);
+        for operation in report.operations() {
+            self.synapse_counters
+                .with_label_values(&[wallet, identifier, operation])
+                .inc();
+        }
+    }
+
+    /// One endpoint's series: what came back, success or failure, codes, wire bytes,
+    /// phases, and (forward, DEBUG) its per-uid series.
+    fn count_endpoint(&self, direction: Direction, endpoint: &EndpointSummary<'_>) {
+        let (wallet, identifier) = (self.config.wallet.as_str(), self.config.identifier.as_str());
+        let (success, time) = (endpoint.success(), endpoint.time());
+        let forward = direction == Direction::Forward;
+        if forward {
+            self.count("total_response_params", endpoint.output_values() as u64);
+            self.count("total_response_bytes", endpoint.output_bytes() as u64);
+            if success {
+                self.count("total_success", 1);
+                self.latency.observe(time.as_secs_f64());
+            } else {
+                self.count("total_failure", 1);
+            }
+        } else if success {
+            self.count("total_backward_success", 1);
+        } else {
+            self.count("total_backward_failure", 1);
+        }
+        for code in endpoint.codes() {
+            self.codes
+                .with_label_values(&[wallet, identifier, direction.as_str(), code])
+                .inc();
+        }
+        self.wire_bytes[0].inc_by(endpoint.bytes_sent() as u64);
+        self.wire_bytes[1].inc_by(endpoint.bytes_received() as u64);
+        if let Some(phases) = &self.phases {
+            phases.observe(direction, endpoint.phases());
+        }
+        if let (Some(per_uid), true) = (&self.per_uid, forward) {
+            let uid = Self::uid_label(per_uid, self.config.max_uid_series, endpoint.uid());
+            let labels = [wallet, identifier, uid.as_str()];
+            if success {
+                per_uid
+                    .latency
+                    .with_label_values(&labels)
+                    .observe(time.as_secs_f64());
+                per_uid.successes.with_label_values(&labels).inc();
+            } else {
+                per_uid.failures.with_label_values(&labels).inc();
+            }
+        }
+    }
+
     /// The per-uid label for `uid`: itself while under the cap, else [`OTHER_UID`].
     fn uid_label(per_uid: &PerUid, cap: usize, uid: u64) -> String {
         let mut seen = per_uid.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -289,68 +354,10 @@ impl CallObserver for DendriteMetrics {
         if self.config.level == Level::Off {
             return;
         }
-        let forward = report.direction == Direction::Forward;
-        let (wallet, identifier) = (self.config.wallet.as_str(), self.config.identifier.as_str());
-        let n = report.endpoint_count() as u64;
-        if forward {
-            self.count("total_requests", 1);
-            self.count("total_endpoint_requests", n);
-            self.count("total_request_params", report.request_values() as u64);
-            self.count("total_request_bytes", report.request_bytes() as u64);
-            for operation in report.operations() {
-                self.synapse_counters
-                    .with_label_values(&[wallet, identifier, operation])
-                    .inc();
-            }
-        } else {
-            self.count("total_backward_requests", 1);
-            self.count("total_backward_endpoint_requests", n);
-        }
+        self.count_request(report);
         let mut stats = self.lock_stats();
         for endpoint in report.endpoints() {
-            let (success, time) = (endpoint.success(), endpoint.time());
-            if forward {
-                self.count("total_response_params", endpoint.output_values() as u64);
-                self.count("total_response_bytes", endpoint.output_bytes() as u64);
-                if success {
-                    self.count("total_success", 1);
-                    self.latency.observe(time.as_secs_f64());
-                } else {
-                    self.count("total_failure", 1);
-                }
-            } else {
-                self.count(
-                    if success {
-                        "total_backward_success"
-                    } else {
-                        "total_backward_failure"
-                    },
-                    1,
-                );
-            }
-            for code in endpoint.codes() {
-                self.codes
-                    .with_label_values(&[wallet, identifier, report.direction.as_str(), code])
-                    .inc();
-            }
-            self.wire_bytes[0].inc_by(endpoint.bytes_sent() as u64);
-            self.wire_bytes[1].inc_by(endpoint.bytes_received() as u64);
-            if let Some(phases) = &self.phases {
-                phases.observe(report.direction, endpoint.phases());
-            }
-            if let (Some(per_uid), true) = (&self.per_uid, forward) {
-                let uid = Self::uid_label(per_uid, self.config.max_uid_series, endpoint.uid());
-                let labels = [wallet, identifier, uid.as_str()];
-                if success {
-                    per_uid
-                        .latency
-                        .with_label_values(&labels)
-                        .observe(time.as_secs_f64());
-                    per_uid.successes.with_label_values(&labels).inc();
-                } else {
-                    per_uid.failures.with_label_values(&labels).inc();
-                }
-            }
+            self.count_endpoint(report.direction, &endpoint);
             let key = (endpoint.uid(), endpoint.hotkey().to_owned());
             let entry = stats.get_or_insert_mut(key, || EndpointStats {
                 uid: endpoint.uid(),
@@ -358,9 +365,9 @@ impl CallObserver for DendriteMetrics {
                 ..EndpointStats::default()
             });
             entry.record(
-                success,
+                endpoint.success(),
                 endpoint.codes(),
-                time,
+                endpoint.time(),
                 endpoint.bytes_sent(),
                 endpoint.bytes_received(),
             );

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
+use crate::bench_line::BenchLine;
 use crate::util::{self, ChildGuard};
 
 /// One workload: both clients run it unless `python` is false.
@@ -159,6 +160,19 @@ fn process_cpu_s(pid: u32) -> f64 {
 
 /// Runs a client and adds to its JSON line the CPU the axons' process spent meanwhile, per
 /// call the client made (`calls`, warm-up rounds included).
+/// Runs a fan-out benchmark client and returns its line, checked against [`BenchLine`]: a
+/// line without one of its fields (a client renamed or dropped one) is an error naming it.
+pub(crate) fn bench_line_of(command: &mut Command, what: &str) -> Result<Value> {
+    let line = json_of(command, what)?;
+    let checked: BenchLine = serde_json::from_value(line.clone())
+        .with_context(|| format!("{what} printed a line that is no bench line: {line}"))?;
+    ensure!(
+        checked.rounds > 0 && checked.endpoints > 0,
+        "{what} measured nothing: {line}"
+    );
+    Ok(line)
+}
+
 fn with_axon_cpu(
     axon_pid: u32,
     calls: usize,
@@ -259,85 +273,23 @@ pub fn run(quick: bool) -> Result<()> {
         .arg(&file);
     let axons: ChildGuard =
         util::start_server(axons, "AXONS READY", Duration::from_secs(180), "toy-axons")?;
-    let axon_pid = axons.0.id();
-    let all: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
-
+    let fleet = Fleet {
+        release: &release,
+        python: &python,
+        dir: &dir,
+        axon_pid: axons.0.id(),
+        all: serde_json::from_str(&std::fs::read_to_string(&file)?)?,
+    };
     let limits = json!({
         "memcpy_gbps_0.8MB": memcpy_gbps(819_200),
         "memcpy_gbps_40MB": memcpy_gbps(40 << 20),
         "loopback_tcp_gbps_one_stream": loopback_gbps()?,
     });
     eprintln!("xtask: machine limits {limits}");
-    let mut rows = Vec::new();
-    for w in workloads(quick) {
-        let endpoints = subset(&all, w.endpoints, &dir)?;
-        let common = |c: &mut Command| {
-            c.args(["--synapse", w.synapse])
-                .args(["--rounds", &w.rounds.to_string()])
-                .args([
-                    "--batch",
-                    &w.batch.to_string(),
-                    "--seq",
-                    &w.seq.to_string(),
-                    "--timeout",
-                    "30",
-                ]);
-            if w.backward {
-                c.arg("--backward");
-            }
-        };
-        // Calls each client makes (the CLI and dendrite_rs warm up with 2 rounds, the Python
-        // script does not; a backward round makes as many calls again).
-        let per_round = w.endpoints * if w.backward { 2 } else { 1 };
-        let mut ours = Command::new(release.join("dendrite"));
-        ours.arg("bench").arg("--endpoints").arg(&endpoints);
-        common(&mut ours);
-        let ours = with_axon_cpu(axon_pid, per_round * (w.rounds + 2), || {
-            json_of(&mut ours, "dendrite bench")
-        })?;
-        let mut face = Command::new(&python);
-        face.arg(
-            util::root()
-                .join("dendrite-py")
-                .join("bench")
-                .join("bench.py"),
-        )
-        .arg("--endpoints")
-        .arg(&endpoints);
-        common(&mut face);
-        let face = with_axon_cpu(axon_pid, per_round * (w.rounds + 2), || {
-            json_of(&mut face, "dendrite-py/bench/bench.py")
-        })?;
-        let theirs = if w.python {
-            let mut py = Command::new(&python);
-            py.arg(util::shared().join("peer").join("dendrite.py"))
-                .arg("bench")
-                .arg("--endpoints")
-                .arg(&endpoints);
-            common(&mut py);
-            Some(with_axon_cpu(axon_pid, per_round * w.rounds, || {
-                json_of(&mut py, "dendrite.py bench")
-            })?)
-        } else {
-            None
-        };
-        eprintln!(
-            "xtask: {} → ours {ours}\n       dendrite_rs {face}\n       python {}",
-            w.name,
-            theirs.as_ref().map_or("-".into(), |t| t.to_string())
-        );
-        for (client, line) in [("our", &ours), ("dendrite_rs", &face)] {
-            ensure!(
-                line["success_rate"].as_f64() == Some(1.0),
-                "{}: {client} calls failed: {line}",
-                w.name
-            );
-        }
-        rows.push(
-            json!({"workload": w.name, "bulk": w.is_bulk(), "ours": ours, "python": theirs,
-                         "dendrite_rs": face}),
-        );
-    }
+    let rows = workloads(quick)
+        .iter()
+        .map(|w| fleet.workload(w))
+        .collect::<Result<Vec<_>>>()?;
     drop(axons);
     let separate_axons = crate::bench_processes::run(&release, &python, &dir, quick)?;
     let http = crate::bench_http::run(&release, &dir, quick, true)?;
@@ -359,6 +311,83 @@ pub fn run(quick: bool) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The memoized fleet every workload runs against, and what runs the clients.
+struct Fleet<'a> {
+    release: &'a Path,
+    python: &'a Path,
+    dir: &'a Path,
+    axon_pid: u32,
+    /// Every axon's endpoint (a workload takes the first N).
+    all: Vec<Value>,
+}
+
+impl Fleet<'_> {
+    /// One workload, ours, dendrite_rs and (where it runs) the Python dendrite: a row of
+    /// `results.json`'s `workloads`.
+    fn workload(&self, w: &Workload) -> Result<Value> {
+        let endpoints = subset(&self.all, w.endpoints, self.dir)?;
+        let common = |c: &mut Command| {
+            c.args(["--synapse", w.synapse])
+                .args(["--rounds", &w.rounds.to_string()])
+                .args(["--batch", &w.batch.to_string(), "--seq", &w.seq.to_string()])
+                .args(["--timeout", "30"])
+                .arg("--endpoints")
+                .arg(&endpoints);
+            if w.backward {
+                c.arg("--backward");
+            }
+        };
+        // Calls each client makes (the CLI and dendrite_rs warm up with 2 rounds, the Python
+        // script does not; a backward round makes as many calls again).
+        let per_round = w.endpoints * if w.backward { 2 } else { 1 };
+        let mut ours = Command::new(self.release.join("dendrite"));
+        common(ours.arg("bench"));
+        let ours = with_axon_cpu(self.axon_pid, per_round * (w.rounds + 2), || {
+            bench_line_of(&mut ours, "dendrite bench")
+        })?;
+        let mut face = Command::new(self.python);
+        common(
+            face.arg(
+                util::root()
+                    .join("dendrite-py")
+                    .join("bench")
+                    .join("bench.py"),
+            ),
+        );
+        let face = with_axon_cpu(self.axon_pid, per_round * (w.rounds + 2), || {
+            bench_line_of(&mut face, "dendrite-py/bench/bench.py")
+        })?;
+        let theirs = if w.python {
+            let mut py = Command::new(self.python);
+            common(
+                py.arg(util::shared().join("peer").join("dendrite.py"))
+                    .arg("bench"),
+            );
+            Some(with_axon_cpu(self.axon_pid, per_round * w.rounds, || {
+                bench_line_of(&mut py, "dendrite.py bench")
+            })?)
+        } else {
+            None
+        };
+        eprintln!(
+            "xtask: {} → ours {ours}\n       dendrite_rs {face}\n       python {}",
+            w.name,
+            theirs.as_ref().map_or("-".into(), |t| t.to_string())
+        );
+        for (client, line) in [("our", &ours), ("dendrite_rs", &face)] {
+            ensure!(
+                line["success_rate"].as_f64() == Some(1.0),
+                "{}: {client} calls failed: {line}",
+                w.name
+            );
+        }
+        Ok(
+            json!({"workload": w.name, "bulk": w.is_bulk(), "ours": ours, "python": theirs,
+                  "dendrite_rs": face}),
+        )
+    }
 }
 
 fn date() -> String {

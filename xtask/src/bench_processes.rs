@@ -181,7 +181,7 @@ fn python_run(python: &Path, script: &[&str], endpoints: &Path, size: &Size) -> 
         .args(["--rounds", &size.rounds.min(100).to_string()])
         .args(["--batch", &size.batch.to_string()])
         .args(["--seq", &size.seq.to_string()]);
-    let mut line = crate::bench::json_of(&mut command, &format!("{script:?}"))?;
+    let mut line = crate::bench::bench_line_of(&mut command, &format!("{script:?}"))?;
     if line.get("client_cpu_s_per_round").is_none() {
         let rounds = line["rounds"]
             .as_f64()

@@ -5,7 +5,10 @@
 //! (override with `DENDRITE_SHARED`).
 
 mod bench;
+// One definition of the bench line for its writer (`dendrite bench`) and this reader.
 mod bench_http;
+#[path = "../../dendrite-cli/src/bench_line.rs"]
+mod bench_line;
 mod bench_policies;
 mod bench_processes;
 mod codegen;

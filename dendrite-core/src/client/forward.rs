@@ -2,10 +2,12 @@
 //! endpoint's pipeline (local checks, backoff, a slot and a receptor, the RPC, budgeted retries
 //! on `Unavailable`, reading the answer).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dendrite_wire::proto::{RequestType, ReturnCode};
+use bytes::Bytes;
+use dendrite_wire::proto::{RequestType, ReturnCode, TensorMessage};
 use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
@@ -109,15 +111,25 @@ impl Inner {
     }
 }
 
+/// Why an endpoint's Forward is not sent.
+enum NotSent {
+    /// A local check failed: every synapse gets the failure.
+    Local(CallFailure),
+    /// The request cannot go: each synapse keeps its own serialization failure, the others get
+    /// this one.
+    Unsent(CallFailure),
+}
+
 impl Inner {
+    /// One endpoint's Forward: the local checks and the backoff, the RPC with its slot and
+    /// retries, then the answer read into per-synapse results.
     async fn forward_one(
         &self,
         endpoint: &Endpoint,
         prepared: &PreparedForward,
         call: &CallContext,
     ) -> EndpointResult {
-        let (synapses, start) = (&call.synapses[..], call.start);
-        let (deadline, timeout) = (call.deadline, call.timeout);
+        let start = call.start;
         let fail = |failure: CallFailure| {
             request::failure_except_unsent(
                 &prepared.nills,
@@ -126,96 +138,116 @@ impl Inner {
                 start.elapsed(),
             )
         };
-        if let Some(failure) = self.local_failure(endpoint, &prepared.input) {
-            return request::uniform_failure(&prepared.nills, &failure, start.elapsed());
-        }
-        if !prepared.has_requests() {
-            return fail(CallFailure::nothing_sent());
-        }
-        if let Some(skip) = self.skipped(endpoint) {
-            return fail(skip);
-        }
-        let frame = match &prepared.frame {
-            Ok(frame) => frame,
-            Err(failure) => return fail(failure.clone()),
+        let (addr, frame) = match self.forward_ready(endpoint, prepared) {
+            Ok(ready) => ready,
+            Err(NotSent::Local(failure)) => {
+                return request::uniform_failure(&prepared.nills, &failure, start.elapsed())
+            }
+            Err(NotSent::Unsent(failure)) => return fail(failure),
         };
         let mut retries = 0u32;
         let mut phases = Phases::default();
-        let addr = match endpoint.socket_addr() {
-            Ok(addr) => addr,
-            Err(e) => {
-                let message = format!("Bad endpoint: {e}");
-                return fail(CallFailure::new(ReturnCode::BadEndpoint, message));
-            }
-        };
         let attempt = || async {
             let receptor = self.pool.get(endpoint, addr).map_err(|e| {
                 CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
             })?;
+            let max_response_bytes = prepared.max_response_bytes;
+            let (key, kind) = (&self.key, RequestType::Forward);
             let (response, phases) = receptor
-                .call(
-                    RequestType::Forward,
-                    frame.clone(),
-                    &self.key,
-                    deadline,
-                    prepared.max_response_bytes,
-                )
+                .call(kind, frame.clone(), key, call.deadline, max_response_bytes)
                 .await;
             Ok((response, phases))
         };
         let no_slot = |why: NoSlot| match why {
-            NoSlot::Deadline => CallFailure::timeout(timeout),
+            NoSlot::Deadline => CallFailure::timeout(call.timeout),
             NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
         };
         let tried = self
-            .attempts(start, deadline, &mut phases, &mut retries, no_slot, attempt)
+            .attempts(
+                start,
+                call.deadline,
+                &mut phases,
+                &mut retries,
+                no_slot,
+                attempt,
+            )
             .await;
         let response = match tried {
             Attempted::Done(response) => response,
+            // Nothing reached the network: the backoff does not hear of it.
             Attempted::NotSent(failure) => {
-                let mut result = fail(failure);
-                result.phases = phases;
-                return result;
+                return EndpointResult {
+                    phases,
+                    ..fail(failure)
+                }
             }
         };
         let mut result = match response {
-            Ok(response) => {
-                let bytes_received = prost::Message::encoded_len(&response);
-                let decoding = start.elapsed();
-                let synapses = request::read_forward_response(
-                    synapses,
-                    prepared,
-                    response,
-                    start,
-                    self.config.reject_non_finite,
-                );
-                phases.decode = decode_time(&synapses, decoding);
-                EndpointResult {
-                    synapses,
-                    bytes_sent: prepared.encoded_len,
-                    bytes_received,
-                    phases,
-                }
-            }
-            Err(failure) => {
-                let mut result = fail(failure);
-                result.bytes_sent = prepared.encoded_len;
-                result.phases = phases;
-                result
-            }
+            Err(failure) => EndpointResult {
+                bytes_sent: prepared.encoded_len,
+                phases,
+                ..fail(failure)
+            },
+            Ok(response) => self.read_forward(response, prepared, call, phases),
         };
-        if retries > 0 {
-            for slot in result
-                .synapses
-                .iter_mut()
-                .filter(|s| s.code != ReturnCode::Success)
-            {
-                slot.message
-                    .push_str(&format!(" (after {retries} retries)"));
-            }
-        }
+        note_retries(&mut result, retries);
         self.record_outcome(endpoint, &result);
         result
+    }
+
+    /// An endpoint's answer read into per-synapse results (the reference receptor's checks),
+    /// with the decode phase.
+    fn read_forward(
+        &self,
+        response: TensorMessage,
+        prepared: &PreparedForward,
+        call: &CallContext,
+        mut phases: Phases,
+    ) -> EndpointResult {
+        let bytes_received = prost::Message::encoded_len(&response);
+        let decoding = call.start.elapsed();
+        let synapses = request::read_forward_response(
+            &call.synapses,
+            prepared,
+            response,
+            call.start,
+            self.config.reject_non_finite,
+        );
+        phases.decode = decode_time(&synapses, decoding);
+        EndpointResult {
+            synapses,
+            bytes_sent: prepared.encoded_len,
+            bytes_received,
+            phases,
+        }
+    }
+
+    /// The address and request frame of an endpoint's Forward, or why it is not sent: in the
+    /// reference's order, an empty input or the dummy endpoint, no request to send, the
+    /// backoff, a request that did not encode, an unusable address.
+    fn forward_ready<'p>(
+        &self,
+        endpoint: &Endpoint,
+        prepared: &'p PreparedForward,
+    ) -> Result<(SocketAddr, &'p Bytes), NotSent> {
+        if let Some(failure) = self.local_failure(endpoint, &prepared.input) {
+            return Err(NotSent::Local(failure));
+        }
+        if !prepared.has_requests() {
+            return Err(NotSent::Unsent(CallFailure::nothing_sent()));
+        }
+        if let Some(skip) = self.skipped(endpoint) {
+            return Err(NotSent::Unsent(skip));
+        }
+        let frame = prepared
+            .frame
+            .as_ref()
+            .map_err(|f| NotSent::Unsent(f.clone()))?;
+        let addr = endpoint.socket_addr().map_err(|e| {
+            let message = format!("Bad endpoint: {e}");
+            NotSent::Unsent(CallFailure::new(ReturnCode::BadEndpoint, message))
+        })?;
+        Ok((addr, frame))
     }
 
     /// The `Backoff` failure of an endpoint being skipped.
@@ -245,6 +277,21 @@ pub(super) fn decode_time(results: &[crate::SynapseResult], decoding: Duration) 
         .max()
         .unwrap_or(decoding)
         .saturating_sub(decoding)
+}
+
+/// Says in every failed synapse's message that it failed after `retries` retries.
+fn note_retries(result: &mut EndpointResult, retries: u32) {
+    if retries == 0 {
+        return;
+    }
+    for slot in result
+        .synapses
+        .iter_mut()
+        .filter(|s| s.code != ReturnCode::Success)
+    {
+        slot.message
+            .push_str(&format!(" (after {retries} retries)"));
+    }
 }
 
 /// Whether two tensors share one buffer (clones of the same input).

@@ -320,26 +320,88 @@ impl Inner {
         phases: &mut Phases,
     ) -> Result<SynapseOutcome, DendriteFailure> {
         let http = &self.http;
-        let (checkout, queue) = http.pool.checkout(addr).await.map_err(|e| match e {
-            CheckoutError::Connect(e) => {
-                tracing::debug!("connect to {addr}: {e}");
-                DendriteFailure::Unavailable
-            }
-            CheckoutError::ConnectTimeout => DendriteFailure::Timeout,
-            CheckoutError::Closed => DendriteFailure::Client("client closed".into()),
-        })?;
+        let (mut checkout, queue) = http
+            .pool
+            .checkout(addr)
+            .await
+            .map_err(|e| checkout_failure(addr, e))?;
         phases.queue += queue;
         phases.connect += checkout.connect;
         phases.rpc_attempted = true;
         phases.reused_connection = checkout.reused;
-        // Both 10.x schemes cover the body, so the request is signed here, once it exists.
+        let signing = Instant::now();
+        let signed = self.signed_request(&checkout.connection.uuid, axon, addr, call);
+        phases.sign += signing.elapsed();
+        let (head, body, bytes_sent) = signed?;
+        let waiting = Instant::now();
+        let response = checkout
+            .connection
+            .exchange(head, body, &Probe::new(waiting))
+            .await;
+        phases.wait += waiting.elapsed();
+        let (parts, mut body) = match response {
+            Ok(response) => response.into_parts(),
+            Err(e) => {
+                http.pool.discard(checkout);
+                return Err(transport_failure(&e));
+            }
+        };
+        let receiving = Instant::now();
+        let received = match self.read_body(&parts, &mut body, reading).await {
+            Ok(received) => received,
+            Err(failure) => {
+                http.pool.discard(checkout);
+                return Err(failure);
+            }
+        };
+        phases.receive += receiving.elapsed();
+        http.pool.release(checkout);
+        let decoding = Instant::now();
+        let status = parts.status.as_u16();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        let (mut answer, body, bytes_received) = match received {
+            Received::Streamed(bytes) => {
+                let answer = read_stream_head(status, headers, &sent.0, &sent.1)?;
+                (answer, Bytes::new(), bytes)
+            }
+            Received::Whole(body) => {
+                let answer = read_answer(status, headers, &body, &sent.0, &sent.1)?;
+                phases.decode += decoding.elapsed();
+                let len = body.len();
+                (answer, body, len)
+            }
+        };
+        let elapsed = call.start.elapsed();
+        answer.dendrite.process_time = Some(elapsed.as_secs_f64());
+        Ok(SynapseOutcome {
+            answer,
+            http_status: status,
+            body,
+            elapsed,
+            bytes_sent,
+            bytes_received,
+            phases: *phases,
+        })
+    }
+
+    /// The request to `axon` on a connection of `uuid`, rendered and signed (both 10.x schemes
+    /// cover the body, so it is signed now that it exists), and the bytes it takes.
+    fn signed_request(
+        &self,
+        uuid: &str,
+        axon: &AxonTarget,
+        addr: SocketAddr,
+        call: &SynapseContext,
+    ) -> Result<(http::Request<()>, Bytes, usize), DendriteFailure> {
         const _: () = assert!(SigningScheme::Synapse10.covers_body());
         const _: () = assert!(SigningScheme::BtAuth1.covers_body());
-        let signing = Instant::now();
-        let uuid = checkout.connection.uuid.clone();
+        let http = &self.http;
         let rendered = http
             .dendrite
-            .render_as(&uuid, &call.synapse, axon, http.next_nonce());
+            .render_as(uuid, &call.synapse, axon, http.next_nonce());
         let btauth = self.config.http.btauth.then(|| {
             dendrite_http::btauth::sign(
                 http.dendrite.key(),
@@ -356,78 +418,29 @@ impl Inner {
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 4)
                 .sum::<usize>();
-        let request = http_request(rendered, addr, btauth.as_deref().unwrap_or_default());
-        phases.sign += signing.elapsed();
-        let mut checkout = checkout;
-        let (head, body) = request.map_err(DendriteFailure::Client)?;
-        let waiting = Instant::now();
-        let probe = Probe::new(waiting);
-        let response = checkout.connection.exchange(head, body, &probe).await;
-        phases.wait += waiting.elapsed();
-        let response = match response {
-            Ok(response) => response,
-            Err(e) => {
-                http.pool.discard(checkout);
-                return Err(transport_failure(&e));
-            }
-        };
-        let receiving = Instant::now();
-        let (parts, mut body) = response.into_parts();
+        let (head, body) = http_request(rendered, addr, btauth.as_deref().unwrap_or_default())
+            .map_err(DendriteFailure::Client)?;
+        Ok((head, body, bytes_sent))
+    }
+
+    /// The answer's body: a 200 stream's chunks handed on as they arrive (when streaming),
+    /// anything else read whole under the bound.
+    async fn read_body(
+        &self,
+        parts: &http::response::Parts,
+        body: &mut crate::http1::Http1Body,
+        reading: &Reading,
+    ) -> Result<Received, DendriteFailure> {
         let limit = self.config.http.max_response_bytes;
         if let (Reading::Stream(chunks), 200) = (reading, parts.status.as_u16()) {
-            let received = match forward_chunks(&mut body, chunks, limit).await {
-                Ok(received) => received,
-                Err(failure) => {
-                    http.pool.discard(checkout);
-                    return Err(failure);
-                }
-            };
-            phases.receive += receiving.elapsed();
-            http.pool.release(checkout);
-            let headers = parts
-                .headers
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_bytes()));
-            let mut answer = read_stream_head(200, headers, &sent.0, &sent.1)?;
-            let elapsed = call.start.elapsed();
-            answer.dendrite.process_time = Some(elapsed.as_secs_f64());
-            return Ok(SynapseOutcome {
-                answer,
-                http_status: 200,
-                body: Bytes::new(),
-                elapsed,
-                bytes_sent,
-                bytes_received: received,
-                phases: *phases,
-            });
+            return forward_chunks(body, chunks, limit)
+                .await
+                .map(Received::Streamed);
         }
-        let body = match read_whole(&mut body, content_length(&parts.headers), limit).await {
-            Ok(body) => body,
-            Err(e) => {
-                http.pool.discard(checkout);
-                return Err(body_failure(e, limit));
-            }
-        };
-        phases.receive += receiving.elapsed();
-        http.pool.release(checkout);
-        let decoding = Instant::now();
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_bytes()));
-        let mut answer = read_answer(parts.status.as_u16(), headers, &body, &sent.0, &sent.1)?;
-        let elapsed = call.start.elapsed();
-        answer.dendrite.process_time = Some(elapsed.as_secs_f64());
-        phases.decode += decoding.elapsed();
-        Ok(SynapseOutcome {
-            answer,
-            http_status: parts.status.as_u16(),
-            bytes_received: body.len(),
-            body,
-            elapsed,
-            bytes_sent,
-            phases: *phases,
-        })
+        read_whole(body, content_length(&parts.headers), limit)
+            .await
+            .map(Received::Whole)
+            .map_err(|e| body_failure(e, limit))
     }
 
     /// The terminal infos a request to `axon` carries, as the answer starts from them (nonce
@@ -467,6 +480,26 @@ impl Inner {
             .ok_or_else(|| {
                 DendriteFailure::Client(format!("invalid axon address {}:{}", axon.ip, axon.port))
             })
+    }
+}
+
+/// What an answer's body gave.
+enum Received {
+    /// A stream's bytes, handed on chunk by chunk.
+    Streamed(usize),
+    /// The whole body.
+    Whole(Bytes),
+}
+
+/// A connection that could not be had, as 10.5.0 reports it: refused 503, slow 408.
+fn checkout_failure(addr: SocketAddr, error: CheckoutError) -> DendriteFailure {
+    match error {
+        CheckoutError::Connect(e) => {
+            tracing::debug!("connect to {addr}: {e}");
+            DendriteFailure::Unavailable
+        }
+        CheckoutError::ConnectTimeout => DendriteFailure::Timeout,
+        CheckoutError::Closed => DendriteFailure::Client("client closed".into()),
     }
 }
 

@@ -139,7 +139,46 @@ pub(crate) fn read_forward_response(
         NonFinite::Clean
     };
     let now = || start.elapsed();
-    let mut results: Vec<SynapseResult> = prepared
+    let mut results = unanswered_results(prepared);
+    let sent: Vec<usize> = (0..synapses.len())
+        .filter(|&i| prepared.serialized[i].is_ok())
+        .collect();
+    let top = return_code(response.return_code);
+    if top != ReturnCode::Success {
+        mark_remote_failure(&mut results, &sent, &response, top, now);
+        return results;
+    }
+    if response.tensors.len() != response.synapses.len() || response.tensors.len() != sent.len() {
+        for &i in &sent {
+            results[i].code = ReturnCode::ResponseShapeException;
+            results[i].message = "Responses dont match synape length".into();
+            results[i].elapsed = now();
+        }
+        return results;
+    }
+    let invalid = decode_answers(
+        &mut results,
+        &sent,
+        synapses,
+        prepared,
+        &response,
+        non_finite,
+        now,
+    );
+    if let Some(message) = invalid {
+        for &i in &sent {
+            results[i].output = prepared.nills[i].clone();
+            results[i].code = ReturnCode::InvalidResponse;
+            results[i].message = message.clone();
+        }
+    }
+    results
+}
+
+/// Per synapse before its answer is read: the zero output, and `Success` or its own
+/// serialization failure.
+fn unanswered_results(prepared: &PreparedForward) -> Vec<SynapseResult> {
+    prepared
         .nills
         .iter()
         .zip(&prepared.serialized)
@@ -153,34 +192,44 @@ pub(crate) fn read_forward_response(
                 .map_or_else(|f| f.message.clone(), |_| "Success".into()),
             elapsed: Duration::ZERO,
         })
-        .collect();
-    let sent: Vec<usize> = (0..synapses.len())
-        .filter(|&i| prepared.serialized[i].is_ok())
-        .collect();
-    let top = return_code(response.return_code);
-    if top != ReturnCode::Success {
-        let echoed = response.synapses.len() == sent.len();
-        for (position, &i) in sent.iter().enumerate() {
-            let (code, message) = match response.synapses.get(position).filter(|_| echoed) {
-                Some(wire) if return_code(wire.return_code) != ReturnCode::Success => {
-                    (return_code(wire.return_code), wire.message.as_str())
-                }
-                _ => (top, response.message.as_str()),
-            };
-            results[i].code = code;
-            results[i].message = format!("Remote Server Failure: {message}");
-            results[i].elapsed = now();
-        }
-        return results;
+        .collect()
+}
+
+/// A response whose top-level code is a failure (`top`): each sent synapse gets its own
+/// failing code when the response echoed one per synapse, else the top-level one.
+fn mark_remote_failure(
+    results: &mut [SynapseResult],
+    sent: &[usize],
+    response: &TensorMessage,
+    top: ReturnCode,
+    now: impl Fn() -> Duration,
+) {
+    let echoed = response.synapses.len() == sent.len();
+    for (position, &i) in sent.iter().enumerate() {
+        let (code, message) = match response.synapses.get(position).filter(|_| echoed) {
+            Some(wire) if return_code(wire.return_code) != ReturnCode::Success => {
+                (return_code(wire.return_code), wire.message.as_str())
+            }
+            _ => (top, response.message.as_str()),
+        };
+        results[i].code = code;
+        results[i].message = format!("Remote Server Failure: {message}");
+        results[i].elapsed = now();
     }
-    if response.tensors.len() != response.synapses.len() || response.tensors.len() != sent.len() {
-        for &i in &sent {
-            results[i].code = ReturnCode::ResponseShapeException;
-            results[i].message = "Responses dont match synape length".into();
-            results[i].elapsed = now();
-        }
-        return results;
-    }
+}
+
+/// Each sent synapse's code and, where it succeeded, its decoded output. Returns the message
+/// that makes the whole endpoint `InvalidResponse` when a tensor held non-finite values under
+/// [`NonFinite::Reject`].
+fn decode_answers(
+    results: &mut [SynapseResult],
+    sent: &[usize],
+    synapses: &[Synapse],
+    prepared: &PreparedForward,
+    response: &TensorMessage,
+    non_finite: NonFinite,
+    now: impl Fn() -> Duration,
+) -> Option<String> {
     let mut invalid: Option<String> = None;
     for (position, &i) in sent.iter().enumerate() {
         let wire = &response.synapses[position];
@@ -213,14 +262,7 @@ pub(crate) fn read_forward_response(
         }
         results[i].elapsed = now();
     }
-    if let Some(message) = invalid {
-        for &i in &sent {
-            results[i].output = prepared.nills[i].clone();
-            results[i].code = ReturnCode::InvalidResponse;
-            results[i].message = message.clone();
-        }
-    }
-    results
+    invalid
 }
 
 /// Builds a Backward request (inputs, then gradients, for the synapses whose tensors
