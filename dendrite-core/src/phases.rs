@@ -157,7 +157,8 @@ impl Probe {
         }
     }
 
-    /// The request body was handed to HTTP/2.
+    /// The whole request was handed to the transport (queued in HTTP/2, or to the HTTP/1.1
+    /// connection task).
     pub(crate) fn mark_sent(&self) {
         self.mark(&self.sent);
     }

@@ -334,11 +334,13 @@ impl Inner {
         phases.sign += signing.elapsed();
         let (head, body, bytes_sent) = signed?;
         let waiting = Instant::now();
-        let response = checkout
-            .connection
-            .exchange(head, body, &Probe::new(waiting))
-            .await;
-        phases.wait += waiting.elapsed();
+        let probe = Probe::new(waiting);
+        let response = checkout.connection.exchange(head, body, &probe).await;
+        // hyper writes the request on the connection's task: waiting runs from the hand-over
+        // to the answer's head.
+        let (_, headers, _) = probe.marks();
+        let receiving = headers.unwrap_or_else(Instant::now);
+        phases.wait += receiving.saturating_duration_since(waiting);
         let (parts, mut body) = match response {
             Ok(response) => response.into_parts(),
             Err(e) => {
@@ -346,7 +348,6 @@ impl Inner {
                 return Err(transport_failure(&e));
             }
         };
-        let receiving = Instant::now();
         let received = match self.read_body(&parts, &mut body, reading).await {
             Ok(received) => received,
             Err(failure) => {
