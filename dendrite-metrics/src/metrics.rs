@@ -124,6 +124,8 @@ pub struct DendriteMetrics {
     wire_bytes: [IntCounter; 2],
     per_uid: Option<PerUid>,
     phases: Option<PhaseSeries>,
+    /// Per-endpoint statistics; its lock is also the one a call is counted under and a
+    /// [`render`](Self::render) gathers under, so scrapes see calls whole.
     stats: Mutex<LruCache<(u64, String), EndpointStats>>,
 }
 
@@ -233,11 +235,18 @@ impl DendriteMetrics {
         &self.registry
     }
 
-    /// The Prometheus text exposition of every series.
+    /// The Prometheus text exposition of every series. Each call's series appear whole: the
+    /// gather holds the lock [`CallObserver::call_finished`] counts a call under, so a scrape
+    /// never sees a call's request counted and its endpoints not yet (a gather through
+    /// [`registry`](Self::registry) has no such guarantee).
     pub fn render(&self) -> String {
         let mut out = String::new();
         let encoder = prometheus::TextEncoder::new();
-        if let Err(e) = encoder.encode_utf8(&self.registry.gather(), &mut out) {
+        let families = {
+            let _whole_calls = self.lock_stats();
+            self.registry.gather()
+        };
+        if let Err(e) = encoder.encode_utf8(&families, &mut out) {
             tracing::warn!("encoding metrics failed: {e}");
         }
         out
@@ -354,8 +363,8 @@ impl CallObserver for DendriteMetrics {
         if self.config.level == Level::Off {
             return;
         }
-        self.count_request(report);
         let mut stats = self.lock_stats();
+        self.count_request(report);
         for endpoint in report.endpoints() {
             self.count_endpoint(report.direction, &endpoint);
             let key = (endpoint.uid(), endpoint.hotkey().to_owned());

@@ -184,6 +184,8 @@ async fn counters_and_histograms_match_what_happened() {
             ],
         )
     };
+    // The detached call reports after its last endpoint; a scrape sees each call whole
+    // (`render`), so once its endpoints are counted, everything of it is.
     let mut samples = scrape().await;
     let until = std::time::Instant::now() + Duration::from_secs(10);
     while backward_endpoints(&samples) < 6.0 && std::time::Instant::now() < until {
