@@ -206,6 +206,8 @@ impl Printer {
             (None, true) => RowContent::audit(None),
             (None, false) => RowContent::SHOWN,
         };
+        // JSON lines go out once per round (one write, not one per line).
+        let mut lines = String::new();
         for mut row in record::rows(info, endpoints, synapses, results, content) {
             if let Some(recorder) = &mut self.recorder {
                 recorder.write(&row)?;
@@ -215,7 +217,8 @@ impl Printer {
                 let payload = row.payload_hex.take();
                 let line =
                     serde_json::to_string(&row).map_err(|e| CliError::Failure(e.to_string()))?;
-                println!("{line}");
+                lines.push_str(&line);
+                lines.push('\n');
                 row.payload_hex = payload;
             } else {
                 self.cells.push(row.table_cells());
@@ -223,6 +226,9 @@ impl Printer {
             if info.direction == Direction::Forward {
                 self.last_round.push(row);
             }
+        }
+        if !lines.is_empty() {
+            print!("{lines}");
         }
         Ok(())
     }
