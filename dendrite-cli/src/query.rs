@@ -164,6 +164,7 @@ async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
     let interval =
         seconds("--interval", args.interval, SecondsRange::NonNegative).map_err(CliError::input)?;
     let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
+    config.prometheus_level = args.metrics.level(config.prometheus_level);
     args.policy.apply(&mut config.client)?;
     crate::query_http::run(crate::query_http::HttpQuery {
         endpoints: &args.endpoints,
@@ -183,7 +184,8 @@ async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
 /// Where each row goes: JSON lines or the table, the record, the timeline.
 struct Printer {
     json: bool,
-    cells: Vec<Vec<String>>,
+    /// The table, printed a round at a time (nothing accumulates over `--repeat`).
+    table: table::Streaming,
     recorder: Option<Recorder>,
     payload_cap: Option<usize>,
     last_round: Vec<Row>,
@@ -206,8 +208,9 @@ impl Printer {
             (None, true) => RowContent::audit(None),
             (None, false) => RowContent::SHOWN,
         };
-        // JSON lines go out once per round (one write, not one per line).
+        // Each round's JSON lines or table rows go out together (one write, not one per line).
         let mut lines = String::new();
+        let mut cells = Vec::new();
         for mut row in record::rows(info, endpoints, synapses, results, content) {
             if let Some(recorder) = &mut self.recorder {
                 recorder.write(&row)?;
@@ -221,14 +224,17 @@ impl Printer {
                 lines.push('\n');
                 row.payload_hex = payload;
             } else {
-                self.cells.push(row.table_cells());
+                cells.push(row.table_cells());
             }
             if info.direction == Direction::Forward {
                 self.last_round.push(row);
             }
         }
         if !lines.is_empty() {
-            print!("{lines}");
+            table::emit(&lines);
+        }
+        if !cells.is_empty() {
+            self.table.print(&cells);
         }
         Ok(())
     }
@@ -251,6 +257,7 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         synapse.validate().map_err(CliError::input)?;
     }
     let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
+    config.prometheus_level = args.metrics.level(config.prometheus_level);
     args.policy.apply(&mut config.client)?;
     let dendrite = Dendrite::with_config(key(&args)?, config);
     let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
@@ -259,15 +266,17 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         .map_err(CliError::input)?;
     let mut printer = Printer {
         json: args.json,
-        cells: Vec::new(),
+        table: table::Streaming::new(&TABLE_HEADER),
         recorder: args.record.recorder()?,
         payload_cap: args.record.payload_cap(),
         last_round: Vec::new(),
     };
     let mut round_times = Vec::new();
-    // Progress on a terminal for long runs (many rounds or a large fan-out), never in pipes.
-    let show_progress =
-        std::io::stderr().is_terminal() && (args.repeat > 1 || endpoints.len() >= 256);
+    // Progress on a terminal for long runs (many rounds or a large fan-out), never in pipes, nor
+    // when the rows themselves go to the terminal as each round ends.
+    let show_progress = std::io::stderr().is_terminal()
+        && !std::io::stdout().is_terminal()
+        && (args.repeat > 1 || endpoints.len() >= 256);
     for round in 0..args.repeat.max(1) {
         if round > 0 {
             tokio::time::sleep(interval).await;
@@ -313,8 +322,11 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         recorder.flush()?;
     }
     if !args.json {
-        table::print(&TABLE_HEADER, &printer.cells);
-        println!("\nround time: {}", table::latency_summary(&mut round_times));
+        printer.table.print(&[]);
+        table::emit(&format!(
+            "\nround time: {}\n",
+            table::latency_summary(&mut round_times)
+        ));
     }
     if let Some(path) = &args.timeline {
         let title = format!(

@@ -250,11 +250,14 @@ fn write_rows(
 ) -> Result<(), CliError> {
     let recorded_cap = record.payload_cap();
     let content = RowContent::audit(if json { Some(usize::MAX) } else { recorded_cap });
+    // The round's JSON lines go out together (one write, not one per line).
+    let mut lines = String::new();
     for (position, (axon, outcome)) in targets.iter().zip(outcomes).enumerate() {
         let mut row = Row::http(info, position, axon, synapse, outcome, content);
         if json {
             let line = serde_json::to_string(&row).map_err(|e| CliError::Failure(e.to_string()))?;
-            println!("{line}");
+            lines.push_str(&line);
+            lines.push('\n');
         }
         if let Some(recorder) = recorder {
             let fits = |json: &crate::record::Json| {
@@ -265,6 +268,9 @@ fn write_rows(
             }
             recorder.write(&row)?;
         }
+    }
+    if !lines.is_empty() {
+        table::emit(&lines);
     }
     Ok(())
 }
