@@ -512,7 +512,10 @@ mod tests {
             body.len()
         );
         assert!(body.ends_with("\"}}"), "{}", &body[body.len() - 8..]);
-        assert!(body.len() - call.fields_json.len() > 400, "the old sizing would have fitted");
+        assert!(
+            body.len() - call.fields_json.len() > 400,
+            "the old sizing would have fitted"
+        );
     }
 
     #[test]
