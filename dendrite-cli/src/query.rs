@@ -151,7 +151,6 @@ fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
 async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
     let three_x_only = [
         (args.backward, "--backward"),
-        (args.timeline.is_some(), "--timeline"),
         (args.texts != ["hello world"], "--text"),
         (args.synapse != SynapseChoice::All, "--synapse"),
         (args.topk.is_some(), "--topk"),
@@ -177,6 +176,7 @@ async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
         config,
         metrics: &args.metrics,
         record: &args.record,
+        timeline: args.timeline.as_deref(),
     })
     .await
 }

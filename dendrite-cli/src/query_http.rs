@@ -76,6 +76,8 @@ pub struct HttpQuery<'a> {
     pub metrics: &'a crate::metrics::MetricsArgs,
     /// `--record`: the same records as the 3.x query's (rows with `protocol: "http"`).
     pub record: &'a crate::record::RecordArgs,
+    /// `--timeline`: the last round's waterfall, as the 3.x query draws it.
+    pub timeline: Option<&'a Path>,
 }
 
 /// Default inputs of `shared/peer10/synapses.py`'s synapses (those the CLI sends whole), with
@@ -174,6 +176,7 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         mut config,
         metrics,
         record,
+        timeline,
     } = query;
     let targets = axons(endpoints)?;
     let mut recorder = record.recorder()?;
@@ -217,6 +220,34 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         }
         if !json && !args.quiet {
             print_table(&targets, &outcomes);
+        }
+        if let (Some(path), true) = (timeline, round + 1 == repeat.max(1)) {
+            let info = RoundInfo {
+                round,
+                direction: Direction::Forward,
+                timeout_s: call.timeout(),
+            };
+            let rows: Vec<Row> = targets
+                .iter()
+                .zip(&outcomes)
+                .enumerate()
+                .map(|(position, (axon, outcome))| {
+                    Row::http(
+                        &info,
+                        position,
+                        axon,
+                        call.name(),
+                        outcome,
+                        RowContent::SHOWN,
+                    )
+                })
+                .collect();
+            let title = format!(
+                "dendrite query --protocol http: round {round}, {} axons",
+                targets.len()
+            );
+            crate::timeline::render_rows(path, &title, &rows, call.timeout())?;
+            eprintln!("timeline: {}", path.display());
         }
     }
     if let Some(recorder) = &mut recorder {

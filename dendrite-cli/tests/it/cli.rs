@@ -638,13 +638,26 @@ fn query_against_dendrite_axon_on_the_http_wire() {
             .arg(&info);
         command
     };
+    let timeline = dir.join("http.svg");
     let output = query()
         .args(["--synapse-name", "Hashed", "--json", "--repeat", "2"])
         .args(["--synapse-json", r#"{"text": "über", "out": null}"#])
+        .arg("--timeline")
+        .arg(&timeline)
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
+    // The last round's waterfall, as the 3.x query draws it: the axon's bar, the deadline.
+    let svg = std::fs::read_to_string(&timeline).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("round 1, 1 axons"),
+        "{svg}"
+    );
+    assert!(svg.contains("1 of 1 answered"), "{svg}");
+    let hotkey = ready["hotkey"].as_str().unwrap();
+    assert!(svg.contains(&format!("0 {}", &hotkey[..8])), "{svg}");
+    assert!(svg.contains("deadline"), "{svg}");
     let lines = json_lines(&stdout);
     assert_eq!(lines.len(), 2, "{stdout}");
     for line in &lines {
