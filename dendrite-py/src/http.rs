@@ -2,21 +2,18 @@
 //! asyncio by hand.
 //!
 //! The bridge: [`HttpClient::start`] spawns the call on the process's tokio runtime and returns
-//! a [`PendingCall`] at once. As each axon's result is final, the runtime task queues it and
-//! wakes a socket the caller's loop watches (`loop.add_reader`); the loop takes what is ready
-//! ([`PendingCall::drain`], the Python values built on its own thread) and validates those
-//! answers while the rest are still on the wire. The runtime threads never take the GIL for a
-//! call, so a busy Python thread never stalls the network. Streams ([`HttpClient::start_stream`])
-//! hand each chunk over with `loop.call_soon_threadsafe`. Cancelling the awaiting task aborts the
-//! Rust task ([`PendingCall::cancel`], [`CallHandle::cancel`]) and with it every request of the
-//! call. No bridge crate (pyo3-async-runtimes) is needed: a future per call is a queue and a
-//! descriptor here, without a second runtime registry.
+//! at once; when it ends, the task takes the GIL and hands the results to the caller's event
+//! loop with `loop.call_soon_threadsafe(done, results)`, so the loop never blocks and Python
+//! code never runs on a runtime thread. Cancelling the awaiting task calls
+//! [`CallHandle::cancel`], which aborts the Rust task and with it every request of the call. No
+//! bridge crate (pyo3-async-runtimes) is needed for one future per call: this is its
+//! `future_into_py` in a dozen lines, without a second runtime registry.
 //!
 //! Invariants: results are plain Python values (ints, bytes, JSON text); a peer's failure is a
 //! status code, never an exception; state made before a `fork` is never used after it (the
 //! dendrite and its pool are made again in the child, as the 3.x client's).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use dendrite::core::{HttpConfig, Phase, SynapseOutcome};
 use dendrite::http::{AxonTarget, PyValue, SynapseCall, TerminalInfo};
@@ -182,164 +179,29 @@ impl HttpClient {
     }
 
     /// Starts sending one synapse (its [`SynapseParts`], as Python dumped them once) to every
-    /// axon (`(ip, port, hotkey)`) and returns at once; each axon's result waits in the
-    /// returned [`PendingCall`] from the moment it is final (see there).
+    /// axon (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)`
+    /// runs on `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json,
+    /// phases)`.
     fn start(
         &self,
+        event_loop: Py<PyAny>,
+        done: Py<PyAny>,
         axons: Vec<(String, u16, String)>,
         parts: SynapseParts,
-    ) -> PyResult<PendingCall> {
+    ) -> PyResult<CallHandle> {
         let call = synapse_call(parts)?;
         let targets: Vec<AxonTarget> = axons
             .into_iter()
             .map(|(ip, port, hotkey)| AxonTarget { ip, port, hotkey })
             .collect();
         let client = self.dendrite()?.client().clone();
-        let (results, reader) = Results::new(targets.len())?;
-        let (each, end) = (results.clone(), results.clone());
         let task = runtime()?.spawn(async move {
-            let outcomes = client
-                .call_synapse_each(&targets, &call, move |index, outcome| {
-                    // The answer's fields move on (they can be megabytes); the rest is small.
-                    let fields = outcome.answer.fields.take();
-                    let mut ready = outcome.clone();
-                    ready.answer.fields = fields;
-                    each.push(index, ready);
-                })
-                .await;
-            end.finish(outcomes);
+            let outcomes = client.call_synapse(&targets, &call).await;
+            Python::attach(|py| deliver(py, &event_loop, &done, &outcomes));
         });
-        Ok(PendingCall {
+        Ok(CallHandle {
             abort: task.abort_handle(),
-            reader,
-            results,
         })
-    }
-}
-
-/// A started synapse call whose results arrive as each axon's is final: the runtime thread
-/// queues them and writes a byte to a socket pair when the queue was empty, never taking the
-/// GIL; Python watches [`PendingCall::fileno`] with `loop.add_reader` and takes what is ready
-/// with [`PendingCall::drain`], which builds the Python values on its own thread. So the loop
-/// validates the first answers while the last are still on the wire.
-#[pyclass(module = "dendrite_rs._native", frozen)]
-pub struct PendingCall {
-    abort: tokio::task::AbortHandle,
-    reader: std::os::unix::net::UnixStream,
-    results: Results,
-}
-
-#[pymethods]
-impl PendingCall {
-    /// The descriptor that becomes readable when results are ready (for `loop.add_reader`).
-    fn fileno(&self) -> i32 {
-        use std::os::fd::AsRawFd;
-        self.reader.as_raw_fd()
-    }
-
-    /// The results ready since the last drain, as `(index, result)` pairs in the order they
-    /// became final (each result as [`result_of`] gives it), and whether the call is over
-    /// (then every axon's result has been drained).
-    #[allow(clippy::type_complexity)]
-    fn drain<'py>(&self, py: Python<'py>) -> PyResult<(Vec<(usize, Bound<'py, PyAny>)>, bool)> {
-        use std::io::Read;
-        // The wake-up bytes first, then the queue: a result queued after this read writes
-        // another byte, so none waits unseen.
-        let mut bytes = [0u8; 64];
-        while matches!((&self.reader).read(&mut bytes), Ok(n) if n > 0) {}
-        let (ready, finished) = self.results.take();
-        let mut out = Vec::with_capacity(ready.len());
-        for (index, outcome) in ready {
-            out.push((index, result_of(py, &outcome)?.into_pyobject(py)?.into_any()));
-        }
-        Ok((out, finished))
-    }
-
-    /// Aborts the call (its requests are dropped); results not yet drained are dropped too.
-    fn cancel(&self) {
-        self.abort.abort();
-    }
-}
-
-/// The results of one call between the runtime task that queues them and the Python thread
-/// that drains them.
-#[derive(Clone)]
-struct Results(Arc<ResultsInner>);
-
-struct ResultsInner {
-    queue: Mutex<Queue>,
-    /// Written (one byte, never blocking) when the queue gets its first result or the call ends.
-    writer: std::os::unix::net::UnixStream,
-}
-
-#[derive(Default)]
-struct Queue {
-    ready: Vec<(usize, SynapseOutcome)>,
-    /// Which axons' results were queued (those cut by a quorum come only with the end).
-    queued: Vec<bool>,
-    finished: bool,
-}
-
-impl Results {
-    /// An empty queue for `axons` results, and the socket to watch (non-blocking both ends).
-    fn new(axons: usize) -> PyResult<(Self, std::os::unix::net::UnixStream)> {
-        let (writer, reader) = std::os::unix::net::UnixStream::pair()?;
-        writer.set_nonblocking(true)?;
-        reader.set_nonblocking(true)?;
-        let queue = Queue {
-            queued: vec![false; axons],
-            ..Queue::default()
-        };
-        let inner = ResultsInner {
-            queue: Mutex::new(queue),
-            writer,
-        };
-        Ok((Results(Arc::new(inner)), reader))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.0.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// One byte for the reader; a full socket already holds an unread one, so nothing is lost.
-    fn wake(&self) {
-        use std::io::Write;
-        let _ = (&self.0.writer).write(&[1]);
-    }
-
-    /// Queues axon `index`'s final result.
-    fn push(&self, index: usize, outcome: SynapseOutcome) {
-        let first = {
-            let mut queue = self.lock();
-            if let Some(queued) = queue.queued.get_mut(index) {
-                *queued = true;
-            }
-            queue.ready.push((index, outcome));
-            queue.ready.len() == 1
-        };
-        if first {
-            self.wake();
-        }
-    }
-
-    /// Ends the call: queues the results `each` never saw (cut by a quorum, a task that died).
-    fn finish(&self, outcomes: Vec<SynapseOutcome>) {
-        {
-            let mut queue = self.lock();
-            for (index, outcome) in outcomes.into_iter().enumerate() {
-                if !queue.queued.get(index).copied().unwrap_or(true) {
-                    queue.ready.push((index, outcome));
-                }
-            }
-            queue.finished = true;
-        }
-        self.wake();
-    }
-
-    /// What is ready, and whether the call is over.
-    fn take(&self) -> (Vec<(usize, SynapseOutcome)>, bool) {
-        let mut queue = self.lock();
-        (std::mem::take(&mut queue.ready), queue.finished)
     }
 }
 
@@ -481,4 +343,15 @@ fn to_python<'py>(py: Python<'py>, value: &PyValue) -> PyResult<Bound<'py, PyAny
             dict.into_any()
         }
     })
+}
+
+/// Hands the outcomes to the loop's thread; a loop that is gone, or results that cannot be
+/// made, get Python's "unraisable" report: nothing is raised on a runtime thread.
+fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[SynapseOutcome]) {
+    let results: PyResult<Vec<_>> = outcomes.iter().map(|o| result_of(py, o)).collect();
+    let delivered = results
+        .and_then(|results| event_loop.call_method1(py, "call_soon_threadsafe", (done, results)));
+    if let Err(e) = delivered {
+        e.write_unraisable(py, None);
+    }
 }

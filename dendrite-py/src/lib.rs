@@ -33,7 +33,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::CallResults>()?;
     m.add_class::<http::HttpClient>()?;
     m.add_class::<http::CallHandle>()?;
-    m.add_class::<http::PendingCall>()?;
     m.add_class::<endpoint::Endpoint>()?;
     m.add_class::<synapse::Synapse>()?;
     m.add_class::<arrays::TensorBuffer>()?;

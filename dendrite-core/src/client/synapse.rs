@@ -113,22 +113,6 @@ impl Client {
         axons: &[AxonTarget],
         synapse: &SynapseCall,
     ) -> Vec<SynapseOutcome> {
-        self.call_synapse_each(axons, synapse, |_, _| {}).await
-    }
-
-    /// [`Client::call_synapse`], handing each axon's outcome to `each(index, outcome)` on the
-    /// runtime as soon as it is final, before the call ends and is reported, so that a caller
-    /// can deliver answers as they come; `each` may take out what it hands on (the answer's
-    /// `fields`: the call's report reads only statuses, sizes and phases). An axon cut by the
-    /// quorum, or whose task died, has its outcome only in the returned list. `each` must not
-    /// block: it runs on a runtime thread.
-    pub async fn call_synapse_each(
-        &self,
-        axons: &[AxonTarget],
-        synapse: &SynapseCall,
-        each: impl Fn(usize, &mut SynapseOutcome) + Send + Sync + 'static,
-    ) -> Vec<SynapseOutcome> {
-        let each = Arc::new(each);
         let start = Instant::now();
         let timeout = Duration::from_secs_f64(synapse.timeout().min(1e9));
         let call = Arc::new(SynapseContext {
@@ -138,12 +122,7 @@ impl Client {
         });
         let one = |index: usize| {
             let (inner, call, axon) = (self.inner.clone(), call.clone(), axons[index].clone());
-            let each = each.clone();
-            async move {
-                let mut outcome = inner.synapse_one(&axon, &call, &Reading::Whole).await;
-                each(index, &mut outcome);
-                outcome
-            }
+            async move { inner.synapse_one(&axon, &call, &Reading::Whole).await }
         };
         let fallback = |index: usize, why: &Unfinished| {
             let failure = match why {

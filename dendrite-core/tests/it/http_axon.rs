@@ -108,54 +108,6 @@ async fn our_client_and_axon_speak_every_synapse() {
 }
 
 #[tokio::test]
-async fn each_outcome_is_handed_on_as_it_is_final_and_once() {
-    let axon = axon(HttpAxonConfig::default()).await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut dead = axon.target();
-    dead.port = closed;
-    let targets = [axon.target(), dead, axon.target()];
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let started = std::time::Instant::now();
-    let record = seen.clone();
-    let outcomes = client(false)
-        .call_synapse_each(
-            &targets,
-            &synapse("Dummy", r#"{"dummy_input": 4, "dummy_output": null}"#, 5.0),
-            move |index, outcome| {
-                let fields = outcome.answer.fields.take();
-                let mut seen = record.lock().unwrap();
-                seen.push((index, outcome.status_code(), fields, started.elapsed()));
-            },
-        )
-        .await;
-    let ended = started.elapsed();
-    let mut seen = std::mem::take(&mut *seen.lock().unwrap());
-    seen.sort_by_key(|s| s.0);
-    let indices: Vec<usize> = seen.iter().map(|s| s.0).collect();
-    assert_eq!(indices, [0, 1, 2], "every axon once");
-    for ((_, status, fields, at), outcome) in seen.iter().zip(&outcomes) {
-        assert_eq!(*status, outcome.status_code());
-        assert!(*at <= ended, "handed on before the call returned");
-        // What `each` took is gone from the returned outcome; the rest is there.
-        assert!(outcome.answer.fields.is_none());
-        if *status == 200 {
-            assert_eq!(
-                fields.as_ref().unwrap().get("dummy_output"),
-                Some(&PyValue::Int(8))
-            );
-        }
-    }
-    assert_eq!(
-        seen.iter().map(|s| s.1).collect::<Vec<_>>(),
-        [200, 503, 200]
-    );
-}
-
-#[tokio::test]
 async fn the_axon_refuses_as_10_5_0_does() {
     let alice = Keypair::from_uri("//Alice").unwrap();
     let axon = axon(HttpAxonConfig::default()).await;

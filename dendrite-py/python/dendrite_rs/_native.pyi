@@ -131,16 +131,6 @@ SynapseParts = Tuple[str, float, str, List[Tuple[str, str]], str, int]
 class CallHandle:
     def cancel(self) -> None: ...
 
-class PendingCall:
-    def fileno(self) -> int: ...
-    def drain(
-        self,
-    ) -> Tuple[
-        List[Tuple[int, Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]]],
-        bool,
-    ]: ...
-    def cancel(self) -> None: ...
-
 class HttpClient:
     def __init__(
         self,
@@ -176,7 +166,15 @@ class HttpClient:
         axon: Tuple[str, int, str],
         parts: SynapseParts,
     ) -> CallHandle: ...
-    def start(self, axons: List[Tuple[str, int, str]], parts: SynapseParts) -> PendingCall: ...
+    def start(
+        self,
+        event_loop: Any,
+        done: Callable[
+            [List[Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]]], None
+        ],
+        axons: List[Tuple[str, int, str]],
+        parts: SynapseParts,
+    ) -> CallHandle: ...
 
 def TextLastHiddenState(  # noqa: N802 - the reference's name
     mask: Optional[List[int]] = None,

@@ -10,10 +10,9 @@ subclasses as they are::
 Python does only what needs the user's class: it dumps the synapse once per call (its own fields,
 the input headers, the body hash) and validates each answer into the class. Rust does the rest
 without the GIL: per-axon headers and body, signatures, the HTTP/1.1 connections, the fan-out and
-the deadline. Awaiting a call never blocks the running loop: the Rust task queues each axon's
-result as it is final and wakes a descriptor the loop watches (``add_reader``), so the loop
-validates the first answers while the last are still on the wire; cancelling the awaiting task
-cancels the call's requests. Importing this module needs no torch.
+the deadline. Awaiting a call never blocks the running loop (the Rust task hands its results to
+the loop with ``call_soon_threadsafe``); cancelling the awaiting task cancels the call's requests.
+Importing this module needs no torch.
 
 Where this differs from 10.5.0, on purpose: each HTTP/1.1 connection signs with a uuid of its
 own, so concurrent calls to one axon are never refused for nonce order (10.5.0's single uuid
@@ -35,7 +34,7 @@ import asyncio
 import base64
 import collections
 import json
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 
@@ -199,15 +198,9 @@ class Dendrite:
         if streaming:
             streams = [self._stream(target, synapse, timeout, deserialize) for target in targets]
             return streams[0] if single else streams
-        phases: List[List[float]] = [[] for _ in targets]
-        out: List[Any] = [None] * len(targets)
-
-        def finish(index: int, result: _Result) -> None:
-            phases[index] = result[5]
-            out[index] = self._finish(synapse, targets[index], result, timeout, deserialize)
-
-        await self._send(targets, synapse, timeout, finish)
-        self.last_phases = [dict(zip(_native.PHASES, seconds)) for seconds in phases]
+        results = await self._send(targets, synapse, timeout)
+        self.last_phases = [dict(zip(_native.PHASES, result[5])) for result in results]
+        out = [self._finish(synapse, target, result, timeout, deserialize) for target, result in zip(targets, results)]
         return out[0] if single else out
 
     __call__ = forward
@@ -330,42 +323,21 @@ class Dendrite:
         self._remember(local)
         yield local.deserialize() if deserialize else local
 
-    async def _send(
-        self,
-        targets: List[Tuple[str, int, str]],
-        synapse: Any,
-        timeout: float,
-        finish: Callable[[int, _Result], None],
-    ) -> None:
-        """One dump of the synapse, one Rust call for every axon; ``finish(index, result)``
-        runs on the loop for each axon as its result is final, while the others are awaited.
-        An exception from ``finish`` (the user's class) ends the call and propagates."""
+    async def _send(self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float) -> List[_Result]:
+        """One dump of the synapse, one Rust call for every axon, awaited without blocking."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        pending = self._native.start(targets, _parts(synapse, timeout))
 
-        def ready() -> None:
-            if future.done():
-                return
-            try:
-                results, finished = pending.drain()
-                for index, result in results:
-                    finish(index, result)
-            except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
-                future.set_exception(e)
-                return
-            if finished:
-                future.set_result(None)
+        def done(results: List[_Result]) -> None:
+            if not future.done():
+                future.set_result(results)
 
-        fd = pending.fileno()
-        loop.add_reader(fd, ready)
+        handle = self._native.start(loop, done, targets, _parts(synapse, timeout))
         try:
-            await future
-        except BaseException:
-            pending.cancel()
+            return await future
+        except asyncio.CancelledError:
+            handle.cancel()
             raise
-        finally:
-            loop.remove_reader(fd)
 
     def _finish(
         self,
