@@ -147,6 +147,14 @@ fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
     }
 }
 
+/// The settings from the environment with the command's metrics level and policies (both wires).
+fn dendrite_config(args: &QueryArgs) -> Result<DendriteConfig, CliError> {
+    let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
+    config.prometheus_level = args.metrics.level(config.prometheus_level);
+    args.policy.apply(&mut config.client)?;
+    Ok(config)
+}
+
 /// `--protocol http`: the 3.x-only options are refused, the common ones handed on.
 async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
     let three_x_only = [
@@ -162,9 +170,7 @@ async fn run_http(args: &QueryArgs) -> Result<(), CliError> {
     }
     let interval =
         seconds("--interval", args.interval, SecondsRange::NonNegative).map_err(CliError::input)?;
-    let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
-    config.prometheus_level = args.metrics.level(config.prometheus_level);
-    args.policy.apply(&mut config.client)?;
+    let config = dendrite_config(args)?;
     crate::query_http::run(crate::query_http::HttpQuery {
         endpoints: &args.endpoints,
         timeout: args.timeout,
@@ -256,9 +262,7 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
     for synapse in &synapses {
         synapse.validate().map_err(CliError::input)?;
     }
-    let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
-    config.prometheus_level = args.metrics.level(config.prometheus_level);
-    args.policy.apply(&mut config.client)?;
+    let config = dendrite_config(&args)?;
     let dendrite = Dendrite::with_config(key(&args)?, config);
     let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
     let (endpoints, inputs) = dendrite
@@ -322,6 +326,7 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         recorder.flush()?;
     }
     if !args.json {
+        // The header alone when no round printed a row (no endpoints).
         printer.table.print(&[]);
         table::emit(&format!(
             "\nround time: {}\n",

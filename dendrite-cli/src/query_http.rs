@@ -202,12 +202,12 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         for outcome in &outcomes {
             *statuses.entry(outcome.status_code()).or_insert(0u64) += 1;
         }
+        let info = RoundInfo {
+            round,
+            direction: Direction::Forward,
+            timeout_s: call.timeout(),
+        };
         if json || recorder.is_some() {
-            let info = RoundInfo {
-                round,
-                direction: Direction::Forward,
-                timeout_s: call.timeout(),
-            };
             write_rows(
                 &info,
                 &targets,
@@ -222,32 +222,7 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
             print_table(&targets, &outcomes);
         }
         if let (Some(path), true) = (timeline, round + 1 == repeat.max(1)) {
-            let info = RoundInfo {
-                round,
-                direction: Direction::Forward,
-                timeout_s: call.timeout(),
-            };
-            let rows: Vec<Row> = targets
-                .iter()
-                .zip(&outcomes)
-                .enumerate()
-                .map(|(position, (axon, outcome))| {
-                    Row::http(
-                        &info,
-                        position,
-                        axon,
-                        call.name(),
-                        outcome,
-                        RowContent::SHOWN,
-                    )
-                })
-                .collect();
-            let title = format!(
-                "dendrite query --protocol http: round {round}, {} axons",
-                targets.len()
-            );
-            crate::timeline::render_rows(path, &title, &rows, call.timeout())?;
-            eprintln!("timeline: {}", path.display());
+            draw_timeline(path, &info, &targets, &call, &outcomes)?;
         }
     }
     if let Some(recorder) = &mut recorder {
@@ -303,6 +278,39 @@ fn write_rows(
     if !lines.is_empty() {
         table::emit(&lines);
     }
+    Ok(())
+}
+
+/// The round's waterfall (`--timeline`), drawn from the rows a record would hold.
+fn draw_timeline(
+    path: &Path,
+    info: &RoundInfo,
+    targets: &[AxonTarget],
+    call: &SynapseCall,
+    outcomes: &[SynapseOutcome],
+) -> Result<(), CliError> {
+    let rows: Vec<Row> = targets
+        .iter()
+        .zip(outcomes)
+        .enumerate()
+        .map(|(position, (axon, outcome))| {
+            Row::http(
+                info,
+                position,
+                axon,
+                call.name(),
+                outcome,
+                RowContent::SHOWN,
+            )
+        })
+        .collect();
+    let title = format!(
+        "dendrite query --protocol http: round {}, {} axons",
+        info.round,
+        targets.len()
+    );
+    crate::timeline::render_rows(path, &title, &rows, call.timeout())?;
+    eprintln!("timeline: {}", path.display());
     Ok(())
 }
 

@@ -7,9 +7,8 @@ use std::time::Duration;
 /// buffer (a write per 8 KiB, not per line). A closed stdout (`| head`) ends the printing
 /// quietly.
 pub fn print(header: &[&str], rows: &[Vec<String>]) {
-    let mut table = Streaming::new(header);
-    table.widen(rows);
-    table.print(rows);
+    // Every row is measured before the header goes out (`write` widens first).
+    Streaming::new(header).print(rows);
 }
 
 /// Writes `text` to stdout in one write. A closed stdout (`| head`) is not an error: the output
