@@ -1,8 +1,10 @@
 //! sr25519 keys as bittensor uses them: dev URIs (`//Alice`), mnemonics, 32-byte seeds and wallet
 //! hotkey files, with SS58 addresses (prefix 42).
 //!
-//! The cryptography (schnorrkel sr25519, substrate hard/soft derivation, BIP-39 seeds) is
-//! `subxt-signer`'s; this module only reads bittensor's formats.
+//! The cryptography is schnorrkel's sr25519; `subxt-signer` parses secret URIs and BIP-39
+//! phrases, and [`crate::derivation`] turns them into schnorrkel keypairs as substrate does
+//! (checked against subxt-signer's own keypairs in its tests). Every key is a schnorrkel
+//! keypair, so a batch of signatures can be made together ([`Keypair::sign_many`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,8 +12,10 @@ use std::str::FromStr;
 
 use dendrite_ss58 as ss58;
 use subxt_signer::bip39::Mnemonic;
-use subxt_signer::sr25519;
 use subxt_signer::SecretUri;
+
+use crate::batch::{self, SIGNING_CONTEXT};
+use crate::derivation;
 
 /// The SS58 prefix of bittensor addresses.
 pub const SS58_PREFIX: u8 = 42;
@@ -62,20 +66,11 @@ pub enum KeyError {
     SecretKey(String),
 }
 
-/// What signs: subxt-signer's keypair (every key made from a URI, phrase or seed) or a
-/// schnorrkel keypair made from a 64-byte secret key (a Python keypair held in memory, which
-/// may have no seed or phrase at all: a key derived from a URI).
-#[derive(Clone)]
-enum Signer {
-    Subxt(sr25519::Keypair),
-    Expanded(schnorrkel::Keypair),
-}
-
 /// An sr25519 keypair that signs requests, with its SS58 address computed once (shared, so a
 /// clone allocates nothing).
 #[derive(Clone)]
 pub struct Keypair {
-    inner: Signer,
+    pair: schnorrkel::Keypair,
     public: [u8; 32],
     ss58: std::sync::Arc<str>,
 }
@@ -89,18 +84,10 @@ impl fmt::Debug for Keypair {
 }
 
 impl Keypair {
-    fn from_inner(inner: sr25519::Keypair) -> Self {
-        let public = inner.public_key().0;
-        Self::with_public(Signer::Subxt(inner), public)
-    }
-
-    fn with_public(inner: Signer, public: [u8; 32]) -> Self {
+    fn from_pair(pair: schnorrkel::Keypair) -> Self {
+        let public = pair.public.to_bytes();
         let ss58 = ss58::encode(&public, SS58_PREFIX).into();
-        Keypair {
-            inner,
-            public,
-            ss58,
-        }
+        Keypair { pair, public, ss58 }
     }
 
     /// A key from a 64-byte sr25519 secret key (scalar and nonce) and the public key it
@@ -123,8 +110,7 @@ impl Keypair {
         for layout in layouts {
             match layout {
                 Ok(key) if key.to_public().to_bytes() == *public => {
-                    let pair = schnorrkel::Keypair::from(key);
-                    return Ok(Self::with_public(Signer::Expanded(pair), *public));
+                    return Ok(Self::from_pair(schnorrkel::Keypair::from(key)));
                 }
                 Ok(_) => {
                     error = Some(KeyError::SecretKey(format!(
@@ -144,25 +130,19 @@ impl Keypair {
     /// `0x<64 hex>` (a seed), each with an optional `///password`.
     pub fn from_uri(uri: &str) -> Result<Self, KeyError> {
         let parsed = SecretUri::from_str(uri).map_err(|e| KeyError::Uri(e.to_string()))?;
-        sr25519::Keypair::from_uri(&parsed)
-            .map(Self::from_inner)
-            .map_err(|e| KeyError::Uri(e.to_string()))
+        derivation::from_uri(&parsed).map(Self::from_pair)
     }
 
     /// A key from a BIP-39 mnemonic, as `Keypair.create_from_mnemonic` makes it.
     pub fn from_mnemonic(phrase: &str) -> Result<Self, KeyError> {
         let mnemonic =
             Mnemonic::parse(phrase.trim()).map_err(|e| KeyError::Mnemonic(e.to_string()))?;
-        sr25519::Keypair::from_phrase(&mnemonic, None)
-            .map(Self::from_inner)
-            .map_err(|e| KeyError::Mnemonic(e.to_string()))
+        derivation::from_phrase(&mnemonic, "").map(Self::from_pair)
     }
 
     /// A key from a 32-byte mini secret, as `Keypair.create_from_seed` makes it.
     pub fn from_seed(seed: [u8; 32]) -> Result<Self, KeyError> {
-        sr25519::Keypair::from_secret_key(seed)
-            .map(Self::from_inner)
-            .map_err(|e| KeyError::Seed(e.to_string()))
+        Ok(Self::from_pair(derivation::from_seed(&seed)))
     }
 
     /// A key from a seed in hex, with or without `0x`.
@@ -270,12 +250,15 @@ impl Keypair {
 
     /// An sr25519 signature of `message` in the substrate signing context.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        match &self.inner {
-            Signer::Subxt(pair) => pair.sign(message).0,
-            Signer::Expanded(pair) => pair
-                .sign(schnorrkel::signing_context(SIGNING_CONTEXT).bytes(message))
-                .to_bytes(),
-        }
+        self.pair.sign(batch::context().bytes(message)).to_bytes()
+    }
+
+    /// Signatures of every message, in order, each exactly what [`Keypair::sign`] makes, made
+    /// together: their commitments are compressed in one batch (one field inversion shared by
+    /// all), ~18% less CPU per signature from 8 messages on ([`crate::batch`]).
+    pub fn sign_many(&self, messages: &[&[u8]]) -> Vec<[u8; 64]> {
+        let transcripts = messages.iter().map(|m| batch::context().bytes(m));
+        batch::sign_transcripts(&self.pair, transcripts)
     }
 }
 
@@ -306,9 +289,6 @@ impl PublicKey {
             .is_ok()
     }
 }
-
-/// The signing context of substrate's sr25519 signatures (subxt-signer's).
-const SIGNING_CONTEXT: &[u8] = b"substrate";
 
 /// Checks an sr25519 signature of `message` by the holder of `public_key`.
 pub fn verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {

@@ -1,9 +1,9 @@
 //! Who signs a 3.x request and how, for both sides of the wire, with no RPC or torch dependency.
 //!
 //! - [`Keypair`]: sr25519 keys from dev URIs, mnemonics, seeds and bittensor wallet files, with
-//!   their SS58 addresses.
+//!   their SS58 addresses; [`Keypair::sign_many`] signs a batch together.
 //! - [`signature`]: the 3.x request signature (v2 and legacy): the signed text, the header, signing
-//!   and verifying.
+//!   (one at a time, or a batch together) and verifying.
 //! - [`SigningScheme`]: every request signature a dendrite makes (3.x, the 10.x synapse headers,
 //!   btauth/1) and whether it covers the body, which decides whether it may be made ahead.
 //!
@@ -26,6 +26,8 @@
 //! panic; verification needs the receiver's address, so a signature made for one axon does not
 //! verify at another.
 
+mod batch;
+mod derivation;
 pub mod keys;
 mod scheme;
 pub mod signature;
