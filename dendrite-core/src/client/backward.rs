@@ -1,8 +1,9 @@
 //! Backward calls: every endpoint gets the gradients of its outputs, awaited (results come
 //! back) or detached (fire-and-forget, bounded by `max_detached_backward`, never queued).
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dendrite_wire::proto::RequestType;
@@ -12,7 +13,9 @@ use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, check_grads, CallError};
 use super::gather::{fan_out, Unfinished};
+use super::round_signing::RoundSigner;
 use super::{CallContext, Client, Inner};
+use crate::grpc::lanes::SignedLane;
 use crate::grpc::request;
 use crate::grpc::results::{CallFailure, EndpointResult};
 use crate::observer::Direction;
@@ -41,11 +44,18 @@ impl Client {
         check_call(endpoints, synapses, inputs)?;
         check_grads(endpoints, synapses, grads)?;
         let call = CallContext::new(synapses, timeout);
+        let sends = |index: usize| self.inner.backward_sends(&endpoints[index], &inputs[index]);
+        let round = Mutex::new(RoundSigner::new(&self.inner, endpoints, sends));
         let one = |index: usize| {
+            let signed = round.lock().unwrap_or_else(|e| e.into_inner()).take(index);
             let (inner, call) = (self.inner.clone(), call.clone());
             let (endpoint, input) = (endpoints[index].clone(), inputs[index].clone());
             let grads = grads[index].clone();
-            async move { inner.backward_one(&endpoint, &input, &grads, &call).await }
+            async move {
+                inner
+                    .backward_one(&endpoint, &input, &grads, &call, signed)
+                    .await
+            }
         };
         let empties = vec![Tensor::empty(); call.synapses.len()];
         let fallback = |_: usize, why: &Unfinished| {
@@ -90,13 +100,22 @@ impl Client {
             .dropped_backward
             .fetch_add(dispatch.dropped as u64, Ordering::Relaxed);
         let report = Arc::new(DetachedReport::new(dispatch.started));
-        let started = endpoints.iter().zip(inputs).zip(grads).zip(permits);
-        for (((endpoint, input), grads), permit) in started {
+        let permitted: Vec<bool> = permits.iter().map(Option::is_some).collect();
+        let sends = |index: usize| {
+            let sends = || self.inner.backward_sends(&endpoints[index], &inputs[index]);
+            permitted[index].then(sends).flatten()
+        };
+        let mut round = RoundSigner::new(&self.inner, endpoints, sends);
+        for (index, permit) in permits.into_iter().enumerate() {
             let Some(permit) = permit else { continue };
+            let signed = round.take(index);
             let (inner, call, report) = (self.inner.clone(), call.clone(), report.clone());
-            let (endpoint, input, grads) = (endpoint.clone(), input.clone(), grads.clone());
+            let (endpoint, input) = (endpoints[index].clone(), inputs[index].clone());
+            let grads = grads[index].clone();
             tokio::spawn(async move {
-                let result = inner.backward_one(&endpoint, &input, &grads, &call).await;
+                let result = inner
+                    .backward_one(&endpoint, &input, &grads, &call, signed)
+                    .await;
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
                 drop(permit);
                 if let Some(finished) = report.finish(endpoint, input, result) {
@@ -153,12 +172,22 @@ impl DetachedReport {
 }
 
 impl Inner {
+    /// The address a Backward to `endpoint` goes to, unless a local check answers it.
+    fn backward_sends(&self, endpoint: &Endpoint, input: &Tensor) -> Option<SocketAddr> {
+        match self.local_failure(endpoint, input) {
+            Some(_) => None,
+            None => endpoint.socket_addr().ok(),
+        }
+    }
+
+    /// One endpoint's Backward; it sends `signed`'s header when its round signed one.
     async fn backward_one(
         &self,
         endpoint: &Endpoint,
         input: &Tensor,
         grads: &[Tensor],
         call: &CallContext,
+        signed: Option<SignedLane>,
     ) -> EndpointResult {
         let (synapses, start) = (&call.synapses[..], call.start);
         let (deadline, timeout) = (call.deadline, call.timeout);
@@ -194,7 +223,14 @@ impl Inner {
         };
         drop(message);
         let (response, mut phases) = receptor
-            .call(RequestType::Backward, frame, &self.key, deadline, limit)
+            .call_signed(
+                RequestType::Backward,
+                frame,
+                &self.key,
+                signed,
+                deadline,
+                limit,
+            )
             .await;
         drop(permit);
         phases.queue = queue;

@@ -3,7 +3,7 @@
 //! on `Unavailable`, reading the answer).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,7 +14,9 @@ use dendrite_wire::{Synapse, Tensor};
 use super::checks::{check_call, CallError};
 use super::gather::{fan_out, Unfinished};
 use super::policy::{backoff_message, Attempted, NoSlot};
+use super::round_signing::RoundSigner;
 use super::{CallContext, Client, Inner};
+use crate::grpc::lanes::SignedLane;
 use crate::grpc::request::{self, PreparedForward};
 use crate::grpc::results::{CallFailure, EndpointResult};
 use crate::observer::Direction;
@@ -50,10 +52,18 @@ impl Client {
                 ))
             }));
         }
+        let sends = |index: usize| {
+            let ready = self
+                .inner
+                .forward_ready(&endpoints[index], &prepared[index]);
+            ready.ok().map(|(addr, _frame)| addr)
+        };
+        let round = Mutex::new(RoundSigner::new(&self.inner, endpoints, sends));
         let one = |index: usize| {
+            let signed = round.lock().unwrap_or_else(|e| e.into_inner()).take(index);
             let (inner, call) = (self.inner.clone(), call.clone());
             let (endpoint, prepared) = (endpoints[index].clone(), prepared[index].clone());
-            async move { inner.forward_one(&endpoint, &prepared, &call).await }
+            async move { inner.forward_one(&endpoint, &prepared, &call, signed).await }
         };
         let fallback = |index: usize, why: &Unfinished| {
             let failure = CallFailure::from(why);
@@ -122,12 +132,14 @@ enum NotSent {
 
 impl Inner {
     /// One endpoint's Forward: the local checks and the backoff, the RPC with its slot and
-    /// retries, then the answer read into per-synapse results.
+    /// retries, then the answer read into per-synapse results. The first attempt sends
+    /// `signed`'s header when the round signed one.
     async fn forward_one(
         &self,
         endpoint: &Endpoint,
         prepared: &PreparedForward,
         call: &CallContext,
+        mut signed: Option<SignedLane>,
     ) -> EndpointResult {
         let start = call.start;
         let fail = |failure: CallFailure| {
@@ -147,16 +159,19 @@ impl Inner {
         };
         let mut retries = 0u32;
         let mut phases = Phases::default();
-        let attempt = || async {
-            let receptor = self.pool.get(endpoint, addr).map_err(|e| {
-                CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
-            })?;
-            let max_response_bytes = prepared.max_response_bytes;
-            let (key, kind) = (&self.key, RequestType::Forward);
-            let (response, phases) = receptor
-                .call(kind, frame.clone(), key, call.deadline, max_response_bytes)
-                .await;
-            Ok((response, phases))
+        let attempt = || {
+            let signed = signed.take();
+            async move {
+                let receptor = self.pool.get(endpoint, addr).map_err(|e| {
+                    CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
+                })?;
+                let (key, kind, limit) =
+                    (&self.key, RequestType::Forward, prepared.max_response_bytes);
+                let (response, phases) = receptor
+                    .call_signed(kind, frame.clone(), key, signed, call.deadline, limit)
+                    .await;
+                Ok((response, phases))
+            }
         };
         let no_slot = |why: NoSlot| match why {
             NoSlot::Deadline => CallFailure::timeout(call.timeout),

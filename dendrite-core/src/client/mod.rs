@@ -12,6 +12,7 @@ mod checks;
 mod forward;
 mod gather;
 mod policy;
+mod round_signing;
 mod synapse;
 
 pub use backward::BackwardDispatch;

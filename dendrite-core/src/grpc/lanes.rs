@@ -14,6 +14,10 @@
 //! call on that lane sends the pair as it is, taking the sr25519 signature (~20 µs here) off
 //! its critical path; the CPU is the same, spent while the runtime would otherwise wait.
 //!
+//! A fan-out signs its calls' first headers in batches ([`sign_round`]): each call takes its
+//! lane and nonce first, then the batch is signed together (`sign_headers`: ~18% less CPU per
+//! signature), and every call sends its header with the lane it was drawn on.
+//!
 //! **Invariants:** a lane is held by one call, or one refill, at a time; every header a lane
 //! hands out carries a nonce above every nonce it handed out before (a pair's nonce is drawn
 //! when it is signed, and nothing else draws from the lane until the pair is used); a pair is
@@ -26,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use dendrite_keys::SigningScheme;
 
 use crate::keys::Keypair;
-use crate::signature::sign_header;
+use crate::signature::{sign_header, sign_headers, HeaderRequest};
 
 /// What lanes sign: the 3.x signature, which may be made ahead of its call.
 const SCHEME: SigningScheme = SigningScheme::Bittensor3;
@@ -90,6 +94,14 @@ impl Lane {
         sign(nonce, &self.uuid)
     }
 
+    /// The header signed ahead, taken, or the nonce of the next header to sign.
+    fn next_to_sign(&mut self) -> Result<String, u64> {
+        match self.presigned.take() {
+            Some(header) => Ok(header),
+            None => Err(self.next_nonce()),
+        }
+    }
+
     /// Signs the next pair unless one is waiting.
     fn presign(&mut self, signer: &Signer) {
         if self.presigned.is_none() {
@@ -125,10 +137,11 @@ impl Lanes {
 
     /// A lane for one call: the most recently returned one (so the receptor's own uuid stays in
     /// use when calls do not overlap), or a new one.
-    pub(crate) fn take(&self) -> LaneGuard<'_> {
+    pub(crate) fn take(&self) -> LaneGuard {
         let lane = lock(&self.idle).pop().unwrap_or_else(Lane::new);
         LaneGuard {
-            lanes: self,
+            idle: self.idle.clone(),
+            presign: self.presign,
             lane: Some(lane),
             refill: None,
         }
@@ -146,35 +159,95 @@ fn give_back(idle: &Mutex<Vec<Lane>>, lane: Lane) {
     }
 }
 
-/// A lane held by one call; returns it when dropped (also when the call is cancelled), after
-/// signing its next pair on another task when presigning.
-pub(crate) struct LaneGuard<'a> {
-    lanes: &'a Lanes,
+/// A lane held by one call; returns it to its receptor's idle lanes when dropped (also when
+/// the call is cancelled), after signing its next pair on another task when presigning.
+pub(crate) struct LaneGuard {
+    idle: Arc<Mutex<Vec<Lane>>>,
+    presign: bool,
     lane: Option<Lane>,
     /// What the refill signs with (presigning only).
     refill: Option<Signer>,
 }
 
-impl LaneGuard<'_> {
+impl LaneGuard {
     /// The signature header of this call, from `key` to the receiver of `version` and hotkey
     /// `receiver`.
     pub(crate) fn header(&mut self, key: &Keypair, version: u32, receiver: &Arc<str>) -> String {
+        self.refill_with(key, version, receiver);
         let Some(lane) = self.lane.as_mut() else {
             return String::new();
         };
-        if self.lanes.presign {
+        let sign = |nonce, uuid: &str| sign_header(key, version, receiver, nonce, uuid);
+        lane.next_header(sign)
+    }
+
+    /// Notes what the refill signs with, when presigning.
+    fn refill_with(&mut self, key: &Keypair, version: u32, receiver: &Arc<str>) {
+        if self.presign {
             self.refill = Some(Signer {
                 key: key.clone(),
                 version,
                 receiver: receiver.clone(),
             });
         }
-        let sign = |nonce, uuid: &str| sign_header(key, version, receiver, nonce, uuid);
-        lane.next_header(sign)
     }
 }
 
-impl Drop for LaneGuard<'_> {
+/// A lane with the header of its call, signed with the other calls of its round.
+pub(crate) struct SignedLane {
+    /// The lane, held until the call ends.
+    pub(crate) lane: LaneGuard,
+    /// The call's `bittensor-signature`.
+    pub(crate) header: String,
+}
+
+/// One call of a round to sign: its lane, and the receiver's version and hotkey.
+pub(crate) struct RoundCall {
+    /// The call's lane, taken from its receptor.
+    pub(crate) lane: LaneGuard,
+    /// The receiver's version (it picks the signature format).
+    pub(crate) version: u32,
+    /// The receiver's hotkey.
+    pub(crate) receiver: Arc<str>,
+}
+
+/// Every call's header, in order: a lane's header signed ahead as it is, the others signed
+/// together by `key`. Each nonce is drawn from its own lane before anything is signed, so the
+/// order of a lane's nonces is the order of its calls, as with [`LaneGuard::header`].
+pub(crate) fn sign_round(key: &Keypair, calls: Vec<RoundCall>) -> Vec<SignedLane> {
+    let drawn: Vec<(RoundCall, Result<String, u64>)> = calls
+        .into_iter()
+        .map(|mut call| {
+            call.lane.refill_with(key, call.version, &call.receiver);
+            let next = match call.lane.lane.as_mut() {
+                Some(lane) => lane.next_to_sign(),
+                None => Ok(String::new()),
+            };
+            (call, next)
+        })
+        .collect();
+    let requests: Vec<HeaderRequest> = drawn
+        .iter()
+        .filter_map(|(call, next)| {
+            Some(HeaderRequest {
+                endpoint_version: call.version,
+                receiver: &call.receiver,
+                nonce: *next.as_ref().err()?,
+                uuid: &call.lane.lane.as_ref()?.uuid,
+            })
+        })
+        .collect();
+    let mut fresh = sign_headers(key, &requests).into_iter();
+    drawn
+        .into_iter()
+        .map(|(call, next)| SignedLane {
+            lane: call.lane,
+            header: next.unwrap_or_else(|_nonce| fresh.next().unwrap_or_default()),
+        })
+        .collect()
+}
+
+impl Drop for LaneGuard {
     fn drop(&mut self) {
         let Some(mut lane) = self.lane.take() else {
             return;
@@ -182,9 +255,9 @@ impl Drop for LaneGuard<'_> {
         let (Some(signer), Ok(runtime)) =
             (self.refill.take(), tokio::runtime::Handle::try_current())
         else {
-            return give_back(&self.lanes.idle, lane);
+            return give_back(&self.idle, lane);
         };
-        let idle = self.lanes.idle.clone();
+        let idle = self.idle.clone();
         runtime.spawn(async move {
             lane.presign(&signer);
             give_back(&idle, lane);
@@ -205,7 +278,7 @@ mod tests {
         }
     }
 
-    impl LaneGuard<'_> {
+    impl LaneGuard {
         fn sign(&mut self, s: &Signer) -> String {
             self.header(&s.key, s.version, &s.receiver)
         }
@@ -259,6 +332,66 @@ mod tests {
         let waiting = lock(&lanes.idle)[0].presigned.clone().unwrap();
         let mut guard = lanes.take();
         assert_eq!(guard.sign(&signer), waiting);
+    }
+
+    fn round_call(lanes: &Lanes, s: &Signer) -> RoundCall {
+        RoundCall {
+            lane: lanes.take(),
+            version: s.version,
+            receiver: s.receiver.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_round_signs_every_lane_with_rising_nonces_and_sends_pairs_signed_ahead() {
+        let signer = signer();
+        let (plain, ahead) = (Lanes::new(false), Lanes::new(true));
+        // A pair signed ahead waits on `ahead`'s lane.
+        drop({
+            let mut guard = ahead.take();
+            guard.sign(&signer);
+            guard
+        });
+        idle_again(&ahead).await;
+        let waiting = lock(&ahead.idle)[0].presigned.clone().unwrap();
+        let before = nonce_of(&{ plain.take().sign(&signer) });
+        // Three calls on `plain` at once (three lanes), one on `ahead`.
+        let calls = vec![
+            round_call(&plain, &signer),
+            round_call(&ahead, &signer),
+            round_call(&plain, &signer),
+            round_call(&plain, &signer),
+        ];
+        let uuids: Vec<String> = calls
+            .iter()
+            .map(|c| c.lane.lane.as_ref().unwrap().uuid.clone())
+            .collect();
+        let signed = sign_round(&signer.key, calls);
+        assert_eq!(signed.len(), 4);
+        assert_eq!(
+            signed[1].header, waiting,
+            "the pair signed ahead is sent verbatim"
+        );
+        for (i, lane) in signed.iter().enumerate() {
+            let parsed = SignatureHeader::parse(&lane.header).unwrap();
+            assert!(parsed.verify(&signer.receiver), "call {i}");
+            assert_eq!(parsed.uuid, uuids[i]);
+            assert!(lane.lane.lane.as_ref().unwrap().presigned.is_none());
+        }
+        // The lane `plain` signed on before is the first one taken again: its nonce rose.
+        assert_eq!(uuids[0], plain.uuid());
+        assert!(nonce_of(&signed[0].header) > before);
+        drop(signed);
+        idle_again(&ahead).await;
+        assert_eq!(lock(&plain.idle).len(), 3);
+        // Presigning refills the lane a round used.
+        for _ in 0..1000 {
+            if lock(&ahead.idle)[0].presigned.is_some() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the round's lane on `ahead` was not refilled");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::ReceptorConfig;
 use crate::connector::WireBytes;
-use crate::grpc::lanes::Lanes;
+use crate::grpc::lanes::{Lanes, RoundCall, SignedLane};
 use crate::grpc::link::Link;
 use crate::grpc::results::CallFailure;
 use crate::grpc::unary;
@@ -111,10 +111,42 @@ impl Receptor {
         deadline: Instant,
         max_response_bytes: usize,
     ) -> (Result<TensorMessage, CallFailure>, Phases) {
+        self.call_signed(kind, frame, key, None, deadline, max_response_bytes)
+            .await
+    }
+
+    /// A lane of this receptor for a call of a round signed together
+    /// ([`crate::grpc::lanes::sign_round`]).
+    pub(crate) fn round_call(&self) -> RoundCall {
+        RoundCall {
+            lane: self.lanes.take(),
+            version: self.version,
+            receiver: self.hotkey.clone(),
+        }
+    }
+
+    /// [`Receptor::call`] sending `signed`'s header on its lane when there is one (its
+    /// signing phase is then zero: the round's signing happened before the call's slot), else
+    /// signing on a lane of its own.
+    pub(crate) async fn call_signed(
+        &self,
+        kind: RequestType,
+        frame: Bytes,
+        key: &Keypair,
+        signed: Option<SignedLane>,
+        deadline: Instant,
+        max_response_bytes: usize,
+    ) -> (Result<TensorMessage, CallFailure>, Phases) {
         let started = Instant::now();
         let timeout = deadline.saturating_duration_since(started);
-        let mut lane = self.lanes.take();
-        let signature = lane.header(key, self.version, &self.hotkey);
+        let (lane, signature) = match signed {
+            Some(SignedLane { lane, header }) => (lane, header),
+            None => {
+                let mut lane = self.lanes.take();
+                let header = lane.header(key, self.version, &self.hotkey);
+                (lane, header)
+            }
+        };
         let signed = Instant::now();
         let reused = self.connects.is_open();
         let probe = Probe::new(signed);

@@ -389,6 +389,49 @@ async fn nonces_increase_across_eight_concurrent_callers() {
     }
 }
 
+/// One call to the same endpoint 20 times (20 lanes, signed in batches of 8 as the fan-out
+/// spawns its tasks), with endpoints that send nothing between them: every request is
+/// accepted, call after call, so each batch's headers verify and their nonces rise per uuid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_signed_in_batches_is_accepted_call_after_call() {
+    for presign in [false, true] {
+        let axon = axon(Behaviour::Normal).await;
+        let client = client_with(ClientConfig {
+            receptor: ReceptorConfig {
+                presign,
+                ..ReceptorConfig::default()
+            },
+            ..ClientConfig::default()
+        });
+        let mut endpoints = vec![axon.endpoint(0); 20];
+        let mut dummy = axon.endpoint(0);
+        dummy.hotkey = dendrite_wire::DUMMY_KEY.into();
+        endpoints[3] = dummy.clone();
+        endpoints[11] = dummy;
+        let inputs = vec![tokens(1, 2); endpoints.len()];
+        for call in 0..5 {
+            let results = client
+                .forward(&endpoints, &[lhs()], &inputs, TIMEOUT)
+                .await
+                .unwrap();
+            for (i, result) in results.iter().enumerate() {
+                let outcome = &result.synapses[0];
+                let expected = if i == 3 || i == 11 {
+                    ReturnCode::BadEndpoint
+                } else {
+                    ReturnCode::Success
+                };
+                assert_eq!(
+                    outcome.code, expected,
+                    "presign {presign}, call {call}, endpoint {i}: {}",
+                    outcome.message
+                );
+            }
+        }
+        assert_eq!(axon.handle.forward_count(), 5 * 18);
+    }
+}
+
 #[tokio::test]
 async fn caller_mistakes_are_errors_before_any_rpc() {
     let axon = axon(Behaviour::Normal).await;
