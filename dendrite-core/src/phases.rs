@@ -1,7 +1,8 @@
 //! Where one endpoint's call spent its time: [`Phases`], and the probe that times them.
 //!
 //! A call passes through, in order: `queue` (from the call's start until it has an in-flight
-//! slot and the receptor: the runtime starting its task, the slot, retry pauses),
+//! slot and the receptor: the fan-out signing its batch, the runtime starting its task, the
+//! slot, retry pauses),
 //! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
 //! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
 //! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
@@ -72,7 +73,8 @@ pub struct Phases {
     /// From the call's start until the endpoint's task had an in-flight slot and the receptor
     /// (the runtime starting the task, waiting for a slot, pauses before retries).
     pub queue: Duration,
-    /// Signing the request.
+    /// Signing the request on the call's own path: zero when its header was signed ahead
+    /// (`presign`) or with its fan-out's batch, whose signing falls in `queue`.
     pub sign: Duration,
     /// Opening a connection for this call (zero when it went out on an open one).
     pub connect: Duration,
