@@ -36,7 +36,9 @@ where
 {
     let mut tasks = JoinSet::new();
     for index in 0..count {
-        let task = one(index);
+        // Boxed: an endpoint's pipeline is a ~6 KB state machine, and tokio moves a task's
+        // whole stage when it spawns and when it finishes; a box moves as a pointer.
+        let task = Box::pin(one(index));
         tasks.spawn(async move { (index, task.await) });
     }
     collect(tasks, count, quorum, fallback).await
