@@ -45,13 +45,19 @@ def test_ctrl_c_ends_a_call_within_200ms(dendrite: Any, toy_axon: Any, black_hol
         os.kill(os.getpid(), signal.SIGINT)
 
     timer = threading.Timer(0.5, interrupt)
+    started = time.time()
     timer.start()
     try:
-        dendrite.text_last_hidden_state([hole] * 50, "hello", timeout=30)
+        _, codes, times = dendrite.text_last_hidden_state([hole] * 50, "hello", timeout=30)
     except KeyboardInterrupt:
         caught = time.time()
     else:
-        raise AssertionError("the call was not interrupted")
+        # Say how the call ended, so that a failure tells which side gave way.
+        raise AssertionError(
+            f"the call was not interrupted: it returned after {time.time() - started:.2f} s, "
+            f"signal sent at {[round(t - started, 2) for t in sent]}, codes {sorted(set(codes.tolist()))}, "
+            f"times {times.min().item():.3f}-{times.max().item():.3f} s"
+        )
     finally:
         timer.cancel()
     assert caught - sent[0] < 0.2, caught - sent[0]
