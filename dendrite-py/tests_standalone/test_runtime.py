@@ -44,6 +44,9 @@ def test_ctrl_c_ends_a_call_within_200ms(dendrite: Any, toy_axon: Any, black_hol
         sent.append(time.time())
         os.kill(os.getpid(), signal.SIGINT)
 
+    # Python's own Ctrl-C handler, whatever this process inherited: a shell runs a background
+    # job (`cmd &` without job control) with SIGINT ignored, and Python then keeps it ignored.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, interrupt)
     started = time.time()
     timer.start()
@@ -60,6 +63,7 @@ def test_ctrl_c_ends_a_call_within_200ms(dendrite: Any, toy_axon: Any, black_hol
         )
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, inherited)
     assert caught - sent[0] < 0.2, caught - sent[0]
     # The dendrite works on at once: nothing of the interrupted call holds it up.
     _, codes, _ = dendrite.text_last_hidden_state(toy_axon.endpoint(), "hello", timeout=5)
