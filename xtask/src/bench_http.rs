@@ -525,7 +525,7 @@ pub fn report(lines: &Value) -> String {
             let client = &line[key];
             let number = |key: &str| client[key].as_f64().unwrap_or(f64::NAN);
             out.push_str(&format!(
-                "| {} | {} | {} | {:.1} | {:.0} µs | {:.1} ms | {} | {:.0} MB | {:.1}× | {:.0}% |\n",
+                "| {} | {} | {} | {:.1} | {:.0} µs | {:.1} ms | {} | {:.0} MB | {:.1}× | {} |\n",
                 line["axons"],
                 line["synapse"].as_str().unwrap_or("?"),
                 client["client"].as_str().unwrap_or("?"),
@@ -535,7 +535,11 @@ pub fn report(lines: &Value) -> String {
                 client["timeouts_408"].as_u64().unwrap_or(0),
                 number("peak_rss_mb"),
                 line["real_cpu_over_ours"].as_f64().unwrap_or(f64::NAN),
-                line["ours_rounds_of_cli"].as_f64().unwrap_or(f64::NAN) * 100.0,
+                // No CLI line for this synapse: nothing to compare with.
+                line["ours_rounds_of_cli"]
+                    .as_f64()
+                    .filter(|of_cli| of_cli.is_finite())
+                    .map_or("-".into(), |of_cli| format!("{:.0}%", of_cli * 100.0)),
             ));
         }
     }
