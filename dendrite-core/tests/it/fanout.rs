@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use dendrite_axon::{Behaviour, ToyModel};
-use dendrite_core::{ClientConfig, ReceptorConfig};
+use dendrite_core::{Client, ClientConfig, ReceptorConfig};
 use dendrite_wire::synapse::{
     TextCausalLM, TextCausalLMNext, TextLastHiddenState, TextSeq2Seq, NETWORK_DIM, VOCAB_SIZE,
 };
@@ -344,6 +344,17 @@ async fn peer_faults_become_the_references_codes() {
     }
 }
 
+/// A client that signs each lane's next header ahead of its call when `presign` is on.
+fn presigning_client(presign: bool) -> Client {
+    client_with(ClientConfig {
+        receptor: ReceptorConfig {
+            presign,
+            ..ReceptorConfig::default()
+        },
+        ..ClientConfig::default()
+    })
+}
+
 /// Eight tasks share one client and one endpoint: every call is accepted, so the axon saw a
 /// strictly increasing nonce for every uuid, also from signatures made ahead of their calls
 /// (`presign`), never the same one twice (the axon refuses a replay).
@@ -351,13 +362,7 @@ async fn peer_faults_become_the_references_codes() {
 async fn nonces_increase_across_eight_concurrent_callers() {
     for presign in [false, true] {
         let axon = axon(Behaviour::Normal).await;
-        let client = client_with(ClientConfig {
-            receptor: ReceptorConfig {
-                presign,
-                ..ReceptorConfig::default()
-            },
-            ..ClientConfig::default()
-        });
+        let client = presigning_client(presign);
         let endpoint = axon.endpoint(0);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..8 {
@@ -396,13 +401,7 @@ async fn nonces_increase_across_eight_concurrent_callers() {
 async fn a_fan_out_signed_in_batches_is_accepted_call_after_call() {
     for presign in [false, true] {
         let axon = axon(Behaviour::Normal).await;
-        let client = client_with(ClientConfig {
-            receptor: ReceptorConfig {
-                presign,
-                ..ReceptorConfig::default()
-            },
-            ..ClientConfig::default()
-        });
+        let client = presigning_client(presign);
         let mut endpoints = vec![axon.endpoint(0); 20];
         let mut dummy = axon.endpoint(0);
         dummy.hotkey = dendrite_wire::DUMMY_KEY.into();
