@@ -2,7 +2,7 @@
 //! hotkey files, with SS58 addresses (prefix 42).
 //!
 //! The cryptography is schnorrkel's sr25519; `subxt-signer` parses secret URIs and BIP-39
-//! phrases, and [`crate::derivation`] turns them into schnorrkel keypairs as substrate does
+//! phrases, and `derivation.rs` turns them into schnorrkel keypairs as substrate does
 //! (checked against subxt-signer's own keypairs in its tests). Every key is a schnorrkel
 //! keypair, so a batch of signatures can be made together ([`Keypair::sign_many`]).
 
@@ -255,7 +255,7 @@ impl Keypair {
 
     /// Signatures of every message, in order, each exactly what [`Keypair::sign`] makes, made
     /// together: their commitments are compressed in one batch (one field inversion shared by
-    /// all), ~18% less CPU per signature from 8 messages on ([`crate::batch`]).
+    /// all), ~18% less CPU per signature from 8 messages on (`batch.rs`).
     pub fn sign_many(&self, messages: &[&[u8]]) -> Vec<[u8; 64]> {
         let transcripts = messages.iter().map(|m| batch::context().bytes(m));
         batch::sign_transcripts(&self.pair, transcripts)
