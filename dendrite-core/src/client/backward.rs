@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dendrite_wire::proto::RequestType;
@@ -45,9 +45,9 @@ impl Client {
         check_grads(endpoints, synapses, grads)?;
         let call = CallContext::new(synapses, timeout);
         let sends = |index: usize| self.inner.backward_sends(&endpoints[index], &inputs[index]);
-        let round = Mutex::new(RoundSigner::new(&self.inner, endpoints, sends));
+        let mut round = RoundSigner::new(&self.inner, endpoints, sends);
         let one = |index: usize| {
-            let signed = round.lock().unwrap_or_else(|e| e.into_inner()).take(index);
+            let signed = round.take(index);
             let (inner, call) = (self.inner.clone(), call.clone());
             let (endpoint, input) = (endpoints[index].clone(), inputs[index].clone());
             let grads = grads[index].clone();

@@ -3,7 +3,7 @@
 //! on `Unavailable`, reading the answer).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -58,9 +58,9 @@ impl Client {
                 .forward_ready(&endpoints[index], &prepared[index]);
             ready.ok().map(|(addr, _frame)| addr)
         };
-        let round = Mutex::new(RoundSigner::new(&self.inner, endpoints, sends));
+        let mut round = RoundSigner::new(&self.inner, endpoints, sends);
         let one = |index: usize| {
-            let signed = round.lock().unwrap_or_else(|e| e.into_inner()).take(index);
+            let signed = round.take(index);
             let (inner, call) = (self.inner.clone(), call.clone());
             let (endpoint, prepared) = (endpoints[index].clone(), prepared[index].clone());
             async move { inner.forward_one(&endpoint, &prepared, &call, signed).await }

@@ -22,12 +22,13 @@ pub(crate) enum Unfinished {
     TaskDied,
 }
 
-/// Runs `one(index)` for every endpoint index `0..count` as a task of its own (in a `JoinSet`,
-/// so dropping the call cancels them) and gathers the results by [`collect`].
+/// Runs `one(index)` for every endpoint index `0..count`, called in index order, as a task of
+/// its own (in a `JoinSet`, so dropping the call cancels them) and gathers the results by
+/// [`collect`].
 pub(crate) async fn fan_out<R, Fut>(
     count: usize,
     quorum: Option<Quorum>,
-    one: impl Fn(usize) -> Fut,
+    mut one: impl FnMut(usize) -> Fut,
     fallback: impl Fn(usize, &Unfinished) -> R,
 ) -> Vec<R>
 where

@@ -87,11 +87,8 @@ impl Lane {
     /// The header of this lane's next call: the one signed ahead if there is one (taken, so
     /// never sent twice), else one signed now by `sign(nonce, uuid)`.
     fn next_header(&mut self, sign: impl FnOnce(u64, &str) -> String) -> String {
-        if let Some(header) = self.presigned.take() {
-            return header;
-        }
-        let nonce = self.next_nonce();
-        sign(nonce, &self.uuid)
+        self.next_to_sign()
+            .unwrap_or_else(|nonce| sign(nonce, &self.uuid))
     }
 
     /// The header signed ahead, taken, or the nonce of the next header to sign.
@@ -299,6 +296,19 @@ mod tests {
         panic!("the lane never came back");
     }
 
+    /// Signs one call on `lanes` (which presign) and waits for the refill: the header now
+    /// waiting on its idle lane.
+    async fn pair_signed_ahead(lanes: &Lanes, signer: &Signer) -> String {
+        drop({
+            let mut guard = lanes.take();
+            guard.sign(signer);
+            guard
+        });
+        idle_again(lanes).await;
+        let waiting = lock(&lanes.idle)[0].presigned.clone();
+        waiting.expect("a pair signed ahead")
+    }
+
     #[tokio::test]
     async fn presigned_pairs_are_used_once_in_nonce_order() {
         let (lanes, signer) = (Lanes::new(true), signer());
@@ -323,13 +333,7 @@ mod tests {
     #[tokio::test]
     async fn a_pair_signed_ahead_is_the_next_header_verbatim() {
         let (lanes, signer) = (Lanes::new(true), signer());
-        drop({
-            let mut guard = lanes.take();
-            guard.sign(&signer);
-            guard
-        });
-        idle_again(&lanes).await;
-        let waiting = lock(&lanes.idle)[0].presigned.clone().unwrap();
+        let waiting = pair_signed_ahead(&lanes, &signer).await;
         let mut guard = lanes.take();
         assert_eq!(guard.sign(&signer), waiting);
     }
@@ -346,14 +350,7 @@ mod tests {
     async fn a_round_signs_every_lane_with_rising_nonces_and_sends_pairs_signed_ahead() {
         let signer = signer();
         let (plain, ahead) = (Lanes::new(false), Lanes::new(true));
-        // A pair signed ahead waits on `ahead`'s lane.
-        drop({
-            let mut guard = ahead.take();
-            guard.sign(&signer);
-            guard
-        });
-        idle_again(&ahead).await;
-        let waiting = lock(&ahead.idle)[0].presigned.clone().unwrap();
+        let waiting = pair_signed_ahead(&ahead, &signer).await;
         let before = nonce_of(&{ plain.take().sign(&signer) });
         // Three calls on `plain` at once (three lanes), one on `ahead`.
         let calls = vec![
