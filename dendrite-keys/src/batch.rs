@@ -23,7 +23,7 @@ use schnorrkel::context::{SigningContext, SigningTranscript};
 use zeroize::Zeroizing;
 
 /// The signing context of substrate's sr25519 signatures (subxt-signer's, bittensor's).
-pub(crate) const SIGNING_CONTEXT: &[u8] = b"substrate";
+const SIGNING_CONTEXT: &[u8] = b"substrate";
 
 /// Below this many messages a batch signs each one as schnorrkel does: the shared inversion
 /// costs more than it saves (measured: 2 at par, 8 ~18% less per signature).

@@ -14,7 +14,7 @@ use dendrite_ss58 as ss58;
 use subxt_signer::bip39::Mnemonic;
 use subxt_signer::SecretUri;
 
-use crate::batch::{self, SIGNING_CONTEXT};
+use crate::batch;
 use crate::derivation;
 
 /// The SS58 prefix of bittensor addresses.
@@ -285,7 +285,7 @@ impl PublicKey {
             return false;
         };
         self.0
-            .verify_simple(SIGNING_CONTEXT, message, &signature)
+            .verify(batch::context().bytes(message), &signature)
             .is_ok()
     }
 }
