@@ -129,6 +129,13 @@ impl HttpClient {
         Ok(self.dendrite()?.client().http_uuid().to_owned())
     }
 
+    /// `message` signed with the client's key: 64 bytes of sr25519 under substrate's signing
+    /// context, what `bittensor_wallet.Keypair.sign` makes (for requests sent by other means:
+    /// `Dendrite.preprocess_synapse_for_request`).
+    fn sign<'py>(&self, py: Python<'py>, message: &[u8]) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.key.sign(message))
+    }
+
     /// Closes idle connections.
     fn close_idle(&self) -> PyResult<()> {
         self.dendrite()?.client().close_idle_http();

@@ -54,6 +54,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "BASE_FIELDS",
         pyo3::types::PyTuple::new(m.py(), dendrite::http::BASE_FIELDS)?,
     )?;
+    // The version 10.x requests report (`bt_header_dendrite_version`): 10.5.0's `version_as_int`.
+    m.add("VERSION_AS_INT", dendrite::http::VERSION_AS_INT)?;
     // The reference's defaults, from the facade, for the Python config helpers.
     let defaults = dendrite::DendriteConfig::default();
     m.add("DEFAULT_TIMEOUT", defaults.timeout.as_secs_f64())?;

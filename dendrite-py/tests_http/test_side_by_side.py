@@ -338,3 +338,65 @@ def test_btauth_keyword_signs_for_11_3_0_servers() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_requests_sent_by_other_means_as_10_5_0_sends_them(real_axon: Served) -> None:
+    """Subnet code that sends a synapse itself (``preprocess_synapse_for_request``,
+    ``_get_endpoint_url``, ``to_headers``, ``session``, ``process_server_response``) runs on ours
+    as on 10.5.0's, and the real axon accepts our signature."""
+    axon = real_axon.axon_info
+
+    async def by_hand(dendrite: Any, synapse: Any) -> Any:
+        synapse = dendrite.preprocess_synapse_for_request(axon, synapse, 12.0)
+        url = dendrite._get_endpoint_url(axon, synapse.name)
+        session = await dendrite.session
+        async with session.post(url, headers=synapse.to_headers(), json=synapse.model_dump()) as response:
+            dendrite.process_server_response(response, await response.json(), synapse)
+        await dendrite.aclose_session()
+        return synapse
+
+    def both(make: Any) -> List[Any]:
+        real = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
+        ours = Dendrite("//Alice", external_ip=real.external_ip)
+        assert ours._get_endpoint_url(axon, "Hashed") == real._get_endpoint_url(axon, "Hashed")
+        return [asyncio.run(by_hand(real, make())), asyncio.run(by_hand(ours, make()))]
+
+    def terminal(info: Any) -> Any:
+        varying = ("nonce", "uuid", "signature", "process_time")
+        return {k: v for k, v in info.model_dump().items() if k not in varying}
+
+    theirs, mine = both(lambda: synapses.Hashed(text="by hand é"))
+    assert mine.out == theirs.out == "BY HAND É"
+    assert terminal(mine.dendrite) == terminal(theirs.dendrite)
+    assert terminal(mine.axon) == terminal(theirs.axon)
+    assert mine.dendrite.status_code == 200
+    # A refusal: the body's message becomes the status message on both.
+    theirs, mine = both(lambda: synapses.Unknown())
+    assert (mine.dendrite.status_code, mine.dendrite.status_message) == (
+        theirs.dendrite.status_code,
+        theirs.dendrite.status_message,
+    )
+    assert mine.dendrite.status_code == 404
+
+    # Failures of such requests take 10.5.0's codes and messages.
+    import aiohttp
+
+    real = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
+    ours = Dendrite("//Alice", external_ip=real.external_ip)
+
+    def failed(dendrite: Any, failure: BaseException) -> Any:
+        synapse = dendrite.preprocess_synapse_for_request(axon, synapses.Dummy(dummy_input=1))
+        synapse = dendrite.process_error_message(synapse, "Dummy", failure)
+        return (synapse.dendrite.status_code, synapse.dendrite.status_message)
+
+    for failure in [asyncio.TimeoutError(), aiohttp.ClientPayloadError("cut"), aiohttp.ClientError("x"), KeyError("k")]:
+        assert failed(ours, failure) == failed(real, failure)
+
+
+def test_nonces_of_preprocessed_synapses_rise(real_axon: Served) -> None:
+    """Two synapses preprocessed within one tick of ``time.time_ns()`` still differ in nonce
+    (the axon refuses a nonce not above the last it accepted)."""
+    ours = Dendrite("//Alice")
+    made = [ours.preprocess_synapse_for_request(real_axon.axon_info, synapses.Dummy(dummy_input=1)) for _ in range(200)]
+    nonces = [synapse.dendrite.nonce for synapse in made]
+    assert all(a < b for a, b in zip(nonces, nonces[1:]))

@@ -109,3 +109,78 @@ def test_10_5_0_axons_answer_our_synapses(axon: str, request: Any) -> None:
 
     items = asyncio.run(stream())
     assert items == ["tok0 ", "tok1 ", "tok2 ", "tok3 ", "tok0 tok1 tok2 tok3 "]
+
+
+def test_headers_as_10_5_0_writes_and_reads_them() -> None:
+    """``to_headers`` and ``from_headers`` of our classes and of 10.5.0's (in its venv), for a
+    synapse with both terminal infos set."""
+    script = (
+        "import sys, json; sys.path.insert(0, sys.argv[1]); import synapses as s; "
+        "h = s.Hashed(text='naïve', dendrite=s.bt.TerminalInfo(ip='10.0.0.1', nonce=7, hotkey='5A'), "
+        "axon=s.bt.TerminalInfo(ip='10.0.0.2', port=8091, hotkey='5B')); headers = h.to_headers(); "
+        "print(json.dumps({'headers': headers, 'back': s.Hashed.from_headers(headers).model_dump(), "
+        "'inputs': s.Hashed.parse_headers_to_inputs(headers)}))"
+    )
+    out = subprocess.run(
+        [peer10_python(), "-c", script, str(SHARED / "peer10")], capture_output=True, text=True, check=True
+    )
+    theirs = json.loads(out.stdout.strip().splitlines()[-1])
+    hashed = Hashed(
+        text="naïve",
+        dendrite=TerminalInfo(ip="10.0.0.1", nonce=7, hotkey="5A"),
+        axon=TerminalInfo(ip="10.0.0.2", port=8091, hotkey="5B"),
+    )
+    headers = hashed.to_headers()
+    assert headers == theirs["headers"]
+    assert Hashed.parse_headers_to_inputs(headers) == theirs["inputs"]
+    assert Hashed.from_headers(headers).model_dump() == theirs["back"]
+
+
+class _Answer:
+    """What ``process_server_response`` reads of an HTTP answer: its status and headers."""
+
+    def __init__(self, status: int, headers: Any) -> None:
+        self.status, self.headers = status, headers
+
+
+def test_requests_sent_by_other_means_are_answered(real_axon: Served) -> None:
+    """Without aiohttp or bittensor's classes: ``preprocess_synapse_for_request``, then the
+    headers and body sent with the standard library, then ``process_server_response``."""
+    import http.client
+
+    dendrite = Dendrite("//Alice", external_ip="192.0.2.1")
+    target = real_axon.target
+
+    def send(synapse: Any) -> Any:
+        synapse = dendrite.preprocess_synapse_for_request(target, synapse, 12.0)
+        url = dendrite._get_endpoint_url(target, synapse.name)
+        assert url == f"http://{target.ip}:{target.port}/{synapse.name}"
+        connection = http.client.HTTPConnection(target.ip, target.port, timeout=30)
+        headers = {**synapse.to_headers(), "Content-Type": "application/json"}
+        connection.request("POST", f"/{synapse.name}", body=synapse.model_dump_json().encode(), headers=headers)
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+        connection.close()
+        dendrite.process_server_response(_Answer(answer.status, dict(answer.getheaders())), body, synapse)
+        return synapse
+
+    hashed = send(Hashed(text="naïve"))
+    assert hashed.out == "NAÏVE" and hashed.is_success
+    assert hashed.axon.hotkey == target.hotkey and hashed.dendrite.status_message == "Success"
+    assert hashed.dendrite.uuid == dendrite.uuid
+    # Tampered after signing: the axon's verification refuses it, and its message is kept.
+    tampered = dendrite.preprocess_synapse_for_request(target, Dummy(dummy_input=3))
+    tampered.dendrite.nonce = tampered.dendrite.nonce + 1
+    connection = http.client.HTTPConnection(target.ip, target.port, timeout=30)
+    connection.request("POST", "/Dummy", body=tampered.model_dump_json().encode(), headers=tampered.to_headers())
+    answer = connection.getresponse()
+    body = json.loads(answer.read())
+    dendrite.process_server_response(_Answer(answer.status, dict(answer.getheaders())), body, tampered)
+    assert tampered.dendrite.status_code == 401 and tampered.failed_verification
+    assert "Signature mismatch" in tampered.dendrite.status_message
+
+    async def session() -> Any:
+        return await dendrite.session
+
+    with pytest.raises(ImportError, match="aiohttp"):
+        asyncio.run(session())

@@ -7,16 +7,20 @@ of terminal infos (headers carry strings), ``name`` set to the class name, ``com
 frozen, ``required_hash_fields`` as a class variable, ``body_hash`` (sha3-256 over the sha3-256
 of ``str()`` of each hash field), ``get_total_size`` (CPython's recursive ``getsizeof``),
 ``get_required_fields``, ``is_success``/``is_failure``/``is_timeout``/``is_blacklist``/
-``failed_verification``, ``deserialize``. Not here: ``to_headers``/``from_headers`` (Rust
-writes and reads the headers) and ``bt.Tensor``.
+``failed_verification``, ``deserialize``, and the headers for code that sends synapses by
+other means (``Dendrite.preprocess_synapse_for_request``, then any HTTP client): ``to_headers``,
+``from_headers``, ``parse_headers_to_inputs``. Not here: ``bt.Tensor``.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import logging
 import sys
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -136,6 +140,62 @@ class Synapse(BaseModel):
     def get_required_fields(self) -> list:
         """The fields without a default (from the JSON schema, as 10.5.0)."""
         return self.__class__.model_json_schema().get("required", [])
+
+    def to_headers(self) -> Dict[str, str]:
+        """10.5.0's request headers of this synapse: ``name``, ``timeout``, the terminal infos'
+        set fields as ``bt_header_axon_*``/``bt_header_dendrite_*``, each required field's type
+        as ``bt_header_input_obj_*`` (base64 JSON of its empty value), ``header_size``,
+        ``total_size`` and ``computed_body_hash``."""
+        headers = {"name": self.name, "timeout": str(self.timeout)}
+        for prefix, info in (("bt_header_axon_", self.axon), ("bt_header_dendrite_", self.dendrite)):
+            if info:
+                headers.update({prefix + k: str(v) for k, v in info.model_dump().items() if v is not None})
+        required = self.get_required_fields()
+        for field, value in self.model_dump().items():
+            if field in headers or value is None or field not in required:
+                continue
+            try:
+                empty = json.dumps(value.__class__.__call__())
+            except TypeError as e:
+                raise ValueError(
+                    f"Error serializing {field} with value {value}. Objects must be json serializable."
+                ) from e
+            headers[f"bt_header_input_obj_{field}"] = base64.b64encode(empty.encode()).decode("utf-8")
+        headers["header_size"] = str(sys.getsizeof(headers))
+        headers["total_size"] = str(self.get_total_size())
+        headers["computed_body_hash"] = self.body_hash
+        return headers
+
+    @classmethod
+    def parse_headers_to_inputs(cls, headers: Mapping[str, str]) -> Dict[str, Any]:
+        """The constructor's arguments that ``headers`` carry (10.5.0's reading: terminal infos
+        from ``bt_header_axon_*``/``bt_header_dendrite_*``, fields from
+        ``bt_header_input_obj_*``, then ``timeout``, ``name`` and the sizes and hash; an
+        undecodable input header is logged and skipped)."""
+        axon: Dict[str, Any] = {}
+        dendrite: Dict[str, Any] = {}
+        inputs: Dict[str, Any] = {"axon": axon, "dendrite": dendrite}
+        for key, value in headers.items():
+            if "bt_header_axon_" in key:
+                axon[key.split("bt_header_axon_")[1]] = value
+            elif "bt_header_dendrite_" in key:
+                dendrite[key.split("bt_header_dendrite_")[1]] = value
+            elif "bt_header_input_obj" in key:
+                try:
+                    field = key.split("bt_header_input_obj_")[1]
+                    if field not in inputs:
+                        inputs[field] = json.loads(base64.b64decode(value.encode()).decode("utf-8"))
+                except Exception as e:  # 10.5.0 logs a bad input header and goes on
+                    logging.getLogger("dendrite_rs.http").error("input header %s: %s", key, e)
+        for field in ("timeout", "name", "header_size", "total_size", "computed_body_hash"):
+            inputs[field] = headers.get(field, None)
+        return inputs
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Synapse:
+        """A synapse of this class made from request or answer headers (see
+        :meth:`parse_headers_to_inputs`)."""
+        return cls(**cls.parse_headers_to_inputs(headers))
 
     @property
     def body_hash(self) -> str:

@@ -34,6 +34,9 @@ import asyncio
 import base64
 import collections
 import json
+import logging
+import time
+import uuid as uuid_module
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
@@ -130,7 +133,10 @@ def _target(axon: Any) -> Tuple[str, int, str]:
 class Dendrite:
     """bittensor 10.5.0's ``Dendrite`` API: ``forward``/``__call__``, ``call``, ``query``,
     ``aclose_session``/``close_session``, ``async with``; ``uuid``, ``keypair``,
-    ``external_ip``, ``synapse_history``. Policies beyond 10.5.0 as keywords: ``k_min`` and
+    ``external_ip``, ``synapse_history``; for requests sent by other means,
+    ``preprocess_synapse_for_request``, ``_get_endpoint_url``, ``session`` (aiohttp),
+    ``process_server_response``, ``process_error_message``, ``log_exception`` and the two log
+    lines. Policies beyond 10.5.0 as keywords: ``k_min`` and
     ``timeout_after_k_min`` (return once that many axons answered 200), ``backoff`` (seconds:
     skip failing axons), ``retries`` (refused connections), ``max_connections`` and
     ``connections_per_endpoint``, ``auth="btauth"`` (also sign with bittensor 11's btauth/1).
@@ -173,6 +179,8 @@ class Dendrite:
         self.uuid: str = self._native.uuid
         self.external_ip = external_ip
         self.synapse_history: Deque[Any] = collections.deque(maxlen=max(history, 0))
+        self._session: Any = None
+        self._last_nonce = 0
 
     def __str__(self) -> str:
         return f"dendrite({self._native.hotkey})"
@@ -242,12 +250,152 @@ class Dendrite:
         return asyncio.run(self.forward(*args, **kwargs))
 
     async def aclose_session(self) -> None:
-        """Closes idle connections (more are opened when needed)."""
+        """Closes idle connections (more are opened when needed) and the :attr:`session`, if
+        one was made."""
         self._native.close_idle()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
     def close_session(self) -> None:
-        """:meth:`aclose_session` without awaiting."""
+        """:meth:`aclose_session` without awaiting; a :attr:`session` is closed on the current
+        loop (scheduled on it when it is running, as 10.5.0 cannot)."""
         self._native.close_idle()
+        if self._session is not None:
+            session, self._session = self._session, None
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.get_event_loop().run_until_complete(session.close())
+            else:
+                running.create_task(session.close())
+
+    @property
+    async def session(self) -> Any:
+        """10.5.0's ``session``: an ``aiohttp.ClientSession``, made on first use, for requests
+        the caller sends itself (with :meth:`preprocess_synapse_for_request`); closed by
+        :meth:`aclose_session`. This dendrite's own calls never use it."""
+        if self._session is None:
+            try:
+                import aiohttp
+            except ImportError as e:
+                raise ImportError("Dendrite.session is an aiohttp.ClientSession: install aiohttp") from e
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def preprocess_synapse_for_request(self, target_axon_info: Any, synapse: Any, timeout: float = 12.0) -> Any:
+        """10.5.0's: ``synapse`` made ready to send by other means (its ``to_headers()`` and JSON
+        body, ``POST``ed to :meth:`_get_endpoint_url`): its timeout, its ``dendrite`` terminal
+        info (external IP, version, a fresh nonce, :attr:`uuid`, hotkey), its ``axon`` one and the
+        signature over ``{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}``. Nonces are
+        ``time.time_ns()``, kept strictly rising across calls (so two made in one nanosecond tick
+        are not refused as replays). Returns ``synapse``, changed in place."""
+        terminal = _terminal_class(synapse)
+        ip, port, hotkey = _target(target_axon_info)
+        nonce = self._last_nonce = max(time.time_ns(), self._last_nonce + 1)
+        synapse.timeout = timeout
+        synapse.dendrite = terminal(
+            ip=self.external_ip,
+            version=_native.VERSION_AS_INT,
+            nonce=nonce,
+            uuid=self.uuid,
+            hotkey=self._native.hotkey,
+        )
+        synapse.axon = terminal(ip=ip, port=port, hotkey=hotkey)
+        message = f"{nonce}.{self._native.hotkey}.{hotkey}.{self.uuid}.{synapse.body_hash}"
+        synapse.dendrite.signature = f"0x{self._native.sign(message.encode()).hex()}"
+        return synapse
+
+    def _get_endpoint_url(self, target_axon: Any, request_name: str) -> str:
+        """10.5.0's URL of a synapse's route on an axon (``0.0.0.0`` for an axon at this
+        dendrite's own external IP)."""
+        host = "0.0.0.0" if target_axon.ip == str(self.external_ip) else target_axon.ip
+        return f"http://{host}:{target_axon.port}/{request_name}"
+
+    def process_server_response(self, server_response: Any, json_response: Dict[str, Any], local_synapse: Any) -> None:
+        """10.5.0's: ``local_synapse`` updated in place from an answer it was sent for by other
+        means (``server_response``: anything with ``status`` and ``headers``, such as an aiohttp
+        response). On 200 the answer's fields replace the local ones (one that does not take is
+        left); otherwise the axon's status is the HTTP status and the body's ``message``. Then
+        the terminal infos take the answer's ``bt_header_*`` values over their own, and the
+        dendrite's status is the axon's."""
+        if server_response.status == 200:
+            answer = type(local_synapse)(**json_response)
+            for key in local_synapse.model_dump().keys():
+                try:
+                    setattr(local_synapse, key, getattr(answer, key))
+                except Exception:  # 10.5.0 leaves a field that does not take as it was
+                    pass
+        else:
+            if local_synapse.axon is None:
+                local_synapse.axon = _terminal_class(local_synapse)()
+            local_synapse.axon.status_code = server_response.status
+            local_synapse.axon.status_message = json_response.get("message")
+        sent = _classes().Synapse.from_headers(server_response.headers)
+        for name in ("dendrite", "axon"):
+            mine, theirs = getattr(local_synapse, name), getattr(sent, name)
+            if mine is None:
+                mine = _terminal_class(local_synapse)()
+                setattr(local_synapse, name, mine)
+            # As 10.5.0: the merged values are set without validating them again.
+            mine.__dict__.update({**mine.model_dump(exclude_none=True), **theirs.model_dump(exclude_none=True)})
+        local_synapse.dendrite.status_code = local_synapse.axon.status_code
+        local_synapse.dendrite.status_message = local_synapse.axon.status_message
+
+    def log_exception(self, exception: BaseException) -> None:
+        """10.5.0's: logs ``exception`` with an error id (``dendrite_rs.http`` logger; debug for a
+        timeout or a connection's OS error, else error)."""
+        error_id = str(uuid_module.uuid4())
+        quiet = (asyncio.TimeoutError,) + _aiohttp_errors("ClientOSError")
+        level = logging.DEBUG if isinstance(exception, quiet) else logging.ERROR
+        _log.log(level, "%s#%s: %s", type(exception).__name__, error_id, exception)
+
+    def process_error_message(self, synapse: Any, request_name: str, exception: BaseException) -> Any:
+        """10.5.0's: ``synapse``'s dendrite status and message for a request that failed with
+        ``exception`` (sent by other means), as 10.5.0 maps its exceptions: 503 unavailable, 408
+        timeout, 400, 500, 504, else 422 ``Failed to parse response``. Changed in place and
+        returned."""
+        self.log_exception(exception)
+        status_code, status_message = _error_mapping().get(type(exception), ("422", "Failed to parse response"))
+        if status_code:
+            synapse.dendrite.status_code = status_code
+        elif isinstance(exception, _aiohttp_errors("ClientResponseError")):
+            synapse.dendrite.status_code = str(getattr(exception, "code", ""))
+        message = f"{status_message}: {exception}"
+        if isinstance(exception, _aiohttp_errors("ClientConnectorError")):
+            message = f"{status_message} at {synapse.axon.ip}:{synapse.axon.port}/{request_name}"
+        elif isinstance(exception, asyncio.TimeoutError):
+            message = f"{status_message} after {synapse.timeout} seconds"
+        synapse.dendrite.status_message = message
+        return synapse
+
+    def _log_outgoing_request(self, synapse: Any) -> None:
+        """10.5.0's request log line (``dendrite_rs.http`` logger, debug). This dendrite's own
+        calls do not write it; it is here for code that sends by other means."""
+        if synapse.axon is not None and _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "dendrite | --> | %s B | %s | %s | %s:%s | 0 | Success",
+                synapse.get_total_size(),
+                synapse.name,
+                synapse.axon.hotkey,
+                synapse.axon.ip,
+                synapse.axon.port,
+            )
+
+    def _log_incoming_response(self, synapse: Any) -> None:
+        """10.5.0's answer log line (``dendrite_rs.http`` logger, debug), as
+        :meth:`_log_outgoing_request`."""
+        if synapse.axon is not None and synapse.dendrite is not None and _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "dendrite | <-- | %s B | %s | %s | %s:%s | %s | %s",
+                synapse.get_total_size(),
+                synapse.name,
+                synapse.axon.hotkey,
+                synapse.axon.ip,
+                synapse.axon.port,
+                synapse.dendrite.status_code,
+                synapse.dendrite.status_message,
+            )
 
     async def __aenter__(self) -> Dendrite:
         return self
@@ -379,6 +527,36 @@ class Dendrite:
             return
         bare = _classes().Synapse(timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon)
         self.synapse_history.append(bare)
+
+
+_log = logging.getLogger("dendrite_rs.http")
+
+
+def _aiohttp_errors(*names: str) -> Tuple[type, ...]:
+    """aiohttp's exception classes of these names (none without aiohttp)."""
+    try:
+        import aiohttp
+    except ImportError:
+        return ()
+    return tuple(getattr(aiohttp, name) for name in names)
+
+
+def _error_mapping() -> Dict[type, Tuple[Optional[str], str]]:
+    """10.5.0's exception classes → (status code, message), looked up by exact class."""
+    mapping: Dict[type, Tuple[Optional[str], str]] = {asyncio.TimeoutError: ("408", "Request timeout")}
+    names = [
+        ("ClientConnectorError", "503", "Service unavailable"),
+        ("ClientResponseError", None, "Client response error"),
+        ("ClientPayloadError", "400", "Payload error"),
+        ("ClientError", "500", "Client error"),
+        ("ServerTimeoutError", "504", "Server timeout error"),
+        ("ServerDisconnectedError", "503", "Service disconnected"),
+        ("ServerConnectionError", "503", "Service connection error"),
+    ]
+    for name, code, message in names:
+        for cls in _aiohttp_errors(name):
+            mapping[cls] = (code, message)
+    return mapping
 
 
 def _terminal_class(synapse: Any) -> Any:
