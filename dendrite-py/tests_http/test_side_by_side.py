@@ -400,3 +400,23 @@ def test_nonces_of_preprocessed_synapses_rise(real_axon: Served) -> None:
     made = [ours.preprocess_synapse_for_request(real_axon.axon_info, synapses.Dummy(dummy_input=1)) for _ in range(200)]
     nonces = [synapse.dendrite.nonce for synapse in made]
     assert all(a < b for a, b in zip(nonces, nonces[1:]))
+
+
+def test_close_session_closes_the_aiohttp_session_outside_and_inside_a_loop() -> None:
+    ours = Dendrite("//Alice")
+
+    async def made() -> Any:
+        return await ours.session
+
+    outside = asyncio.run(made())
+    ours.close_session()
+    assert outside.closed
+
+    async def closed_inside() -> Any:
+        session = await ours.session
+        assert session is not outside
+        ours.close_session()
+        await asyncio.sleep(0.05)
+        return session
+
+    assert asyncio.run(closed_inside()).closed

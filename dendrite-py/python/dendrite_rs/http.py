@@ -258,15 +258,15 @@ class Dendrite:
             await session.close()
 
     def close_session(self) -> None:
-        """:meth:`aclose_session` without awaiting; a :attr:`session` is closed on the current
-        loop (scheduled on it when it is running, as 10.5.0 cannot)."""
+        """:meth:`aclose_session` without awaiting; a :attr:`session` is closed on the running
+        loop (scheduled there), else on a loop of its own."""
         self._native.close_idle()
         if self._session is not None:
             session, self._session = self._session, None
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
-                asyncio.get_event_loop().run_until_complete(session.close())
+                asyncio.run(session.close())
             else:
                 running.create_task(session.close())
 
