@@ -123,6 +123,12 @@ impl HttpClient {
         self.key.ss58_address()
     }
 
+    /// The 32 bytes of the public key requests are signed with.
+    #[getter]
+    fn public_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.key.public_key())
+    }
+
     /// The dendrite's uuid (each connection signs with one of its own; see `dendrite_rs.http`).
     #[getter]
     fn uuid(&self) -> PyResult<String> {

@@ -145,6 +145,11 @@ def test_keys_and_mistakes() -> None:
     with pytest.raises(ValueError):
         Dendrite(None)
     assert Dendrite("//Alice").uuid
+    # A dendrite made from a URI reads like one made from bittensor's keypair of that URI.
+    alice, mine = bt.Keypair.create_from_uri("//Alice"), Dendrite("//Alice").keypair
+    assert (mine.ss58_address, mine.public_key) == (alice.ss58_address, alice.public_key)
+    assert alice.verify("signed text é", mine.sign("signed text é"))
+    assert not alice.verify("other text", mine.sign("signed text é"))
 
 
 def test_imports_without_torch() -> None:

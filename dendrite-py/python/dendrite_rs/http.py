@@ -174,8 +174,9 @@ class Dendrite:
         )
         #: Per axon of the last call, where its time went (seconds by phase name).
         self.last_phases: List[Dict[str, float]] = []
-        #: What ``keypair`` is in 10.5.0: the wallet's hotkey, or the keypair given.
-        self.keypair = getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else None
+        #: What ``keypair`` is in 10.5.0: the wallet's hotkey, or the keypair given; for a URI,
+        #: mnemonic or key file, the native key's face (``ss58_address``, ``public_key``, ``sign``).
+        self.keypair: Any = getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else _Keypair(self)
         self.uuid: str = self._native.uuid
         self.external_ip = external_ip
         self.synapse_history: Deque[Any] = collections.deque(maxlen=max(history, 0))
@@ -530,6 +531,32 @@ class Dendrite:
 
 
 _log = logging.getLogger("dendrite_rs.http")
+
+
+class _Keypair:
+    """``Dendrite.keypair`` for a dendrite made from a URI, a mnemonic or a key file: what code
+    reads of a bittensor keypair, backed by the native key (its secret stays in Rust)."""
+
+    crypto_type = 1  # sr25519
+    ss58_format = 42
+
+    def __init__(self, dendrite: Dendrite) -> None:
+        self._native = dendrite._native
+
+    @property
+    def ss58_address(self) -> str:
+        return self._native.hotkey
+
+    @property
+    def public_key(self) -> bytes:
+        return self._native.public_key
+
+    def sign(self, data: Union[str, bytes]) -> bytes:
+        """``data`` (text is UTF-8) signed: 64 bytes of sr25519, as ``Keypair.sign``."""
+        return self._native.sign(data.encode() if isinstance(data, str) else bytes(data))
+
+    def __repr__(self) -> str:
+        return f"<Keypair (address={self.ss58_address})>"
 
 
 def _aiohttp_errors(*names: str) -> Tuple[type, ...]:
