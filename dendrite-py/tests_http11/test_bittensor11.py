@@ -63,18 +63,23 @@ def test_the_classes_are_ours_on_bittensor_11() -> None:
         assert module not in sys.modules
 
 
+def in_10_5_0(code: str) -> Any:
+    """What ``code`` prints as its last line (JSON), run in 10.5.0's venv with the peer's
+    synapses imported as ``s`` (``json`` imported too)."""
+    script = "import sys, json; sys.path.insert(0, sys.argv[1]); import synapses as s; " + code
+    out = subprocess.run(
+        [peer10_python(), "-c", script, str(SHARED / "peer10")], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def test_json_for_json_what_10_5_0_dumps() -> None:
     """The same synapses dumped by 10.5.0's classes (in its venv) and ours."""
-    script = (
-        "import sys, json; sys.path.insert(0, sys.argv[1]); import synapses as s; "
+    theirs = in_10_5_0(
         "d = s.Dummy(dummy_input=21); h = s.Hashed(text='naïve \"x\"'); "
         "print(json.dumps({'dummy': d.model_dump(), 'hashed': h.model_dump(), 'hash': h.body_hash, "
         "'required': d.get_required_fields(), 'terminal': s.bt.TerminalInfo(port='8091', nonce='7').model_dump()}))"
     )
-    out = subprocess.run(
-        [peer10_python(), "-c", script, str(SHARED / "peer10")], capture_output=True, text=True, check=True
-    )
-    theirs = json.loads(out.stdout.strip().splitlines()[-1])
     hashed = Hashed(text='naïve "x"')
     assert json.dumps(Dummy(dummy_input=21).model_dump()) == json.dumps(theirs["dummy"])
     assert json.dumps(hashed.model_dump()) == json.dumps(theirs["hashed"])
@@ -114,17 +119,12 @@ def test_10_5_0_axons_answer_our_synapses(axon: str, request: Any) -> None:
 def test_headers_as_10_5_0_writes_and_reads_them() -> None:
     """``to_headers`` and ``from_headers`` of our classes and of 10.5.0's (in its venv), for a
     synapse with both terminal infos set."""
-    script = (
-        "import sys, json; sys.path.insert(0, sys.argv[1]); import synapses as s; "
+    theirs = in_10_5_0(
         "h = s.Hashed(text='naïve', dendrite=s.bt.TerminalInfo(ip='10.0.0.1', nonce=7, hotkey='5A'), "
         "axon=s.bt.TerminalInfo(ip='10.0.0.2', port=8091, hotkey='5B')); headers = h.to_headers(); "
         "print(json.dumps({'headers': headers, 'back': s.Hashed.from_headers(headers).model_dump(), "
         "'inputs': s.Hashed.parse_headers_to_inputs(headers)}))"
     )
-    out = subprocess.run(
-        [peer10_python(), "-c", script, str(SHARED / "peer10")], capture_output=True, text=True, check=True
-    )
-    theirs = json.loads(out.stdout.strip().splitlines()[-1])
     hashed = Hashed(
         text="naïve",
         dendrite=TerminalInfo(ip="10.0.0.1", nonce=7, hotkey="5A"),
