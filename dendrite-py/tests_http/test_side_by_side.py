@@ -4,6 +4,7 @@ the real 10.5.0 axon and ours: the same status codes, messages and results."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import pathlib
@@ -408,20 +409,25 @@ def test_nonces_of_preprocessed_synapses_rise(real_axon: Served) -> None:
 
 
 def test_close_session_closes_the_aiohttp_session_outside_and_inside_a_loop() -> None:
+    async def made(dendrite: Any) -> Any:
+        return await dendrite.session
+
     ours = Dendrite("//Alice")
-
-    async def made() -> Any:
-        return await ours.session
-
-    outside = asyncio.run(made())
+    outside = asyncio.run(made(ours))
     ours.close_session()
     assert outside.closed
 
-    async def closed_inside() -> Any:
-        session = await ours.session
+    async def closed_inside(dendrite: Any) -> Any:
+        session = await dendrite.session
         assert session is not outside
-        ours.close_session()
+        dendrite.close_session()
         await asyncio.sleep(0.05)
         return session
 
-    assert asyncio.run(closed_inside()).closed
+    assert asyncio.run(closed_inside(ours)).closed
+
+    # Left open, it is closed when the dendrite goes.
+    left = asyncio.run(made(ours))
+    del ours
+    gc.collect()
+    assert left.closed

@@ -271,6 +271,15 @@ class Dendrite:
             else:
                 running.create_task(session.close())
 
+    def __del__(self) -> None:
+        """Closes a :attr:`session` left open, as 10.5.0 tries to (``async with`` or
+        :meth:`aclose_session` is the reliable way)."""
+        if getattr(self, "_session", None) is not None:
+            try:
+                self.close_session()
+            except Exception:  # no loop can run now (interpreter shutdown): nothing to do
+                pass
+
     @property
     async def session(self) -> Any:
         """10.5.0's ``session``: an ``aiohttp.ClientSession``, made on first use, for requests
