@@ -11,6 +11,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, List
 
@@ -143,8 +144,19 @@ def test_history_is_bounded_and_query_is_sync(our_axon: Served) -> None:
 def test_keys_and_mistakes() -> None:
     with pytest.raises(ValueError, match="does not expose its secret key"):
         Dendrite(bt.Keypair.create_from_uri("//Alice"))
-    with pytest.raises(ValueError):
-        Dendrite(None)
+    # No wallet: the default wallet's hotkey, as 10.5.0 (a missing hotkey file is a ValueError).
+    code = (
+        "import sys, bittensor as bt; from dendrite_rs.http import Dendrite\n"
+        "try:\n    Dendrite()\nexcept ValueError as e:\n    print('refused:', e)\n"
+        "w = bt.Wallet(); w.create_hotkey_from_uri('//Ferdie', use_password=False, overwrite=True, suppress=True)\n"
+        "d = Dendrite(); print(d.keypair.ss58_address == w.hotkey.ss58_address == str(d)[9:-1])"
+    )
+    home = tempfile.mkdtemp()
+    env = {**os.environ, "HOME": home, "READ_ONLY": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith("refused: "), out.stdout
+    assert out.stdout.splitlines()[-1] == "True", out.stdout
     assert Dendrite("//Alice").uuid
     # A dendrite made from a URI reads like one made from bittensor's keypair of that URI.
     alice, mine = bt.Keypair.create_from_uri("//Alice"), Dendrite("//Alice").keypair

@@ -121,6 +121,18 @@ def _key_arguments(wallet: Any) -> Dict[str, Any]:
     )
 
 
+def _wallet_or_default(wallet: Any) -> Any:
+    """``wallet``, or where none is given the default ``bittensor_wallet.Wallet()`` (10.5.0
+    signs with its hotkey then), when that package is installed."""
+    if wallet is not None:
+        return wallet
+    try:
+        from bittensor_wallet import Wallet
+    except ImportError:
+        return None
+    return Wallet()
+
+
 def _target(axon: Any) -> Tuple[str, int, str]:
     """``(ip, port, hotkey)`` of an ``AxonInfo``, an ``Axon`` or anything with those fields."""
     info = axon.info() if hasattr(axon, "info") and callable(axon.info) else axon
@@ -160,6 +172,7 @@ class Dendrite:
     ) -> None:
         if auth not in ("v10", "btauth"):
             raise ValueError(f"auth must be 'v10' or 'btauth', not {auth!r}")
+        wallet = _wallet_or_default(wallet)
         self._native = _native.HttpClient(
             **_key_arguments(wallet),
             external_ip=external_ip,
