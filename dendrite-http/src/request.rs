@@ -243,6 +243,27 @@ pub struct Signed<'a> {
     pub signature: String,
 }
 
+impl<'a> Signed<'a> {
+    /// `key`'s signature of a request to `axon_hotkey` naming `uuid`, `nonce` and
+    /// `body_hash`: the text is [`signed_text`] with `key`'s own address as the dendrite's.
+    pub fn sign(
+        key: &Keypair,
+        uuid: &'a str,
+        nonce: i128,
+        axon_hotkey: &str,
+        body_hash: &str,
+    ) -> Self {
+        let message = signed_text(nonce, key.ss58_address(), axon_hotkey, uuid, body_hash);
+        let signature = format!("0x{}", hex::encode(key.sign(message.as_bytes())));
+        Signed {
+            uuid,
+            nonce,
+            message,
+            signature,
+        }
+    }
+}
+
 /// A request header's name: static for bittensor's fixed headers, owned for a synapse's own
 /// `bt_header_input_*`.
 pub type HeaderKey = Cow<'static, str>;
@@ -306,20 +327,7 @@ impl Dendrite {
         axon: &AxonTarget,
         nonce: i128,
     ) -> SynapseRequest {
-        let message = signed_text(
-            nonce,
-            self.key.ss58_address(),
-            &axon.hotkey,
-            uuid,
-            &synapse.body_hash,
-        );
-        let signature = format!("0x{}", hex::encode(self.key.sign(message.as_bytes())));
-        let signed = Signed {
-            uuid,
-            nonce,
-            message,
-            signature,
-        };
+        let signed = Signed::sign(&self.key, uuid, nonce, &axon.hotkey, &synapse.body_hash);
         self.render_signed(synapse, axon, signed)
     }
 

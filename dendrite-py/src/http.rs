@@ -16,7 +16,7 @@
 use std::sync::Mutex;
 
 use dendrite::core::{HttpConfig, Phase, SynapseOutcome};
-use dendrite::http::{AxonTarget, PyValue, SynapseCall, TerminalInfo};
+use dendrite::http::{AxonTarget, PyValue, Signed, SynapseCall, TerminalInfo};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
@@ -136,10 +136,16 @@ impl HttpClient {
     }
 
     /// `message` signed with the client's key: 64 bytes of sr25519 under substrate's signing
-    /// context, what `bittensor_wallet.Keypair.sign` makes (for requests sent by other means:
-    /// `Dendrite.preprocess_synapse_for_request`).
+    /// context, what `bittensor_wallet.Keypair.sign` makes (`Dendrite.keypair.sign`).
     fn sign<'py>(&self, py: Python<'py>, message: &[u8]) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.key.sign(message))
+    }
+
+    /// The `bt_header_dendrite_signature` of a 10.x request to `axon_hotkey` naming `nonce`,
+    /// `uuid` and `body_hash`, signed as this client's own requests are (for requests sent by
+    /// other means: `Dendrite.preprocess_synapse_for_request`).
+    fn sign_synapse(&self, nonce: i64, axon_hotkey: &str, uuid: &str, body_hash: &str) -> String {
+        Signed::sign(&self.key, uuid, nonce.into(), axon_hotkey, body_hash).signature
     }
 
     /// Closes idle connections.

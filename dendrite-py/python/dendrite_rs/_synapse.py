@@ -146,6 +146,8 @@ class Synapse(BaseModel):
         set fields as ``bt_header_axon_*``/``bt_header_dendrite_*``, each required field's type
         as ``bt_header_input_obj_*`` (base64 JSON of its empty value), ``header_size``,
         ``total_size`` and ``computed_body_hash``."""
+        from .http import input_header  # the wire's one rule; `http` imports this module lazily
+
         headers = {"name": self.name, "timeout": str(self.timeout)}
         for prefix, info in (("bt_header_axon_", self.axon), ("bt_header_dendrite_", self.dendrite)):
             if info:
@@ -155,12 +157,12 @@ class Synapse(BaseModel):
             if field in headers or value is None or field not in required:
                 continue
             try:
-                empty = json.dumps(value.__class__.__call__())
+                name, encoded = input_header(field, value)
             except TypeError as e:
                 raise ValueError(
                     f"Error serializing {field} with value {value}. Objects must be json serializable."
                 ) from e
-            headers[f"bt_header_input_obj_{field}"] = base64.b64encode(empty.encode()).decode("utf-8")
+            headers[name] = encoded
         headers["header_size"] = str(sys.getsizeof(headers))
         headers["total_size"] = str(self.get_total_size())
         headers["computed_body_hash"] = self.body_hash

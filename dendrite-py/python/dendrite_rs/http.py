@@ -325,8 +325,7 @@ class Dendrite:
             hotkey=self._native.hotkey,
         )
         synapse.axon = terminal(ip=ip, port=port, hotkey=hotkey)
-        message = f"{nonce}.{self._native.hotkey}.{hotkey}.{self.uuid}.{synapse.body_hash}"
-        synapse.dendrite.signature = f"0x{self._native.sign(message.encode()).hex()}"
+        synapse.dendrite.signature = self._native.sign_synapse(nonce, hotkey, self.uuid, synapse.body_hash)
         return synapse
 
     def _get_endpoint_url(self, target_axon: Any, request_name: str) -> str:
@@ -647,10 +646,7 @@ def _parts(synapse: Any, timeout: float) -> Tuple[str, float, str, List[Tuple[st
     fields_json = (", " + json.dumps(own)[1:-1]) if own else ""
     required = _required(type(synapse))
     input_headers = [
-        (
-            f"bt_header_input_obj_{field}",
-            base64.b64encode(json.dumps(type(value)()).encode()).decode(),
-        )
+        input_header(field, value)
         for field, value in dump.items()
         if field in required and value is not None and field not in ("name", "timeout")
     ]
@@ -662,6 +658,13 @@ def _parts(synapse: Any, timeout: float) -> Tuple[str, float, str, List[Tuple[st
         synapse.body_hash,
         int(synapse.get_total_size()),
     )
+
+
+def input_header(field: str, value: Any) -> Tuple[str, str]:
+    """10.5.0's ``bt_header_input_obj_{field}`` header of a required field: base64 of the JSON
+    of its type's empty value (``type(value)()``), never the value (``TypeError`` when that is
+    no JSON)."""
+    return (f"bt_header_input_obj_{field}", base64.b64encode(json.dumps(type(value)()).encode()).decode())
 
 
 #: The end of a streamed answer's chunks.
