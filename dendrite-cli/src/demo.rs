@@ -53,6 +53,7 @@ async fn http_wire(dendrite: &Dendrite, axons: u32) -> Result<(), CliError> {
         ip: dead.ip.clone(),
         port: dead.port,
         hotkey: dead.hotkey.clone(),
+        uid: None,
     });
     let fields =
         PyValue::parse(br#"{"text": "hello from the 10.x wire", "out": null}"#).map_err(failure)?;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use dendrite::core::{seconds, Direction, HttpConfig, SecondsRange, SynapseOutcome};
+use dendrite::core::{seconds, AxonResult, Direction, HttpConfig, SecondsRange};
 use dendrite::http::{AxonTarget, PyValue, SynapseCall};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
 
@@ -158,6 +158,7 @@ fn axons(path: &Path) -> Result<Vec<AxonTarget>, CliError> {
                     .as_str()
                     .ok_or_else(|| bad("no hotkey"))?
                     .to_owned(),
+                uid: axon["uid"].as_u64(),
             })
         })
         .collect()
@@ -249,7 +250,7 @@ fn write_rows(
     info: &RoundInfo,
     targets: &[AxonTarget],
     synapse: &str,
-    outcomes: &[SynapseOutcome],
+    outcomes: &[AxonResult],
     json: bool,
     recorder: &mut Option<Recorder>,
     record: &crate::record::RecordArgs,
@@ -287,7 +288,7 @@ fn draw_timeline(
     info: &RoundInfo,
     targets: &[AxonTarget],
     call: &SynapseCall,
-    outcomes: &[SynapseOutcome],
+    outcomes: &[AxonResult],
 ) -> Result<(), CliError> {
     let rows: Vec<Row> = targets
         .iter()
@@ -314,7 +315,7 @@ fn draw_timeline(
     Ok(())
 }
 
-fn print_table(targets: &[AxonTarget], outcomes: &[SynapseOutcome]) {
+fn print_table(targets: &[AxonTarget], outcomes: &[AxonResult]) {
     let rows: Vec<Vec<String>> = targets
         .iter()
         .zip(outcomes)

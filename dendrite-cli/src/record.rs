@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dendrite::core::{Direction, Phase, Phases, SynapseOutcome};
+use dendrite::core::{AxonResult, Direction, Phase, Phases};
 use dendrite::http::{AxonTarget, PyValue};
 use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
 use serde::{Deserialize, Serialize};
@@ -282,7 +282,7 @@ impl Row {
         position: usize,
         axon: &AxonTarget,
         synapse: &str,
-        outcome: &SynapseOutcome,
+        outcome: &AxonResult,
         content: RowContent,
     ) -> Self {
         let answer = &outcome.answer;

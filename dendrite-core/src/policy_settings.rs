@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::config::{BackoffConfig, ClientConfig, Quorum, RetryConfig};
-use crate::seconds::{seconds, SecondsError, SecondsRange};
+use crate::neutral::seconds::{seconds, SecondsError, SecondsRange};
 
 /// One policy setting, for naming it in messages as its front end spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

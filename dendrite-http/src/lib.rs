@@ -18,7 +18,7 @@
 //! let call = SynapseCall::new("Hashed", 12.0, &fields, &["text"], &["text"], None).unwrap();
 //! let dendrite = Dendrite::new(Keypair::from_uri("//Alice").unwrap(), "192.0.2.1");
 //! let bob = Keypair::from_uri("//Bob").unwrap();
-//! let axon = AxonTarget { ip: "127.0.0.1".into(), port: 8091, hotkey: bob.ss58_address().into() };
+//! let axon = AxonTarget { ip: "127.0.0.1".into(), port: 8091, hotkey: bob.ss58_address().into(), uid: None };
 //! let request = dendrite.render(&call, &axon, 1_796_473_710_744_629_982);
 //! assert_eq!(request.path, "/Hashed");
 //! assert!(request.signed_message.ends_with(call.body_hash()));

@@ -219,6 +219,10 @@ pub struct AxonTarget {
     pub port: u16,
     /// Its hotkey's SS58 address.
     pub hotkey: String,
+    /// Its uid in the metagraph, where the caller knows it (10.x's `AxonInfo` carries none;
+    /// the request never names it): per-endpoint metrics and statistics name the axon by it,
+    /// else by its hotkey.
+    pub uid: Option<u64>,
 }
 
 /// Who sends: the dendrite's key, uuid, reported IP and version.
@@ -508,6 +512,7 @@ mod tests {
             ip: "255.255.255.255".into(),
             port: 65535,
             hotkey: key.ss58_address().into(),
+            uid: None,
         };
         let dendrite = Dendrite::new(key, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
         let request = dendrite.render(&call, &axon, i128::MAX);

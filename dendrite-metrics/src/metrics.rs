@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use dendrite_core::{CallObserver, CallReport, Direction, EndpointSummary, Phase, Phases};
+use dendrite_core::{
+    endpoint_label, CallKind, CallObserver, CallReport, EndpointReport, Phase, Phases,
+};
 use lru::LruCache;
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
@@ -67,10 +69,11 @@ impl MetricsConfig {
     }
 }
 
-/// `dendrite_phase_seconds` at DEBUG: one histogram per direction × phase (bounded labels).
+/// `dendrite_phase_seconds` at DEBUG: one histogram per kind of call × phase (bounded labels).
 struct PhaseSeries {
-    /// `[forward, backward]`, each in `Phase::ALL` order.
-    histograms: [[Histogram; Phase::COUNT]; 2],
+    /// In `CallKind::ALL` order (3.x forward, 3.x backward, 10.x synapse), each in `Phase::ALL`
+    /// order.
+    histograms: [[Histogram; Phase::COUNT]; 3],
 }
 
 impl PhaseSeries {
@@ -88,14 +91,15 @@ impl PhaseSeries {
             Phase::ALL.map(|phase| vec.with_label_values(&[base[0], base[1], d, phase.name()]))
         };
         Ok(PhaseSeries {
-            histograms: [direction("forward"), direction("backward")],
+            histograms: CallKind::ALL.map(|kind| direction(kind.as_str())),
         })
     }
 
     /// Observes the phases a call reached: all seven once an RPC was attempted, else only
     /// the queue (and nothing for calls that never queued, such as the dummy endpoint).
-    fn observe(&self, direction: Direction, phases: &Phases) {
-        let histograms = &self.histograms[usize::from(direction == Direction::Backward)];
+    fn observe(&self, kind: CallKind, phases: &Phases) {
+        let index = CallKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        let histograms = &self.histograms[index];
         if phases.rpc_attempted {
             for (histogram, (_, time)) in histograms.iter().zip(phases.named()) {
                 histogram.observe(time.as_secs_f64());
@@ -110,7 +114,7 @@ struct PerUid {
     latency: HistogramVec,
     successes: IntCounterVec,
     failures: IntCounterVec,
-    seen: Mutex<HashSet<u64>>,
+    seen: Mutex<HashSet<String>>,
 }
 
 /// The dendrite's Prometheus registry and statistics; a [`CallObserver`].
@@ -126,7 +130,7 @@ pub struct DendriteMetrics {
     phases: Option<PhaseSeries>,
     /// Per-endpoint statistics; its lock is also the one a call is counted under and a
     /// [`render`](Self::render) gathers under, so scrapes see calls whole.
-    stats: Mutex<LruCache<(u64, String), EndpointStats>>,
+    stats: Mutex<LruCache<(Option<u64>, String), EndpointStats>>,
 }
 
 impl std::fmt::Debug for DendriteMetrics {
@@ -272,7 +276,9 @@ impl DendriteMetrics {
         serde_json::to_string(&self.stats()).unwrap_or_else(|_| "[]".into())
     }
 
-    fn lock_stats(&self) -> std::sync::MutexGuard<'_, LruCache<(u64, String), EndpointStats>> {
+    fn lock_stats(
+        &self,
+    ) -> std::sync::MutexGuard<'_, LruCache<(Option<u64>, String), EndpointStats>> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -286,7 +292,7 @@ impl DendriteMetrics {
     fn count_request(&self, report: &CallReport<'_>) {
         let (wallet, identifier) = (self.config.wallet.as_str(), self.config.identifier.as_str());
         let n = report.endpoint_count() as u64;
-        if report.direction == Direction::Backward {
+        if !report.kind.answers() {
             self.count("total_backward_requests", 1);
             self.count("total_backward_endpoint_requests", n);
             return;
@@ -304,10 +310,10 @@ impl DendriteMetrics {
 
     /// One endpoint's series: what came back, success or failure, codes, wire bytes,
     /// phases, and (forward, DEBUG) its per-uid series.
-    fn count_endpoint(&self, direction: Direction, endpoint: &EndpointSummary<'_>) {
+    fn count_endpoint(&self, kind: CallKind, endpoint: &dyn EndpointReport) {
         let (wallet, identifier) = (self.config.wallet.as_str(), self.config.identifier.as_str());
         let (success, time) = (endpoint.success(), endpoint.time());
-        let forward = direction == Direction::Forward;
+        let forward = kind.answers();
         if forward {
             self.count("total_response_params", endpoint.output_values() as u64);
             self.count("total_response_bytes", endpoint.output_bytes() as u64);
@@ -324,16 +330,20 @@ impl DendriteMetrics {
         }
         for code in endpoint.codes() {
             self.codes
-                .with_label_values(&[wallet, identifier, direction.as_str(), code])
+                .with_label_values(&[wallet, identifier, kind.as_str(), code])
                 .inc();
         }
         self.wire_bytes[0].inc_by(endpoint.bytes_sent() as u64);
         self.wire_bytes[1].inc_by(endpoint.bytes_received() as u64);
         if let Some(phases) = &self.phases {
-            phases.observe(direction, endpoint.phases());
+            phases.observe(kind, endpoint.phases());
         }
         if let (Some(per_uid), true) = (&self.per_uid, forward) {
-            let uid = Self::uid_label(per_uid, self.config.max_uid_series, endpoint.uid());
+            let uid = Self::uid_label(
+                per_uid,
+                self.config.max_uid_series,
+                endpoint_label(endpoint),
+            );
             let labels = [wallet, identifier, uid.as_str()];
             if success {
                 per_uid
@@ -347,11 +357,12 @@ impl DendriteMetrics {
         }
     }
 
-    /// The per-uid label for `uid`: itself while under the cap, else [`OTHER_UID`].
-    fn uid_label(per_uid: &PerUid, cap: usize, uid: u64) -> String {
+    /// The per-uid label for an endpoint known by `label` (its uid, else its hotkey): itself
+    /// while under the cap, else [`OTHER_UID`].
+    fn uid_label(per_uid: &PerUid, cap: usize, label: String) -> String {
         let mut seen = per_uid.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.contains(&uid) || (seen.len() < cap && seen.insert(uid)) {
-            uid.to_string()
+        if seen.contains(&label) || (seen.len() < cap && seen.insert(label.clone())) {
+            label
         } else {
             OTHER_UID.to_string()
         }
@@ -365,8 +376,8 @@ impl CallObserver for DendriteMetrics {
         }
         let mut stats = self.lock_stats();
         self.count_request(report);
-        for endpoint in report.endpoints() {
-            self.count_endpoint(report.direction, &endpoint);
+        report.for_each_endpoint(|endpoint| {
+            self.count_endpoint(report.kind, endpoint);
             let key = (endpoint.uid(), endpoint.hotkey().to_owned());
             let entry = stats.get_or_insert_mut(key, || EndpointStats {
                 uid: endpoint.uid(),
@@ -380,6 +391,6 @@ impl CallObserver for DendriteMetrics {
                 endpoint.bytes_sent(),
                 endpoint.bytes_received(),
             );
-        }
+        });
     }
 }

@@ -11,8 +11,9 @@ const EWMA_ALPHA: f64 = 0.1;
 /// What one endpoint did across calls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct EndpointStats {
-    /// The endpoint's uid.
-    pub uid: u64,
+    /// The endpoint's uid, where its caller gave one (3.x endpoints always; 10.x axons when
+    /// named by uid).
+    pub uid: Option<u64>,
     /// Its hotkey.
     pub hotkey: String,
     /// Endpoint calls (forward and backward).
@@ -70,7 +71,7 @@ pub fn table(stats: &[EndpointStats]) -> String {
         let codes: Vec<String> = s.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
         out.push_str(&format!(
             "{:>6}  {:<10}  {:>8}  {:>8}  {:>8}  {:>11.3}  {:>12}  {:>12}  {}\n",
-            s.uid,
+            s.uid.map_or_else(|| "-".to_owned(), |uid| uid.to_string()),
             s.hotkey.chars().take(10).collect::<String>(),
             s.requests,
             s.successes,

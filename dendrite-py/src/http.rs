@@ -15,7 +15,7 @@
 
 use std::sync::Mutex;
 
-use dendrite::core::{HttpConfig, Phase, SynapseOutcome};
+use dendrite::core::{AxonResult, HttpConfig, Phase};
 use dendrite::http::{AxonTarget, PyValue, Signed, SynapseCall, TerminalInfo};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
 use pyo3::prelude::*;
@@ -168,7 +168,12 @@ impl HttpClient {
     ) -> PyResult<CallHandle> {
         let call = synapse_call(parts)?;
         let (ip, port, hotkey) = axon;
-        let target = AxonTarget { ip, port, hotkey };
+        let target = AxonTarget {
+            ip,
+            port,
+            hotkey,
+            uid: None,
+        };
         let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
             let mut stream = client.call_synapse_stream(&target, &call);
@@ -211,7 +216,12 @@ impl HttpClient {
         let call = synapse_call(parts)?;
         let targets: Vec<AxonTarget> = axons
             .into_iter()
-            .map(|(ip, port, hotkey)| AxonTarget { ip, port, hotkey })
+            .map(|(ip, port, hotkey)| AxonTarget {
+                ip,
+                port,
+                hotkey,
+                uid: None,
+            })
             .collect();
         let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
@@ -258,7 +268,7 @@ fn synapse_call(parts: SynapseParts) -> PyResult<SynapseCall> {
 #[allow(clippy::type_complexity)]
 fn result_of<'py>(
     py: Python<'py>,
-    outcome: &SynapseOutcome,
+    outcome: &AxonResult,
 ) -> PyResult<(
     i64,
     u16,
@@ -366,7 +376,7 @@ fn to_python<'py>(py: Python<'py>, value: &PyValue) -> PyResult<Bound<'py, PyAny
 
 /// Hands the outcomes to the loop's thread; a loop that is gone, or results that cannot be
 /// made, get Python's "unraisable" report: nothing is raised on a runtime thread.
-fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[SynapseOutcome]) {
+fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[AxonResult]) {
     let results: PyResult<Vec<_>> = outcomes.iter().map(|o| result_of(py, o)).collect();
     let delivered = results
         .and_then(|results| event_loop.call_method1(py, "call_soon_threadsafe", (done, results)));

@@ -7,6 +7,10 @@
 //!   dependencies are taken from the workspace's resolve, which can only over-count.
 //! - **The map**: ARCHITECTURE.md's crate table lists every member but xtask with exactly its
 //!   normal dependencies among our crates, and rules for each.
+//! - **Layers inside dendrite-core**: ARCHITECTURE.md's module table says which paths each
+//!   layer's modules never name (the wire-neutral core no wire, each wire not the other, none
+//!   the facade); every source file of those modules is read, comments left out, and a path
+//!   it names against its row fails the test, naming the file and the line.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -219,6 +223,81 @@ pub fn architecture_table(text: &str) -> BTreeMap<String, (BTreeSet<String>, BTr
         .collect()
 }
 
+/// A row of ARCHITECTURE.md's module table: a layer of dendrite-core, its modules (folders or
+/// files under `dendrite-core/src/`) and the paths none of them may name.
+#[derive(Debug, PartialEq)]
+pub struct ModuleLayer {
+    /// The layer's name.
+    pub layer: String,
+    /// Its modules.
+    pub modules: Vec<String>,
+    /// Paths its code never names (`crate::http`, `dendrite_wire`).
+    pub never: Vec<String>,
+}
+
+/// Rows of ARCHITECTURE.md's module table (five cells: layer, modules, may name, never names,
+/// owns; the crate table's rows have four).
+pub fn module_table(text: &str) -> Vec<ModuleLayer> {
+    let names_in = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // | layer | `modules` | may name | never names | owns |
+            let [_, layer, modules, _, never, _, _] = cells[..] else {
+                return None;
+            };
+            let modules = names_in(modules);
+            (!modules.is_empty()).then(|| ModuleLayer {
+                layer: layer.to_owned(),
+                modules,
+                never: names_in(never),
+            })
+        })
+        .collect()
+}
+
+/// Where the code of `source` (one Rust file, comments left out) names one of `never`: each as
+/// `line number: path`. A path is named when it is followed by neither a letter, a digit nor
+/// an underscore (`crate::http` is not `crate::https`).
+pub fn named_paths(source: &str, never: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (number, line) in source.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        for path in never {
+            let named = code.match_indices(path.as_str()).any(|(at, _)| {
+                let after = code[at + path.len()..].chars().next();
+                let before = code[..at].chars().next_back();
+                let boundary =
+                    |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                boundary(after) && boundary(before)
+            });
+            if named {
+                found.push(format!("{}: {path}", number + 1));
+            }
+        }
+    }
+    found
+}
+
+/// Every `.rs` file under `path` (itself, when it is one).
+fn rust_files(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    if path.is_file() {
+        return vec![path.to_owned()];
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        files.extend(rust_files(&entry.path()));
+    }
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +385,71 @@ mod tests {
                 "ARCHITECTURE.md: what {member} depends on"
             );
         }
+    }
+
+    #[test]
+    fn no_core_module_names_what_its_layer_forbids() {
+        let text = std::fs::read_to_string(crate::util::root().join("ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md");
+        let layers = module_table(&text);
+        let names: Vec<&str> = layers.iter().map(|l| l.layer.as_str()).collect();
+        assert_eq!(
+            names,
+            ["core", "3.x wire", "10.x wire", "facade"],
+            "module table rows"
+        );
+        let src = crate::util::root().join("dendrite-core/src");
+        let mut failures = Vec::new();
+        for layer in &layers {
+            for module in &layer.modules {
+                let path = [src.join(module), src.join(format!("{module}.rs"))]
+                    .into_iter()
+                    .find(|p| p.exists())
+                    .unwrap_or_else(|| panic!("module table: no module {module}"));
+                for file in rust_files(&path) {
+                    let source = std::fs::read_to_string(&file).expect("source");
+                    for found in named_paths(&source, &layer.never) {
+                        failures.push(format!("{} ({}): {found}", file.display(), layer.layer));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "layers broken: {failures:#?}");
+        // Every file of dendrite-core/src belongs to a layer.
+        let listed: Vec<std::path::PathBuf> = layers
+            .iter()
+            .flat_map(|l| l.modules.iter())
+            .flat_map(|m| {
+                [src.join(m), src.join(format!("{m}.rs"))]
+                    .into_iter()
+                    .filter(|p| p.exists())
+                    .flat_map(|p| rust_files(&p))
+            })
+            .collect();
+        for file in rust_files(&src) {
+            assert!(
+                listed.contains(&file),
+                "{} is in no layer of the module table",
+                file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_layer_check_finds_what_it_should() {
+        let never = ["crate::http".to_owned(), "dendrite_wire".to_owned()];
+        let source = "use crate::http::pool;\n// crate::http in a comment\nlet x = crate::https;\n\
+                      use dendrite_wire::Tensor; // and dendrite_wire here\nuse my_dendrite_wire;\n";
+        assert_eq!(
+            named_paths(source, &never),
+            ["1: crate::http", "4: dendrite_wire"]
+        );
+        let text = "| layer | modules | may name | never names | owns |\n|---|---|---|---|---|\n\
+                    | core | `neutral` | – | `crate::grpc`, `dendrite_wire` | x |\n\
+                    | `crate` | x | `b` | `d` |\n";
+        let rows = module_table(text);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].modules, ["neutral"]);
+        assert_eq!(rows[0].never, ["crate::grpc", "dendrite_wire"]);
     }
 }

@@ -108,6 +108,7 @@ impl HttpAxonHandle {
             ip: self.shared.addr.ip().to_string(),
             port: self.shared.addr.port(),
             hotkey: self.shared.hotkey.clone(),
+            uid: None,
         }
     }
 

@@ -29,8 +29,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use dendrite_keys::SigningScheme;
 
-use crate::keys::Keypair;
-use crate::signature::{sign_header, sign_headers, HeaderRequest};
+use dendrite_keys::signature::{sign_header, sign_headers, HeaderRequest};
+use dendrite_keys::Keypair;
 
 /// What lanes sign: the 3.x signature, which may be made ahead of its call.
 const SCHEME: SigningScheme = SigningScheme::Bittensor3;
@@ -265,7 +265,7 @@ impl Drop for LaneGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signature::SignatureHeader;
+    use dendrite_keys::signature::SignatureHeader;
 
     fn signer() -> Signer {
         Signer {

@@ -21,10 +21,10 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 use tokio::sync::Semaphore;
 
-use crate::config::ReceptorConfig;
-use crate::connector::{connect_limited, WireBytes};
-use crate::phases::{ConnectLog, Probe};
-use crate::transport::{AnswerBody, Exchange};
+use super::config::ReceptorConfig;
+use crate::neutral::connector::{connect_limited, WireBytes};
+use crate::neutral::phases::{ConnectLog, Probe};
+use crate::neutral::transport::{AnswerBody, Exchange};
 
 /// A handle for opening streams on one connection: each [`Exchange`] is one stream.
 #[derive(Clone, Debug)]

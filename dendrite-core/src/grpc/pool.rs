@@ -10,9 +10,9 @@ use dendrite_wire::Endpoint;
 use lru::LruCache;
 use tokio::sync::Semaphore;
 
-use crate::config::ReceptorConfig;
-use crate::connector::WireBytes;
-use crate::grpc::receptor::Receptor;
+use super::config::ReceptorConfig;
+use super::receptor::Receptor;
+use crate::neutral::connector::WireBytes;
 
 /// Receptors by endpoint hotkey, bounded and least-recently-used.
 #[derive(Debug)]

@@ -14,15 +14,15 @@ use dendrite_wire::VERSION_AS_INT;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use tokio::sync::Semaphore;
 
-use crate::config::ReceptorConfig;
-use crate::connector::WireBytes;
-use crate::grpc::lanes::{Lanes, RoundCall, SignedLane};
-use crate::grpc::link::Link;
-use crate::grpc::results::CallFailure;
-use crate::grpc::unary;
-use crate::keys::Keypair;
-use crate::phases::{transport_phases, ConnectLog, Phases, Probe};
-use crate::signature;
+use super::config::ReceptorConfig;
+use super::lanes::{Lanes, RoundCall, SignedLane};
+use super::link::Link;
+use super::results::CallFailure;
+use super::unary;
+use crate::neutral::connector::WireBytes;
+use crate::neutral::phases::{transport_phases, ConnectLog, Phases, Probe};
+use dendrite_keys::signature;
+use dendrite_keys::Keypair;
 use dendrite_wire::Compression;
 
 /// A failure this close to the deadline is the deadline's doing.

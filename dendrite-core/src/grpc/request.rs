@@ -7,7 +7,7 @@ use dendrite_wire::proto::{ReturnCode, TensorMessage};
 use dendrite_wire::synapse::{max_forward_response_bytes, NonFinite};
 use dendrite_wire::{Synapse, SynapseError, Tensor, VERSION_AS_INT};
 
-use crate::grpc::results::{return_code, CallFailure, EndpointResult, SynapseResult};
+use super::results::{return_code, CallFailure, EndpointResult, SynapseResult};
 use dendrite_wire::Compression;
 
 /// A forward request for one input tensor, shared by every endpoint that gets that input.

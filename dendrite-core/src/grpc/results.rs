@@ -8,8 +8,10 @@ use dendrite_wire::proto::ReturnCode;
 use dendrite_wire::Tensor;
 use tonic::Code;
 
-use crate::outcome::{Outcome, WireOutcome};
-use crate::phases::Phases;
+use crate::neutral::gather::Unfinished;
+use crate::neutral::outcome::{Outcome, WireOutcome};
+use crate::neutral::phases::Phases;
+use crate::neutral::policy::{NoSlot, WireFailure};
 
 /// The result of one synapse at one endpoint.
 #[derive(Clone, Debug)]
@@ -105,15 +107,24 @@ pub fn outcome_of(code: ReturnCode) -> Outcome {
     }
 }
 
-impl From<&crate::client::Unfinished> for CallFailure {
+impl WireFailure for CallFailure {
+    /// The deadline passed waiting for a slot: `Timeout`, as the reference's timeout reads;
+    /// a client shutting down: `UnknownException`.
+    fn no_slot(why: NoSlot, timeout: Duration) -> Self {
+        match why {
+            NoSlot::Deadline => CallFailure::timeout(timeout),
+            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
+        }
+    }
+
     /// 3.x codes for endpoints the fan-out ended: `Timeout` when cut by the quorum,
     /// `UnknownException` for a task that died.
-    fn from(why: &crate::client::Unfinished) -> Self {
+    fn unfinished(why: &Unfinished) -> Self {
         match why {
-            crate::client::Unfinished::CutByQuorum(message) => {
+            Unfinished::CutByQuorum(message) => {
                 CallFailure::new(ReturnCode::Timeout, message.clone())
             }
-            crate::client::Unfinished::TaskDied => {
+            Unfinished::TaskDied => {
                 CallFailure::new(ReturnCode::UnknownException, "endpoint task failed")
             }
         }

@@ -22,9 +22,9 @@ use dendrite_wire::Compression;
 use http::HeaderMap;
 use tonic::{Code, Status};
 
-use crate::grpc::results::CallFailure;
-use crate::phases::Probe;
-use crate::transport::{check_declared, AnswerBody, Exchange};
+use super::results::CallFailure;
+use crate::neutral::phases::Probe;
+use crate::neutral::transport::{check_declared, AnswerBody, Exchange};
 
 /// Length of the gRPC message prefix: a compressed flag and a big-endian u32 length.
 pub(crate) const PREFIX_LEN: usize = 5;

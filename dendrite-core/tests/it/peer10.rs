@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dendrite_core::{Client, ClientConfig, Keypair, SynapseOutcome};
+use dendrite_core::{AxonResult, Client, ClientConfig, Keypair};
 use dendrite_http::{AxonTarget, PyValue, SynapseCall};
 
 /// The shared folder (`DENDRITE_SHARED`, else `../shared` beside the workspace).
@@ -99,6 +99,7 @@ impl PeerAxon {
                 ip: String::new(),
                 port: 0,
                 hotkey: String::new(),
+                uid: None,
             },
         };
         let started = Instant::now();
@@ -120,6 +121,7 @@ impl PeerAxon {
             ip: info["ip"].as_str().unwrap().to_owned(),
             port: info["port"].as_u64().unwrap() as u16,
             hotkey: info["hotkey"].as_str().unwrap().to_owned(),
+            uid: None,
         };
         axon
     }
@@ -149,7 +151,7 @@ fn alice() -> Client {
     )
 }
 
-fn field<'a>(outcome: &'a SynapseOutcome, name: &str) -> &'a PyValue {
+fn field<'a>(outcome: &'a AxonResult, name: &str) -> &'a PyValue {
     outcome
         .answer
         .fields
@@ -158,7 +160,7 @@ fn field<'a>(outcome: &'a SynapseOutcome, name: &str) -> &'a PyValue {
         .unwrap_or_else(|| panic!("no field {name} in {outcome:?}"))
 }
 
-fn message(outcome: &SynapseOutcome) -> &str {
+fn message(outcome: &AxonResult) -> &str {
     outcome
         .answer
         .dendrite

@@ -85,6 +85,7 @@ fn requests_are_the_real_dendrites_byte_for_byte() {
             ip: axon.ip.clone().unwrap(),
             port: axon.port.unwrap() as u16,
             hotkey: axon.hotkey.clone().unwrap(),
+            uid: None,
         };
         let ours = dendrite.render(&call, &target, *nonce);
         assert_eq!(

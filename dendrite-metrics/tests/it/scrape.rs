@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use dendrite_axon::{serve, AxonConfig, Behaviour, ToyModel};
 use dendrite_core::{
-    CallObserver, CallReport, Client, ClientConfig, Direction, EndpointResult, Keypair,
-    SynapseResult,
+    CallKind, CallObserver, CallReport, Client, ClientConfig, EndpointResult, GrpcCallView,
+    Keypair, SynapseResult,
 };
 use dendrite_metrics::{serve_metrics, DendriteMetrics, Level, MetricsConfig, OTHER_UID};
 use dendrite_wire::synapse::TextLastHiddenState;
@@ -16,10 +16,10 @@ use dendrite_wire::Endpoint;
 use dendrite_wire::{ReturnCode, Synapse, Tensor};
 
 /// One sample of the text exposition: name, labels, value.
-type Sample = (String, BTreeMap<String, String>, f64);
+pub(crate) type Sample = (String, BTreeMap<String, String>, f64);
 
 /// Parses the Prometheus text format (comments skipped; label values without escapes).
-fn parse(text: &str) -> Vec<Sample> {
+pub(crate) fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
@@ -45,7 +45,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// The sum of the samples named `name` whose labels include `want`.
-fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|(n, labels, _)| {
@@ -280,10 +280,10 @@ async fn counters_and_histograms_match_what_happened() {
 
     let stats = metrics.stats();
     assert_eq!(stats.len(), 5);
-    let refused = stats.iter().find(|s| s.uid == 3).unwrap();
+    let refused = stats.iter().find(|s| s.uid == Some(3)).unwrap();
     assert_eq!((refused.requests, refused.failures), (1, 1));
     assert_eq!(refused.codes.get("NotServingNucleus"), Some(&1));
-    let good = stats.iter().find(|s| s.uid == 0).unwrap();
+    let good = stats.iter().find(|s| s.uid == Some(0)).unwrap();
     assert_eq!(
         (good.requests, good.successes),
         (3, 3),
@@ -332,13 +332,16 @@ fn per_uid_series_and_statistics_stay_capped_with_ten_thousand_endpoints() {
     let synapses: Vec<Synapse> = vec![TextLastHiddenState::default().into()];
     let inputs = vec![Tensor::empty(); 10_000];
     for _ in 0..2 {
+        let view = GrpcCallView {
+            endpoints: &endpoints,
+            synapses: &synapses,
+            inputs: &inputs,
+            results: &results,
+        };
         metrics.call_finished(&CallReport::new(
-            Direction::Forward,
-            &endpoints,
-            &synapses,
-            &inputs,
-            &results,
+            CallKind::Forward,
             Duration::from_millis(5),
+            &view,
         ));
     }
     let samples = parse(&metrics.render());
@@ -364,14 +367,13 @@ fn per_uid_series_and_statistics_stay_capped_with_ten_thousand_endpoints() {
 fn info_has_no_per_uid_series_and_off_has_no_observer() {
     let info = metrics(Level::Info, 100, 100);
     let (endpoints, results) = synthetic(3);
-    info.call_finished(&CallReport::new(
-        Direction::Forward,
-        &endpoints,
-        &[],
-        &[],
-        &results,
-        Duration::ZERO,
-    ));
+    let view = GrpcCallView {
+        endpoints: &endpoints,
+        synapses: &[],
+        inputs: &[],
+        results: &results,
+    };
+    info.call_finished(&CallReport::new(CallKind::Forward, Duration::ZERO, &view));
     let text = info.render();
     assert!(text.contains("dendrite_counters") && !text.contains("per_uid"));
     assert!(

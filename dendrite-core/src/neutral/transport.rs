@@ -18,7 +18,7 @@ use std::future::Future;
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 
-use crate::phases::Probe;
+use super::phases::Probe;
 
 /// One request and its answer on a connection.
 pub(crate) trait Exchange {

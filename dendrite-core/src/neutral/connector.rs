@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::phases::ConnectLog;
+use super::phases::ConnectLog;
 
 /// Bytes through every connection of a pool, as TCP payload (HTTP/2 frames, after any
 /// compression).

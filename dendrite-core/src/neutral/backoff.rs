@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
-use crate::config::BackoffConfig;
+use super::settings::BackoffConfig;
 
 /// Consecutive failures of one endpoint and when it may be called again.
 #[derive(Clone, Copy, Debug)]

@@ -12,23 +12,25 @@ use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, CallError};
-use super::gather::{fan_out, Unfinished};
-use super::policy::{backoff_message, Attempted, NoSlot};
+use super::lanes::SignedLane;
+use super::report::GrpcCallView;
+use super::request::{self, PreparedForward};
+use super::results::{CallFailure, EndpointResult};
 use super::round_signing::RoundSigner;
-use super::{CallContext, Client, Inner};
-use crate::grpc::lanes::SignedLane;
-use crate::grpc::request::{self, PreparedForward};
-use crate::grpc::results::{CallFailure, EndpointResult};
-use crate::observer::Direction;
-use crate::phases::Phases;
+use super::{CallContext, Grpc};
+use crate::neutral::observer::CallKind;
+use crate::neutral::outcome::WireOutcome;
+use crate::neutral::phases::Phases;
+use crate::neutral::policy::WireFailure;
+use crate::neutral::policy::{backoff_message, Attempted};
 
-impl Client {
+impl Grpc {
     /// Sends `inputs[i]` to `endpoints[i]` for every synapse, all endpoints at once, and returns
     /// per endpoint × synapse the output (zeros of the expected shape on failure), code,
     /// message and time. Each endpoint's call ends by `timeout` from now, whatever the peer
     /// does. Errors are the caller's mistakes only; peer failures are codes.
-    pub async fn forward(
-        &self,
+    pub(crate) async fn forward(
+        self: &Arc<Self>,
         endpoints: &[Endpoint],
         synapses: &[Synapse],
         inputs: &[Tensor],
@@ -44,47 +46,42 @@ impl Client {
                 .cloned();
             prepared.push(reuse.unwrap_or_else(|| {
                 Arc::new(PreparedForward::new(
-                    self.inner.key.ss58_address(),
+                    self.core.key().ss58_address(),
                     &call.synapses,
                     input.clone(),
-                    self.inner.config.receptor.max_response_bytes,
-                    self.inner.config.receptor.compression,
+                    self.settings.receptor.max_response_bytes,
+                    self.settings.receptor.compression,
                 ))
             }));
         }
         let sends = |index: usize| {
-            let ready = self
-                .inner
-                .forward_ready(&endpoints[index], &prepared[index]);
+            let ready = self.forward_ready(&endpoints[index], &prepared[index]);
             ready.ok().map(|(addr, _frame)| addr)
         };
-        let mut round = RoundSigner::new(&self.inner, endpoints, sends);
+        let mut round = RoundSigner::new(self, endpoints, sends);
         let one = |index: usize| {
             let signed = round.take(index);
-            let (inner, call) = (self.inner.clone(), call.clone());
+            let (inner, call) = (self.clone(), call.clone());
             let (endpoint, prepared) = (endpoints[index].clone(), prepared[index].clone());
             async move { inner.forward_one(&endpoint, &prepared, &call, signed).await }
         };
-        let fallback = |index: usize, why: &Unfinished| {
-            let failure = CallFailure::from(why);
+        let fallback = |index: usize, failure: CallFailure| {
             request::uniform_failure(&prepared[index].nills, &failure, call.start.elapsed())
         };
-        let quorum = self.inner.config.quorum;
-        let results = fan_out(endpoints.len(), quorum, one, fallback).await;
-        self.inner.report(
-            Direction::Forward,
+        let results = self.core.fan_out(endpoints.len(), one, fallback).await;
+        let view = GrpcCallView {
             endpoints,
-            &call.synapses,
+            synapses: &call.synapses,
             inputs,
-            &results,
-            call.start,
-        );
+            results: &results,
+        };
+        self.core.report(CallKind::Forward, call.start, &view);
         Ok(results)
     }
 }
 
 /// The 3.x wire's local checks and its slot-and-receptor step, shared by Forward and Backward.
-impl Inner {
+impl Grpc {
     /// Checks shared by forward and backward before any traffic: empty input, the dummy
     /// endpoint and an unusable address answer locally.
     pub(super) fn local_failure(&self, endpoint: &Endpoint, input: &Tensor) -> Option<CallFailure> {
@@ -105,14 +102,21 @@ impl Inner {
         endpoint: &Endpoint,
         deadline: Instant,
         timeout: Duration,
-    ) -> Result<(tokio::sync::OwnedSemaphorePermit, Arc<crate::Receptor>), CallFailure> {
+    ) -> Result<
+        (
+            tokio::sync::OwnedSemaphorePermit,
+            Arc<super::receptor::Receptor>,
+        ),
+        CallFailure,
+    > {
         let addr = endpoint
             .socket_addr()
             .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
-        let permit = self.slot(deadline).await.map_err(|no_slot| match no_slot {
-            NoSlot::Deadline => CallFailure::timeout(timeout),
-            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
-        })?;
+        let permit = self
+            .core
+            .slot(deadline)
+            .await
+            .map_err(|why| CallFailure::no_slot(why, timeout))?;
         let receptor = self
             .pool
             .get(endpoint, addr)
@@ -130,7 +134,7 @@ enum NotSent {
     Unsent(CallFailure),
 }
 
-impl Inner {
+impl Grpc {
     /// One endpoint's Forward: the local checks and the backoff, the RPC with its slot and
     /// retries, then the answer read into per-synapse results. The first attempt sends
     /// `signed`'s header when the round signed one.
@@ -165,27 +169,20 @@ impl Inner {
                 let receptor = self.pool.get(endpoint, addr).map_err(|e| {
                     CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
                 })?;
-                let (key, kind, limit) =
-                    (&self.key, RequestType::Forward, prepared.max_response_bytes);
+                let (key, kind, limit) = (
+                    self.core.key(),
+                    RequestType::Forward,
+                    prepared.max_response_bytes,
+                );
                 let (response, phases) = receptor
                     .call_signed(kind, frame.clone(), key, signed, call.deadline, limit)
                     .await;
                 Ok((response, phases))
             }
         };
-        let no_slot = |why: NoSlot| match why {
-            NoSlot::Deadline => CallFailure::timeout(call.timeout),
-            NoSlot::Closed => CallFailure::new(ReturnCode::UnknownException, "client closed"),
-        };
         let tried = self
-            .attempts(
-                start,
-                call.deadline,
-                &mut phases,
-                &mut retries,
-                no_slot,
-                attempt,
-            )
+            .core
+            .attempts(&call.clock(), &mut phases, &mut retries, attempt)
             .await;
         let response = match tried {
             Attempted::Done(response) => response,
@@ -226,7 +223,7 @@ impl Inner {
             prepared,
             response,
             call.start,
-            self.config.reject_non_finite,
+            self.settings.reject_non_finite,
         );
         phases.decode = decode_time(&synapses, decoding);
         EndpointResult {
@@ -267,25 +264,31 @@ impl Inner {
 
     /// The `Backoff` failure of an endpoint being skipped.
     fn skipped(&self, endpoint: &Endpoint) -> Option<CallFailure> {
-        let skip = self.backoff_skip(&endpoint.hotkey, endpoint.socket_addr().ok()?)?;
+        let skip = self
+            .core
+            .backoff_skip(&endpoint.hotkey, endpoint.socket_addr().ok()?)?;
         Some(CallFailure::new(
             ReturnCode::Backoff,
             backoff_message(&skip),
         ))
     }
 
-    /// Feeds a forward result that reached the network to the backoff: any successful
-    /// synapse counts as a success.
+    /// Feeds a forward result that reached the network to the backoff, by its class: only an
+    /// endpoint whose every synapse succeeded resets it.
     fn record_outcome(&self, endpoint: &Endpoint, result: &EndpointResult) {
         if let Ok(addr) = endpoint.socket_addr() {
-            self.backoff_record(&endpoint.hotkey, addr, result.any_success());
+            self.core
+                .backoff_record(&endpoint.hotkey, addr, result.outcome());
         }
     }
 }
 
 /// From `decoding` (since the call's start) until the last synapse's result was known, so that
 /// the phases end with the call's time and never sum past it.
-pub(super) fn decode_time(results: &[crate::SynapseResult], decoding: Duration) -> Duration {
+pub(super) fn decode_time(
+    results: &[super::results::SynapseResult],
+    decoding: Duration,
+) -> Duration {
     results
         .iter()
         .map(|s| s.elapsed)

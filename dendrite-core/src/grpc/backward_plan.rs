@@ -10,7 +10,7 @@
 use dendrite_wire::proto::ReturnCode;
 use dendrite_wire::{DType, Synapse, Tensor, TensorError};
 
-use crate::grpc::results::EndpointResult;
+use super::results::EndpointResult;
 
 /// What one synapse of a chosen endpoint is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

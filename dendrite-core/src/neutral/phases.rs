@@ -6,7 +6,7 @@
 //! `sign`, `connect` (opening the TCP connection; zero on a reused one), `send` (until the
 //! request body was handed to HTTP/2), `wait` (until the response headers), `receive` (until
 //! the response body ended) and `decode` (our checks and synapse decoding). The transport marks
-//! are taken by the unary call (`crate::grpc::unary`): the request's end when HTTP/2 has queued it,
+//! are taken by the unary call (3.x: its unary call): the request's end when HTTP/2 has queued it,
 //! the response headers and the body's end; the connect window comes from the receptor's
 //! connector.
 //!

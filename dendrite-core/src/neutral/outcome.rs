@@ -1,6 +1,6 @@
 //! What became of one endpoint's call, in terms both wires share: the [`Outcome`] class that the
 //! quorum counts, the retry and the backoff read, and observers may group by. Each wire keeps
-//! its own results and codes (3.x `ReturnCode`s and tensors in [`crate::grpc`], 10.x status codes
+//! its own results and codes (3.x `ReturnCode`s and tensors in the 3.x wire's module, 10.x status codes
 //! and synapses in the synapse call) and says which class each is, through [`WireOutcome`].
 //!
 //! **Invariants:** a class is derived from a wire's code, never stored beside it, so the two

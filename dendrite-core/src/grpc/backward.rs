@@ -12,13 +12,15 @@ use dendrite_wire::Endpoint;
 use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, check_grads, CallError};
-use super::gather::{fan_out, Unfinished};
+use super::lanes::SignedLane;
+use super::report::GrpcCallView;
+use super::request;
+use super::results::{CallFailure, EndpointResult};
 use super::round_signing::RoundSigner;
-use super::{CallContext, Client, Inner};
-use crate::grpc::lanes::SignedLane;
-use crate::grpc::request;
-use crate::grpc::results::{CallFailure, EndpointResult};
-use crate::observer::Direction;
+use super::{CallContext, Grpc};
+use crate::neutral::gather;
+use crate::neutral::observer::CallKind;
+use crate::neutral::policy::WireFailure;
 
 /// How a fire-and-forget backward went out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,12 +31,12 @@ pub struct BackwardDispatch {
     pub dropped: usize,
 }
 
-impl Client {
+impl Grpc {
     /// Sends each endpoint its gradients (`grads[i]`, one per synapse, the shape of that
     /// synapse's forward output) with the forward inputs, all endpoints at once, and waits for
     /// every answer (or the deadline). Backward results carry empty output tensors.
-    pub async fn backward(
-        &self,
+    pub(crate) async fn backward(
+        self: &Arc<Self>,
         endpoints: &[Endpoint],
         synapses: &[Synapse],
         inputs: &[Tensor],
@@ -44,11 +46,11 @@ impl Client {
         check_call(endpoints, synapses, inputs)?;
         check_grads(endpoints, synapses, grads)?;
         let call = CallContext::new(synapses, timeout);
-        let sends = |index: usize| self.inner.backward_sends(&endpoints[index], &inputs[index]);
-        let mut round = RoundSigner::new(&self.inner, endpoints, sends);
+        let sends = |index: usize| self.backward_sends(&endpoints[index], &inputs[index]);
+        let mut round = RoundSigner::new(self, endpoints, sends);
         let one = |index: usize| {
             let signed = round.take(index);
-            let (inner, call) = (self.inner.clone(), call.clone());
+            let (inner, call) = (self.clone(), call.clone());
             let (endpoint, input) = (endpoints[index].clone(), inputs[index].clone());
             let grads = grads[index].clone();
             async move {
@@ -58,18 +60,21 @@ impl Client {
             }
         };
         let empties = vec![Tensor::empty(); call.synapses.len()];
-        let fallback = |_: usize, why: &Unfinished| {
-            request::uniform_failure(&empties, &CallFailure::from(why), call.start.elapsed())
+        let fallback = |_: usize, failure: CallFailure| {
+            request::uniform_failure(&empties, &failure, call.start.elapsed())
         };
-        let results = fan_out(endpoints.len(), None, one, fallback).await;
-        self.inner.report(
-            Direction::Backward,
+        // No quorum: every endpoint is sent its gradients.
+        let results = gather::fan_out(endpoints.len(), None, one, |index, why| {
+            fallback(index, CallFailure::unfinished(why))
+        })
+        .await;
+        let view = GrpcCallView {
             endpoints,
-            &call.synapses,
+            synapses: &call.synapses,
             inputs,
-            &results,
-            call.start,
-        );
+            results: &results,
+        };
+        self.core.report(CallKind::Backward, call.start, &view);
         Ok(results)
     }
 
@@ -77,8 +82,8 @@ impl Client {
     /// flight; beyond that they are dropped (and counted), never queued. The observer hears of
     /// the call once, when its last started RPC finished, as of an awaited one. Must be called
     /// from within a tokio runtime.
-    pub fn backward_detached(
-        &self,
+    pub(crate) fn backward_detached(
+        self: &Arc<Self>,
         endpoints: &[Endpoint],
         synapses: &[Synapse],
         inputs: &[Tensor],
@@ -92,24 +97,23 @@ impl Client {
         // Permits first, so the report knows how many results to wait for.
         let permits: Vec<_> = endpoints
             .iter()
-            .map(|_| self.inner.detached.clone().try_acquire_owned().ok())
+            .map(|_| self.detached.clone().try_acquire_owned().ok())
             .collect();
         dispatch.started = permits.iter().filter(|p| p.is_some()).count();
         dispatch.dropped = endpoints.len() - dispatch.started;
-        self.inner
-            .dropped_backward
+        self.dropped_backward
             .fetch_add(dispatch.dropped as u64, Ordering::Relaxed);
         let report = Arc::new(DetachedReport::new(dispatch.started));
         let permitted: Vec<bool> = permits.iter().map(Option::is_some).collect();
         let sends = |index: usize| {
-            let sends = || self.inner.backward_sends(&endpoints[index], &inputs[index]);
+            let sends = || self.backward_sends(&endpoints[index], &inputs[index]);
             permitted[index].then(sends).flatten()
         };
-        let mut round = RoundSigner::new(&self.inner, endpoints, sends);
+        let mut round = RoundSigner::new(self, endpoints, sends);
         for (index, permit) in permits.into_iter().enumerate() {
             let Some(permit) = permit else { continue };
             let signed = round.take(index);
-            let (inner, call, report) = (self.inner.clone(), call.clone(), report.clone());
+            let (inner, call, report) = (self.clone(), call.clone(), report.clone());
             let (endpoint, input) = (endpoints[index].clone(), inputs[index].clone());
             let grads = grads[index].clone();
             tokio::spawn(async move {
@@ -119,14 +123,13 @@ impl Client {
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
                 drop(permit);
                 if let Some(finished) = report.finish(endpoint, input, result) {
-                    inner.report(
-                        Direction::Backward,
-                        &finished.endpoints,
-                        &call.synapses,
-                        &finished.inputs,
-                        &finished.results,
-                        call.start,
-                    );
+                    let view = GrpcCallView {
+                        endpoints: &finished.endpoints,
+                        synapses: &call.synapses,
+                        inputs: &finished.inputs,
+                        results: &finished.results,
+                    };
+                    inner.core.report(CallKind::Backward, call.start, &view);
                 }
             });
         }
@@ -171,7 +174,7 @@ impl DetachedReport {
     }
 }
 
-impl Inner {
+impl Grpc {
     /// The address a Backward to `endpoint` goes to, unless a local check answers it.
     fn backward_sends(&self, endpoint: &Endpoint, input: &Tensor) -> Option<SocketAddr> {
         match self.local_failure(endpoint, input) {
@@ -196,7 +199,7 @@ impl Inner {
             return request::uniform_failure(&empties, &failure, start.elapsed());
         }
         let (message, serialized) =
-            request::backward_message(self.key.ss58_address(), synapses, input, grads);
+            request::backward_message(self.core.key().ss58_address(), synapses, input, grads);
         let fail = |failure: &CallFailure| {
             request::failure_except_unsent(&empties, failure, &serialized, start.elapsed())
         };
@@ -216,7 +219,7 @@ impl Inner {
         };
         let bytes_sent = prost::Message::encoded_len(&message);
         let limit =
-            max_backward_response_bytes(synapses.len(), self.config.receptor.max_response_bytes);
+            max_backward_response_bytes(synapses.len(), self.settings.receptor.max_response_bytes);
         let frame = match receptor.encode(&message) {
             Ok(frame) => frame,
             Err(failure) => return fail(&failure),
@@ -226,7 +229,7 @@ impl Inner {
             .call_signed(
                 RequestType::Backward,
                 frame,
-                &self.key,
+                self.core.key(),
                 signed,
                 deadline,
                 limit,

@@ -23,9 +23,9 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::connector::{connect_limited, WireBytes};
-use crate::phases::{ConnectLog, Probe};
-use crate::transport::{AnswerBody, Exchange};
+use crate::neutral::connector::{connect_limited, WireBytes};
+use crate::neutral::phases::{ConnectLog, Probe};
+use crate::neutral::transport::{AnswerBody, Exchange};
 
 /// One open connection: its request sender and its uuid. Carries one [`Exchange`] at a time.
 ///
@@ -37,6 +37,20 @@ use crate::transport::{AnswerBody, Exchange};
 pub(crate) struct Connection {
     pub sender: SendRequest<Full<Bytes>>,
     pub uuid: Arc<str>,
+    /// The bytes through this connection's socket: as it carries one exchange at a time, the
+    /// difference across an exchange is that exchange's own bytes on the wire.
+    pub bytes: Arc<WireBytes>,
+}
+
+impl Connection {
+    /// Bytes sent and received on this connection so far.
+    pub fn wire_bytes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.bytes.sent.load(Relaxed),
+            self.bytes.received.load(Relaxed),
+        )
+    }
 }
 
 impl Exchange for Connection {
@@ -119,7 +133,6 @@ pub(crate) struct Http1Pool {
     hosts: Mutex<HashMap<SocketAddr, Host>>,
     connections: Arc<Semaphore>,
     settings: Http1Settings,
-    bytes: Arc<WireBytes>,
 }
 
 #[derive(Debug)]
@@ -147,7 +160,6 @@ impl Http1Pool {
             hosts: Mutex::default(),
             connections: Arc::new(Semaphore::new(settings.max_connections.max(1))),
             settings,
-            bytes: Arc::default(),
         }
     }
 
@@ -252,10 +264,11 @@ impl Http1Pool {
         if self.connections.available_permits() == 0 {
             self.close_one_idle();
         }
+        let bytes = Arc::new(WireBytes::default());
         let stream = connect_limited(
             addr,
             &self.connections,
-            self.bytes.clone(),
+            bytes.clone(),
             Arc::new(ConnectLog::default()),
         )
         .await?;
@@ -271,6 +284,7 @@ impl Http1Pool {
         Ok(Connection {
             sender,
             uuid: uuid::Uuid::new_v4().to_string().into(),
+            bytes,
         })
     }
 

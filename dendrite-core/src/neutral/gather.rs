@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::config::Quorum;
-use crate::outcome::WireOutcome;
+use super::outcome::WireOutcome;
+use super::settings::Quorum;
 
 /// Why an endpoint has no result of its own.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,15 +14,15 @@ use std::net::SocketAddr;
 
 use dendrite_wire::Endpoint;
 
-use super::Inner;
-use crate::grpc::lanes::{sign_round, SignedLane};
+use super::lanes::{sign_round, SignedLane};
+use super::Grpc;
 
 /// Endpoints signed together.
 pub(super) const ROUND_BATCH: usize = 8;
 
 /// The signed lanes of one fan-out, made a batch at a time as its tasks are spawned.
 pub(super) struct RoundSigner<'a, F> {
-    inner: &'a Inner,
+    grpc: &'a Grpc,
     endpoints: &'a [Endpoint],
     /// The address of endpoint `i` when a request will be sent to it, else `None`.
     sends: F,
@@ -32,11 +32,11 @@ pub(super) struct RoundSigner<'a, F> {
 }
 
 impl<'a, F: Fn(usize) -> Option<SocketAddr>> RoundSigner<'a, F> {
-    /// A signer for the fan-out of `inner` to `endpoints`; `sends(i)` says whether endpoint `i`
+    /// A signer for the fan-out of `grpc` to `endpoints`; `sends(i)` says whether endpoint `i`
     /// sends a request, and to which address.
-    pub(super) fn new(inner: &'a Inner, endpoints: &'a [Endpoint], sends: F) -> Self {
+    pub(super) fn new(grpc: &'a Grpc, endpoints: &'a [Endpoint], sends: F) -> Self {
         RoundSigner {
-            inner,
+            grpc,
             endpoints,
             sends,
             batch_start: 0,
@@ -60,7 +60,7 @@ impl<'a, F: Fn(usize) -> Option<SocketAddr>> RoundSigner<'a, F> {
         let mut calls = Vec::with_capacity(positions.capacity());
         for index in start..end {
             let endpoint = &self.endpoints[index];
-            let receptor = (self.sends)(index).and_then(|a| self.inner.pool.get(endpoint, a).ok());
+            let receptor = (self.sends)(index).and_then(|a| self.grpc.pool.get(endpoint, a).ok());
             if let Some(receptor) = receptor {
                 positions.push(index - start);
                 calls.push(receptor.round_call());
@@ -70,7 +70,7 @@ impl<'a, F: Fn(usize) -> Option<SocketAddr>> RoundSigner<'a, F> {
         self.batch = (start..end).map(|_| None).collect();
         for (position, signed) in positions
             .into_iter()
-            .zip(sign_round(&self.inner.key, calls))
+            .zip(sign_round(self.grpc.core.key(), calls))
         {
             self.batch[position] = Some(signed);
         }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::config::RetryConfig;
+use super::settings::RetryConfig;
 
 /// Thousandths of a retry.
 const MILLI: i64 = 1000;

@@ -1,0 +1,96 @@
+//! The 10.x HTTP wire, on the shared core: bittensor 10.x's `POST /{Synapse}` requests (signed
+//! as 10.5.0 signs them, and with btauth/1 when asked) over an HTTP/1.1 keep-alive pool.
+//!
+//! - [`Http`]: the wire's part of a client: its identity (`dendrite_http::Dendrite`), its
+//!   nonce clock and its connections ([`pool`]).
+//! - [`synapse`]: a synapse call to many axons, each axon's pipeline under the core's
+//!   policies; [`stream`]: one axon's streamed answer; [`request`]: the request as it goes out.
+//! - [`result`]: [`result::AxonResult`], the classes of results and failures, and the report
+//!   to observers.
+//! - [`config`]: the wire's settings.
+//!
+//! **Architecture invariant:** this module sits on the neutral core (`crate::neutral`) and
+//! names nothing of the 3.x wire (`crate::grpc`, `dendrite_wire`) nor the client facade;
+//! `xtask`'s tidy test checks the edges. A further kind of HTTP request lands here, beside
+//! [`synapse`], on the same pool and core.
+
+pub(crate) mod config;
+pub(crate) mod pool;
+pub(crate) mod request;
+pub(crate) mod result;
+pub(crate) mod stream;
+pub(crate) mod synapse;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use config::HttpConfig;
+use pool::{Http1Pool, Http1Settings};
+
+use crate::neutral::policy::Core;
+
+/// The HTTP wire's part of a client: the shared core, its settings, its identity, its nonces
+/// and its connections.
+#[derive(Debug)]
+pub(crate) struct Http {
+    core: Arc<Core>,
+    config: HttpConfig,
+    dendrite: dendrite_http::Dendrite,
+    pool: Http1Pool,
+    last_nonce: AtomicU64,
+}
+
+impl Http {
+    /// The wire on `core`, set to `config`.
+    pub fn new(core: Arc<Core>, config: HttpConfig) -> Self {
+        Http {
+            dendrite: dendrite_http::Dendrite::new(core.key().clone(), &config.external_ip),
+            pool: Http1Pool::new(Http1Settings {
+                max_connections: config.max_connections,
+                per_endpoint: config.connections_per_endpoint,
+                idle_timeout: config.idle_timeout,
+                connect_timeout: config.connect_timeout,
+            }),
+            last_nonce: AtomicU64::default(),
+            core,
+            config,
+        }
+    }
+
+    /// The uuid requests name when no connection gives its own.
+    pub fn uuid(&self) -> &str {
+        self.dendrite.uuid()
+    }
+
+    /// HTTP/1.1 connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.pool.open_connections()
+    }
+
+    /// Closes every idle connection.
+    pub fn clear_idle(&self) {
+        self.pool.clear_idle();
+    }
+
+    /// `time.time_ns()`, made strictly increasing across this client's requests: 10.5.0 axons
+    /// refuse a nonce not above the last one they accepted from this hotkey and uuid.
+    fn next_nonce(&self) -> i128 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut last = self.last_nonce.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self.last_nonce.compare_exchange_weak(
+                last,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return i128::from(next),
+                Err(seen) => last = seen,
+            }
+        }
+    }
+}
