@@ -17,6 +17,9 @@ pub enum Behaviour {
     Hang,
     /// Answer every synapse with this code (and no tensors).
     FixedCode(ReturnCode),
+    /// Answer a Forward's first synapse with this code and serve the others: an endpoint that
+    /// half failed.
+    FirstSynapseCode(ReturnCode),
     /// Answer `Success` with tensor buffers that are not msgpack.
     GarbageTensors,
     /// Answer `Success` with tensors of the wrong shape.

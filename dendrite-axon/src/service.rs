@@ -230,6 +230,11 @@ impl AxonService {
                 tensors.push(empty_tensor());
                 continue;
             }
+            if let (Behaviour::FirstSynapseCode(code), 0) = (&behaviour, i) {
+                slots[i].fail(*code, "test axon: configured code for the first synapse");
+                tensors.push(empty_tensor());
+                continue;
+            }
             match self.answer(caller, synapse, input, &behaviour) {
                 Ok(tensor) => tensors.push(tensor),
                 Err(HandlerError { code, message }) => {

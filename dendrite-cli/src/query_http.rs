@@ -78,6 +78,8 @@ pub struct HttpQuery<'a> {
     pub record: &'a crate::record::RecordArgs,
     /// `--timeline`: the last round's waterfall, as the 3.x query draws it.
     pub timeline: Option<&'a Path>,
+    /// `--min-success`: the least fraction of calls answered 200.
+    pub min_success: Option<f64>,
 }
 
 /// Default inputs of `shared/peer10/synapses.py`'s synapses (those the CLI sends whole), with
@@ -178,6 +180,7 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         metrics,
         record,
         timeline,
+        min_success,
     } = query;
     let targets = axons(endpoints)?;
     let mut recorder = record.recorder()?;
@@ -241,7 +244,9 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
             table::latency_summary(&mut walls)
         );
     }
-    Ok(())
+    let calls: u64 = statuses.values().sum();
+    let succeeded = statuses.get(&200).copied().unwrap_or(0);
+    crate::query::check_success(succeeded, calls, min_success)
 }
 
 /// One round's rows: printed as JSON lines (the answer's JSON always in them) and recorded (the

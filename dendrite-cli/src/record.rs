@@ -274,7 +274,8 @@ impl Row {
     }
 
     /// The row of one 10.x call: `outcome` of the axon at `position` in the call, sending
-    /// `synapse`. The output is the answer's JSON, compact and in its key order (the body's
+    /// `synapse`. Its uid is the one the axon file gave, else its position (10.x's `AxonInfo`
+    /// has none); its hotkey and address name it either way. The output is the answer's JSON, compact and in its key order (the body's
     /// bytes where they are no JSON); `response` carries it where `content` keeps payloads of
     /// its size.
     pub fn http(
@@ -308,7 +309,7 @@ impl Row {
         Row {
             round: info.round,
             direction: info.direction,
-            uid: position as u64,
+            uid: axon.uid.unwrap_or(position as u64),
             hotkey: axon.hotkey.clone(),
             address: format!("{}:{}", axon.ip, axon.port),
             synapse: synapse.to_owned(),

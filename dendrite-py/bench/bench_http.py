@@ -70,6 +70,7 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
         "client_cpu_us_per_call": cpu / calls * 1e6,
         "spread_ms_p50": spreads[len(spreads) // 2] * 1e3 if spreads else None,
         "timeouts_408": codes.get("408", 0),
+        "success_rate": codes.get("200", 0) / calls,
         "status_codes": codes,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

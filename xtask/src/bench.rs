@@ -162,13 +162,29 @@ fn process_cpu_s(pid: u32) -> f64 {
 /// call the client made (`calls`, warm-up rounds included).
 /// Runs a fan-out benchmark client and returns its line, checked against [`BenchLine`]: a
 /// line without one of its fields (a client renamed or dropped one) is an error naming it.
+/// The least success rate a bench line may report: a fleet that fails calls would otherwise
+/// read as a fast client (a failed call costs less than an answered one).
+pub(crate) const MIN_SUCCESS: f64 = 0.99;
+
+/// A client's bench line, refused below [`MIN_SUCCESS`].
 pub(crate) fn bench_line_of(command: &mut Command, what: &str) -> Result<Value> {
+    bench_line_at(command, what, MIN_SUCCESS)
+}
+
+/// A client's bench line, refused when it measured nothing or its success rate is below
+/// `min_success` (the policy lines on failing fleets expect failures).
+pub(crate) fn bench_line_at(command: &mut Command, what: &str, min_success: f64) -> Result<Value> {
     let line = json_of(command, what)?;
     let checked: BenchLine = serde_json::from_value(line.clone())
         .with_context(|| format!("{what} printed a line that is no bench line: {line}"))?;
     ensure!(
         checked.rounds > 0 && checked.endpoints > 0,
         "{what} measured nothing: {line}"
+    );
+    ensure!(
+        checked.success_rate >= min_success,
+        "{what}: success rate {} below {min_success}, not reported: {line}",
+        checked.success_rate
     );
     Ok(line)
 }

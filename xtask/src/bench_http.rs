@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
 use crate::bench_processes::usage_of;
@@ -120,6 +120,7 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
                 &work.fields,
             ])
             .args(["--interval", "0", "--repeat", &repeat.to_string()])
+            .args(["--min-success", &crate::bench::MIN_SUCCESS.to_string()])
             .arg("--endpoints")
             .arg(&fleet.file);
         usage_of(&mut call, &stderr)
@@ -146,6 +147,7 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
         "round_ms_p50": quantile_ms(&summary, "p50"),
         "round_ms_p99": quantile_ms(&summary, "p99"),
         "success": summary.contains(&format!("(200×{})", (1 + work.ours_rounds) * fleet.axons)),
+        "success_rate": crate::bench_processes::success_of(&summary)?,
         "summary": summary.trim(),
     }))
 }
@@ -190,12 +192,19 @@ fn python_run(python: &Path, fleet: &Fleet, work: &Workload) -> Result<Value> {
     let line = crate::bench::json_of(&mut bench, "peer10 dendrite.py bench")?;
     let rounds = line["rounds"].as_f64().unwrap_or(f64::NAN);
     let calls = line["calls"].as_f64().unwrap_or(f64::NAN);
+    let success_rate = line["success_rate"].as_f64().unwrap_or(0.0);
+    ensure!(
+        success_rate >= crate::bench::MIN_SUCCESS && calls > 0.0,
+        "peer10 dendrite.py bench: success rate {success_rate} below {}, not reported: {line}",
+        crate::bench::MIN_SUCCESS
+    );
     Ok(json!({
         "client": "bittensor 10.5.0 Dendrite (Python)",
         "rounds": line["rounds"],
         "client_cpu_s_per_round": line["client_cpu_s"].as_f64().unwrap_or(f64::NAN) / rounds,
         "round_ms_p50": line["round_s_p50"].as_f64().map(|s| s * 1e3),
         "success": line["success_rate"].as_f64() == Some(1.0) && calls > 0.0,
+        "success_rate": success_rate,
         "peak_rss_mb": line["peak_rss_mb"],
         "timeouts_408": line["status_codes"]["408"].as_u64().unwrap_or(0),
         "round_ms_p99": line["round_s_p99"].as_f64().map(|s| s * 1e3),
@@ -247,10 +256,16 @@ fn ours_spread(release: &Path, fleet: &Fleet, rounds: usize) -> Result<(Option<f
             "Dummy",
         ])
         .args(["--interval", "0", "--repeat", &rounds.to_string()])
+        .args(["--min-success", &crate::bench::MIN_SUCCESS.to_string()])
         .arg("--endpoints")
         .arg(&fleet.file)
         .output()
         .context("dendrite query --json")?;
+    ensure!(
+        out.status.success(),
+        "dendrite query --json: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut by_round: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
     let mut timeouts = 0;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -348,7 +363,15 @@ fn python_face_line(
         .arg("--axons")
         .arg(&fleet.file)
         .env("DENDRITE_SHARED", util::shared());
-    crate::bench::json_of(&mut bench, "dendrite-py/bench/bench_http.py")
+    let line = crate::bench::json_of(&mut bench, "dendrite-py/bench/bench_http.py")?;
+    let success_rate = line["success_rate"].as_f64().unwrap_or(0.0);
+    ensure!(
+        success_rate >= crate::bench::MIN_SUCCESS,
+        "dendrite-py/bench/bench_http.py ({client}): success rate {success_rate} below {}, \
+         not reported: {line}",
+        crate::bench::MIN_SUCCESS
+    );
+    Ok(line)
 }
 
 /// From Python: `dendrite_rs.http` and the 10.5.0 `Dendrite` at 16, 256 and 1,024 of our axons

@@ -114,11 +114,12 @@ fn query_line(
     mode: &str,
     dir: &Path,
 ) -> Result<Value> {
-    let run = |repeat: usize| -> Result<Usage> {
+    let run = |repeat: usize| -> Result<(Usage, f64)> {
         let mut query = Command::new(release.join("dendrite"));
         query
             .args(["query", "--synapse", "last-hidden", "--timeout", "30"])
             .args(["--interval", "0", "--repeat", &repeat.to_string()])
+            .args(["--min-success", &crate::bench::MIN_SUCCESS.to_string()])
             .arg("--endpoints")
             .arg(endpoints);
         for text in texts(size.batch, size.seq) {
@@ -135,11 +136,13 @@ fn query_line(
             }
             _ => {}
         }
-        usage_of(&mut query, &dir.join("process-query.stderr"))
+        let stderr = dir.join("process-query.stderr");
+        let usage = usage_of(&mut query, &stderr)?;
+        Ok((usage, success_of(&std::fs::read_to_string(&stderr)?)?))
     };
     let runs = runs(size);
-    let start = util::median_run(runs, || run(1), |u| u.cpu_s)?;
-    let all = util::median_run(runs, || run(1 + size.rounds), |u| u.cpu_s)?;
+    let (start, _) = util::median_run(runs, || run(1), |(u, _)| u.cpu_s)?;
+    let (all, success_rate) = util::median_run(runs, || run(1 + size.rounds), |(u, _)| u.cpu_s)?;
     let rounds = size.rounds as f64;
     let per_round = (all.cpu_s - start.cpu_s) / rounds;
     Ok(json!({
@@ -148,7 +151,23 @@ fn query_line(
         "start_cpu_s": start.cpu_s,
         "client_cpu_s_per_round": per_round,
         "context_switches_per_round": (all.context_switches - start.context_switches) / rounds,
+        "success_rate": success_rate,
     }))
+}
+
+/// The success rate `dendrite query --min-success` printed (`success: a/b calls (...)`); the
+/// query itself failed below the minimum.
+pub(crate) fn success_of(stderr: &str) -> Result<f64> {
+    let counts = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("success: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|pair| pair.split_once('/'))
+        .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)));
+    match counts {
+        Some((succeeded, calls)) if calls > 0.0 => Ok(succeeded / calls),
+        _ => anyhow::bail!("the query printed no success rate: {stderr}"),
+    }
 }
 
 /// Runs of each line, the median kept ([`util::median_run`]): one in the quick smoke.

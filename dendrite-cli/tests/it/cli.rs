@@ -752,3 +752,43 @@ fn query_against_dendrite_axon_on_the_http_wire() {
         assert!(stderr.contains(says), "{flags:?}: {stderr}");
     }
 }
+
+#[test]
+fn min_success_fails_a_query_whose_peers_did_not_answer_on_both_wires() {
+    let dir = scratch("min-success");
+    let dead = dead_endpoint_file(&dir);
+    let query = |extra: &[&str], file: &std::path::Path, min: &str| {
+        let output = dendrite()
+            .args(["query", "--json", "--repeat", "2", "--interval", "0"])
+            .args(extra)
+            .args(["--min-success", min, "--endpoints"])
+            .arg(file)
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&output);
+        (output.status.success(), stderr)
+    };
+    let grpc = ["--synapse", "last-hidden"];
+    let (passed, stderr) = query(&grpc, &dead, "0.5");
+    assert!(!passed, "a dead peer fails --min-success 0.5: {stderr}");
+    assert!(stderr.contains("success: 0/2 calls"), "{stderr}");
+    assert!(stderr.contains("below --min-success 0.5"), "{stderr}");
+    let (passed, stderr) = query(&grpc, &dead, "0");
+    assert!(passed, "--min-success 0 always passes: {stderr}");
+    let (passed, stderr) = query(&["--protocol", "http"], &dead, "0.99");
+    assert!(!passed && stderr.contains("success: 0/2 calls"), "{stderr}");
+    let (_axon, info, _) = start_axon_with(&dir, &[]);
+    let (passed, stderr) = query(&grpc, &info, "1");
+    assert!(passed && stderr.contains("success: 2/2 calls"), "{stderr}");
+    assert!(
+        dendrite()
+            .args(["query", "--min-success", "1.5", "--endpoints"])
+            .arg(&info)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            == Some(2),
+        "a fraction above 1 is the user's mistake"
+    );
+}

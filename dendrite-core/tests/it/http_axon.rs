@@ -292,7 +292,11 @@ async fn streamed_answers_arrive_chunk_by_chunk_then_the_outcome() {
         outcome.answer.axon.status_message.as_deref(),
         Some("Success")
     );
-    assert_eq!(outcome.bytes_received, 25);
+    // The socket's own bytes: the head and the chunked framing besides the 25 bytes of text.
+    assert!(
+        outcome.bytes_received > 25 + "HTTP/1.1 200 OK\r\n".len(),
+        "{outcome:?}"
+    );
 
     // The deadline holds over a stream too: 100 chunks take 2 s, the timeout is 0.3 s.
     let long = client.call_synapse_stream(&axon.target(), &stream_synapse(100, 0.3));
@@ -378,4 +382,59 @@ async fn outcomes_take_their_classes_and_answers_over_the_bound_are_refused() {
     );
     assert_eq!(over.outcome(), Outcome::LocalError);
     assert_eq!(over.bytes_received, 0);
+}
+
+/// The bytes a 10.x result reports are what its connection's socket wrote and read for that
+/// exchange: the request as the server received it, the answer as the server wrote it.
+#[tokio::test]
+async fn bytes_are_the_sockets_own_both_ways() {
+    use tokio::net::TcpListener;
+    const ANSWER: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n\
+                            content-length: 2\r\n\r\n{}";
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "the request ended early");
+            request.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&request).to_lowercase();
+            let Some(end) = text.find("\r\n\r\n") else {
+                continue;
+            };
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                break;
+            }
+        }
+        socket.write_all(ANSWER).await.unwrap();
+        // Held open until the client has read the answer whole (it keeps the connection).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        request.len()
+    });
+    let target = dendrite_http::AxonTarget {
+        ip: "127.0.0.1".into(),
+        port,
+        hotkey: Keypair::from_uri("//Bob")
+            .unwrap()
+            .ss58_address()
+            .to_owned(),
+        uid: None,
+    };
+    let dummy = synapse("Dummy", r#"{"dummy_input": 1, "dummy_output": null}"#, 5.0);
+    let result = client(false)
+        .call_synapse(&[target], &dummy)
+        .await
+        .remove(0);
+    let received_by_server = server.await.unwrap();
+    assert_eq!(result.status_code(), 404, "{result:?}");
+    assert_eq!(result.bytes_sent, received_by_server);
+    assert_eq!(result.bytes_received, ANSWER.len());
 }

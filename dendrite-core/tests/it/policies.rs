@@ -377,3 +377,42 @@ async fn non_finite_values_are_cleaned_by_default_and_rejected_on_request() {
     let fine = forward_one(&strict, &axon.endpoint(0), lhs(), &input).await;
     assert_eq!(fine.codes(), [ReturnCode::Success]);
 }
+
+/// The backoff reads the endpoint's `Outcome`: an endpoint whose first synapse failed while
+/// its second succeeded did not succeed, and is backed off (it once reset the backoff, as "any
+/// synapse succeeded" did).
+#[tokio::test]
+async fn backoff_counts_a_half_failed_endpoint_as_failed() {
+    let axon = axon(Behaviour::FirstSynapseCode(ReturnCode::NotServingNucleus)).await;
+    let endpoint = axon.endpoint(0);
+    let client = client_with(ClientConfig {
+        backoff: Some(BackoffConfig {
+            base: Duration::from_secs(30),
+            cap: Duration::from_secs(60),
+            max_tracked: 16,
+        }),
+        ..ClientConfig::default()
+    });
+    let synapses = vec![lhs(), lhs()];
+    let input = vec![tokens(1, 2)];
+    let call = || {
+        client.forward(
+            std::slice::from_ref(&endpoint),
+            &synapses,
+            &input,
+            Duration::from_secs(5),
+        )
+    };
+    let half = call().await.unwrap();
+    assert_eq!(
+        half[0].codes(),
+        [ReturnCode::NotServingNucleus, ReturnCode::Success]
+    );
+    assert_eq!(client.backing_off(), 1, "a half-failed endpoint failed");
+    let skipped = call().await.unwrap();
+    assert_eq!(
+        skipped[0].codes(),
+        [ReturnCode::Backoff, ReturnCode::Backoff]
+    );
+    assert_eq!(axon.handle.counters().forward.load(Ordering::Relaxed), 1);
+}
