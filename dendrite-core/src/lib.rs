@@ -33,7 +33,7 @@ pub use client::Client;
 pub use config::{
     BackoffConfig, ClientConfig, HttpConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
 };
-pub use dendrite_keys::{keys, signature, KeyError, Keypair};
+pub use dendrite_keys::{keys, nonce, signature, KeyError, Keypair};
 pub use dendrite_wire::Compression;
 pub use grpc::backward::BackwardDispatch;
 pub use grpc::backward_plan;

@@ -35,9 +35,12 @@ pub mod terminal;
 pub mod value;
 
 pub use request::{
-    AxonTarget, Dendrite, HeaderKey, RequestError, Signed, SynapseCall, SynapseRequest,
-    BASE_FIELDS, VERSION_AS_INT,
+    body_hash_of_texts, input_header, AxonTarget, Dendrite, HeaderKey, RequestError, Signed,
+    SynapseCall, SynapseRequest, BASE_FIELDS, VERSION_AS_INT,
 };
-pub use response::{read_answer, read_stream_head, CallSite, DendriteFailure, SynapseAnswer};
+pub use response::{
+    infos_from_headers, read_answer, read_stream_head, CallSite, DendriteFailure, SynapseAnswer,
+    ERROR_MAPPING, UNMAPPED_ERROR,
+};
 pub use terminal::TerminalInfo;
 pub use value::PyValue;

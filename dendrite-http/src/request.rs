@@ -100,13 +100,7 @@ impl SynapseCall {
         let input_headers = items
             .iter()
             .filter(|(key, value)| required.contains(&key.as_str()) && *value != PyValue::None)
-            .map(|(key, value)| {
-                let empty = empty_of_type(value).dumps();
-                (
-                    format!("bt_header_input_obj_{key}"),
-                    base64::engine::general_purpose::STANDARD.encode(empty),
-                )
-            })
+            .map(|(key, value)| input_header(key, value))
             .collect();
         let body_hash = body_hash_of(fields, hash_fields);
         let total_size = total_size.unwrap_or(fields_json.len() as i128);
@@ -176,10 +170,21 @@ impl SynapseCall {
 /// sha3-256 hex of the concatenated sha3-256 hex digests of `str()` of each hash field, in the
 /// order given. Both ends compute it: the dendrite to sign, the axon to check the body.
 pub fn body_hash_of(fields: &PyValue, hash_fields: &[&str]) -> String {
-    let hashes: String = hash_fields
+    let texts: Vec<String> = hash_fields
         .iter()
         .filter_map(|f| fields.get(f))
-        .map(|v| hex::encode(Sha3_256::digest(v.py_str().as_bytes())))
+        .map(PyValue::py_str)
+        .collect();
+    body_hash_of_texts(texts.iter().map(String::as_str))
+}
+
+/// `computed_body_hash` of the `str()` texts of a synapse's hash fields, in order: sha3-256 hex
+/// of the concatenated sha3-256 hex digests of each. The one rule, for [`body_hash_of`] and for
+/// the Python module's synapses (`_native.body_hash`).
+pub fn body_hash_of_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let hashes: String = texts
+        .into_iter()
+        .map(|text| hex::encode(Sha3_256::digest(text.as_bytes())))
         .collect();
     hex::encode(Sha3_256::digest(hashes.as_bytes()))
 }
@@ -194,6 +199,17 @@ pub fn signed_text(
     body_hash: &str,
 ) -> String {
     format!("{nonce}.{dendrite_hotkey}.{axon_hotkey}.{uuid}.{body_hash}")
+}
+
+/// 10.5.0's `bt_header_input_obj_{field}` header of a required field: base64 of the JSON of
+/// its type's empty value (`type(value)()`), never the value. The one rule, for our requests
+/// and the Python module's `Synapse.to_headers` (`_native.input_header`).
+pub fn input_header(field: &str, value: &PyValue) -> (String, String) {
+    let empty = empty_of_type(value).dumps();
+    (
+        format!("bt_header_input_obj_{field}"),
+        base64::engine::general_purpose::STANDARD.encode(empty),
+    )
 }
 
 /// `type(value)()`: the empty value of a value's type, which 10.5.0 sends in the

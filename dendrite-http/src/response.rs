@@ -10,6 +10,40 @@
 use crate::terminal::{Side, TerminalInfo};
 use crate::value::PyValue;
 
+/// 10.5.0's `DENDRITE_ERROR_MAPPING`, in its order: the exception class a failed call raised
+/// (asyncio's `TimeoutError`, the others aiohttp's), the status code it sets (`None`: the
+/// error's own code) and the first words of its message. The one table: [`DendriteFailure`]
+/// words its messages from it, and the Python module maps exceptions by it
+/// (`_native.ERROR_MAPPING`).
+pub const ERROR_MAPPING: [(&str, Option<i64>, &str); 8] = [
+    ("TimeoutError", Some(408), "Request timeout"),
+    ("ClientConnectorError", Some(503), "Service unavailable"),
+    ("ClientResponseError", None, "Client response error"),
+    ("ClientPayloadError", Some(400), "Payload error"),
+    ("ClientError", Some(500), "Client error"),
+    ("ServerTimeoutError", Some(504), "Server timeout error"),
+    ("ServerDisconnectedError", Some(503), "Service disconnected"),
+    (
+        "ServerConnectionError",
+        Some(503),
+        "Service connection error",
+    ),
+];
+
+/// What 10.5.0 sets for an exception [`ERROR_MAPPING`] does not name: 422 and these words.
+pub const UNMAPPED_ERROR: (i64, &str) = (422, "Failed to parse response");
+
+/// The status code and message words of the exception class `name` in [`ERROR_MAPPING`].
+fn mapped(name: &str) -> (Option<i64>, &'static str) {
+    ERROR_MAPPING
+        .iter()
+        .find(|(class, _, _)| *class == name)
+        .map_or(
+            (Some(UNMAPPED_ERROR.0), UNMAPPED_ERROR.1),
+            |&(_, code, words)| (code, words),
+        )
+}
+
 /// A call that ended in the dendrite, not at the axon: 10.5.0's `DENDRITE_ERROR_MAPPING`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DendriteFailure {
@@ -44,33 +78,40 @@ pub struct CallSite<'a> {
 }
 
 impl DendriteFailure {
+    /// The exception class 10.5.0 raises for it ([`ERROR_MAPPING`]; a parse failure is no
+    /// class of the table, a cut is ours and reads as a timeout).
+    fn class(&self) -> &'static str {
+        match self {
+            DendriteFailure::Timeout | DendriteFailure::Cut(_) => "TimeoutError",
+            DendriteFailure::Unavailable => "ClientConnectorError",
+            DendriteFailure::Disconnected => "ServerDisconnectedError",
+            DendriteFailure::Payload(_) => "ClientPayloadError",
+            DendriteFailure::Client(_) => "ClientError",
+            DendriteFailure::Parse(_) => "ValueError",
+        }
+    }
+
     /// The status code 10.5.0 sets for it.
     pub fn status_code(&self) -> i64 {
-        match self {
-            DendriteFailure::Timeout | DendriteFailure::Cut(_) => 408,
-            DendriteFailure::Unavailable | DendriteFailure::Disconnected => 503,
-            DendriteFailure::Payload(_) => 400,
-            DendriteFailure::Client(_) => 500,
-            DendriteFailure::Parse(_) => 422,
-        }
+        mapped(self.class()).0.unwrap_or(UNMAPPED_ERROR.0)
     }
 
     /// The status message 10.5.0 writes (`Request timeout after 12.0 seconds`, `Service
     /// unavailable at 127.0.0.1:8091/Dummy`, …).
     pub fn message(&self, site: CallSite<'_>) -> String {
+        let words = mapped(self.class()).1;
         match self {
             DendriteFailure::Timeout => format!(
-                "Request timeout after {} seconds",
+                "{words} after {} seconds",
                 crate::value::float_repr(site.timeout)
             ),
-            DendriteFailure::Unavailable => format!(
-                "Service unavailable at {}:{}/{}",
-                site.ip, site.port, site.name
-            ),
-            DendriteFailure::Disconnected => "Service disconnected: Server disconnected".to_owned(),
-            DendriteFailure::Payload(why) => format!("Payload error: {why}"),
-            DendriteFailure::Client(why) => format!("Client error: {why}"),
-            DendriteFailure::Parse(why) => format!("Failed to parse response: {why}"),
+            DendriteFailure::Unavailable => {
+                format!("{words} at {}:{}/{}", site.ip, site.port, site.name)
+            }
+            DendriteFailure::Disconnected => format!("{words}: Server disconnected"),
+            DendriteFailure::Payload(why)
+            | DendriteFailure::Client(why)
+            | DendriteFailure::Parse(why) => format!("{words}: {why}"),
             DendriteFailure::Cut(why) => why.clone(),
         }
     }
@@ -194,6 +235,22 @@ fn overlay_headers<'h>(
     axon: &mut TerminalInfo,
     headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
 ) -> Result<(), DendriteFailure> {
+    let (from_dendrite, from_axon) = infos_from_headers(headers)?;
+    dendrite.overlay(&from_dendrite);
+    axon.overlay(&from_axon);
+    dendrite.status_code = axon.status_code;
+    dendrite.status_message = axon.status_message.clone();
+    Ok(())
+}
+
+/// The dendrite's and the axon's terminal infos an answer's `bt_header_dendrite_*` and
+/// `bt_header_axon_*` headers carry (names in any case; other headers ignored), each value read
+/// as pydantic would coerce it; a value of a known field that does not read is a parse failure.
+/// The one rule, for our answers and the Python module's `process_server_response`
+/// (`_native.terminal_headers`).
+pub fn infos_from_headers<'h>(
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+) -> Result<(TerminalInfo, TerminalInfo), DendriteFailure> {
     let (mut from_dendrite, mut from_axon) = (TerminalInfo::default(), TerminalInfo::default());
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
@@ -211,11 +268,7 @@ fn overlay_headers<'h>(
             )));
         }
     }
-    dendrite.overlay(&from_dendrite);
-    axon.overlay(&from_axon);
-    dendrite.status_code = axon.status_code;
-    dendrite.status_message = axon.status_message.clone();
-    Ok(())
+    Ok((from_dendrite, from_axon))
 }
 
 fn is_terminal_field(name: &str) -> bool {

@@ -4,6 +4,7 @@
 //!   their SS58 addresses; [`Keypair::sign_many`] signs a batch together.
 //! - [`signature`]: the 3.x request signature (v2 and legacy): the signed text, the header, signing
 //!   (one at a time, or a batch together) and verifying.
+//! - [`nonce`]: request nonces, `time.time_ns()` kept strictly rising per signer.
 //! - [`SigningScheme`]: every request signature a dendrite makes (3.x, the 10.x synapse headers,
 //!   btauth/1) and whether it covers the body, which decides whether it may be made ahead.
 //!
@@ -29,6 +30,7 @@
 mod batch;
 mod derivation;
 pub mod keys;
+pub mod nonce;
 mod scheme;
 pub mod signature;
 

@@ -15,6 +15,7 @@
 
 use std::sync::Mutex;
 
+use dendrite::core::nonce::NonceClock;
 use dendrite::core::{AxonResult, HttpConfig, Phase};
 use dendrite::http::{AxonTarget, PyValue, Signed, SynapseCall, TerminalInfo};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
@@ -32,6 +33,8 @@ pub struct HttpClient {
     key: Keypair,
     config: DendriteConfig,
     live: Mutex<Option<Live>>,
+    /// The nonces of requests sent by other means (`preprocess_synapse_for_request`).
+    nonces: NonceClock,
 }
 
 /// A started call: [`CallHandle::cancel`] aborts it.
@@ -98,6 +101,7 @@ impl HttpClient {
             key,
             config,
             live: Mutex::new(None),
+            nonces: NonceClock::new(),
         })
     }
 
@@ -139,6 +143,12 @@ impl HttpClient {
     /// context, what `bittensor_wallet.Keypair.sign` makes (`Dendrite.keypair.sign`).
     fn sign<'py>(&self, py: Python<'py>, message: &[u8]) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.key.sign(message))
+    }
+
+    /// The next nonce of a request sent by other means: `time.time_ns()`, strictly rising
+    /// across this client's calls (the core's one nonce rule).
+    fn next_nonce(&self) -> u64 {
+        self.nonces.next()
     }
 
     /// The `bt_header_dendrite_signature` of a 10.x request to `axon_hotkey` naming `nonce`,
@@ -189,9 +199,9 @@ impl HttpClient {
             }
             let outcome = stream.outcome().await;
             Python::attach(|py| {
-                let delivered = result_of(py, &outcome).and_then(|result| {
-                    event_loop.call_method1(py, "call_soon_threadsafe", (&done, result))
-                });
+                let answer = answer_of(py, &outcome);
+                let delivered =
+                    event_loop.call_method1(py, "call_soon_threadsafe", (&done, answer));
                 if let Err(e) = delivered {
                     e.write_unraisable(py, None);
                 }
@@ -203,9 +213,8 @@ impl HttpClient {
     }
 
     /// Starts sending one synapse (its [`SynapseParts`], as Python dumped them once) to every
-    /// axon (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(results)`
-    /// runs on `event_loop`: per axon `(status_code, http_status, body, dendrite_json, axon_json,
-    /// phases)`.
+    /// axon (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(answers)`
+    /// runs on `event_loop`: an [`AxonAnswer`] per axon, in order.
     fn start(
         &self,
         event_loop: Py<PyAny>,
@@ -266,18 +275,43 @@ fn synapse_call(parts: SynapseParts) -> PyResult<SynapseCall> {
 /// 1.4 MB answer took 3.2 ms of its 8.4 ms per call); the raw body only where there is no
 /// such dict (an error's, kept for streams), so that an answer is not held twice.
 #[allow(clippy::type_complexity)]
-fn result_of<'py>(
-    py: Python<'py>,
-    outcome: &AxonResult,
-) -> PyResult<(
-    i64,
-    u16,
-    Bound<'py, PyBytes>,
-    Bound<'py, PyDict>,
-    Bound<'py, PyDict>,
-    Vec<f64>,
-    Option<Bound<'py, PyAny>>,
-)> {
+/// One axon's answer to a 10.x call, as `dendrite_rs.http` reads it: named fields, plain Python
+/// values.
+#[pyclass(module = "dendrite_rs._native", frozen, get_all)]
+pub struct AxonAnswer {
+    /// The call's status: 10.5.0's `synapse.dendrite.status_code`.
+    status: i64,
+    /// The answer's HTTP status (0 when none arrived).
+    http_status: u16,
+    /// The answer's body where it was not read as the synapse (`b""` when it was).
+    body: Py<PyBytes>,
+    /// The dendrite's terminal info, every field (`None` where unset).
+    dendrite: Py<PyDict>,
+    /// The axon's terminal info, every field.
+    axon: Py<PyDict>,
+    /// Seconds per phase, in `PHASES` order.
+    phases: Vec<f64>,
+    /// On 200, the synapse the axon returned (its fields, terminal infos merged); else `None`.
+    fields: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl AxonAnswer {
+    fn __repr__(&self) -> String {
+        format!(
+            "AxonAnswer(status={}, http_status={})",
+            self.status, self.http_status
+        )
+    }
+}
+
+/// One axon's answer; a failure to build it (it cannot, short of memory) is that axon's own
+/// failure (500), so a call always resolves.
+fn answer_of(py: Python<'_>, outcome: &AxonResult) -> AxonAnswer {
+    built_answer(py, outcome).unwrap_or_else(|e| failed_answer(py, outcome, &e))
+}
+
+fn built_answer(py: Python<'_>, outcome: &AxonResult) -> PyResult<AxonAnswer> {
     let dendrite = info_dict(py, &outcome.answer.dendrite)?;
     let axon = info_dict(py, &outcome.answer.axon)?;
     let fields = outcome
@@ -286,31 +320,50 @@ fn result_of<'py>(
         .as_ref()
         .map(|fields| fields_with_infos(py, fields, &dendrite, &axon))
         .transpose()?;
-    Ok((
-        outcome.status_code(),
-        outcome.http_status,
-        PyBytes::new(
-            py,
-            if outcome.answer.fields.is_some() {
-                &[]
-            } else {
-                &outcome.body
-            },
-        ),
-        dendrite,
-        axon,
-        Phase::ALL
-            .iter()
-            .map(|phase| outcome.phases.get(*phase).as_secs_f64())
-            .collect(),
-        fields,
-    ))
+    let body: &[u8] = if outcome.answer.fields.is_some() {
+        &[]
+    } else {
+        &outcome.body
+    };
+    Ok(AxonAnswer {
+        status: outcome.status_code(),
+        http_status: outcome.http_status,
+        body: PyBytes::new(py, body).unbind(),
+        dendrite: dendrite.unbind(),
+        axon: axon.unbind(),
+        phases: phases_of(outcome),
+        fields: fields.map(Bound::unbind),
+    })
 }
 
-/// The answer's synapse as the keywords of its class: its fields, with `dendrite` and `axon`
-/// the merged terminal infos (not the body's own, which the merge replaces), so that one
-/// validation builds the result (assigning them afterwards validated each twice more; cProfile:
-/// half of an answer's Python time at 1,024 axons).
+/// The answer of an axon whose result could not be handed to Python: the client's 500.
+fn failed_answer(py: Python<'_>, outcome: &AxonResult, error: &PyErr) -> AxonAnswer {
+    let message = format!("Client error: the answer could not be read into Python: {error}");
+    let dendrite = PyDict::new(py);
+    let axon = PyDict::new(py);
+    // Setting str and int items on a fresh dict does not fail short of memory.
+    let _ = dendrite.set_item("status_code", 500);
+    let _ = dendrite.set_item("status_message", &message);
+    let _ = axon.set_item("hotkey", outcome.answer.axon.hotkey.as_deref());
+    AxonAnswer {
+        status: 500,
+        http_status: 0,
+        body: PyBytes::new(py, &[]).unbind(),
+        dendrite: dendrite.unbind(),
+        axon: axon.unbind(),
+        phases: phases_of(outcome),
+        fields: None,
+    }
+}
+
+/// Seconds per phase, in `Phase::ALL` order.
+fn phases_of(outcome: &AxonResult) -> Vec<f64> {
+    Phase::ALL
+        .iter()
+        .map(|phase| outcome.phases.get(*phase).as_secs_f64())
+        .collect()
+}
+
 fn fields_with_infos<'py>(
     py: Python<'py>,
     fields: &PyValue,
@@ -374,13 +427,61 @@ fn to_python<'py>(py: Python<'py>, value: &PyValue) -> PyResult<Bound<'py, PyAny
     })
 }
 
-/// Hands the outcomes to the loop's thread; a loop that is gone, or results that cannot be
-/// made, get Python's "unraisable" report: nothing is raised on a runtime thread.
+/// Hands the outcomes to the loop's thread, every axon an answer (one that cannot be built is
+/// that axon's 500); a loop that is gone gets Python's "unraisable" report: nothing is raised
+/// on a runtime thread.
 fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[AxonResult]) {
-    let results: PyResult<Vec<_>> = outcomes.iter().map(|o| result_of(py, o)).collect();
-    let delivered = results
-        .and_then(|results| event_loop.call_method1(py, "call_soon_threadsafe", (done, results)));
+    let answers: Vec<AxonAnswer> = outcomes.iter().map(|o| answer_of(py, o)).collect();
+    let delivered = event_loop.call_method1(py, "call_soon_threadsafe", (done, answers));
     if let Err(e) = delivered {
         e.write_unraisable(py, None);
     }
+}
+
+/// `computed_body_hash` of the `str()` texts of a synapse's `required_hash_fields`, in order
+/// (the wire's one rule: `dendrite_http::body_hash_of_texts`).
+#[pyfunction]
+pub fn body_hash(texts: Vec<String>) -> String {
+    dendrite::http::body_hash_of_texts(texts.iter().map(String::as_str))
+}
+
+/// 10.5.0's `bt_header_input_obj_{field}` header of a required field, given the JSON of its
+/// type's empty value (`json.dumps(type(value)())`); the wire's one rule
+/// (`dendrite_http::input_header`). A text that is no JSON is a `ValueError`.
+#[pyfunction]
+pub fn input_header(field: &str, empty_json: &str) -> PyResult<(String, String)> {
+    let value = PyValue::parse(empty_json.as_bytes()).map_err(value_error)?;
+    Ok(dendrite::http::input_header(field, &value))
+}
+
+/// The dendrite's and the axon's terminal infos (dicts of their set fields) that an answer's
+/// `bt_header_dendrite_*` / `bt_header_axon_*` headers carry, read as the wire reads them
+/// (`dendrite_http::infos_from_headers`); a value that does not read is a `ValueError`.
+#[pyfunction]
+pub fn terminal_headers<'py>(
+    py: Python<'py>,
+    headers: Vec<(String, String)>,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+    let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
+    let (dendrite, axon) = dendrite::http::infos_from_headers(pairs).map_err(|e| {
+        value_error(e.message(dendrite::http::CallSite {
+            ip: "",
+            port: 0,
+            name: "",
+            timeout: 0.0,
+        }))
+    })?;
+    Ok((set_fields(py, &dendrite)?, set_fields(py, &axon)?))
+}
+
+/// The fields of `info` that are set, as a dict.
+fn set_fields<'py>(py: Python<'py>, info: &TerminalInfo) -> PyResult<Bound<'py, PyDict>> {
+    let all = info_dict(py, info)?;
+    let set = PyDict::new(py);
+    for (key, value) in all.iter() {
+        if !value.is_none() {
+            set.set_item(key, value)?;
+        }
+    }
+    Ok(set)
 }

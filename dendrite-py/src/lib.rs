@@ -33,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::CallResults>()?;
     m.add_class::<http::HttpClient>()?;
     m.add_class::<http::CallHandle>()?;
+    m.add_class::<http::AxonAnswer>()?;
     m.add_class::<endpoint::Endpoint>()?;
     m.add_class::<synapse::Synapse>()?;
     m.add_class::<arrays::TensorBuffer>()?;
@@ -45,6 +46,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokenizer::tokenize, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::tokenize_batch, m)?)?;
     m.add_function(wrap_pyfunction!(tokenizer::detokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(http::body_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(http::input_header, m)?)?;
+    m.add_function(wrap_pyfunction!(http::terminal_headers, m)?)?;
+    // 10.5.0's exception → (status code, message words) table, the wire's one statement of it.
+    m.add("ERROR_MAPPING", dendrite::http::ERROR_MAPPING.to_vec())?;
+    m.add("UNMAPPED_ERROR", dendrite::http::UNMAPPED_ERROR)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // The phases of `Dendrite.last_phases`, in call order: the core's one list.
     let phases = dendrite::core::Phase::ALL.map(dendrite::core::Phase::name);

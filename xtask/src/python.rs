@@ -133,11 +133,29 @@ fn lint(python: &Path) -> Result<()> {
     )
 }
 
+/// `mypy --strict` of the package (`dendrite-py/pyproject.toml` holds its settings), in the
+/// 10.x peer's venv, which has pydantic 2 and numpy (mypy installed when missing).
+fn typecheck(python: &Path) -> Result<()> {
+    let has_mypy = Command::new(python)
+        .args(["-m", "mypy", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_mypy {
+        util::run(Command::new(python).args(["-m", "pip", "install", "--quiet", "mypy"]))?;
+    }
+    util::run(
+        Command::new(python)
+            .args(["-m", "mypy", "--strict", "python/dendrite_rs"])
+            .current_dir(util::root().join("dendrite-py")),
+    )
+}
+
 /// Runs `dendrite-py/tests` (next to bittensor 3.7.0, in the peer's venv), `tests_http` (next
 /// to bittensor 10.5.0, in the 10.x peer's venv, without torch), `tests_http11` (bittensor
 /// 11.3.0's venv: no Synapse in bittensor, no numpy) and
 /// `dendrite-py/tests_standalone` (no bittensor; torch 1.13, then torch 2.13) against the
-/// `dendrite` binary in `bin_dir`, after linting the Python sources.
+/// `dendrite` binary in `bin_dir`, after linting the Python sources (ruff; `mypy --strict` with
+/// the 10.x peer's venv).
 pub fn test(bin_dir: &Path) -> Result<()> {
     let (python, wheel) = ready_python()?;
     lint(&python)?;
@@ -145,6 +163,7 @@ pub fn test(bin_dir: &Path) -> Result<()> {
     // `dendrite_rs.http` next to bittensor 10.5.0 (no torch), in the 10.x peer's venv.
     let peer10 = util::peer10_python()?;
     install(&peer10, &wheel)?;
+    typecheck(&peer10)?;
     pytest(&peer10, "tests_http", bin_dir)?;
     // ... and on bittensor 11.3.0, which removed Synapse and Dendrite (our classes; no numpy).
     let peer11 = util::peer11_python()?;

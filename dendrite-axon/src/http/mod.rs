@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -611,7 +611,5 @@ fn streamed(response: hyper::http::response::Builder, chunks: Vec<String>) -> Re
 }
 
 fn now_ns() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
+    i128::from(dendrite_keys::nonce::now_ns())
 }

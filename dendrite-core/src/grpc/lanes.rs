@@ -24,8 +24,8 @@
 //! handed out once (it is taken from the lane); lanes and their pairs live in their receptor and
 //! go when it is evicted (a refill still running drops its lane with the last reference).
 
+use dendrite_keys::nonce;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use dendrite_keys::SigningScheme;
 
@@ -77,10 +77,7 @@ impl Lane {
 
     /// The next nonce: wall-clock nanoseconds, forced above the previous one.
     fn next_nonce(&mut self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.last_nonce = now.max(self.last_nonce.saturating_add(1));
+        self.last_nonce = nonce::rising_after(self.last_nonce, nonce::now_ns());
         self.last_nonce
     }
 

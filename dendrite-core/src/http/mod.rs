@@ -21,9 +21,9 @@ pub(crate) mod result;
 pub(crate) mod stream;
 pub(crate) mod synapse;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use dendrite_keys::nonce::NonceClock;
 
 use config::HttpConfig;
 use pool::{Http1Pool, Http1Settings};
@@ -38,7 +38,7 @@ pub(crate) struct Http {
     config: HttpConfig,
     dendrite: dendrite_http::Dendrite,
     pool: Http1Pool,
-    last_nonce: AtomicU64,
+    nonces: NonceClock,
 }
 
 impl Http {
@@ -52,7 +52,7 @@ impl Http {
                 idle_timeout: config.idle_timeout,
                 connect_timeout: config.connect_timeout,
             }),
-            last_nonce: AtomicU64::default(),
+            nonces: NonceClock::new(),
             core,
             config,
         }
@@ -76,21 +76,6 @@ impl Http {
     /// `time.time_ns()`, made strictly increasing across this client's requests: 10.5.0 axons
     /// refuse a nonce not above the last one they accepted from this hotkey and uuid.
     fn next_nonce(&self) -> i128 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let mut last = self.last_nonce.load(Ordering::Relaxed);
-        loop {
-            let next = now.max(last + 1);
-            match self.last_nonce.compare_exchange_weak(
-                last,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return i128::from(next),
-                Err(seen) => last = seen,
-            }
-        }
+        i128::from(self.nonces.next())
     }
 }

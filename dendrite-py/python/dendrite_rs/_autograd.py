@@ -35,7 +35,7 @@ def input_arrays(inputs: Sequence[torch.Tensor]) -> List[np.ndarray]:
 
 
 def forward_results(
-    dendrite: Any, endpoints: list, synapses: list, timeout: Optional[float], inputs: Sequence[torch.Tensor]
+    dendrite: Any, endpoints: List[Any], synapses: List[Any], timeout: Optional[float], inputs: Sequence[torch.Tensor]
 ) -> Tuple[torch.Tensor, ...]:
     """``(codes, times, *outputs)`` of a forward outside the graph (grad mode off)."""
     results = dendrite._client.forward(endpoints, synapses, input_arrays(inputs), timeout)
@@ -55,8 +55,8 @@ class DendriteFunction(torch.autograd.Function):
         ctx: Any,
         dendrite: Any,
         dummy: torch.Tensor,
-        endpoints: list,
-        synapses: list,
+        endpoints: List[Any],
+        synapses: List[Any],
         timeout: Optional[float],
         requires_grad: bool,
         *inputs: torch.Tensor,

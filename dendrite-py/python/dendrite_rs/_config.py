@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _native
 
 LEVELS = ("OFF", "INFO", "DEBUG")
 
 
-class Config(dict):
+class Config(Dict[str, Any]):
     """A nested namespace: ``config.dendrite.timeout``, ``'timeout' in config.dendrite``."""
 
     def __getattr__(self, name: str) -> Any:
@@ -32,12 +32,12 @@ class Config(dict):
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
-    def __deepcopy__(self, memo: dict) -> Config:
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Config:
         import copy
 
         return Config({k: copy.deepcopy(v, memo) for k, v in self.items()})
 
-    def walk(self, prefix: str = "") -> Iterator[tuple]:
+    def walk(self, prefix: str = "") -> Iterator[Tuple[str, Any]]:
         """Every leaf as ``("a.b.c", value)``."""
         for key, value in self.items():
             if isinstance(value, Config):
@@ -89,7 +89,7 @@ def add_args(parser: argparse.ArgumentParser, prefix: Optional[str] = None) -> N
     """The reference's ``--dendrite.*`` and ``--wallet.*`` arguments (again: ignored)."""
     p = "" if prefix is None else prefix + "."
     d = defaults()
-    arguments: List[tuple] = [
+    arguments: List[Tuple[Any, ...]] = [
         (
             f"--{p}dendrite.max_active_receptors",
             dict(

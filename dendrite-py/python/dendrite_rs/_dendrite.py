@@ -282,11 +282,11 @@ class Dendrite:
         """``self.stats`` as a pandas DataFrame indexed by metagraph uid."""
         return _stats.to_dataframe(self.stats, metagraph)
 
-    def to_wandb(self) -> dict:
+    def to_wandb(self) -> Dict[str, Any]:
         """``self.stats`` as the reference's wandb dictionary."""
         return _stats.to_wandb(self.stats)
 
-    def endpoint_stats(self) -> List[dict]:
+    def endpoint_stats(self) -> List[Dict[str, Any]]:
         """The Rust core's bounded per-endpoint statistics (requests, successes, codes, latency
         EWMA, bytes), forward and backward, one dict per endpoint."""
         return self._client.endpoint_stats()
@@ -299,13 +299,15 @@ class Dendrite:
         """This dendrite's Prometheus series as text."""
         return self._client.metrics_text()
 
-    def counters(self) -> dict:
+    def counters(self) -> Dict[str, Any]:
         """Receptors, open connections, dropped fire-and-forget backwards, retries, backoffs."""
         return self._client.counters()
 
     # ----- gradients ---------------------------------------------------------------------------
 
-    def _deliver_gradients(self, endpoints: list, synapses: list, inputs: list, grads: list, timeout: float) -> None:
+    def _deliver_gradients(
+        self, endpoints: List[Any], synapses: List[Any], inputs: List[Any], grads: List[Any], timeout: float
+    ) -> None:
         if self.delivery == "await":
             self.last_backward = self._client.backward(
                 endpoints, synapses, inputs, grads, timeout, wait_for_answers=True

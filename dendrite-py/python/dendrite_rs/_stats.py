@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from .codes import NAMES, code_to_string
 
@@ -140,7 +140,7 @@ def to_dataframe(stats: SimpleNamespace, metagraph: Any) -> Any:
     return frame
 
 
-def to_wandb(stats: SimpleNamespace) -> dict:
+def to_wandb(stats: SimpleNamespace) -> Dict[str, Any]:
     """The reference's wandb dictionary."""
     return {
         "dendrite/qps": stats.qps.get(),

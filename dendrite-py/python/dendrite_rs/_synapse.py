@@ -15,17 +15,18 @@ other means (``Dendrite.preprocess_synapse_for_request``, then any HTTP client):
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import sys
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Set, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ._wire import body_hash, input_header
 
-def get_size(obj: Any, seen: Optional[set] = None) -> int:
+
+def get_size(obj: Any, seen: Optional[Set[int]] = None) -> int:
     """The recursive ``sys.getsizeof`` 10.5.0 writes as ``total_size``."""
     size = sys.getsizeof(obj)
     if seen is None:
@@ -137,18 +138,16 @@ class Synapse(BaseModel):
     def failed_verification(self) -> bool:
         return self.dendrite is not None and self.dendrite.status_code == 401
 
-    def get_required_fields(self) -> list:
+    def get_required_fields(self) -> List[str]:
         """The fields without a default (from the JSON schema, as 10.5.0)."""
-        return self.__class__.model_json_schema().get("required", [])
+        return list(self.__class__.model_json_schema().get("required", []))
 
-    def to_headers(self) -> Dict[str, str]:
+    def to_headers(self) -> Dict[str, Any]:
         """10.5.0's request headers of this synapse: ``name``, ``timeout``, the terminal infos'
         set fields as ``bt_header_axon_*``/``bt_header_dendrite_*``, each required field's type
         as ``bt_header_input_obj_*`` (base64 JSON of its empty value), ``header_size``,
         ``total_size`` and ``computed_body_hash``."""
-        from .http import input_header  # the wire's one rule; `http` imports this module lazily
-
-        headers = {"name": self.name, "timeout": str(self.timeout)}
+        headers: Dict[str, Any] = {"name": self.name, "timeout": str(self.timeout)}
         for prefix, info in (("bt_header_axon_", self.axon), ("bt_header_dendrite_", self.dendrite)):
             if info:
                 headers.update({prefix + k: str(v) for k, v in info.model_dump().items() if v is not None})
@@ -203,12 +202,12 @@ class Synapse(BaseModel):
     def body_hash(self) -> str:
         """sha3-256 hex of the concatenated sha3-256 hex digests of ``str()`` of each
         ``required_hash_fields`` value in ``model_dump()``."""
-        hashes = []
+        texts = []
         fields = self.__class__.required_hash_fields
         if fields:
             dump = self.model_dump()
-            hashes = [hashlib.sha3_256(str(dump[field]).encode()).hexdigest() for field in fields]
-        return hashlib.sha3_256("".join(hashes).encode()).hexdigest()
+            texts = [str(dump[field]) for field in fields]
+        return body_hash(texts)
 
 
 class StreamingSynapse(Synapse, ABC):

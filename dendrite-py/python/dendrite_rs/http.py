@@ -31,70 +31,56 @@ reproduced.
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
-import json
-import logging
-import time
-import uuid as uuid_module
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncGenerator,
+    Deque,
+    Dict,
+    List,
+    Literal,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
 
-from . import _native
+from . import _install, _native, _wire
+from ._compat import Compat, NativeKeypair, target_of
+from ._install import classes, terminal_class
+from ._stream import END, StreamedResponse
+from ._wire import BASE_FIELDS
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ._synapse import StreamingSynapse, Synapse, TerminalInfo
 
-#: One axon's result from Rust: status code, HTTP status, body, the dendrite's and the axon's
-#: terminal infos, the phases (seconds, ``_native.PHASES`` order), and on 200 the answer's
-#: synapse as a dict (parsed in Rust, off the GIL).
-_Result = Tuple[int, int, bytes, Dict[str, Any], Dict[str, Any], List[float], Optional[Dict[str, Any]]]
-
-#: The fields of ``bittensor.Synapse`` itself; a subclass's own fields follow them (the Rust
-#: wire's list).
-BASE_FIELDS: Tuple[str, ...] = _native.BASE_FIELDS
-
-_required_fields: Dict[type, Tuple[str, ...]] = {}
+#: A synapse class: bittensor 10.x's ``Synapse`` subclasses and ours are pydantic models.
+S = TypeVar("S", bound="BaseModel")
 
 
-def _bittensor() -> Any:
-    """bittensor 10.x (for ``install``)."""
-    import bittensor
+class AxonLike(Protocol):
+    """What an axon argument needs: an ``AxonInfo``'s ``ip``, ``port`` and ``hotkey``."""
 
-    if not hasattr(bittensor, "Dendrite"):
-        raise ImportError(f"bittensor {bittensor.__version__} has no Dendrite to replace (10.x has)")
-    return bittensor
-
-
-def _classes() -> Any:
-    """Where ``Synapse``, ``StreamingSynapse`` and ``TerminalInfo`` come from: bittensor 10.x
-    when it is installed (users' classes subclass its own), else ours (``_synapse``)."""
-    try:
-        import bittensor
-
-        if hasattr(bittensor, "Synapse"):
-            return bittensor
-    except ImportError:
-        pass
-    from . import _synapse
-
-    return _synapse
+    @property
+    def ip(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def hotkey(self) -> str: ...
 
 
 def __getattr__(name: str) -> Any:
     """``Synapse``, ``StreamingSynapse``, ``TerminalInfo``: bittensor 10.x's where it is
     installed, ours (field for field the same) on bittensor 11 or without bittensor."""
     if name in ("Synapse", "StreamingSynapse", "TerminalInfo"):
-        return getattr(_classes(), name)
+        return getattr(classes(), name)
     raise AttributeError(f"module 'dendrite_rs.http' has no attribute {name!r}")
-
-
-def _required(cls: type) -> Tuple[str, ...]:
-    """``cls.get_required_fields()``, once per class (it builds the JSON schema)."""
-    fields = _required_fields.get(cls)
-    if fields is None:
-        fields = tuple(cls.model_json_schema().get("required", []))
-        _required_fields[cls] = fields
-    return fields
 
 
 def _key_arguments(wallet: Any) -> Dict[str, Any]:
@@ -133,16 +119,7 @@ def _wallet_or_default(wallet: Any) -> Any:
     return Wallet()
 
 
-def _target(axon: Any) -> Tuple[str, int, str]:
-    """``(ip, port, hotkey)`` of an ``AxonInfo``, an ``Axon`` or anything with those fields."""
-    info = axon.info() if hasattr(axon, "info") and callable(axon.info) else axon
-    try:
-        return (str(info.ip), int(info.port), str(info.hotkey))
-    except (AttributeError, TypeError, ValueError):
-        raise ValueError(f"an axon must have ip, port and hotkey (an AxonInfo), not {type(axon).__name__}") from None
-
-
-class Dendrite:
+class Dendrite(Compat):
     """bittensor 10.5.0's ``Dendrite`` API: ``forward``/``__call__``, ``call``, ``query``,
     ``aclose_session``/``close_session``, ``async with``; ``uuid``, ``keypair``,
     ``external_ip``, ``synapse_history``; for requests sent by other means,
@@ -189,18 +166,61 @@ class Dendrite:
         self.last_phases: List[Dict[str, float]] = []
         #: What ``keypair`` is in 10.5.0: the wallet's hotkey, or the keypair given; for a URI,
         #: mnemonic or key file, the native key's face (``ss58_address``, ``public_key``, ``sign``).
-        self.keypair: Any = getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else _Keypair(self)
+        self.keypair: Any = (
+            getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else NativeKeypair(self._native)
+        )
         self.uuid: str = self._native.uuid
         self.external_ip = external_ip
         self.synapse_history: Deque[Any] = collections.deque(maxlen=max(history, 0))
         self._session: Any = None
-        self._last_nonce = 0
 
     def __str__(self) -> str:
         return f"dendrite({self._native.hotkey})"
 
     __repr__ = __str__
 
+    @overload
+    async def forward(
+        self,
+        axons: List[Any],
+        synapse: S,
+        timeout: float = ...,
+        *,
+        deserialize: Literal[False],
+        run_async: bool = ...,
+        streaming: Literal[False] = ...,
+    ) -> List[S]: ...
+    @overload
+    async def forward(
+        self,
+        axons: AxonLike,
+        synapse: S,
+        timeout: float = ...,
+        *,
+        deserialize: Literal[False],
+        run_async: bool = ...,
+        streaming: Literal[False] = ...,
+    ) -> S: ...
+    @overload
+    async def forward(
+        self,
+        axons: List[Any],
+        synapse: Any = ...,
+        timeout: float = ...,
+        deserialize: bool = ...,
+        run_async: bool = ...,
+        streaming: bool = ...,
+    ) -> List[Any]: ...
+    @overload
+    async def forward(
+        self,
+        axons: Any,
+        synapse: Any = ...,
+        timeout: float = ...,
+        deserialize: bool = ...,
+        run_async: bool = ...,
+        streaming: bool = ...,
+    ) -> Any: ...
     async def forward(
         self,
         axons: Union[Any, Sequence[Any]],
@@ -212,21 +232,31 @@ class Dendrite:
     ) -> Any:
         """Sends ``synapse`` to every axon at once; one axon in → one result out, a list → a
         list, in order. ``deserialize`` gives each synapse's ``deserialize()``, else the synapse
-        with its ``dendrite``/``axon`` terminal info filled as 10.5.0 fills it."""
+        with its ``dendrite``/``axon`` terminal info filled as 10.5.0 fills it (typed: with
+        ``deserialize=False`` an ``AxonInfo`` gives the synapse's own class, a list a list of
+        it)."""
         if synapse is None:
-            synapse = _classes().Synapse()
+            synapse = classes().Synapse()
         single = not isinstance(axons, list)
-        targets = [_target(a) for a in ([axons] if single else axons)]
+        targets = [target_of(a) for a in ([axons] if single else axons)]
         if streaming:
             streams = [self._stream(target, synapse, timeout, deserialize) for target in targets]
             return streams[0] if single else streams
-        results = await self._send(targets, synapse, timeout)
-        self.last_phases = [dict(zip(_native.PHASES, result[5])) for result in results]
-        out = [self._finish(synapse, target, result, timeout, deserialize) for target, result in zip(targets, results)]
+        answers = await self._send(targets, synapse, timeout)
+        self.last_phases = [dict(zip(_native.PHASES, answer.phases)) for answer in answers]
+        out = [self._finish(synapse, answer, timeout, deserialize) for answer in answers]
         return out[0] if single else out
 
     __call__ = forward
 
+    @overload
+    async def call(
+        self, target_axon: AxonLike, synapse: S, timeout: float = ..., *, deserialize: Literal[False]
+    ) -> S: ...
+    @overload
+    async def call(
+        self, target_axon: Any, synapse: Any = ..., timeout: float = ..., deserialize: bool = ...
+    ) -> Any: ...
     async def call(
         self,
         target_axon: Any,
@@ -293,132 +323,6 @@ class Dendrite:
             except Exception:  # no loop can run now (interpreter shutdown): nothing to do
                 pass
 
-    @property
-    async def session(self) -> Any:
-        """10.5.0's ``session``: an ``aiohttp.ClientSession``, made on first use, for requests
-        the caller sends itself (with :meth:`preprocess_synapse_for_request`); closed by
-        :meth:`aclose_session`. This dendrite's own calls never use it."""
-        if self._session is None:
-            try:
-                import aiohttp
-            except ImportError as e:
-                raise ImportError("Dendrite.session is an aiohttp.ClientSession: install aiohttp") from e
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    def preprocess_synapse_for_request(self, target_axon_info: Any, synapse: Any, timeout: float = 12.0) -> Any:
-        """10.5.0's: ``synapse`` made ready to send by other means (its ``to_headers()`` and JSON
-        body, ``POST``ed to :meth:`_get_endpoint_url`): its timeout, its ``dendrite`` terminal
-        info (external IP, version, a fresh nonce, :attr:`uuid`, hotkey), its ``axon`` one and the
-        signature over ``{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}``. Nonces are
-        ``time.time_ns()``, kept strictly rising across calls (so two made in one nanosecond tick
-        are not refused as replays). Returns ``synapse``, changed in place."""
-        terminal = _terminal_class(synapse)
-        ip, port, hotkey = _target(target_axon_info)
-        nonce = self._last_nonce = max(time.time_ns(), self._last_nonce + 1)
-        synapse.timeout = timeout
-        synapse.dendrite = terminal(
-            ip=self.external_ip,
-            version=_native.VERSION_AS_INT,
-            nonce=nonce,
-            uuid=self.uuid,
-            hotkey=self._native.hotkey,
-        )
-        synapse.axon = terminal(ip=ip, port=port, hotkey=hotkey)
-        synapse.dendrite.signature = self._native.sign_synapse(nonce, hotkey, self.uuid, synapse.body_hash)
-        return synapse
-
-    def _get_endpoint_url(self, target_axon: Any, request_name: str) -> str:
-        """10.5.0's URL of a synapse's route on an axon (``0.0.0.0`` for an axon at this
-        dendrite's own external IP)."""
-        host = "0.0.0.0" if target_axon.ip == str(self.external_ip) else target_axon.ip
-        return f"http://{host}:{target_axon.port}/{request_name}"
-
-    def process_server_response(self, server_response: Any, json_response: Dict[str, Any], local_synapse: Any) -> None:
-        """10.5.0's: ``local_synapse`` updated in place from an answer it was sent for by other
-        means (``server_response``: anything with ``status`` and ``headers``, such as an aiohttp
-        response). On 200 the answer's fields replace the local ones (one that does not take is
-        left); otherwise the axon's status is the HTTP status and the body's ``message``. Then
-        the terminal infos take the answer's ``bt_header_*`` values over their own, and the
-        dendrite's status is the axon's."""
-        if server_response.status == 200:
-            answer = type(local_synapse)(**json_response)
-            for key in local_synapse.model_dump().keys():
-                try:
-                    setattr(local_synapse, key, getattr(answer, key))
-                except Exception:  # 10.5.0 leaves a field that does not take as it was
-                    pass
-        else:
-            if local_synapse.axon is None:
-                local_synapse.axon = _terminal_class(local_synapse)()
-            local_synapse.axon.status_code = server_response.status
-            local_synapse.axon.status_message = json_response.get("message")
-        sent = _classes().Synapse.from_headers(server_response.headers)
-        for name in ("dendrite", "axon"):
-            mine, theirs = getattr(local_synapse, name), getattr(sent, name)
-            if mine is None:
-                mine = _terminal_class(local_synapse)()
-                setattr(local_synapse, name, mine)
-            # As 10.5.0: the merged values are set without validating them again.
-            mine.__dict__.update({**mine.model_dump(exclude_none=True), **theirs.model_dump(exclude_none=True)})
-        local_synapse.dendrite.status_code = local_synapse.axon.status_code
-        local_synapse.dendrite.status_message = local_synapse.axon.status_message
-
-    def log_exception(self, exception: BaseException) -> None:
-        """10.5.0's: logs ``exception`` with an error id (``dendrite_rs.http`` logger; debug for a
-        timeout or a connection's OS error, else error)."""
-        error_id = str(uuid_module.uuid4())
-        quiet = (asyncio.TimeoutError,) + _aiohttp_errors("ClientOSError")
-        level = logging.DEBUG if isinstance(exception, quiet) else logging.ERROR
-        _log.log(level, "%s#%s: %s", type(exception).__name__, error_id, exception)
-
-    def process_error_message(self, synapse: Any, request_name: str, exception: BaseException) -> Any:
-        """10.5.0's: ``synapse``'s dendrite status and message for a request that failed with
-        ``exception`` (sent by other means), as 10.5.0 maps its exceptions: 503 unavailable, 408
-        timeout, 400, 500, 504, else 422 ``Failed to parse response``. Changed in place and
-        returned."""
-        self.log_exception(exception)
-        status_code, status_message = _error_mapping().get(type(exception), ("422", "Failed to parse response"))
-        if status_code:
-            synapse.dendrite.status_code = status_code
-        elif isinstance(exception, _aiohttp_errors("ClientResponseError")):
-            synapse.dendrite.status_code = str(getattr(exception, "code", ""))
-        message = f"{status_message}: {exception}"
-        if isinstance(exception, _aiohttp_errors("ClientConnectorError")):
-            message = f"{status_message} at {synapse.axon.ip}:{synapse.axon.port}/{request_name}"
-        elif isinstance(exception, asyncio.TimeoutError):
-            message = f"{status_message} after {synapse.timeout} seconds"
-        synapse.dendrite.status_message = message
-        return synapse
-
-    def _log_outgoing_request(self, synapse: Any) -> None:
-        """10.5.0's request log line (``dendrite_rs.http`` logger, debug). This dendrite's own
-        calls do not write it; it is here for code that sends by other means."""
-        if synapse.axon is not None and _log.isEnabledFor(logging.DEBUG):
-            _log.debug(
-                "dendrite | --> | %s B | %s | %s | %s:%s | 0 | Success",
-                synapse.get_total_size(),
-                synapse.name,
-                synapse.axon.hotkey,
-                synapse.axon.ip,
-                synapse.axon.port,
-            )
-
-    def _log_incoming_response(self, synapse: Any) -> None:
-        """10.5.0's answer log line (``dendrite_rs.http`` logger, debug), as
-        :meth:`_log_outgoing_request`."""
-        if synapse.axon is not None and synapse.dendrite is not None and _log.isEnabledFor(logging.DEBUG):
-            _log.debug(
-                "dendrite | <-- | %s B | %s | %s | %s:%s | %s | %s",
-                synapse.get_total_size(),
-                synapse.name,
-                synapse.axon.hotkey,
-                synapse.axon.ip,
-                synapse.axon.port,
-                synapse.dendrite.status_code,
-                synapse.dendrite.status_message,
-            )
-
     async def __aenter__(self) -> Dendrite:
         return self
 
@@ -441,8 +345,8 @@ class Dendrite:
         """One axon's streamed answer: what the synapse's ``process_streaming_response`` yields
         for the chunks as they arrive, then the synapse (or its ``deserialize()``)."""
         if synapse is None:
-            synapse = _classes().Synapse()
-        async for item in self._stream(_target(target_axon), synapse, timeout, deserialize):
+            synapse = classes().Synapse()
+        async for item in self._stream(target_of(target_axon), synapse, timeout, deserialize):
             yield item
 
     async def _stream(
@@ -452,31 +356,31 @@ class Dendrite:
         (from a stand-in for aiohttp's response: ``content.iter_any()``, ``status``,
         ``headers``), then ``extract_response_json`` gives the fields of the final synapse."""
         local = synapse.model_copy()
-        parts = _parts(local, timeout)
+        local.timeout = timeout  # 10.5.0 sets it on its copy
+        parts = _wire.parts(local, timeout)
         loop = asyncio.get_running_loop()
-        response = _StreamedResponse()
-        final: asyncio.Future = loop.create_future()
+        response = StreamedResponse()
+        final: asyncio.Future[_native.AxonAnswer] = loop.create_future()
 
-        def done(result: _Result) -> None:
-            status, http_status, body, dendrite, axon, phases, _fields = result
-            self.last_phases = [dict(zip(_native.PHASES, phases))]
-            response._finish(http_status, dendrite, axon)
-            if http_status and http_status != 200 and body:
-                response._chunks.put_nowait(body)  # 10.5.0 streams an error answer's body too
-            response._chunks.put_nowait(_END)
+        def done(answer: _native.AxonAnswer) -> None:
+            self.last_phases = [dict(zip(_native.PHASES, answer.phases))]
+            response.finish(answer.http_status, answer.dendrite, answer.axon)
+            if answer.http_status and answer.http_status != 200 and answer.body:
+                response.chunks.put_nowait(answer.body)  # 10.5.0 streams an error answer's body too
+            response.chunks.put_nowait(END)
             if not final.done():
-                final.set_result(result)
+                final.set_result(answer)
 
-        handle = self._native.start_stream(loop, response._chunks.put_nowait, done, target, parts)
+        handle = self._native.start_stream(loop, response.chunks.put_nowait, done, target, parts)
         try:
             async for item in local.process_streaming_response(response):
                 yield item
-            result = await final
+            answer = await final
         finally:
             if not final.done():  # cancelled, or the consumer stopped early
                 handle.cancel()
-        status, http_status, _body, dendrite_info, axon_info, _phases, _fields = result
-        if http_status == 200 and status == 200:
+        dendrite_info, axon_info = answer.dendrite, answer.axon
+        if answer.http_status == 200 and answer.status == 200:
             try:
                 server = type(local)(**local.extract_response_json(response))
             except Exception as e:  # the class rejects the answer: 10.5.0's 422
@@ -487,41 +391,36 @@ class Dendrite:
                         setattr(local, key, getattr(server, key))
                     except Exception:
                         pass
-        terminal = _terminal_class(local)
+        terminal = terminal_class(local)
         local.dendrite = terminal(**dendrite_info)
         local.axon = terminal(**axon_info)
         self._remember(local)
         yield local.deserialize() if deserialize else local
 
-    async def _send(self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float) -> List[_Result]:
+    async def _send(
+        self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float
+    ) -> List[_native.AxonAnswer]:
         """One dump of the synapse, one Rust call for every axon, awaited without blocking."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future[List[_native.AxonAnswer]] = loop.create_future()
 
-        def done(results: List[_Result]) -> None:
+        def done(answers: List[_native.AxonAnswer]) -> None:
             if not future.done():
-                future.set_result(results)
+                future.set_result(answers)
 
-        handle = self._native.start(loop, done, targets, _parts(synapse, timeout))
+        handle = self._native.start(loop, done, targets, _wire.parts(synapse, timeout))
         try:
             return await future
         except asyncio.CancelledError:
             handle.cancel()
             raise
 
-    def _finish(
-        self,
-        synapse: Any,
-        target: Tuple[str, int, str],
-        result: _Result,
-        timeout: float,
-        deserialize: bool,
-    ) -> Any:
+    def _finish(self, synapse: Any, answer: _native.AxonAnswer, timeout: float, deserialize: bool) -> Any:
         """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
-        status, http_status, _body, dendrite_info, axon_info, _phases, fields = result
-        if http_status == 200 and status == 200 and fields is not None:
+        dendrite_info, axon_info, fields = answer.dendrite, answer.axon, answer.fields
+        if answer.http_status == 200 and answer.status == 200 and fields is not None:
             try:
                 # Every field of the answer replaces the sent one (10.5.0 copies them one by one
                 # onto its copy of the synapse, validating each again), and its `dendrite` and
@@ -536,7 +435,7 @@ class Dendrite:
                 return local.deserialize() if deserialize else local
         # No answer to take: the sent synapse with the call's infos (`model_copy(update=)` sets
         # them as validated here, without the class's validate-on-assignment).
-        terminal = _terminal_class(synapse)
+        terminal = terminal_class(synapse)
         update = {"timeout": timeout, "dendrite": terminal(**dendrite_info), "axon": terminal(**axon_info)}
         local = synapse.model_copy(update=update)
         self._remember(local)
@@ -547,176 +446,20 @@ class Dendrite:
         its timeout and terminal infos (not its fields, which can be large)."""
         if self.synapse_history.maxlen == 0:
             return
-        bare = _classes().Synapse(timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon)
+        bare = classes().Synapse(timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon)
         self.synapse_history.append(bare)
-
-
-_log = logging.getLogger("dendrite_rs.http")
-
-
-class _Keypair:
-    """``Dendrite.keypair`` for a dendrite made from a URI, a mnemonic or a key file: what code
-    reads of a bittensor keypair, backed by the native key (its secret stays in Rust)."""
-
-    crypto_type = 1  # sr25519
-    ss58_format = 42
-
-    def __init__(self, dendrite: Dendrite) -> None:
-        self._native = dendrite._native
-
-    @property
-    def ss58_address(self) -> str:
-        return self._native.hotkey
-
-    @property
-    def public_key(self) -> bytes:
-        return self._native.public_key
-
-    def sign(self, data: Union[str, bytes]) -> bytes:
-        """``data`` (text is UTF-8) signed: 64 bytes of sr25519, as ``Keypair.sign``."""
-        return self._native.sign(data.encode() if isinstance(data, str) else bytes(data))
-
-    def __repr__(self) -> str:
-        return f"<Keypair (address={self.ss58_address})>"
-
-
-def _aiohttp_errors(*names: str) -> Tuple[type, ...]:
-    """aiohttp's exception classes of these names (none without aiohttp)."""
-    try:
-        import aiohttp
-    except ImportError:
-        return ()
-    return tuple(getattr(aiohttp, name) for name in names)
-
-
-def _error_mapping() -> Dict[type, Tuple[Optional[str], str]]:
-    """10.5.0's exception classes → (status code, message), looked up by exact class."""
-    mapping: Dict[type, Tuple[Optional[str], str]] = {asyncio.TimeoutError: ("408", "Request timeout")}
-    names = [
-        ("ClientConnectorError", "503", "Service unavailable"),
-        ("ClientResponseError", None, "Client response error"),
-        ("ClientPayloadError", "400", "Payload error"),
-        ("ClientError", "500", "Client error"),
-        ("ServerTimeoutError", "504", "Server timeout error"),
-        ("ServerDisconnectedError", "503", "Service disconnected"),
-        ("ServerConnectionError", "503", "Service connection error"),
-    ]
-    for name, code, message in names:
-        for cls in _aiohttp_errors(name):
-            mapping[cls] = (code, message)
-    return mapping
-
-
-def _terminal_class(synapse: Any) -> Any:
-    """The ``TerminalInfo`` class of a synapse's own ``dendrite`` field."""
-    current = getattr(synapse, "dendrite", None)
-    return type(current) if current is not None else _classes().TerminalInfo
-
-
-_replaced: Dict[str, Any] = {}
 
 
 def install() -> None:
     """Makes ``bittensor.Dendrite`` (and ``bittensor.dendrite``) ours on bittensor 10.x, so
     that existing validator code builds this dendrite unchanged. Idempotent; :func:`uninstall`
     puts the originals back."""
-    bt = _bittensor()
-    for name in ("Dendrite", "dendrite"):
-        current = getattr(bt, name, None)
-        if current is not Dendrite and name not in _replaced:
-            _replaced[name] = current
-            setattr(bt, name, Dendrite)
+    _install.install(Dendrite)
 
 
 def uninstall() -> None:
     """Undoes :func:`install`."""
-    bt = _bittensor()
-    for name, original in list(_replaced.items()):
-        setattr(bt, name, original)
-        del _replaced[name]
-
-
-def _parts(synapse: Any, timeout: float) -> Tuple[str, float, str, List[Tuple[str, str]], str, int]:
-    """What Rust needs of the synapse, dumped once per call: its name, the timeout, its own
-    fields as ``json.dumps`` writes them, the ``bt_header_input_obj_*`` headers, the body
-    hash and the total size (the synapse's timeout is set first, as 10.5.0 does)."""
-    synapse.timeout = timeout
-    dump = synapse.model_dump()
-    own = {k: v for k, v in dump.items() if k not in BASE_FIELDS}
-    fields_json = (", " + json.dumps(own)[1:-1]) if own else ""
-    required = _required(type(synapse))
-    input_headers = [
-        input_header(field, value)
-        for field, value in dump.items()
-        if field in required and value is not None and field not in ("name", "timeout")
-    ]
-    return (
-        type(synapse).__name__,
-        float(timeout),
-        fields_json,
-        input_headers,
-        synapse.body_hash,
-        int(synapse.get_total_size()),
-    )
-
-
-def input_header(field: str, value: Any) -> Tuple[str, str]:
-    """10.5.0's ``bt_header_input_obj_{field}`` header of a required field: base64 of the JSON
-    of its type's empty value (``type(value)()``), never the value (``TypeError`` when that is
-    no JSON)."""
-    return (f"bt_header_input_obj_{field}", base64.b64encode(json.dumps(type(value)()).encode()).decode())
-
-
-#: The end of a streamed answer's chunks.
-_END = object()
-
-
-class _Content:
-    """``response.content`` of aiohttp, for ``process_streaming_response``: the chunks as they
-    arrive."""
-
-    def __init__(self, chunks: asyncio.Queue[Any]) -> None:
-        self._chunks = chunks
-
-    async def iter_any(self) -> AsyncGenerator[bytes, None]:
-        while True:
-            chunk = await self._chunks.get()
-            if chunk is _END:
-                return
-            yield chunk
-
-    def iter_chunks(self) -> AsyncGenerator[Tuple[bytes, bool], None]:
-        async def chunks() -> AsyncGenerator[Tuple[bytes, bool], None]:
-            async for chunk in self.iter_any():
-                yield chunk, True
-
-        return chunks()
-
-    async def read(self) -> bytes:
-        return b"".join([chunk async for chunk in self.iter_any()])
-
-
-class _StreamedResponse:
-    """What ``process_streaming_response`` and ``extract_response_json`` get in place of
-    aiohttp's response: ``content``, and once the answer ended its ``status`` and ``headers``
-    (the ``bt_header_*`` the answer's terminal infos hold; also as ``_raw_headers``)."""
-
-    def __init__(self) -> None:
-        self._chunks: asyncio.Queue[Any] = asyncio.Queue()
-        self.content = _Content(self._chunks)
-        self.status: Optional[int] = None
-        self.headers: Dict[str, str] = {}
-        self._raw_headers: Tuple[Tuple[bytes, bytes], ...] = ()
-
-    def _finish(self, status: int, dendrite: Dict[str, Any], axon: Dict[str, Any]) -> None:
-        self.status = status or None
-        headers: Dict[str, str] = {}
-        for side, info in (("axon", axon), ("dendrite", dendrite)):
-            for key, value in info.items():
-                if value is not None:
-                    headers[f"bt_header_{side}_{key}"] = str(value)
-        self.headers = headers
-        self._raw_headers = tuple((k.encode(), v.encode()) for k, v in headers.items())
+    _install.uninstall()
 
 
 __all__ = [
