@@ -12,6 +12,7 @@ mod query;
 mod query_http;
 mod record;
 mod replay;
+mod success;
 mod table;
 mod timeline;
 

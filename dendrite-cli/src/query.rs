@@ -73,7 +73,7 @@ pub struct QueryArgs {
     /// Fail when fewer than this fraction of the forward calls succeeded, over all rounds
     /// (3.x: every synapse of an endpoint; 10.x: status 200); the rate goes to stderr. Without
     /// it `query` exits 0 whatever the peers answered (scripts, benchmarks).
-    #[arg(long, value_name = "FRACTION", value_parser = fraction)]
+    #[arg(long, value_name = "FRACTION", value_parser = crate::success::fraction)]
     min_success: Option<f64>,
     /// One JSON object per line per endpoint × synapse instead of a table (the fields of a
     /// `--record` row, phases included).
@@ -99,33 +99,6 @@ pub struct QueryArgs {
     /// ARCHITECTURE.md, "Where a round's time goes").
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
-}
-
-/// A fraction in [0, 1] (`--min-success`).
-fn fraction(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
-        _ => Err(format!("{text:?} is no fraction between 0 and 1")),
-    }
-}
-
-/// Fails when `succeeded` of `calls` is below `min` (`--min-success`); says the rate on stderr
-/// whenever a minimum is asked for.
-pub(crate) fn check_success(succeeded: u64, calls: u64, min: Option<f64>) -> Result<(), CliError> {
-    let Some(min) = min else { return Ok(()) };
-    let rate = if calls == 0 {
-        0.0
-    } else {
-        succeeded as f64 / calls as f64
-    };
-    eprintln!("success: {succeeded}/{calls} calls ({:.2}%)", rate * 100.0);
-    if rate < min {
-        return Err(CliError::Failure(format!(
-            "success rate {:.4} is below --min-success {min}",
-            rate
-        )));
-    }
-    Ok(())
 }
 
 /// Below this many endpoints `query` runs on one worker thread by default.
@@ -378,5 +351,5 @@ pub async fn run(args: QueryArgs) -> Result<(), CliError> {
         timeline::render_rows(path, &title, &printer.last_round, timeout.as_secs_f64())?;
         eprintln!("timeline: {}", path.display());
     }
-    check_success(succeeded, calls, args.min_success)
+    crate::success::check_success(succeeded, calls, args.min_success)
 }

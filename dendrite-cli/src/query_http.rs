@@ -246,7 +246,7 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
     }
     let calls: u64 = statuses.values().sum();
     let succeeded = statuses.get(&200).copied().unwrap_or(0);
-    crate::query::check_success(succeeded, calls, min_success)
+    crate::success::check_success(succeeded, calls, min_success)
 }
 
 /// One round's rows: printed as JSON lines (the answer's JSON always in them) and recorded (the

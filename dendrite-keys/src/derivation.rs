@@ -15,7 +15,7 @@ use sha2::Sha512;
 use subxt_signer::bip39::Mnemonic;
 use subxt_signer::{DeriveJunction, ExposeSecret, SecretUri};
 
-use crate::keys::KeyError;
+use crate::error::KeyError;
 
 /// The keypair of a parsed secret URI: its phrase (or `0x` seed), its password, its junctions.
 pub(crate) fn from_uri(uri: &SecretUri) -> Result<schnorrkel::Keypair, KeyError> {

@@ -29,6 +29,7 @@
 
 mod batch;
 mod derivation;
+mod error;
 pub mod keys;
 pub mod nonce;
 mod scheme;

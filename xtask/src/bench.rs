@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use serde_json::{json, Value};
 
-use crate::bench_line::BenchLine;
+use crate::bench_run::{bench_line_of, json_of};
 use crate::util::{self, ChildGuard};
 
 /// One workload: both clients run it unless `python` is false.
@@ -125,27 +125,6 @@ fn workloads(quick: bool) -> Vec<Workload> {
     all
 }
 
-/// Runs a client and returns its JSON line.
-pub(crate) fn json_of(command: &mut Command, what: &str) -> Result<Value> {
-    let out = command
-        .output()
-        .with_context(|| format!("running {what}"))?;
-    ensure!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .rev()
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(Value::is_object)
-        })
-        .with_context(|| format!("{what} printed no JSON line:\n{text}"))
-}
-
 /// User + system CPU seconds of process `pid` so far (0 when it cannot be read).
 fn process_cpu_s(pid: u32) -> f64 {
     let Ok(pid) = i32::try_from(pid) else {
@@ -160,35 +139,6 @@ fn process_cpu_s(pid: u32) -> f64 {
 
 /// Runs a client and adds to its JSON line the CPU the axons' process spent meanwhile, per
 /// call the client made (`calls`, warm-up rounds included).
-/// Runs a fan-out benchmark client and returns its line, checked against [`BenchLine`]: a
-/// line without one of its fields (a client renamed or dropped one) is an error naming it.
-/// The least success rate a bench line may report: a fleet that fails calls would otherwise
-/// read as a fast client (a failed call costs less than an answered one).
-pub(crate) const MIN_SUCCESS: f64 = 0.99;
-
-/// A client's bench line, refused below [`MIN_SUCCESS`].
-pub(crate) fn bench_line_of(command: &mut Command, what: &str) -> Result<Value> {
-    bench_line_at(command, what, MIN_SUCCESS)
-}
-
-/// A client's bench line, refused when it measured nothing or its success rate is below
-/// `min_success` (the policy lines on failing fleets expect failures).
-pub(crate) fn bench_line_at(command: &mut Command, what: &str, min_success: f64) -> Result<Value> {
-    let line = json_of(command, what)?;
-    let checked: BenchLine = serde_json::from_value(line.clone())
-        .with_context(|| format!("{what} printed a line that is no bench line: {line}"))?;
-    ensure!(
-        checked.rounds > 0 && checked.endpoints > 0,
-        "{what} measured nothing: {line}"
-    );
-    ensure!(
-        checked.success_rate >= min_success,
-        "{what}: success rate {} below {min_success}, not reported: {line}",
-        checked.success_rate
-    );
-    Ok(line)
-}
-
 fn with_axon_cpu(
     axon_pid: u32,
     calls: usize,

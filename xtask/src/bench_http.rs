@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
-use crate::bench_processes::usage_of;
+use crate::bench_run::usage_of;
 use crate::util::{self, ChildGuard};
 
 /// One workload: the synapse, its fields, and rounds for each client.
@@ -120,7 +120,7 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
                 &work.fields,
             ])
             .args(["--interval", "0", "--repeat", &repeat.to_string()])
-            .args(["--min-success", &crate::bench::MIN_SUCCESS.to_string()])
+            .args(["--min-success", &crate::bench_run::MIN_SUCCESS.to_string()])
             .arg("--endpoints")
             .arg(&fleet.file);
         usage_of(&mut call, &stderr)
@@ -147,7 +147,7 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
         "round_ms_p50": quantile_ms(&summary, "p50"),
         "round_ms_p99": quantile_ms(&summary, "p99"),
         "success": summary.contains(&format!("(200×{})", (1 + work.ours_rounds) * fleet.axons)),
-        "success_rate": crate::bench_processes::success_of(&summary)?,
+        "success_rate": crate::bench_run::success_of(&summary)?,
         "summary": summary.trim(),
     }))
 }
@@ -189,14 +189,14 @@ fn python_run(python: &Path, fleet: &Fleet, work: &Workload) -> Result<Value> {
         .args(["--rounds", &work.python_rounds.to_string()])
         .arg("--axons")
         .arg(&fleet.file);
-    let line = crate::bench::json_of(&mut bench, "peer10 dendrite.py bench")?;
+    let line = crate::bench_run::json_of(&mut bench, "peer10 dendrite.py bench")?;
     let rounds = line["rounds"].as_f64().unwrap_or(f64::NAN);
     let calls = line["calls"].as_f64().unwrap_or(f64::NAN);
     let success_rate = line["success_rate"].as_f64().unwrap_or(0.0);
     ensure!(
-        success_rate >= crate::bench::MIN_SUCCESS && calls > 0.0,
+        success_rate >= crate::bench_run::MIN_SUCCESS && calls > 0.0,
         "peer10 dendrite.py bench: success rate {success_rate} below {}, not reported: {line}",
-        crate::bench::MIN_SUCCESS
+        crate::bench_run::MIN_SUCCESS
     );
     Ok(json!({
         "client": "bittensor 10.5.0 Dendrite (Python)",
@@ -256,7 +256,7 @@ fn ours_spread(release: &Path, fleet: &Fleet, rounds: usize) -> Result<(Option<f
             "Dummy",
         ])
         .args(["--interval", "0", "--repeat", &rounds.to_string()])
-        .args(["--min-success", &crate::bench::MIN_SUCCESS.to_string()])
+        .args(["--min-success", &crate::bench_run::MIN_SUCCESS.to_string()])
         .arg("--endpoints")
         .arg(&fleet.file)
         .output()
@@ -363,13 +363,13 @@ fn python_face_line(
         .arg("--axons")
         .arg(&fleet.file)
         .env("DENDRITE_SHARED", util::shared());
-    let line = crate::bench::json_of(&mut bench, "dendrite-py/bench/bench_http.py")?;
+    let line = crate::bench_run::json_of(&mut bench, "dendrite-py/bench/bench_http.py")?;
     let success_rate = line["success_rate"].as_f64().unwrap_or(0.0);
     ensure!(
-        success_rate >= crate::bench::MIN_SUCCESS,
+        success_rate >= crate::bench_run::MIN_SUCCESS,
         "dendrite-py/bench/bench_http.py ({client}): success rate {success_rate} below {}, \
          not reported: {line}",
-        crate::bench::MIN_SUCCESS
+        crate::bench_run::MIN_SUCCESS
     );
     Ok(line)
 }

@@ -118,7 +118,7 @@ pub fn run(quick: bool, bin: &Path, dir: &Path) -> Result<Vec<Value>> {
             .args(["--rounds", &line.rounds.to_string()])
             .args(["--timeout", &line.timeout.to_string()])
             .args(line.flags);
-        let out = crate::bench::bench_line_at(&mut ours, "dendrite bench", line.min_success)?;
+        let out = crate::bench_run::bench_line_at(&mut ours, "dendrite bench", line.min_success)?;
         eprintln!("xtask: {} → {out}", line.name);
         ensure!(
             out["success_rate"]

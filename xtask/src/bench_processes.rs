@@ -8,12 +8,13 @@
 //! Python clients time their own rounds (`process_time`, `getrusage`) after 2 warm-up rounds.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
+use crate::bench_run::{success_of, usage_of, Usage};
 use crate::util::{self, ChildGuard};
 
 /// The fleet: one `dendrite axon` process per endpoint.
@@ -49,45 +50,6 @@ fn texts(batch: usize, seq: usize) -> Vec<String> {
     vec![text; batch]
 }
 
-/// CPU seconds and context switches of a finished child process.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Usage {
-    pub cpu_s: f64,
-    pub context_switches: f64,
-    /// Peak resident set, MB.
-    pub peak_rss_mb: f64,
-}
-
-/// Runs `command` to its end, its output discarded (stderr kept in `stderr` for the error),
-/// and returns its resource usage.
-pub(crate) fn usage_of(command: &mut Command, stderr: &Path) -> Result<Usage> {
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr)?)
-        .spawn()
-        .with_context(|| format!("starting {command:?}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own unreaped child; `status` and `usage` are valid for writes. The
-    // `Child` is forgotten below, so std never waits for the reaped pid.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    std::mem::forget(child);
-    ensure!(reaped == pid, "wait4 failed for {command:?}");
-    ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed: {}",
-        std::fs::read_to_string(stderr).unwrap_or_default()
-    );
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok(Usage {
-        cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-        context_switches: (usage.ru_nvcsw + usage.ru_nivcsw) as f64,
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-    })
-}
-
 /// Starts the fleet and writes its endpoint file.
 fn start_fleet(release: &Path, dir: &Path) -> Result<(Vec<ChildGuard>, PathBuf)> {
     util::start_axon_processes(
@@ -119,7 +81,7 @@ fn query_line(
         query
             .args(["query", "--synapse", "last-hidden", "--timeout", "30"])
             .args(["--interval", "0", "--repeat", &repeat.to_string()])
-            .args(["--min-success", &crate::bench::MIN_SUCCESS.to_string()])
+            .args(["--min-success", &crate::bench_run::MIN_SUCCESS.to_string()])
             .arg("--endpoints")
             .arg(endpoints);
         for text in texts(size.batch, size.seq) {
@@ -155,21 +117,6 @@ fn query_line(
     }))
 }
 
-/// The success rate `dendrite query --min-success` printed (`success: a/b calls (...)`); the
-/// query itself failed below the minimum.
-pub(crate) fn success_of(stderr: &str) -> Result<f64> {
-    let counts = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("success: "))
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|pair| pair.split_once('/'))
-        .and_then(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)));
-    match counts {
-        Some((succeeded, calls)) if calls > 0.0 => Ok(succeeded / calls),
-        _ => anyhow::bail!("the query printed no success rate: {stderr}"),
-    }
-}
-
 /// Runs of each line, the median kept ([`util::median_run`]): one in the quick smoke.
 fn runs(size: &Size) -> usize {
     if size.rounds < 10 {
@@ -200,7 +147,7 @@ fn python_run(python: &Path, script: &[&str], endpoints: &Path, size: &Size) -> 
         .args(["--rounds", &size.rounds.min(100).to_string()])
         .args(["--batch", &size.batch.to_string()])
         .args(["--seq", &size.seq.to_string()]);
-    let mut line = crate::bench::bench_line_of(&mut command, &format!("{script:?}"))?;
+    let mut line = crate::bench_run::bench_line_of(&mut command, &format!("{script:?}"))?;
     if line.get("client_cpu_s_per_round").is_none() {
         let rounds = line["rounds"]
             .as_f64()

@@ -11,6 +11,7 @@ mod bench_http;
 mod bench_line;
 mod bench_policies;
 mod bench_processes;
+mod bench_run;
 mod codegen;
 mod fanout;
 mod fixtures;

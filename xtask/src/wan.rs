@@ -208,7 +208,7 @@ fn bench_rows(bin: &std::path::Path, file: &std::path::Path, loss: u32) -> Resul
                 .args(["--timeout", "60"])
                 .args(flags);
             // Lossy links may fail calls: the line says how many, nothing is refused.
-            let out = crate::bench::bench_line_at(&mut bench, "dendrite bench (WAN)", 0.0)?;
+            let out = crate::bench_run::bench_line_at(&mut bench, "dendrite bench (WAN)", 0.0)?;
             let mb_per_s = out["wire_bytes_received_per_round"].as_f64().unwrap_or(0.0)
                 * out["rounds_per_s"].as_f64().unwrap_or(0.0)
                 / 1e6;
