@@ -111,15 +111,22 @@ fn pytest(python: &Path, tests: &str, bin_dir: &Path) -> Result<()> {
     )
 }
 
-/// `ruff check` and `ruff format --check` of the Python sources (ruff installed when missing).
-fn lint(python: &Path) -> Result<()> {
-    let has_ruff = Command::new(python)
-        .args(["-m", "ruff", "--version"])
+/// Installs the tool `module` into `python`'s environment unless `python -m module --version`
+/// runs already.
+fn ensure_module(python: &Path, module: &str) -> Result<()> {
+    let present = Command::new(python)
+        .args(["-m", module, "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_ruff {
-        util::run(Command::new(python).args(["-m", "pip", "install", "--quiet", "ruff"]))?;
+    if present {
+        return Ok(());
     }
+    util::run(Command::new(python).args(["-m", "pip", "install", "--quiet", module]))
+}
+
+/// `ruff check` and `ruff format --check` of the Python sources (ruff installed when missing).
+fn lint(python: &Path) -> Result<()> {
+    ensure_module(python, "ruff")?;
     let dir = util::root().join("dendrite-py");
     util::run(
         Command::new(python)
@@ -136,13 +143,7 @@ fn lint(python: &Path) -> Result<()> {
 /// `mypy --strict` of the package (`dendrite-py/pyproject.toml` holds its settings), in the
 /// 10.x peer's venv, which has pydantic 2 and numpy (mypy installed when missing).
 fn typecheck(python: &Path) -> Result<()> {
-    let has_mypy = Command::new(python)
-        .args(["-m", "mypy", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_mypy {
-        util::run(Command::new(python).args(["-m", "pip", "install", "--quiet", "mypy"]))?;
-    }
+    ensure_module(python, "mypy")?;
     util::run(
         Command::new(python)
             .args(["-m", "mypy", "--strict", "python/dendrite_rs"])

@@ -201,15 +201,17 @@ fn enabled(
     (deps, dep_features)
 }
 
+/// The names a table cell writes in backticks, in order.
+fn names_in<T: FromIterator<String>>(cell: &str) -> T {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Rows of ARCHITECTURE.md's crate table: crate -> (our dependencies, never compiles).
 pub fn architecture_table(text: &str) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
-    let names_in = |cell: &str| -> BTreeSet<String> {
-        cell.split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_owned)
-            .collect()
-    };
     text.lines()
         .filter_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -238,13 +240,6 @@ pub struct ModuleLayer {
 /// Rows of ARCHITECTURE.md's module table (five cells: layer, modules, may name, never names,
 /// owns; the crate table's rows have four).
 pub fn module_table(text: &str) -> Vec<ModuleLayer> {
-    let names_in = |cell: &str| -> Vec<String> {
-        cell.split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_owned)
-            .collect()
-    };
     text.lines()
         .filter_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();

@@ -13,7 +13,6 @@ use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, check_grads, CallError};
 use super::lanes::SignedLane;
-use super::report::GrpcCallView;
 use super::request;
 use super::results::{CallFailure, EndpointResult};
 use super::round_signing::RoundSigner;
@@ -68,13 +67,7 @@ impl Grpc {
             fallback(index, CallFailure::unfinished(why))
         })
         .await;
-        let view = GrpcCallView {
-            endpoints,
-            synapses: &call.synapses,
-            inputs,
-            results: &results,
-        };
-        self.core.report(CallKind::Backward, call.start, &view);
+        self.report(CallKind::Backward, &call, endpoints, inputs, &results);
         Ok(results)
     }
 
@@ -123,13 +116,12 @@ impl Grpc {
                 tracing::debug!(hotkey = %endpoint.hotkey, codes = ?result.codes(), "detached backward");
                 drop(permit);
                 if let Some(finished) = report.finish(endpoint, input, result) {
-                    let view = GrpcCallView {
-                        endpoints: &finished.endpoints,
-                        synapses: &call.synapses,
-                        inputs: &finished.inputs,
-                        results: &finished.results,
-                    };
-                    inner.core.report(CallKind::Backward, call.start, &view);
+                    let Finished {
+                        endpoints,
+                        inputs,
+                        results,
+                    } = &finished;
+                    inner.report(CallKind::Backward, &call, endpoints, inputs, results);
                 }
             });
         }

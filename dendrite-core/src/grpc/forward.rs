@@ -13,7 +13,6 @@ use dendrite_wire::{Synapse, Tensor};
 
 use super::checks::{check_call, CallError};
 use super::lanes::SignedLane;
-use super::report::GrpcCallView;
 use super::request::{self, PreparedForward};
 use super::results::{CallFailure, EndpointResult};
 use super::round_signing::RoundSigner;
@@ -69,13 +68,7 @@ impl Grpc {
             request::uniform_failure(&prepared[index].nills, &failure, call.start.elapsed())
         };
         let results = self.core.fan_out(endpoints.len(), one, fallback).await;
-        let view = GrpcCallView {
-            endpoints,
-            synapses: &call.synapses,
-            inputs,
-            results: &results,
-        };
-        self.core.report(CallKind::Forward, call.start, &view);
+        self.report(CallKind::Forward, &call, endpoints, inputs, &results);
         Ok(results)
     }
 }

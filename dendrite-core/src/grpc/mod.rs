@@ -39,9 +39,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dendrite_wire::Synapse;
+use dendrite_wire::{Endpoint, Synapse, Tensor};
 use tokio::sync::Semaphore;
 
+use crate::neutral::observer::CallKind;
 use crate::neutral::policy::{CallClock, Core};
 use config::ReceptorConfig;
 use pool::ReceptorPool;
@@ -120,6 +121,24 @@ impl Grpc {
     /// The receptor pool.
     pub fn pool(&self) -> &ReceptorPool {
         &self.pool
+    }
+
+    /// Reports a finished call of `kind` to the core's observer.
+    fn report(
+        &self,
+        kind: CallKind,
+        call: &CallContext,
+        endpoints: &[Endpoint],
+        inputs: &[Tensor],
+        results: &[results::EndpointResult],
+    ) {
+        let view = report::GrpcCallView {
+            endpoints,
+            synapses: &call.synapses,
+            inputs,
+            results,
+        };
+        self.core.report(kind, call.start, &view);
     }
 
     /// Fire-and-forget Backward RPCs dropped so far.
