@@ -176,7 +176,7 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         json,
         key,
         http: args,
-        mut config,
+        config,
         metrics,
         record,
         timeline,
@@ -185,27 +185,17 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
     let targets = axons(endpoints)?;
     let mut recorder = record.recorder()?;
     let call = synapse(args, timeout)?;
-    config.client.http = HttpConfig {
-        external_ip: args.external_ip.clone(),
-        btauth: args.auth == Auth::Btauth,
-        connections_per_endpoint: args.connections_per_axon.max(1),
-        ..config.client.http
-    };
-    // The facade's client: its observer (metrics, statistics) sees both wires.
-    let dendrite = Dendrite::with_config(key, config);
+    let dendrite = http_dendrite(args, config, key);
     let _metrics = crate::metrics::start(metrics, &dendrite).await?;
     let client = dendrite.client();
-    let (mut walls, mut statuses) = (Vec::new(), std::collections::BTreeMap::new());
+    let mut tally = Tally::default();
     for round in 0..repeat.max(1) {
         if round > 0 && !interval.is_zero() {
             tokio::time::sleep(interval).await;
         }
         let started = Instant::now();
         let outcomes = client.call_synapse(&targets, &call).await;
-        walls.push(started.elapsed());
-        for outcome in &outcomes {
-            *statuses.entry(outcome.status_code()).or_insert(0u64) += 1;
-        }
+        tally.add(started.elapsed(), &outcomes);
         let info = RoundInfo {
             round,
             direction: Direction::Forward,
@@ -233,20 +223,60 @@ pub async fn run(query: HttpQuery<'_>) -> Result<(), CliError> {
         recorder.flush()?;
     }
     if args.quiet || repeat > 1 {
-        let calls: u64 = statuses.values().sum();
-        let codes: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
+        tally.print(repeat.max(1), targets.len());
+    }
+    tally.check(min_success)
+}
+
+/// The facade's dendrite with the 10.x options of the command line (its observer, metrics and
+/// statistics, sees both wires).
+fn http_dendrite(args: &HttpArgs, mut config: DendriteConfig, key: Keypair) -> Dendrite {
+    config.client.http = HttpConfig {
+        external_ip: args.external_ip.clone(),
+        btauth: args.auth == Auth::Btauth,
+        connections_per_endpoint: args.connections_per_axon.max(1),
+        ..config.client.http
+    };
+    Dendrite::with_config(key, config)
+}
+
+/// What the rounds of a query came to: each round's wall time, each status's count.
+#[derive(Default)]
+struct Tally {
+    walls: Vec<Duration>,
+    statuses: std::collections::BTreeMap<i64, u64>,
+}
+
+impl Tally {
+    /// One round that took `wall` and ended in `outcomes`.
+    fn add(&mut self, wall: Duration, outcomes: &[AxonResult]) {
+        self.walls.push(wall);
+        for outcome in outcomes {
+            *self.statuses.entry(outcome.status_code()).or_insert(0) += 1;
+        }
+    }
+
+    /// The summary line on stderr: rounds, calls by status, round times.
+    fn print(&mut self, rounds: u32, axons: usize) {
+        let calls: u64 = self.statuses.values().sum();
+        let codes: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{s}×{n}"))
+            .collect();
         eprintln!(
-            "{} rounds × {} axons: {} calls ({}); {}",
-            repeat.max(1),
-            targets.len(),
-            calls,
+            "{rounds} rounds × {axons} axons: {calls} calls ({}); {}",
             codes.join(", "),
-            table::latency_summary(&mut walls)
+            table::latency_summary(&mut self.walls)
         );
     }
-    let calls: u64 = statuses.values().sum();
-    let succeeded = statuses.get(&200).copied().unwrap_or(0);
-    crate::success::check_success(succeeded, calls, min_success)
+
+    /// `--min-success` over every call (a success is a 200).
+    fn check(&self, min_success: Option<f64>) -> Result<(), CliError> {
+        let calls: u64 = self.statuses.values().sum();
+        let succeeded = self.statuses.get(&200).copied().unwrap_or(0);
+        crate::success::check_success(succeeded, calls, min_success)
+    }
 }
 
 /// One round's rows: printed as JSON lines (the answer's JSON always in them) and recorded (the

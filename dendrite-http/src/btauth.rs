@@ -185,6 +185,63 @@ impl Verifier {
         target: &str,
         now_ns: i128,
     ) -> Result<Caller, AuthError> {
+        let claim = Claim::read(headers)?;
+        self.check_receiver(claim.receiver)?;
+        self.check_fresh(claim.nonce, now_ns)?;
+        claim.check_signature(method, target, body)?;
+        self.store
+            .check_and_store(claim.sender, claim.nonce, Instant::now())?;
+        Ok(Caller {
+            hotkey: claim.sender.to_owned(),
+            nonce_ns: claim.nonce,
+        })
+    }
+
+    /// The receiver a request names must be this server (and be named, where required).
+    fn check_receiver(&self, receiver: Option<&str>) -> Result<(), AuthError> {
+        match receiver {
+            None if self.require_receiver => Err(AuthError::WrongReceiver(format!(
+                "missing {HEADER_RECEIVER}: this server requires receiver-bound requests"
+            ))),
+            Some(r) if r != self.hotkey => Err(AuthError::WrongReceiver(
+                "request was signed for a different receiving hotkey".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A nonce within the freshness window and the allowed skew of `now_ns`.
+    fn check_fresh(&self, nonce: i128, now_ns: i128) -> Result<(), AuthError> {
+        if now_ns - nonce > self.max_age.as_nanos() as i128 {
+            return Err(AuthError::StaleRequest(format!(
+                "nonce is older than the {}s freshness window",
+                self.max_age.as_secs_f64()
+            )));
+        }
+        if nonce - now_ns > self.allowed_skew.as_nanos() as i128 {
+            return Err(AuthError::StaleRequest(format!(
+                "nonce is more than {}s in the future",
+                self.allowed_skew.as_secs_f64()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What a request's btauth/1 headers claim, read in 11.3.0's order (version, hotkey, nonce,
+/// crypto, signature), before anything is verified.
+struct Claim<'h> {
+    sender: &'h str,
+    nonce: i128,
+    signature: Vec<u8>,
+    receiver: Option<&'h str>,
+}
+
+impl<'h> Claim<'h> {
+    /// The claim of `headers` (looked up case-insensitively), or why they are malformed.
+    fn read(
+        headers: impl IntoIterator<Item = (&'h str, &'h str)> + Clone,
+    ) -> Result<Self, AuthError> {
         let header = |name: &str| {
             headers
                 .clone()
@@ -213,44 +270,29 @@ impl Verifier {
             .ok_or_else(|| malformed(format!("missing {HEADER_SIGNATURE}")))?;
         let signature = hex::decode(raw_signature.strip_prefix("0x").unwrap_or(raw_signature))
             .map_err(|_| malformed(format!("{HEADER_SIGNATURE} is not hex")))?;
-        let receiver = header(HEADER_RECEIVER);
-        match receiver {
-            None if self.require_receiver => {
-                return Err(AuthError::WrongReceiver(format!(
-                    "missing {HEADER_RECEIVER}: this server requires receiver-bound requests"
-                )))
-            }
-            Some(r) if r != self.hotkey => {
-                return Err(AuthError::WrongReceiver(
-                    "request was signed for a different receiving hotkey".into(),
-                ))
-            }
-            _ => {}
-        }
-        if now_ns - nonce > self.max_age.as_nanos() as i128 {
-            return Err(AuthError::StaleRequest(format!(
-                "nonce is older than the {}s freshness window",
-                self.max_age.as_secs_f64()
-            )));
-        }
-        if nonce - now_ns > self.allowed_skew.as_nanos() as i128 {
-            return Err(AuthError::StaleRequest(format!(
-                "nonce is more than {}s in the future",
-                self.allowed_skew.as_secs_f64()
-            )));
-        }
-        let encoding = || malformed("invalid hotkey address or signature encoding".into());
-        let key = PublicKey::from_ss58(sender).ok_or_else(encoding)?;
-        let signature: [u8; 64] = signature.try_into().map_err(|_| encoding())?;
-        let signed = payload(method, target, body, nonce, sender, receiver);
+        Ok(Claim {
+            sender,
+            nonce,
+            signature,
+            receiver: header(HEADER_RECEIVER),
+        })
+    }
+
+    /// The signature verifies over the request's payload under the sender's key.
+    fn check_signature(&self, method: &str, target: &str, body: &[u8]) -> Result<(), AuthError> {
+        let encoding =
+            || AuthError::MalformedAuth("invalid hotkey address or signature encoding".into());
+        let key = PublicKey::from_ss58(self.sender).ok_or_else(encoding)?;
+        let signature: [u8; 64] = self
+            .signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| encoding())?;
+        let signed = payload(method, target, body, self.nonce, self.sender, self.receiver);
         if !key.verify(&signed, &signature) {
             return Err(AuthError::BadSignature);
         }
-        self.store.check_and_store(sender, nonce, Instant::now())?;
-        Ok(Caller {
-            hotkey: sender.to_owned(),
-            nonce_ns: nonce,
-        })
+        Ok(())
     }
 }
 

@@ -351,7 +351,8 @@ impl Dendrite {
         self.render_signed(synapse, axon, signed)
     }
 
-    /// The request with a given signature (a capture's, to compare bytes).
+    /// The request with a given signature (a capture's, to compare bytes): the terminal infos
+    /// it names, its headers and its body.
     pub fn render_signed(
         &self,
         synapse: &SynapseCall,
@@ -364,6 +365,24 @@ impl Dendrite {
             message: signed_message,
             signature,
         } = signed;
+        let (dendrite, axon_info) = self.terminal_infos(axon, uuid, nonce, signature);
+        SynapseRequest {
+            path: format!("/{}", synapse.name),
+            headers: request_headers(synapse, &dendrite, &axon_info),
+            body: request_body(synapse, &dendrite, &axon_info),
+            signed_message,
+        }
+    }
+
+    /// The dendrite's terminal info (this dendrite, its `uuid`, `nonce` and `signature`) and
+    /// the axon's.
+    fn terminal_infos(
+        &self,
+        axon: &AxonTarget,
+        uuid: &str,
+        nonce: i128,
+        signature: String,
+    ) -> (TerminalInfo, TerminalInfo) {
         let dendrite = TerminalInfo {
             ip: Some(self.external_ip.clone()),
             version: Some(self.version),
@@ -379,56 +398,65 @@ impl Dendrite {
             hotkey: Some(axon.hotkey.clone()),
             ..TerminalInfo::default()
         };
-        let timeout = float_repr(synapse.timeout);
-        let mut headers: Vec<(HeaderKey, String)> =
-            Vec::with_capacity(16 + synapse.input_headers.len());
-        headers.push(("name".into(), synapse.name.clone()));
-        headers.push(("timeout".into(), timeout.clone()));
-        for (side, info) in [(Side::Axon, &axon_info), (Side::Dendrite, &dendrite)] {
-            for (field, value) in info.header_fields() {
-                let name = side
-                    .header_name(field)
-                    .map_or_else(|| format!("{}{field}", side.prefix()).into(), Cow::Borrowed);
-                headers.push((name, value));
-            }
-        }
-        headers.extend(
-            synapse
-                .input_headers
-                .iter()
-                .map(|(name, value)| (Cow::Owned(name.clone()), value.clone())),
-        );
-        headers.push((
-            "header_size".into(),
-            cpython_dict_sizeof(headers.len()).to_string(),
-        ));
-        headers.push(("total_size".into(), synapse.total_size.to_string()));
-        headers.push(("computed_body_hash".into(), synapse.body_hash.clone()));
+        (dendrite, axon_info)
+    }
+}
 
-        // Sized once: growing a string that holds a 1.4 MB tensor's base64 copies all of it
-        // again (perf: 1.2% of a TensorEcho call's CPU).
-        let mut body = String::with_capacity(body_capacity(synapse, &dendrite, &axon_info));
-        body.push_str("{\"name\": ");
-        write_json_str(&synapse.name, &mut body);
-        body.push_str(", \"timeout\": ");
-        body.push_str(&timeout);
-        body.push_str(&format!(
-            ", \"total_size\": {}, \"header_size\": 0, \"dendrite\": ",
-            synapse.total_size
-        ));
-        dendrite.write_json(&mut body);
-        body.push_str(", \"axon\": ");
-        axon_info.write_json(&mut body);
-        body.push_str(", \"computed_body_hash\": \"\"");
-        body.push_str(&synapse.fields_json);
-        body.push('}');
-        SynapseRequest {
-            path: format!("/{}", synapse.name),
-            headers,
-            body,
-            signed_message,
+/// A request's headers in 10.5.0's order: `name`, `timeout`, the axon's then the dendrite's
+/// `bt_header_*`, the input headers, then `header_size`, `total_size`, `computed_body_hash`.
+fn request_headers(
+    synapse: &SynapseCall,
+    dendrite: &TerminalInfo,
+    axon: &TerminalInfo,
+) -> Vec<(HeaderKey, String)> {
+    let mut headers: Vec<(HeaderKey, String)> =
+        Vec::with_capacity(16 + synapse.input_headers.len());
+    headers.push(("name".into(), synapse.name.clone()));
+    headers.push(("timeout".into(), float_repr(synapse.timeout)));
+    for (side, info) in [(Side::Axon, axon), (Side::Dendrite, dendrite)] {
+        for (field, value) in info.header_fields() {
+            let name = side
+                .header_name(field)
+                .map_or_else(|| format!("{}{field}", side.prefix()).into(), Cow::Borrowed);
+            headers.push((name, value));
         }
     }
+    headers.extend(
+        synapse
+            .input_headers
+            .iter()
+            .map(|(name, value)| (Cow::Owned(name.clone()), value.clone())),
+    );
+    headers.push((
+        "header_size".into(),
+        cpython_dict_sizeof(headers.len()).to_string(),
+    ));
+    headers.push(("total_size".into(), synapse.total_size.to_string()));
+    headers.push(("computed_body_hash".into(), synapse.body_hash.clone()));
+    headers
+}
+
+/// A request's body, `json.dumps(synapse.model_dump())` as 10.5.0 sends it: the base class's
+/// fields, then the synapse's own.
+fn request_body(synapse: &SynapseCall, dendrite: &TerminalInfo, axon: &TerminalInfo) -> String {
+    // Sized once: growing a string that holds a 1.4 MB tensor's base64 copies all of it
+    // again (perf: 1.2% of a TensorEcho call's CPU).
+    let mut body = String::with_capacity(body_capacity(synapse, dendrite, axon));
+    body.push_str("{\"name\": ");
+    write_json_str(&synapse.name, &mut body);
+    body.push_str(", \"timeout\": ");
+    body.push_str(&float_repr(synapse.timeout));
+    body.push_str(&format!(
+        ", \"total_size\": {}, \"header_size\": 0, \"dendrite\": ",
+        synapse.total_size
+    ));
+    dendrite.write_json(&mut body);
+    body.push_str(", \"axon\": ");
+    axon.write_json(&mut body);
+    body.push_str(", \"computed_body_hash\": \"\"");
+    body.push_str(&synapse.fields_json);
+    body.push('}');
+    body
 }
 
 /// Room for a request body: the base class's fields around the synapse's own. The terminal

@@ -247,7 +247,7 @@ pub fn module_table(text: &str) -> Vec<ModuleLayer> {
             let [_, layer, modules, _, never, _, _] = cells[..] else {
                 return None;
             };
-            let modules = names_in(modules);
+            let modules: Vec<String> = names_in(modules);
             (!modules.is_empty()).then(|| ModuleLayer {
                 layer: layer.to_owned(),
                 modules,

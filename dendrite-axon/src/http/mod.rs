@@ -1,8 +1,10 @@
 //! Our axon on the 10.x HTTP wire: serves the synapses of `shared/peer10/synapses.py`
 //! ([`Served`]) over HTTP/1.1 keep-alive with the 10.5.0 axon's checks, in its order, with its
-//! status codes and messages: route (404) → synapse from headers (500) → blacklist (403) →
-//! btauth/1 when asked (401) → signature and nonce (401, [`verify`]) → body, its fields and
-//! its recomputed body hash (500) → handler (200, or `text/event-stream` chunks).
+//! status codes and messages, in the code's order (`answer_inner`, a function per stage):
+//! route (404) → synapse from headers (500) → blacklist (403) → the body read whole under
+//! `max_request_bytes` (413) → btauth/1 when asked (401) → signature and nonce (401,
+//! [`verify`]) → the body's fields and its recomputed body hash (500) → handler (200, or
+//! `text/event-stream` chunks).
 //!
 //! Differences from 10.5.0, on purpose: the nonce table is bounded (least recently used keys
 //! forgotten); bodies are bounded (`max_request_bytes`, 413); error answers carry no axon
@@ -232,6 +234,19 @@ async fn answer(shared: &Shared, peer: SocketAddr, request: Request<Incoming>) -
     response
 }
 
+/// Why a request is not handled: 10.5.0's status and message (the synapse's infos go back on
+/// the answer where its headers described one), or its anonymous internal error.
+enum Refusal {
+    /// This status and message.
+    Status(u16, String),
+    /// A 500 with an error id and nothing of the request (10.5.0 answers a synapse it cannot
+    /// build, a body that does not read or match its hash, a failed handler so).
+    Internal,
+}
+
+/// One request, in stages: its route, its head (the synapse the headers describe, then the
+/// blacklist), its body (bounded), authentication (btauth/1 where asked, the 10.x nonce), the
+/// body against its claimed hash, then the handler. The first stage that refuses answers.
 async fn answer_inner(
     shared: &Shared,
     peer: SocketAddr,
@@ -239,122 +254,150 @@ async fn answer_inner(
     started: Instant,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let name = parts.uri.path().trim_start_matches('/').to_owned();
-    let Some(served) = Served::from_name(&name) else {
+    let served = match route(parts.uri.path()) {
+        Ok(served) => served,
+        Err(message) => return error(shared, None, "Synapse", 12.0, 404, &message, started, peer),
+    };
+    let refuse = |sent: Option<&HeaderSynapse<'_>>, refusal: Refusal| match refusal {
+        Refusal::Status(status, message) => {
+            let timeout = sent.map_or(12.0, |s| s.timeout);
+            error(
+                shared,
+                sent,
+                served.name(),
+                timeout,
+                status,
+                &message,
+                started,
+                peer,
+            )
+        }
+        Refusal::Internal => internal_error(shared, served.name(), started, peer),
+    };
+    let Some(synapse) = header_synapse(&parts.headers, served) else {
+        return refuse(None, Refusal::Internal);
+    };
+    let sent = Some(&synapse);
+    if let Err(refusal) = check_blacklist(shared, &synapse) {
+        return refuse(sent, refusal);
+    }
+    let body = match read_request_body(shared, body).await {
+        Ok(body) => body,
+        Err(refusal) => return refuse(sent, refusal),
+    };
+    if let Err(refusal) = authenticate(shared, &parts, &synapse, &body) {
+        return refuse(sent, refusal);
+    }
+    let synapse_body = match check_body(&body, served, &synapse) {
+        Ok(synapse_body) => synapse_body,
+        Err(refusal) => return refuse(sent, refusal),
+    };
+    match handle(shared, served, &synapse, synapse_body, started).await {
+        Ok(response) => response,
+        Err(refusal) => refuse(sent, refusal),
+    }
+}
+
+/// The synapse a path names, or 10.5.0's 404 message listing the ones served.
+fn route(path: &str) -> Result<Served, String> {
+    let name = path.trim_start_matches('/');
+    Served::from_name(name).ok_or_else(|| {
         let available: Vec<String> = std::iter::once("Synapse")
             .chain(Served::ALL.iter().map(|s| s.name()))
             .map(|n| format!("'{n}'"))
             .collect();
-        let message = format!(
+        format!(
             "Synapse name '{name}' not found. Available synapses [{}]",
             available.join(", ")
-        );
-        return error(shared, None, "Synapse", 12.0, 404, &message, started, peer);
-    };
-    let headers = &parts.headers;
-    let Some(synapse) = header_synapse(headers, served) else {
-        return internal_error(shared, served.name(), started, peer);
-    };
-    let sent = Some(&synapse);
-    if shared
-        .config
-        .blacklist
-        .iter()
-        .any(|h| h == synapse.claim.hotkey)
-    {
-        let message = format!(
-            "Forbidden. Key is blacklisted: {} is on this axon's blacklist.",
-            synapse.claim.hotkey
-        );
-        return error(
-            shared,
-            sent,
-            served.name(),
-            synapse.timeout,
-            403,
-            &message,
-            started,
-            peer,
-        );
+        )
+    })
+}
+
+/// A sender on the axon's blacklist: 403.
+fn check_blacklist(shared: &Shared, synapse: &HeaderSynapse<'_>) -> Result<(), Refusal> {
+    let hotkey = synapse.claim.hotkey;
+    if shared.config.blacklist.iter().any(|h| h == hotkey) {
+        let message =
+            format!("Forbidden. Key is blacklisted: {hotkey} is on this axon's blacklist.");
+        return Err(Refusal::Status(403, message));
     }
-    let body = match Limited::new(body, shared.config.max_request_bytes)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            let message = format!(
-                "Request body unreadable or over {} bytes: {e}",
-                shared.config.max_request_bytes
-            );
-            return error(
-                shared,
-                sent,
-                served.name(),
-                synapse.timeout,
-                413,
-                &message,
-                started,
-                peer,
-            );
-        }
-    };
+    Ok(())
+}
+
+/// The whole body, at most `max_request_bytes` (413 otherwise, or when it cannot be read).
+async fn read_request_body(shared: &Shared, body: Incoming) -> Result<Bytes, Refusal> {
+    let limit = shared.config.max_request_bytes;
+    match Limited::new(body, limit).collect().await {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(e) => Err(Refusal::Status(
+            413,
+            format!("Request body unreadable or over {limit} bytes: {e}"),
+        )),
+    }
+}
+
+/// btauth/1 where the axon asks for it (over the body), then the 10.x signature and nonce:
+/// 401 with the verifier's reason.
+fn authenticate(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    synapse: &HeaderSynapse<'_>,
+    body: &Bytes,
+) -> Result<(), Refusal> {
     let now = now_ns();
+    let refused = |why: &dyn std::fmt::Display| {
+        Refusal::Status(401, format!("Not Verified with error: {why}"))
+    };
     if let Some(verifier) = &shared.btauth {
-        let view: Vec<(&str, &str)> = headers
+        let view: Vec<(&str, &str)> = parts
+            .headers
             .iter()
             .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
             .collect();
         let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        if let Err(e) = verifier.verify(
-            view.iter().copied(),
-            &body,
-            parts.method.as_str(),
-            target,
-            now,
-        ) {
-            let message = format!("Not Verified with error: {e}");
-            return error(
-                shared,
-                sent,
-                served.name(),
-                synapse.timeout,
-                401,
-                &message,
-                started,
-                peer,
-            );
-        }
+        let method = parts.method.as_str();
+        verifier
+            .verify(view.iter().copied(), body, method, target, now)
+            .map_err(|e| refused(&e))?;
     }
-    if let Err(why) = shared.nonces.verify(&synapse.claim, &shared.hotkey, now) {
-        let message = format!("Not Verified with error: {why}");
-        return error(
-            shared,
-            sent,
-            served.name(),
-            synapse.timeout,
-            401,
-            &message,
-            started,
-            peer,
-        );
-    }
-    let Some(mut synapse_body) = read_body(&body, served) else {
-        return internal_error(shared, served.name(), started, peer);
-    };
+    shared
+        .nonces
+        .verify(&synapse.claim, &shared.hotkey, now)
+        .map_err(|why| refused(&why))
+}
+
+/// The body read as the synapse, its hash fields matching the hash the signature covered (a
+/// 500 otherwise, as 10.5.0 answers).
+fn check_body(
+    body: &Bytes,
+    served: Served,
+    synapse: &HeaderSynapse<'_>,
+) -> Result<SynapseBody, Refusal> {
+    let synapse_body = read_body(body, served).ok_or(Refusal::Internal)?;
     let fields = synapse_body.subclass_fields();
-    if body_hash_of(&PyValue::Dict(fields.to_vec()), served.hash_fields())
-        != synapse.claim.body_hash
-    {
-        return internal_error(shared, served.name(), started, peer);
+    let hash = body_hash_of(&PyValue::Dict(fields.to_vec()), served.hash_fields());
+    if hash != synapse.claim.body_hash {
+        return Err(Refusal::Internal);
     }
-    let delay = served.delay(fields);
+    Ok(synapse_body)
+}
+
+/// The handler's answer: the synapse it filled in, with 10.5.0's answer headers (a stream for a
+/// streaming synapse).
+async fn handle(
+    shared: &Shared,
+    served: Served,
+    synapse: &HeaderSynapse<'_>,
+    mut synapse_body: SynapseBody,
+    started: Instant,
+) -> Result<Response<Body>, Refusal> {
+    let delay = served.delay(synapse_body.subclass_fields());
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    if served.handle(synapse_body.subclass_fields_mut()).is_err() {
-        return internal_error(shared, served.name(), started, peer);
-    }
+    served
+        .handle(synapse_body.subclass_fields_mut())
+        .map_err(|_| Refusal::Internal)?;
     let process_time = started.elapsed().as_secs_f64();
     synapse_body.answered(&shared.hotkey, shared.addr, process_time);
     let mut response = Response::builder()
@@ -377,12 +420,12 @@ async fn answer_inner(
         .header("total_size", json.len().to_string())
         .header("computed_body_hash", synapse.claim.body_hash);
     if served == Served::Stream {
-        return streamed(response, chunks);
+        return Ok(streamed(response, chunks));
     }
-    response
+    Ok(response
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(json)).boxed())
-        .unwrap_or_else(|_| plain(500, "Internal Server Error"))
+        .unwrap_or_else(|_| plain(500, "Internal Server Error")))
 }
 
 /// The synapse the headers describe; `None` where 10.5.0 fails to build it (a required field

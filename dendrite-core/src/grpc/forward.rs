@@ -21,7 +21,7 @@ use crate::neutral::observer::CallKind;
 use crate::neutral::outcome::WireOutcome;
 use crate::neutral::phases::Phases;
 use crate::neutral::policy::WireFailure;
-use crate::neutral::policy::{backoff_message, Attempted};
+use crate::neutral::policy::{backoff_message, Attempt, Attempted};
 
 impl Grpc {
     /// Sends `inputs[i]` to `endpoints[i]` for every synapse, all endpoints at once, and returns
@@ -102,18 +102,13 @@ impl Grpc {
         ),
         CallFailure,
     > {
-        let addr = endpoint
-            .socket_addr()
-            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
+        let addr = endpoint.socket_addr().map_err(bad_endpoint)?;
         let permit = self
             .core
             .slot(deadline)
             .await
             .map_err(|why| CallFailure::no_slot(why, timeout))?;
-        let receptor = self
-            .pool
-            .get(endpoint, addr)
-            .map_err(|e| CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}")))?;
+        let receptor = self.pool.get(endpoint, addr).map_err(bad_endpoint)?;
         Ok((permit, receptor))
     }
 }
@@ -156,23 +151,7 @@ impl Grpc {
         };
         let mut retries = 0u32;
         let mut phases = Phases::default();
-        let attempt = || {
-            let signed = signed.take();
-            async move {
-                let receptor = self.pool.get(endpoint, addr).map_err(|e| {
-                    CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {e}"))
-                })?;
-                let (key, kind, limit) = (
-                    self.core.key(),
-                    RequestType::Forward,
-                    prepared.max_response_bytes,
-                );
-                let (response, phases) = receptor
-                    .call_signed(kind, frame.clone(), key, signed, call.deadline, limit)
-                    .await;
-                Ok((response, phases))
-            }
-        };
+        let attempt = || self.forward_attempt(endpoint, addr, frame, prepared, call, signed.take());
         let tried = self
             .core
             .attempts(&call.clock(), &mut phases, &mut retries, attempt)
@@ -198,6 +177,26 @@ impl Grpc {
         note_retries(&mut result, retries);
         self.record_outcome(endpoint, &result);
         result
+    }
+
+    /// One attempt of an endpoint's Forward: its receptor, then the call (sending `signed`'s
+    /// header when there is one) under the call's deadline.
+    async fn forward_attempt(
+        &self,
+        endpoint: &Endpoint,
+        addr: SocketAddr,
+        frame: &Bytes,
+        prepared: &PreparedForward,
+        call: &CallContext,
+        signed: Option<SignedLane>,
+    ) -> Attempt<TensorMessage, CallFailure> {
+        let receptor = self.pool.get(endpoint, addr).map_err(bad_endpoint)?;
+        let (key, limit) = (self.core.key(), prepared.max_response_bytes);
+        let kind = RequestType::Forward;
+        let (response, phases) = receptor
+            .call_signed(kind, frame.clone(), key, signed, call.deadline, limit)
+            .await;
+        Ok((response, phases))
     }
 
     /// An endpoint's answer read into per-synapse results (the reference receptor's checks),
@@ -248,10 +247,9 @@ impl Grpc {
             .frame
             .as_ref()
             .map_err(|f| NotSent::Unsent(f.clone()))?;
-        let addr = endpoint.socket_addr().map_err(|e| {
-            let message = format!("Bad endpoint: {e}");
-            NotSent::Unsent(CallFailure::new(ReturnCode::BadEndpoint, message))
-        })?;
+        let addr = endpoint
+            .socket_addr()
+            .map_err(|e| NotSent::Unsent(bad_endpoint(e)))?;
         Ok((addr, frame))
     }
 
@@ -288,6 +286,11 @@ pub(super) fn decode_time(
         .max()
         .unwrap_or(decoding)
         .saturating_sub(decoding)
+}
+
+/// `BadEndpoint` for an endpoint whose address or receptor cannot be had.
+fn bad_endpoint(error: impl std::fmt::Display) -> CallFailure {
+    CallFailure::new(ReturnCode::BadEndpoint, format!("Bad endpoint: {error}"))
 }
 
 /// Says in every failed synapse's message that it failed after `retries` retries.

@@ -3,6 +3,8 @@
 //!
 //! - [`Http`]: the wire's part of a client: its identity (`dendrite_http::Dendrite`), its
 //!   nonce clock and its connections ([`pool`]).
+//! - [`exchange`]: one request and its answer on a pooled connection, whatever the request
+//!   (the step a further kind of request shares).
 //! - [`synapse`]: a synapse call to many axons, each axon's pipeline under the core's
 //!   policies; [`stream`]: one axon's streamed answer; [`request`]: the request as it goes out.
 //! - [`result`]: [`result::AxonResult`], the classes of results and failures, and the report
@@ -15,6 +17,7 @@
 //! [`synapse`], on the same pool and core.
 
 pub(crate) mod config;
+pub(crate) mod exchange;
 pub(crate) mod pool;
 pub(crate) mod request;
 pub(crate) mod result;

@@ -13,8 +13,9 @@ use dendrite_http::{
     AxonTarget, CallSite, DendriteFailure, SynapseAnswer, SynapseCall, TerminalInfo,
 };
 
+use super::exchange::Reading;
 use super::result::{AxonResult, SynapseCallView};
-use super::synapse::{Reading, SynapseContext};
+use super::synapse::SynapseContext;
 use super::Http;
 use crate::neutral::observer::CallKind;
 use crate::neutral::phases::Phases;

@@ -1,10 +1,11 @@
 //! A 10.x synapse call: one request per axon over the HTTP/1.1 pool, on the same fan-out,
 //! deadline, quorum, backoff, retries, in-flight slots, phases and observer as the 3.x calls.
 //!
-//! Each axon's pipeline: address → backoff → in-flight slot → connection (per-endpoint and
-//! total caps) → render and sign (the signature covers the body hash, so nothing is signed
-//! ahead) → send → head → body (bounded) → [`dendrite_http::read_answer`]. Everything from the
-//! slot on is under the call's one deadline; what the deadline cuts is 10.5.0's 408.
+//! Each axon's pipeline: address → backoff → in-flight slot → the exchange on a pooled
+//! connection ([`super::exchange`]: connection, render and sign (the signature covers the body
+//! hash, so nothing is signed ahead), send, head, body bounded) →
+//! [`dendrite_http::read_answer`]. Everything from the slot on is under the call's one
+//! deadline; what the deadline cuts is 10.5.0's 408.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -16,14 +17,13 @@ use dendrite_http::{
     SynapseCall, TerminalInfo,
 };
 
-use super::pool::CheckoutError;
+use super::exchange::{Reading, Received};
 use super::result::{AxonResult, SynapseCallView};
 use super::Http;
 use crate::neutral::observer::CallKind;
 use crate::neutral::outcome::WireOutcome;
-use crate::neutral::phases::{Phases, Probe};
+use crate::neutral::phases::Phases;
 use crate::neutral::policy::{backoff_message, Attempted, CallClock};
-use crate::neutral::transport::{read_whole, AnswerBody, BodyError, Exchange};
 
 /// What every axon task of one synapse call shares.
 pub(super) struct SynapseContext {
@@ -89,14 +89,6 @@ impl Http {
     }
 }
 
-/// How an attempt reads a 200 answer's body.
-pub(super) enum Reading {
-    /// Whole, as the synapse's JSON.
-    Whole,
-    /// Chunk by chunk, each sent on as it arrives (a streaming synapse).
-    Stream(tokio::sync::mpsc::Sender<Bytes>),
-}
-
 impl Http {
     pub(super) async fn synapse_one(
         &self,
@@ -144,8 +136,8 @@ impl Http {
         outcome
     }
 
-    /// One try: a connection, the signed request, the whole answer, read into the synapse
-    /// that was `sent` (its terminal infos).
+    /// One try: the signed request exchanged on a pooled connection, the answer read into the
+    /// synapse that was `sent` (its terminal infos).
     async fn synapse_attempt(
         &self,
         axon: &AxonTarget,
@@ -155,55 +147,16 @@ impl Http {
         reading: &Reading,
         phases: &mut Phases,
     ) -> Result<AxonResult, DendriteFailure> {
-        let http = self;
-        let (mut checkout, queue) = http
-            .pool
-            .checkout(addr)
-            .await
-            .map_err(|e| checkout_failure(addr, e))?;
-        phases.queue += queue;
-        phases.connect += checkout.connect;
-        phases.rpc_attempted = true;
-        phases.reused_connection = checkout.reused;
-        let signing = Instant::now();
-        let signed = self.signed_request(&checkout.connection.uuid, axon, addr, call);
-        phases.sign += signing.elapsed();
-        let (head, body) = signed?;
-        let wire_before = checkout.connection.wire_bytes();
-        let waiting = Instant::now();
-        let probe = Probe::new(waiting);
-        let response = checkout.connection.exchange(head, body, &probe).await;
-        // hyper writes the request on the connection's task: waiting runs from the hand-over
-        // to the answer's head.
-        let (_, headers, _) = probe.marks();
-        let receiving = headers.unwrap_or_else(Instant::now);
-        phases.wait += receiving.saturating_duration_since(waiting);
-        let (parts, mut body) = match response {
-            Ok(response) => response.into_parts(),
-            Err(e) => {
-                http.pool.discard(checkout);
-                return Err(transport_failure(&e));
-            }
-        };
-        let received = match self.read_body(&parts, &mut body, reading).await {
-            Ok(received) => received,
-            Err(failure) => {
-                http.pool.discard(checkout);
-                return Err(failure);
-            }
-        };
-        phases.receive += receiving.elapsed();
-        let wire_after = checkout.connection.wire_bytes();
-        let bytes_sent = (wire_after.0 - wire_before.0) as usize;
-        let bytes_received = (wire_after.1 - wire_before.1) as usize;
-        http.pool.release(checkout);
+        let sign = |uuid: &str| self.signed_request(uuid, axon, addr, call);
+        let exchanged = self.exchange(addr, sign, reading, phases).await?;
         let decoding = Instant::now();
-        let status = parts.status.as_u16();
-        let headers = parts
+        let status = exchanged.head.status.as_u16();
+        let headers = exchanged
+            .head
             .headers
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_bytes()));
-        let (mut answer, body) = match received {
+        let (mut answer, body) = match exchanged.received {
             Received::Streamed => {
                 let answer = read_stream_head(status, headers, &sent.0, &sent.1)?;
                 (answer, Bytes::new())
@@ -221,30 +174,10 @@ impl Http {
             http_status: status,
             body,
             elapsed,
-            bytes_sent,
-            bytes_received,
+            bytes_sent: exchanged.bytes_sent,
+            bytes_received: exchanged.bytes_received,
             phases: *phases,
         })
-    }
-
-    /// The answer's body: a 200 stream's chunks handed on as they arrive (when streaming),
-    /// anything else read whole under the bound.
-    async fn read_body(
-        &self,
-        parts: &http::response::Parts,
-        body: &mut super::pool::Http1Body,
-        reading: &Reading,
-    ) -> Result<Received, DendriteFailure> {
-        let limit = self.config.max_response_bytes;
-        if let (Reading::Stream(chunks), 200) = (reading, parts.status.as_u16()) {
-            return forward_chunks(body, chunks, limit)
-                .await
-                .map(|_| Received::Streamed);
-        }
-        read_whole(body, content_length(&parts.headers), limit)
-            .await
-            .map(Received::Whole)
-            .map_err(|e| body_failure(e, limit))
     }
 
     /// The terminal infos a request to `axon` carries, as the answer starts from them (nonce
@@ -284,82 +217,6 @@ impl Http {
             .ok_or_else(|| {
                 DendriteFailure::Client(format!("invalid axon address {}:{}", axon.ip, axon.port))
             })
-    }
-}
-
-/// What an answer's body gave.
-enum Received {
-    /// A stream, handed on chunk by chunk.
-    Streamed,
-    /// The whole body.
-    Whole(Bytes),
-}
-
-/// A connection that could not be had, as 10.5.0 reports it: refused 503, slow 408.
-fn checkout_failure(addr: SocketAddr, error: CheckoutError) -> DendriteFailure {
-    match error {
-        CheckoutError::Connect(e) => {
-            tracing::debug!("connect to {addr}: {e}");
-            DendriteFailure::Unavailable
-        }
-        CheckoutError::ConnectTimeout => DendriteFailure::Timeout,
-        CheckoutError::Closed => DendriteFailure::Client("client closed".into()),
-    }
-}
-
-/// Sends each data frame of `body` on as it arrives; the bytes received. Over `limit` is the
-/// client's error; a consumer that went away ends the call as cancelled.
-async fn forward_chunks<B: AnswerBody>(
-    body: &mut B,
-    chunks: &tokio::sync::mpsc::Sender<Bytes>,
-    limit: usize,
-) -> Result<usize, DendriteFailure>
-where
-    B::Error: std::fmt::Display,
-{
-    let mut received = 0usize;
-    while let Some(data) = body.chunk().await {
-        let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
-        received += data.len();
-        if received > limit {
-            return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
-        }
-        if chunks.send(data).await.is_err() {
-            return Err(DendriteFailure::Client(
-                "the stream's reader went away".into(),
-            ));
-        }
-    }
-    Ok(received)
-}
-
-/// The length an answer's head declares (`Content-Length`), if it declares one.
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-}
-
-/// A failed exchange as 10.5.0 reports it: the connection closed before an answer is
-/// "Service disconnected"; anything else the client's own error.
-fn transport_failure(error: &hyper::Error) -> DendriteFailure {
-    if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
-        DendriteFailure::Disconnected
-    } else {
-        DendriteFailure::Client(error.to_string())
-    }
-}
-
-/// A body that could not be read whole: over the bound (the client's error), or cut short.
-fn body_failure<E: std::fmt::Display>(error: BodyError<E>, limit: usize) -> DendriteFailure {
-    match error {
-        BodyError::TooLarge => {
-            DendriteFailure::Client(format!("the answer is larger than {limit} bytes"))
-        }
-        BodyError::Transport(e) => DendriteFailure::Payload(e.to_string()),
     }
 }
 

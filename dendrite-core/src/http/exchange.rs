@@ -1,0 +1,195 @@
+//! One request and its answer on the HTTP/1.1 pool, whatever the request is (a 10.x synapse
+//! today; the next kinds of signed request land beside it): a connection checked out, the
+//! request signed for that connection's uuid and sent, the answer's head, its body read whole
+//! under the bound (or handed on chunk by chunk), the connection back to the pool, and the
+//! bytes the connection's socket carried for it.
+//!
+//! **Invariants:** a connection goes back to the pool only after its answer was read whole; one
+//! whose exchange failed or was cut is closed; the phases `queue` (the pool's wait), `connect`,
+//! `sign`, `wait` (from the hand-over to the head) and `receive` are this attempt's.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use dendrite_http::DendriteFailure;
+
+use super::pool::{CheckoutError, Http1Body};
+use super::Http;
+use crate::neutral::phases::{Phases, Probe};
+use crate::neutral::transport::{read_whole, AnswerBody, BodyError, Exchange};
+
+/// How an attempt reads a 200 answer's body.
+pub(crate) enum Reading {
+    /// Whole, as the synapse's JSON.
+    Whole,
+    /// Chunk by chunk, each sent on as it arrives (a streaming synapse).
+    Stream(tokio::sync::mpsc::Sender<Bytes>),
+}
+
+/// A request exchanged: the answer's head, what its body gave, and the socket's bytes.
+pub(super) struct Exchanged {
+    /// The answer's status and headers.
+    pub head: http::response::Parts,
+    /// Its body, whole or streamed on.
+    pub received: Received,
+    /// Request bytes the connection wrote.
+    pub bytes_sent: usize,
+    /// Answer bytes the connection read.
+    pub bytes_received: usize,
+}
+
+impl Http {
+    /// One exchange with `addr` on a pooled connection: `sign(uuid)` makes the request for the
+    /// connection's uuid (its time is the `sign` phase), the answer's body is read as `reading`
+    /// says. The caller bounds it by the call's deadline.
+    pub(super) async fn exchange(
+        &self,
+        addr: SocketAddr,
+        sign: impl FnOnce(&str) -> Result<(http::Request<()>, Bytes), DendriteFailure>,
+        reading: &Reading,
+        phases: &mut Phases,
+    ) -> Result<Exchanged, DendriteFailure> {
+        let (mut checkout, queue) = self
+            .pool
+            .checkout(addr)
+            .await
+            .map_err(|e| checkout_failure(addr, e))?;
+        phases.queue += queue;
+        phases.connect += checkout.connect;
+        phases.rpc_attempted = true;
+        phases.reused_connection = checkout.reused;
+        let signing = Instant::now();
+        let signed = sign(&checkout.connection.uuid);
+        phases.sign += signing.elapsed();
+        let (head, body) = signed?;
+        let wire_before = checkout.connection.wire_bytes();
+        let waiting = Instant::now();
+        let probe = Probe::new(waiting);
+        let response = checkout.connection.exchange(head, body, &probe).await;
+        // hyper writes the request on the connection's task: waiting runs from the hand-over
+        // to the answer's head.
+        let (_, headers, _) = probe.marks();
+        let receiving = headers.unwrap_or_else(Instant::now);
+        phases.wait += receiving.saturating_duration_since(waiting);
+        let (head, mut body) = match response {
+            Ok(response) => response.into_parts(),
+            Err(e) => {
+                self.pool.discard(checkout);
+                return Err(transport_failure(&e));
+            }
+        };
+        let received = match self.read_body(&head, &mut body, reading).await {
+            Ok(received) => received,
+            Err(failure) => {
+                self.pool.discard(checkout);
+                return Err(failure);
+            }
+        };
+        phases.receive += receiving.elapsed();
+        let wire_after = checkout.connection.wire_bytes();
+        self.pool.release(checkout);
+        Ok(Exchanged {
+            head,
+            received,
+            bytes_sent: (wire_after.0 - wire_before.0) as usize,
+            bytes_received: (wire_after.1 - wire_before.1) as usize,
+        })
+    }
+
+    /// The answer's body: a 200 stream's chunks handed on as they arrive (when streaming),
+    /// anything else read whole under the bound.
+    async fn read_body(
+        &self,
+        parts: &http::response::Parts,
+        body: &mut Http1Body,
+        reading: &Reading,
+    ) -> Result<Received, DendriteFailure> {
+        let limit = self.config.max_response_bytes;
+        if let (Reading::Stream(chunks), 200) = (reading, parts.status.as_u16()) {
+            return forward_chunks(body, chunks, limit)
+                .await
+                .map(|_| Received::Streamed);
+        }
+        read_whole(body, content_length(&parts.headers), limit)
+            .await
+            .map(Received::Whole)
+            .map_err(|e| body_failure(e, limit))
+    }
+}
+
+/// What an answer's body gave.
+pub(super) enum Received {
+    /// A stream, handed on chunk by chunk.
+    Streamed,
+    /// The whole body.
+    Whole(Bytes),
+}
+
+/// A connection that could not be had, as 10.5.0 reports it: refused 503, slow 408.
+fn checkout_failure(addr: SocketAddr, error: CheckoutError) -> DendriteFailure {
+    match error {
+        CheckoutError::Connect(e) => {
+            tracing::debug!("connect to {addr}: {e}");
+            DendriteFailure::Unavailable
+        }
+        CheckoutError::ConnectTimeout => DendriteFailure::Timeout,
+        CheckoutError::Closed => DendriteFailure::Client("client closed".into()),
+    }
+}
+
+/// Sends each data frame of `body` on as it arrives; the bytes received. Over `limit` is the
+/// client's error; a consumer that went away ends the call as cancelled.
+async fn forward_chunks<B: AnswerBody>(
+    body: &mut B,
+    chunks: &tokio::sync::mpsc::Sender<Bytes>,
+    limit: usize,
+) -> Result<usize, DendriteFailure>
+where
+    B::Error: std::fmt::Display,
+{
+    let mut received = 0usize;
+    while let Some(data) = body.chunk().await {
+        let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
+        received += data.len();
+        if received > limit {
+            return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
+        }
+        if chunks.send(data).await.is_err() {
+            return Err(DendriteFailure::Client(
+                "the stream's reader went away".into(),
+            ));
+        }
+    }
+    Ok(received)
+}
+
+/// The length an answer's head declares (`Content-Length`), if it declares one.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// A failed exchange as 10.5.0 reports it: the connection closed before an answer is
+/// "Service disconnected"; anything else the client's own error.
+fn transport_failure(error: &hyper::Error) -> DendriteFailure {
+    if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
+        DendriteFailure::Disconnected
+    } else {
+        DendriteFailure::Client(error.to_string())
+    }
+}
+
+/// A body that could not be read whole: over the bound (the client's error), or cut short.
+fn body_failure<E: std::fmt::Display>(error: BodyError<E>, limit: usize) -> DendriteFailure {
+    match error {
+        BodyError::TooLarge => {
+            DendriteFailure::Client(format!("the answer is larger than {limit} bytes"))
+        }
+        BodyError::Transport(e) => DendriteFailure::Payload(e.to_string()),
+    }
+}
