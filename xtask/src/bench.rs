@@ -218,7 +218,7 @@ fn subset(all: &[Value], n: usize, dir: &Path) -> Result<PathBuf> {
 
 pub fn run(quick: bool) -> Result<()> {
     let started = Instant::now();
-    // Quick (CI smoke) reuses the debug build the tests made; the real run measures release.
+    // Quick (CI smoke) reuses the debug build the tests made; the real run measures the `dist` build users get.
     crate::setup::export()?;
     let release = if quick {
         let mut args = vec!["build"];
@@ -227,7 +227,7 @@ pub fn run(quick: bool) -> Result<()> {
         util::cargo(&args)?;
         util::root().join("target").join("debug")
     } else {
-        util::release_bins()?
+        util::dist_bins()?
     };
     let (python, _wheel) = crate::python::ready_python()?;
     let dir = util::root().join("target").join("bench");

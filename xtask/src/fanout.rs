@@ -28,7 +28,7 @@ fn start_axons(release: &Path, count: usize, out: &Path) -> Result<ChildGuard> {
 }
 
 pub fn run() -> Result<()> {
-    let release = util::release_bins()?;
+    let release = util::dist_bins()?;
     let dir = util::root().join("target").join("bench-fanout");
     std::fs::create_dir_all(&dir)?;
     let endpoints = dir.join("endpoints.json");

@@ -115,7 +115,7 @@ enum Command {
     /// A release without uploading anything: bump the one workspace version (`--version`),
     /// check CHANGELOG.md, run fmt/clippy/tests, `cargo package` every publishable crate in
     /// dependency order (each built from its packaged sources), build the release `dendrite`
-    /// binary and the wheel, write `target/dist/` with SHA256SUMS, print the publish commands.
+    /// binary and the wheel, write `target/artifacts/` with SHA256SUMS, print the publish commands.
     Release {
         /// The version to release, X.Y.Z (default: the workspace's current one).
         #[arg(long)]
@@ -294,7 +294,7 @@ fn bench(which: &str, quick: bool) -> Result<()> {
         }
         "fanout" => fanout::run(),
         "http" => {
-            let release = util::release_bins()?;
+            let release = util::dist_bins()?;
             let dir = util::root().join("target").join("bench");
             std::fs::create_dir_all(&dir)?;
             let lines = bench_http::run(&release, &dir, quick, false)?;
@@ -303,7 +303,7 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             Ok(())
         }
         "processes" => {
-            let release = util::release_bins()?;
+            let release = util::dist_bins()?;
             let (python, _wheel) = python::ready_python()?;
             let dir = util::root().join("target").join("bench");
             std::fs::create_dir_all(&dir)?;

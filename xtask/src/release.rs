@@ -15,7 +15,7 @@
 //!    warning an error; the binary-only CLI has none.
 //! 5. The release `dendrite` binary (its `--version` must print the version) and the
 //!    `dendrite-rs` wheel.
-//! 6. `target/dist/`: the binary tarball, the wheel, the `.crate` files and `SHA256SUMS`; then
+//! 6. `target/artifacts/`: the binary tarball, the wheel, the `.crate` files and `SHA256SUMS`; then
 //!    the `cargo publish` commands in order, printed, not run.
 
 use std::path::{Path, PathBuf};
@@ -295,18 +295,20 @@ fn docs_as_docs_rs_builds_them(crates: &[String]) -> Result<()> {
     util::run(&mut command)
 }
 
-/// Builds the release `dendrite` binary and checks that it reports `version`.
+/// Builds the `dendrite` binary users get (profile `dist`) and checks that it reports
+/// `version`.
 fn release_binary(version: &str) -> Result<PathBuf> {
     util::cargo(&[
         "build",
-        "--release",
+        "--profile",
+        "dist",
         "--locked",
         "--package",
         "dendrite-cli",
         "--bin",
         "dendrite",
     ])?;
-    let binary = util::root().join("target/release/dendrite");
+    let binary = util::root().join("target/dist/dendrite");
     let output = Command::new(&binary).arg("--version").output()?;
     let printed = String::from_utf8_lossy(&output.stdout);
     ensure!(
@@ -324,7 +326,7 @@ fn file_name(path: &Path) -> Result<String> {
         .into_owned())
 }
 
-/// Fills `target/dist/` (emptied first) from the binary, the wheel and the `.crate` files in
+/// Fills `target/artifacts/` (emptied first) from the binary, the wheel and the `.crate` files in
 /// `packaged`, and writes its `SHA256SUMS`.
 fn write_dist(
     version: &str,
@@ -333,7 +335,7 @@ fn write_dist(
     binary: &Path,
     wheel: &Path,
 ) -> Result<PathBuf> {
-    let dist = util::root().join("target/dist");
+    let dist = util::root().join("target/artifacts");
     if dist.exists() {
         std::fs::remove_dir_all(&dist)?;
     }
@@ -372,7 +374,7 @@ fn write_dist(
     std::fs::write(dist.join("SHA256SUMS"), &sums.stdout)?;
     for file in &files {
         let size = std::fs::metadata(dist.join(file))?.len();
-        eprintln!("xtask: dist/{file} ({:.1} MB)", size as f64 / 1e6);
+        eprintln!("xtask: artifacts/{file} ({:.1} MB)", size as f64 / 1e6);
     }
     Ok(dist)
 }

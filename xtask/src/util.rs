@@ -66,13 +66,14 @@ pub fn cargo_metadata(args: &[&str]) -> Result<serde_json::Value> {
     Ok(serde_json::from_slice(&output.stdout)?)
 }
 
-/// Builds the release `dendrite` and `toy-axons` binaries of benchmarks and simulations and
-/// returns their folder. Without the torch face: a binary linking libtorch carries ~100 MB of
-/// RSS it never uses.
-pub fn release_bins() -> Result<std::path::PathBuf> {
+/// Builds the `dendrite` and `toy-axons` binaries of benchmarks and simulations as users get
+/// them (profile `dist`: release with fat LTO, one codegen unit) and returns their folder.
+/// Without the torch face: a binary linking libtorch carries ~100 MB of RSS it never uses.
+pub fn dist_bins() -> Result<std::path::PathBuf> {
     cargo(&[
         "build",
-        "--release",
+        "--profile",
+        "dist",
         "--package",
         "dendrite-cli",
         "--package",
@@ -82,7 +83,7 @@ pub fn release_bins() -> Result<std::path::PathBuf> {
         "--bin",
         "toy-axons",
     ])?;
-    Ok(root().join("target").join("release"))
+    Ok(root().join("target").join("dist"))
 }
 
 /// The median of `runs` runs of `measure` by `key` (the run itself, so that its other figures

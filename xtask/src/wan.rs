@@ -125,7 +125,7 @@ pub fn run() -> Result<()> {
         "cargo xtask wan needs root (network namespaces and tc)"
     );
     ensure_nft()?;
-    let bin = util::release_bins()?;
+    let bin = util::dist_bins()?;
     let dir = util::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("wan-endpoints.json");
