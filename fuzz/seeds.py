@@ -76,3 +76,14 @@ for exchange in captured["exchanges"]:
     status = int(start.split()[1])
     headers = b"\n".join(line.replace(b": ", b":", 1) for line in lines)
     put("http_answer", struct.pack("<H", status - 100) + headers + b"\n\n" + body)
+
+# Event streams as the Epistula miner (shared/peer10/epistula_server.py) and OpenAI-style servers
+# send them, and the WHATWG spec's examples; the first byte is where the fuzz target splits.
+streams = [
+    b'data: {"choices": [{"delta": {"content": "tok0 "}}]}\n\ndata: [DONE]\n\n',
+    b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n",
+    b"data: YHOO\r\ndata: +2\r\ndata: 10\r\n\r\n",
+    b"\xef\xbb\xbfevent: add\rdata: 73857293\r\rretry: 250\r\r",
+]
+for i, stream in enumerate(streams):
+    put("sse_stream", bytes([7 * i + 3]) + stream)

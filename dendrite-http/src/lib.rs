@@ -10,6 +10,10 @@
 //!   failures (408, 503, 400, 500, 422) with 10.5.0's messages.
 //! - [`terminal`]: `TerminalInfo`, both ends of a call, in JSON and in headers.
 //! - [`btauth`]: btauth/1 signing and verification with a bounded replay store.
+//! - [`epistula`]: Epistula v2 (the request signatures many subnets use): signing, a miner's
+//!   verification of a request, a validator's of an answer.
+//! - [`sse`]: `text/event-stream` answers parsed as the WHATWG rules say, from bytes as they
+//!   arrive.
 //!
 //! ```
 //! use dendrite_http::{AxonTarget, Dendrite, PyValue, SynapseCall};
@@ -24,13 +28,15 @@
 //! assert!(request.signed_message.ends_with(call.body_hash()));
 //! ```
 //!
-//! **Architecture invariant:** every parser of peer bytes here (answers, headers, btauth
-//! headers) returns a typed error, never panics, and nests JSON no deeper than
+//! **Architecture invariant:** every parser of peer bytes here (answers, headers, btauth and
+//! Epistula headers, event streams) returns a typed error, never panics, and nests JSON no deeper than
 //! [`value::MAX_DEPTH`]; sizes are bounded by the transport before the bytes get here.
 
 pub mod btauth;
+pub mod epistula;
 pub mod request;
 pub mod response;
+pub mod sse;
 pub mod terminal;
 pub mod value;
 

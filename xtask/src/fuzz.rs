@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::util;
 
 /// The targets, one per decoder of network bytes.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "tensor_buffer",
     "tensor_message_response",
     "endpoint_tensor",
@@ -18,6 +18,7 @@ pub const TARGETS: [&str; 7] = [
     "synapse_data",
     "http_answer",
     "btauth_headers",
+    "sse_stream",
 ];
 
 fn has_cargo_fuzz() -> bool {

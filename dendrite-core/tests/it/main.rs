@@ -4,6 +4,7 @@
 mod backward;
 #[path = "../common/mod.rs"]
 mod common;
+mod epistula;
 mod fanout;
 mod http_axon;
 mod peer10;

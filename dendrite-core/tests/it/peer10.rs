@@ -12,7 +12,7 @@ use dendrite_core::{AxonResult, Client, ClientConfig, Keypair};
 use dendrite_http::{AxonTarget, PyValue, SynapseCall};
 
 /// The shared folder (`DENDRITE_SHARED`, else `../shared` beside the workspace).
-fn shared() -> PathBuf {
+pub fn shared() -> PathBuf {
     std::env::var_os("DENDRITE_SHARED").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
         PathBuf::from,
@@ -77,6 +77,12 @@ impl PeerAxon {
     /// accepts, 401 with the error's class name otherwise.
     pub fn start_btauth() -> PeerAxon {
         Self::start_script(peer11_python(), "btauth_server.py", &[])
+    }
+
+    /// Starts the subnet-style Epistula v2 miner (`epistula_server.py`, FastAPI, hotkey //Bob)
+    /// with `args`.
+    pub fn start_epistula(args: &[&str]) -> PeerAxon {
+        Self::start_script(peer10_python(), "epistula_server.py", args)
     }
 
     fn start_script(python: PathBuf, script: &str, args: &[&str]) -> PeerAxon {

@@ -84,3 +84,97 @@ proptest! {
         prop_assert_eq!(verified.is_ok(), flip == 3, "{:?}", verified);
     }
 }
+
+/// One generated SSE event: optional type and id, data lines, comments between.
+#[derive(Clone, Debug)]
+struct GeneratedEvent {
+    event: Option<String>,
+    id: Option<String>,
+    data: Vec<String>,
+    comment: Option<String>,
+}
+
+fn sse_event() -> impl Strategy<Value = GeneratedEvent> {
+    // Values hold no CR or LF (they end lines); anything else, multibyte text included.
+    let text = "[^\r\n]{0,12}";
+    (
+        prop::option::of("[a-z]{1,6}"),
+        prop::option::of("[a-z0-9]{0,4}"),
+        prop::collection::vec(text, 1..4),
+        prop::option::of(text),
+    )
+        .prop_map(|(event, id, data, comment)| GeneratedEvent {
+            event,
+            id,
+            data,
+            comment,
+        })
+}
+
+/// A stream of `events` with one line ending throughout (mixing CR-only lines with LF-started
+/// ones would be another stream: `\r` then `\n` is one CRLF).
+fn sse_stream(events: &[GeneratedEvent], ending: &str) -> Vec<u8> {
+    let mut out = String::new();
+    for e in events {
+        if let Some(comment) = &e.comment {
+            out.push_str(&format!(":{comment}{ending}"));
+        }
+        if let Some(event) = &e.event {
+            out.push_str(&format!("event: {event}{ending}"));
+        }
+        if let Some(id) = &e.id {
+            out.push_str(&format!("id: {id}{ending}"));
+        }
+        for line in &e.data {
+            out.push_str(&format!("data: {line}{ending}"));
+        }
+        out.push_str(ending);
+    }
+    out.into_bytes()
+}
+
+proptest! {
+    /// Any split of a valid stream into reads gives the events it was written from, in order.
+    #[test]
+    fn sse_events_survive_any_split(
+        events in prop::collection::vec(sse_event(), 0..8),
+        ending in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+    ) {
+        use dendrite_http::sse::{parse_all, SseParser};
+        let stream = sse_stream(&events, ending);
+        let whole = parse_all(&stream);
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
+        at.sort_unstable();
+        let mut parser = SseParser::new();
+        let mut split = Vec::new();
+        let mut from = 0;
+        for cut in at.into_iter().chain([stream.len()]) {
+            parser.push(&stream[from..cut], &mut split);
+            from = cut;
+        }
+        prop_assert_eq!(&split, &whole);
+        prop_assert_eq!(whole.len(), events.len());
+        let mut last_id = String::new();
+        for (got, want) in whole.iter().zip(&events) {
+            if let Some(id) = &want.id {
+                last_id = id.clone();
+            }
+            prop_assert_eq!(&got.data, &want.data.join("\n"));
+            prop_assert_eq!(&got.event, want.event.as_deref().unwrap_or("message"));
+            prop_assert_eq!(&got.id, &last_id);
+        }
+    }
+
+    /// The parser reads any bytes without panicking, in any split.
+    #[test]
+    fn sse_parser_takes_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256), cut in any::<prop::sample::Index>()) {
+        use dendrite_http::sse::SseParser;
+        let at = cut.index(bytes.len() + 1);
+        let mut parser = SseParser::new();
+        let mut out = Vec::new();
+        parser.push(&bytes[..at], &mut out);
+        parser.push(&bytes[at..], &mut out);
+        prop_assert!(parser.pending_bytes() <= bytes.len() * 3 + 3);
+    }
+}

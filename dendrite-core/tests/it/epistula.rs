@@ -1,0 +1,248 @@
+//! Epistula v2 (`dendrite_http::epistula`) against a subnet-style miner and client
+//! (`shared/peer10/epistula_server.py`, FastAPI + bittensor_wallet, and `epistula_client.py`):
+//! requests signed here are accepted and each refusal the miner has is met with its reason, the
+//! miner's signed answers verify here (and an unsigned one reads as unsigned), the client's
+//! signatures verify here, and the miner's SSE stream parses event by event, in order.
+
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use dendrite_core::Keypair;
+use dendrite_http::epistula::{self, answer_signature, DEFAULT_WINDOW};
+use dendrite_http::sse::parse_all;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+use super::peer10::{peer10_python, shared, PeerAxon};
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// One HTTP/1.1 exchange: the status, the headers (names lower-case) and the whole body.
+async fn exchange(
+    axon: &PeerAxon,
+    path: &str,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Bytes) {
+    let addr = format!("{}:{}", axon.target.ip, axon.target.port);
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut request = hyper::Request::post(path)
+        .header("host", addr)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let request = request
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+fn signed(
+    key: &Keypair,
+    body: &[u8],
+    at: u64,
+    signed_for: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    epistula::sign(key, body, &uuid, at, signed_for)
+}
+
+fn detail(body: &[u8]) -> String {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    json["detail"].as_str().unwrap_or_default().to_owned()
+}
+
+fn view(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subnet_miner_accepts_our_signatures_and_refuses_each_bad_one() {
+    let miner = PeerAxon::start_epistula(&[]);
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let bob = miner.target.hotkey.as_str();
+    let body = br#"{"task": "ping"}"#;
+    let good = signed(&alice, body, now_ms(), Some(bob));
+    let (status, headers, answer) = exchange(&miner, "/score", &good, body).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let json: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(json["signed_by"], alice.ss58_address());
+    assert_eq!(json["signed_for"], bob);
+    assert_eq!(
+        answer_signature(view(&headers), &answer, bob, alice.ss58_address()),
+        Some(true),
+        "the miner signs its answers for us"
+    );
+    assert_eq!(
+        answer_signature(view(&headers), b"{}", bob, alice.ss58_address()),
+        Some(false)
+    );
+
+    let refusal = |headers: Vec<(&'static str, String)>, sent: &'static [u8]| {
+        let miner = &miner;
+        async move {
+            let (status, _, answer) = exchange(miner, "/score", &headers, sent).await;
+            (status, detail(&answer))
+        }
+    };
+    let replay = refusal(good.clone(), body).await;
+    assert_eq!(replay, (400, "UUID reused".into()));
+    let tampered = refusal(
+        signed(&alice, body, now_ms(), Some(bob)),
+        b"{\"task\": \"pong\"}",
+    )
+    .await;
+    assert_eq!(tampered, (400, "Signature Mismatch".into()));
+    let stale = refusal(signed(&alice, body, now_ms() - 60_000, Some(bob)), body).await;
+    assert_eq!(stale, (400, "Request is too stale".into()));
+    let elsewhere = refusal(
+        signed(&alice, body, now_ms(), Some(alice.ss58_address())),
+        body,
+    )
+    .await;
+    assert_eq!(elsewhere, (400, "Signed for another hotkey".into()));
+    let mut old = signed(&alice, body, now_ms(), Some(bob));
+    old.retain(|(k, _)| *k != epistula::HEADER_UUID);
+    let missing = refusal(old, body).await;
+    assert_eq!(missing, (400, "Missing header Epistula-Uuid".into()));
+    // Without Signed-For a signature is for anyone: the miner takes it.
+    let (status, _, _) = exchange(
+        &miner,
+        "/score",
+        &signed(&alice, body, now_ms(), None),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_answer_reads_as_unsigned() {
+    let miner = PeerAxon::start_epistula(&["--no-sign-answers"]);
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let bob = miner.target.hotkey.as_str();
+    let body = b"{}";
+    let (status, headers, answer) = exchange(
+        &miner,
+        "/echo/a/b",
+        &signed(&alice, body, now_ms(), Some(bob)),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer_signature(view(&headers), &answer, bob, alice.ss58_address()),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_miners_event_stream_parses_in_order() {
+    let miner = PeerAxon::start_epistula(&["--token-delay-ms", "1"]);
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let body =
+        br#"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 6, "stream": true}"#;
+    let headers = signed(&alice, body, now_ms(), Some(&miner.target.hotkey));
+    let (status, _, stream) = exchange(&miner, "/v1/chat/completions", &headers, body).await;
+    assert_eq!(status, 200);
+    let events = parse_all(&stream);
+    let tokens: Vec<String> = events
+        .iter()
+        .take(6)
+        .map(|e| {
+            let json: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+            json["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        tokens,
+        ["tok0 ", "tok1 ", "tok2 ", "tok3 ", "tok4 ", "tok5 "]
+    );
+    assert_eq!(events.len(), 7);
+    assert_eq!(events[6].data, "[DONE]");
+}
+
+#[test]
+fn the_subnet_clients_signatures_verify_here() {
+    let miner = PeerAxon::start_epistula(&[]);
+    let info = std::env::temp_dir().join(format!("epistula-info-{}.json", std::process::id()));
+    let target = serde_json::json!({"hotkey": miner.target.hotkey, "ip": miner.target.ip, "port": miner.target.port});
+    std::fs::write(&info, target.to_string()).unwrap();
+    let body = r#"{"task": "score", "n": 3}"#;
+    let out = Command::new(peer10_python())
+        .arg(shared().join("peer10/epistula_client.py"))
+        .arg("--axon")
+        .arg(&info)
+        .args(["--body", body, "--sign-only"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    let now = now_ms() as i64;
+    let verified = epistula::verify(
+        pairs.clone(),
+        body.as_bytes(),
+        &miner.target.hotkey,
+        now,
+        DEFAULT_WINDOW,
+    )
+    .unwrap();
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    assert_eq!(verified.signed_by, alice.ss58_address());
+    // The text both sides sign is one text: the same headers, re-signed here, verify too.
+    let again = epistula::sign(
+        &alice,
+        body.as_bytes(),
+        verified.uuid,
+        verified.timestamp_ms as u64,
+        verified.signed_for,
+    );
+    let again: Vec<(&str, &str)> = again.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert!(epistula::verify(
+        again,
+        body.as_bytes(),
+        &miner.target.hotkey,
+        now,
+        DEFAULT_WINDOW
+    )
+    .is_ok());
+    assert_eq!(
+        epistula::verify(pairs, b"{}", &miner.target.hotkey, now, DEFAULT_WINDOW),
+        Err(epistula::EpistulaError::Signature)
+    );
+    let _ = std::fs::remove_file(info);
+}
