@@ -19,6 +19,7 @@ use crate::grpc::checks::CallError;
 use crate::grpc::pool::ReceptorPool;
 use crate::grpc::results::EndpointResult;
 use crate::grpc::{Grpc, GrpcSettings};
+use crate::http::rest::{RestAnswer, RestRequest};
 use crate::http::result::AxonResult;
 use crate::http::stream::SynapseStream;
 use crate::http::Http;
@@ -162,6 +163,13 @@ impl Client {
     /// cancels the call. Must be called within a tokio runtime.
     pub fn call_synapse_stream(&self, axon: &AxonTarget, synapse: &SynapseCall) -> SynapseStream {
         self.http.call_synapse_stream(axon, synapse)
+    }
+
+    /// Sends `request` (any method and path, signed as it says) to every axon at once, as
+    /// bittensor 11's subnets send theirs, and returns one answer per axon in order, on the same
+    /// pool, deadline and policies as [`Client::call_synapse`].
+    pub async fn request(&self, axons: &[AxonTarget], request: &RestRequest) -> Vec<RestAnswer> {
+        self.http.request(axons, request).await
     }
 
     /// The receptor pool of the 3.x wire (for inspection).

@@ -91,12 +91,26 @@ pub fn payload(
     sender: &str,
     receiver: Option<&str>,
 ) -> Vec<u8> {
+    let body_sha256 = hex::encode(Sha256::digest(body));
+    payload_of_hash(method, target, &body_sha256, nonce_ns, sender, receiver)
+}
+
+/// [`payload`] of a body whose sha256 (hex) is `body_sha256`: hashed once for a request sent to
+/// many receivers.
+pub fn payload_of_hash(
+    method: &str,
+    target: &str,
+    body_sha256: &str,
+    nonce_ns: i128,
+    sender: &str,
+    receiver: Option<&str>,
+) -> Vec<u8> {
     let lines = [
         PROTOCOL,
         "sr25519",
         &method.to_uppercase(),
         target,
-        &hex::encode(Sha256::digest(body)),
+        body_sha256,
         &nonce_ns.to_string(),
         sender,
         receiver.unwrap_or("-"),
@@ -114,16 +128,22 @@ pub fn sign(
     receiver: Option<&str>,
     nonce_ns: i128,
 ) -> Vec<(&'static str, String)> {
-    let sender = key.ss58_address();
-    let signed = payload(method, target, body, nonce_ns, sender, receiver);
+    let signed = payload(method, target, body, nonce_ns, key.ss58_address(), receiver);
+    headers(key, nonce_ns, receiver, &key.sign(&signed))
+}
+
+/// The btauth/1 headers of a signature already made over [`payload`] (a batch's).
+pub fn headers(
+    key: &Keypair,
+    nonce_ns: i128,
+    receiver: Option<&str>,
+    signature: &[u8; 64],
+) -> Vec<(&'static str, String)> {
     let mut headers = vec![
         (HEADER_VERSION, VERSION.to_owned()),
-        (HEADER_HOTKEY, sender.to_owned()),
+        (HEADER_HOTKEY, key.ss58_address().to_owned()),
         (HEADER_NONCE, nonce_ns.to_string()),
-        (
-            HEADER_SIGNATURE,
-            format!("0x{}", hex::encode(key.sign(&signed))),
-        ),
+        (HEADER_SIGNATURE, format!("0x{}", hex::encode(signature))),
     ];
     if let Some(receiver) = receiver {
         headers.push((HEADER_RECEIVER, receiver.to_owned()));

@@ -67,9 +67,25 @@ pub enum EpistulaError {
 /// The text an Epistula signature covers:
 /// `{sha256(body) hex}.{uuid}.{timestamp}.{signed_for or ''}`.
 pub fn signed_text(body: &[u8], uuid: &str, timestamp_ms: u64, signed_for: Option<&str>) -> String {
+    signed_text_of_hash(&body_sha256(body), uuid, timestamp_ms, signed_for)
+}
+
+/// The sha256 of a body in lower-case hex, as both signed-request schemes (Epistula, btauth/1)
+/// put it in the text they sign.
+pub fn body_sha256(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// [`signed_text`] of a body whose sha256 (hex) is `body_sha256`: hashed once for a request
+/// sent to many receivers.
+pub fn signed_text_of_hash(
+    body_sha256: &str,
+    uuid: &str,
+    timestamp_ms: u64,
+    signed_for: Option<&str>,
+) -> String {
     format!(
-        "{}.{uuid}.{timestamp_ms}.{}",
-        hex::encode(Sha256::digest(body)),
+        "{body_sha256}.{uuid}.{timestamp_ms}.{}",
         signed_for.unwrap_or("")
     )
 }

@@ -71,9 +71,9 @@ impl MetricsConfig {
 
 /// `dendrite_phase_seconds` at DEBUG: one histogram per kind of call × phase (bounded labels).
 struct PhaseSeries {
-    /// In `CallKind::ALL` order (3.x forward, 3.x backward, 10.x synapse), each in `Phase::ALL`
-    /// order.
-    histograms: [[Histogram; Phase::COUNT]; 3],
+    /// In `CallKind::ALL` order (3.x forward, 3.x backward, 10.x synapse, signed request), each
+    /// in `Phase::ALL` order.
+    histograms: [[Histogram; Phase::COUNT]; CallKind::ALL.len()],
 }
 
 impl PhaseSeries {

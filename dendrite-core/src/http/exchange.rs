@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
+use dendrite_http::sse::{SseEvent, SseParser};
 use dendrite_http::DendriteFailure;
 
 use super::pool::{CheckoutError, Http1Body};
@@ -25,6 +26,29 @@ pub(crate) enum Reading {
     Whole,
     /// Chunk by chunk, each sent on as it arrives (a streaming synapse).
     Stream(tokio::sync::mpsc::Sender<Bytes>),
+    /// A 2xx `text/event-stream` answer chunk by chunk into an event parser (any other answer
+    /// whole).
+    Events(std::sync::Mutex<EventSink>),
+}
+
+/// The events of a streamed answer as they are parsed, and when the first one came.
+#[derive(Debug, Default)]
+pub(crate) struct EventSink {
+    parser: SseParser,
+    /// Every event so far, in order.
+    pub events: Vec<SseEvent>,
+    /// When the first event was complete.
+    pub first_event: Option<Instant>,
+}
+
+impl EventSink {
+    fn push(&mut self, data: &[u8]) {
+        let before = self.events.len();
+        self.parser.push(data, &mut self.events);
+        if before == 0 && !self.events.is_empty() {
+            self.first_event = Some(Instant::now());
+        }
+    }
 }
 
 /// A request exchanged: the answer's head, what its body gave, and the socket's bytes.
@@ -48,6 +72,7 @@ impl Http {
         addr: SocketAddr,
         sign: impl FnOnce(&str) -> Result<(http::Request<()>, Bytes), DendriteFailure>,
         reading: &Reading,
+        limit: usize,
         phases: &mut Phases,
     ) -> Result<Exchanged, DendriteFailure> {
         let (mut checkout, queue) = self
@@ -79,7 +104,7 @@ impl Http {
                 return Err(transport_failure(&e));
             }
         };
-        let received = match self.read_body(&head, &mut body, reading).await {
+        let received = match read_body(&head, &mut body, reading, limit).await {
             Ok(received) => received,
             Err(failure) => {
                 self.pool.discard(checkout);
@@ -96,26 +121,68 @@ impl Http {
             bytes_received: (wire_after.1 - wire_before.1) as usize,
         })
     }
+}
 
-    /// The answer's body: a 200 stream's chunks handed on as they arrive (when streaming),
-    /// anything else read whole under the bound.
-    async fn read_body(
-        &self,
-        parts: &http::response::Parts,
-        body: &mut Http1Body,
-        reading: &Reading,
-    ) -> Result<Received, DendriteFailure> {
-        let limit = self.config.max_response_bytes;
-        if let (Reading::Stream(chunks), 200) = (reading, parts.status.as_u16()) {
-            return forward_chunks(body, chunks, limit)
+/// The answer's body, at most `limit` bytes: a 200 stream's chunks handed on as they arrive
+/// (when streaming), a 2xx event stream's events parsed as they arrive (when reading events),
+/// anything else read whole.
+async fn read_body(
+    parts: &http::response::Parts,
+    body: &mut Http1Body,
+    reading: &Reading,
+    limit: usize,
+) -> Result<Received, DendriteFailure> {
+    match reading {
+        Reading::Stream(chunks) if parts.status.as_u16() == 200 => {
+            forward_chunks(body, chunks, limit)
                 .await
-                .map(|_| Received::Streamed);
+                .map(|_| Received::Streamed)
         }
-        read_whole(body, content_length(&parts.headers), limit)
+        Reading::Events(sink) if parts.status.is_success() && is_event_stream(parts) => {
+            parse_events(body, sink, limit)
+                .await
+                .map(|_| Received::Streamed)
+        }
+        _ => read_whole(body, content_length(&parts.headers), limit)
             .await
             .map(Received::Whole)
-            .map_err(|e| body_failure(e, limit))
+            .map_err(|e| body_failure(e, limit)),
     }
+}
+
+/// Whether an answer is a `text/event-stream`.
+fn is_event_stream(parts: &http::response::Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
+
+/// Feeds each data frame of `body` to the event parser as it arrives; over `limit` bytes is
+/// the client's error.
+async fn parse_events<B: AnswerBody>(
+    body: &mut B,
+    sink: &std::sync::Mutex<EventSink>,
+    limit: usize,
+) -> Result<(), DendriteFailure>
+where
+    B::Error: std::fmt::Display,
+{
+    let mut received = 0usize;
+    while let Some(data) = body.chunk().await {
+        let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
+        received += data.len();
+        if received > limit {
+            return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
+        }
+        sink.lock().unwrap_or_else(|e| e.into_inner()).push(&data);
+    }
+    Ok(())
 }
 
 /// What an answer's body gave.

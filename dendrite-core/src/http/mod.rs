@@ -7,6 +7,8 @@
 //!   (the step a further kind of request shares).
 //! - [`synapse`]: a synapse call to many axons, each axon's pipeline under the core's
 //!   policies; [`stream`]: one axon's streamed answer; [`request`]: the request as it goes out.
+//! - [`rest`]: a signed REST request (any method and path; btauth/1, Epistula v2 or unsigned)
+//!   to many axons, its answers and events, and its report to observers.
 //! - [`result`]: [`result::AxonResult`], the classes of results and failures, and the report
 //!   to observers.
 //! - [`config`]: the wire's settings.
@@ -20,6 +22,7 @@ pub(crate) mod config;
 pub(crate) mod exchange;
 pub(crate) mod pool;
 pub(crate) mod request;
+pub(crate) mod rest;
 pub(crate) mod result;
 pub(crate) mod stream;
 pub(crate) mod synapse;

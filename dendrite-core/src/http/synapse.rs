@@ -148,7 +148,8 @@ impl Http {
         phases: &mut Phases,
     ) -> Result<AxonResult, DendriteFailure> {
         let sign = |uuid: &str| self.signed_request(uuid, axon, addr, call);
-        let exchanged = self.exchange(addr, sign, reading, phases).await?;
+        let limit = self.config.max_response_bytes;
+        let exchanged = self.exchange(addr, sign, reading, limit, phases).await?;
         let decoding = Instant::now();
         let status = exchanged.head.status.as_u16();
         let headers = exchanged
@@ -203,7 +204,7 @@ impl Http {
 
     /// Where to connect: the axon's address, or loopback when it is our own external IP (10.5.0
     /// calls `0.0.0.0` then).
-    fn connect_addr(&self, axon: &AxonTarget) -> Result<SocketAddr, DendriteFailure> {
+    pub(super) fn connect_addr(&self, axon: &AxonTarget) -> Result<SocketAddr, DendriteFailure> {
         let ip = if axon.ip == self.config.external_ip {
             "127.0.0.1"
         } else {

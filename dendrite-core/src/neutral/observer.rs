@@ -15,8 +15,8 @@ use std::time::Duration;
 use super::outcome::Outcome;
 use super::phases::Phases;
 
-/// What kind of call a report is about, on which wire: a 3.x Forward or Backward, or a 10.x
-/// synapse (a request that comes back answered, as a Forward does).
+/// What kind of call a report is about, on which wire: a 3.x Forward or Backward, a 10.x
+/// synapse, or a signed REST request (the last two come back answered, as a Forward does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallKind {
     /// A 3.x Forward.
@@ -25,11 +25,18 @@ pub enum CallKind {
     Backward,
     /// A 10.x synapse call (`POST /{Synapse}`).
     Synapse,
+    /// A signed REST request (any method and path: bittensor 11's subnets).
+    Request,
 }
 
 impl CallKind {
     /// Every kind, Forward first.
-    pub const ALL: [CallKind; 3] = [CallKind::Forward, CallKind::Backward, CallKind::Synapse];
+    pub const ALL: [CallKind; 4] = [
+        CallKind::Forward,
+        CallKind::Backward,
+        CallKind::Synapse,
+        CallKind::Request,
+    ];
 
     /// `"forward"`, `"backward"` or `"synapse"`, as metrics label it.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +44,7 @@ impl CallKind {
             CallKind::Forward => "forward",
             CallKind::Backward => "backward",
             CallKind::Synapse => "synapse",
+            CallKind::Request => "request",
         }
     }
 

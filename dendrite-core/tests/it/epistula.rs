@@ -2,13 +2,15 @@
 //! (`shared/peer10/epistula_server.py`, FastAPI + bittensor_wallet, and `epistula_client.py`):
 //! requests signed here are accepted and each refusal the miner has is met with its reason, the
 //! miner's signed answers verify here (and an unsigned one reads as unsigned), the client's
-//! signatures verify here, and the miner's SSE stream parses event by event, in order.
+//! signatures verify here, and the miner's SSE stream parses event by event, in order. Then
+//! the client's signed REST requests (`Client::request`) against the miner and 11.3.0's
+//! btauth/1 server: any method, path, query and body, signed answers, streams, the deadline.
 
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use dendrite_core::Keypair;
+use dendrite_core::{AuthScheme, Keypair, Outcome, RestRequest, WireOutcome};
 use dendrite_http::epistula::{self, answer_signature, DEFAULT_WINDOW};
 use dendrite_http::sse::parse_all;
 use http_body_util::{BodyExt, Full};
@@ -245,4 +247,167 @@ fn the_subnet_clients_signatures_verify_here() {
         Err(epistula::EpistulaError::Signature)
     );
     let _ = std::fs::remove_file(info);
+}
+
+fn alice_client() -> dendrite_core::Client {
+    dendrite_core::Client::new(
+        Keypair::from_uri("//Alice").unwrap(),
+        dendrite_core::ClientConfig::default(),
+    )
+}
+
+fn rest(method: http::Method, path: &str, body: &[u8], auth: AuthScheme) -> RestRequest {
+    RestRequest {
+        body: Bytes::copy_from_slice(body),
+        auth,
+        headers: vec![("content-type".into(), "application/json".into())],
+        ..RestRequest::new(method, path)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_requests_to_a_subnet_miner_and_its_signed_answers() {
+    let miner = PeerAxon::start_epistula(&["--token-delay-ms", "20"]);
+    let unsigning = PeerAxon::start_epistula(&["--no-sign-answers"]);
+    let client = alice_client();
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let axons = [miner.target.clone(), unsigning.target.clone()];
+    let score = rest(
+        http::Method::POST,
+        "/score",
+        br#"{"task": "ping"}"#,
+        AuthScheme::Epistula,
+    );
+    // Twice: the second call's requests are new (new uuids), on the kept connections.
+    for _ in 0..2 {
+        let answers = client.request(&axons, &score).await;
+        for answer in &answers {
+            assert_eq!(answer.status, 200, "{answer:?}");
+            assert_eq!(answer.outcome(), Outcome::Success);
+            let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+            assert_eq!(json["signed_by"], alice.ss58_address());
+            assert!(answer.bytes_sent > 0 && answer.bytes_received > answer.body.len());
+        }
+        assert_eq!(
+            answers[0].answer_signed,
+            Some(true),
+            "the miner signs its answers"
+        );
+        assert_eq!(answers[1].answer_signed, None, "--no-sign-answers");
+    }
+    // Signed answers required: the unsigned one fails, the signed one passes.
+    let strict = RestRequest {
+        require_signed_answers: true,
+        ..score.clone()
+    };
+    let answers = client.request(&axons, &strict).await;
+    assert_eq!(answers[0].outcome(), Outcome::Success);
+    assert_eq!(answers[1].outcome(), Outcome::PeerError);
+    assert!(
+        answers[1].message.contains("no valid Epistula signature"),
+        "{}",
+        answers[1].message
+    );
+    // Unsigned, the miner refuses with its reason.
+    let unsigned = client
+        .request(
+            &axons[..1],
+            &rest(http::Method::POST, "/score", b"{}", AuthScheme::None),
+        )
+        .await
+        .remove(0);
+    assert_eq!(unsigned.status, 400);
+    assert_eq!(detail(&unsigned.body), "Missing header Epistula-Version");
+    assert_eq!(unsigned.outcome(), Outcome::PeerError);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miners_event_stream_arrives_event_by_event_and_the_deadline_holds() {
+    let miner = PeerAxon::start_epistula(&["--token-delay-ms", "30"]);
+    let client = alice_client();
+    let body =
+        br#"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "stream": true}"#;
+    let chat = RestRequest {
+        events: true,
+        ..rest(
+            http::Method::POST,
+            "/v1/chat/completions",
+            body,
+            AuthScheme::Epistula,
+        )
+    };
+    let answer = client
+        .request(std::slice::from_ref(&miner.target), &chat)
+        .await
+        .remove(0);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let data: Vec<&str> = answer.events.iter().map(|e| e.data.as_str()).collect();
+    assert_eq!(data.len(), 6, "{data:?}");
+    assert_eq!(data[5], "[DONE]");
+    assert!(data[0].contains("tok0 "), "{data:?}");
+    let first = answer.first_event.expect("a first event");
+    // The miner writes an event every 30 ms: the first came well before the last.
+    assert!(
+        first + std::time::Duration::from_millis(100) < answer.elapsed,
+        "{first:?} {:?}",
+        answer.elapsed
+    );
+    assert!(answer.body.is_empty());
+
+    // `/slow?ms=2000` past a 0.4 s deadline: 408, on time.
+    let slow = RestRequest {
+        timeout: std::time::Duration::from_millis(400),
+        ..rest(
+            http::Method::POST,
+            "/slow?ms=2000",
+            b"{}",
+            AuthScheme::Epistula,
+        )
+    };
+    let started = std::time::Instant::now();
+    let late = client
+        .request(std::slice::from_ref(&miner.target), &slow)
+        .await
+        .remove(0);
+    assert_eq!(late.status_code(), 408, "{late:?}");
+    assert_eq!(late.outcome(), Outcome::Timeout);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn btauth_servers_of_11_3_0_take_any_method_path_query_and_body() {
+    let server = PeerAxon::start_btauth();
+    let client = alice_client();
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let axons = std::slice::from_ref(&server.target);
+    let big = vec![b'x'; 1 << 20];
+    let cases: [(http::Method, &str, &[u8]); 4] = [
+        (http::Method::GET, "/health", b""),
+        (http::Method::POST, "/v1/score", br#"{"n": 1}"#),
+        (http::Method::PUT, "/items/7?verbose=1&x=%20y", b"{}"),
+        (http::Method::POST, "/upload", &big),
+    ];
+    for (method, path, body) in cases {
+        let request = rest(method.clone(), path, body, AuthScheme::BtAuth);
+        let answer = client.request(axons, &request).await.remove(0);
+        assert_eq!(
+            answer.status,
+            200,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(json["hotkey"], alice.ss58_address());
+        assert_eq!(json["method"], method.as_str());
+        assert_eq!(json["path"], path);
+        assert_eq!(json["body_sha256"], epistula::body_sha256(body));
+    }
+    let unsigned = rest(http::Method::POST, "/v1/score", b"{}", AuthScheme::None);
+    let refused = client.request(axons, &unsigned).await.remove(0);
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.outcome(), Outcome::Refused);
 }
