@@ -12,6 +12,7 @@ mod query;
 mod query_http;
 mod record;
 mod replay;
+mod request;
 mod success;
 mod table;
 mod timeline;
@@ -42,6 +43,9 @@ enum Command {
     /// Query real endpoints (3.x) or axons (`--protocol http`, 10.x) from a file and print what
     /// each answered.
     Query(Box<query::QueryArgs>),
+    /// One signed REST request (any method and path; btauth/1, Epistula v2 or unsigned) to
+    /// every axon of a file, as bittensor 11's subnets send theirs; what each answered.
+    Request(Box<request::RequestArgs>),
     /// Fan-out rounds against an endpoint file; one JSON line of figures (the fields of the
     /// Python peer's `dendrite.py bench`).
     Bench(bench::BenchArgs),
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Axon(args) => axon::run(args).await,
             Command::Query(args) => query::run(*args).await,
+            Command::Request(args) => request::run(*args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Replay(args) => replay::run(args),
         }

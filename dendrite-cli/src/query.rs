@@ -143,12 +143,25 @@ fn synapses(choice: SynapseChoice, topk: Option<i32>) -> Vec<Synapse> {
 }
 
 fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
-    match (&args.wallet, &args.hotkey) {
-        (Some(wallet), Some(hotkey)) => {
-            Keypair::from_wallet(args.wallet_path.as_deref(), wallet, hotkey)
-                .map_err(CliError::input)
+    signing_key(
+        args.uri.as_deref(),
+        args.wallet.as_deref().zip(args.hotkey.as_deref()),
+        args.wallet_path.as_deref(),
+    )
+}
+
+/// The key a command signs with: a wallet's hotkey (`--wallet`, `--hotkey`, under
+/// `--wallet-path`), else `--uri` (default `//Alice`).
+pub(crate) fn signing_key(
+    uri: Option<&str>,
+    wallet: Option<(&str, &str)>,
+    wallet_path: Option<&std::path::Path>,
+) -> Result<Keypair, CliError> {
+    match wallet {
+        Some((wallet, hotkey)) => {
+            Keypair::from_wallet(wallet_path, wallet, hotkey).map_err(CliError::input)
         }
-        _ => Keypair::from_uri(args.uri.as_deref().unwrap_or("//Alice")).map_err(CliError::input),
+        None => Keypair::from_uri(uri.unwrap_or("//Alice")).map_err(CliError::input),
     }
 }
 

@@ -137,7 +137,7 @@ fn synapse(args: &HttpArgs, timeout: f64) -> Result<SynapseCall, CliError> {
 }
 
 /// Reads the axons of an `AxonInfo` file.
-fn axons(path: &Path) -> Result<Vec<AxonTarget>, CliError> {
+pub(crate) fn axons(path: &Path) -> Result<Vec<AxonTarget>, CliError> {
     let text = std::fs::read(path)
         .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
     let value: serde_json::Value = serde_json::from_slice(&text)
@@ -400,7 +400,7 @@ fn subclass_fields(fields: &PyValue) -> String {
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

@@ -29,6 +29,8 @@ mod http;
 mod neutral;
 mod policy_settings;
 
+/// The HTTP method of a [`RestRequest`] (the `http` crate's, re-exported).
+pub use ::http::Method;
 pub use client::Client;
 pub use config::{
     BackoffConfig, ClientConfig, HttpConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,

@@ -792,3 +792,110 @@ fn min_success_fails_a_query_whose_peers_did_not_answer_on_both_wires() {
         "a fraction above 1 is the user's mistake"
     );
 }
+
+/// The 10.x peers' Python (`DENDRITE_PEER10_PYTHON`, set by `cargo xtask test`, else installed
+/// by `shared/peer10/setup.sh`).
+fn peer10_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("DENDRITE_PEER10_PYTHON") {
+        return python.into();
+    }
+    let setup = shared().join("peer10/setup.sh");
+    let out = Command::new("bash").arg(&setup).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim(),
+    )
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("DENDRITE_SHARED").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        PathBuf::from,
+    )
+}
+
+#[test]
+fn request_signs_with_epistula_reads_streams_and_says_what_each_miner_answered() {
+    let dir = scratch("request");
+    let info = dir.join("miner.json");
+    let _miner = Running(
+        Command::new(peer10_python())
+            .arg(shared().join("peer10/epistula_server.py"))
+            .arg("--info-out")
+            .arg(&info)
+            .args(["--run-seconds", "120"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    while !info.exists() {
+        assert!(started.elapsed().as_secs() < 60, "the miner did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let miner: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let request = |extra: &[&str]| {
+        let output = dendrite()
+            .args(["request", "--json", "--endpoints"])
+            .arg(&info)
+            .args(extra)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert!(output.status.success(), "{stderr}");
+        json_lines(&stdout).remove(0)
+    };
+    let score = request(&[
+        "--path",
+        "/score",
+        "--auth",
+        "epistula",
+        "--body",
+        r#"{"task": "ping"}"#,
+    ]);
+    assert_eq!(score["status_code"], 200, "{score}");
+    assert_eq!(score["outcome"], "success");
+    assert_eq!(score["answer_signed"], true);
+    assert_eq!(score["axon"]["hotkey"], miner["hotkey"]);
+    assert_eq!(score["body"]["ok"], true);
+    assert_eq!(score["headers"]["content-type"], "application/json");
+    assert!(score["phases"]["wait"].as_f64().unwrap() > 0.0);
+    let body = r#"{"messages": [], "max_tokens": 3, "stream": true}"#;
+    let stream = request(&[
+        "--path",
+        "/v1/chat/completions",
+        "--auth",
+        "epistula",
+        "--stream",
+        "--body",
+        body,
+    ]);
+    let events = stream["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "{stream}");
+    assert_eq!(events[3], "[DONE]");
+    assert!(stream["first_event"].as_f64().unwrap() > 0.0);
+    let refused = request(&["--path", "/score", "--auth", "none"]);
+    assert_eq!(refused["status_code"], 400);
+    assert_eq!(refused["outcome"], "peer_error");
+    assert_eq!(refused["body"]["detail"], "Missing header Epistula-Version");
+    let bad = dendrite()
+        .args(["request", "--path", "score", "--endpoints"])
+        .arg(&info)
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a path without '/' is the user's mistake"
+    );
+}
