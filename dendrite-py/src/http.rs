@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
 
 use crate::client::{apply_policies, live_dendrite, serve_live_metrics, signing_key, Live};
+use crate::rest::{reply_of, rest_request, RequestParts, RestReply};
 use crate::runtime::runtime;
 use crate::value_error;
 
@@ -223,15 +224,7 @@ impl HttpClient {
         parts: SynapseParts,
     ) -> PyResult<CallHandle> {
         let call = synapse_call(parts)?;
-        let targets: Vec<AxonTarget> = axons
-            .into_iter()
-            .map(|(ip, port, hotkey)| AxonTarget {
-                ip,
-                port,
-                hotkey,
-                uid: None,
-            })
-            .collect();
+        let targets = targets_of(axons);
         let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
@@ -241,6 +234,48 @@ impl HttpClient {
             abort: task.abort_handle(),
         })
     }
+
+    /// Starts one signed REST request (its [`RequestParts`]) to every axon; when all answered
+    /// or the timeout passed, `done(replies)` runs on `event_loop`: a `RestReply` per axon, in
+    /// order.
+    fn start_request(
+        &self,
+        event_loop: Py<PyAny>,
+        done: Py<PyAny>,
+        axons: Vec<(String, u16, String)>,
+        parts: RequestParts,
+    ) -> PyResult<CallHandle> {
+        let request = rest_request(parts)?;
+        let targets = targets_of(axons);
+        let client = self.dendrite()?.client().clone();
+        let task = runtime()?.spawn(async move {
+            let answers = client.request(&targets, &request).await;
+            Python::attach(|py| {
+                let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
+                let delivered =
+                    event_loop.call_method1(py, "call_soon_threadsafe", (done, replies));
+                if let Err(e) = delivered {
+                    e.write_unraisable(py, None);
+                }
+            });
+        });
+        Ok(CallHandle {
+            abort: task.abort_handle(),
+        })
+    }
+}
+
+/// The axons Python names as `(ip, port, hotkey)`.
+fn targets_of(axons: Vec<(String, u16, String)>) -> Vec<AxonTarget> {
+    axons
+        .into_iter()
+        .map(|(ip, port, hotkey)| AxonTarget {
+            ip,
+            port,
+            hotkey,
+            uid: None,
+        })
+        .collect()
 }
 
 impl HttpClient {

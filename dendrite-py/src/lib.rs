@@ -14,6 +14,7 @@ mod backward_plan;
 mod client;
 mod endpoint;
 mod http;
+mod rest;
 mod runtime;
 mod synapse;
 mod tokenizer;
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<http::HttpClient>()?;
     m.add_class::<http::CallHandle>()?;
     m.add_class::<http::AxonAnswer>()?;
+    m.add_class::<rest::RestReply>()?;
     m.add_class::<endpoint::Endpoint>()?;
     m.add_class::<synapse::Synapse>()?;
     m.add_class::<arrays::TensorBuffer>()?;

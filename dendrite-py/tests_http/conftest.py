@@ -45,6 +45,8 @@ class Served:
             time.sleep(0.05)
         self.info: Dict[str, Any] = json.load(open(info))
         fields = {k: v for k, v in self.info.items() if k in bt.AxonInfo.__dataclass_fields__}
+        # A miner that is no 10.x axon says only where it is: an AxonInfo as the chain has one.
+        fields = {"version": 0, "ip_type": 4, "coldkey": self.info["hotkey"], **fields}
         self.axon_info = bt.AxonInfo(**fields)
 
     def stop(self) -> None:
@@ -69,6 +71,15 @@ def blacklisting_axon() -> Iterator[Served]:
     axon = Served(command + ["--blacklist", alice])
     yield axon
     axon.stop()
+
+
+@pytest.fixture(scope="session")
+def epistula_miner() -> Iterator[Served]:
+    """The subnet-style Epistula v2 miner (FastAPI; hotkey //Bob), signing its answers."""
+    command = [sys.executable, str(SHARED / "peer10" / "epistula_server.py"), "--run-seconds", "600"]
+    miner = Served(command + ["--token-delay-ms", "20"])
+    yield miner
+    miner.stop()
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ from typing import (
     Dict,
     List,
     Literal,
+    Mapping,
     Optional,
     Protocol,
     Sequence,
@@ -52,6 +53,7 @@ from typing import (
 from . import _install, _native, _wire
 from ._compat import Compat, NativeKeypair, target_of
 from ._install import classes, terminal_class
+from ._rest import Response, request_parts
 from ._stream import END, StreamedResponse
 from ._wire import BASE_FIELDS
 
@@ -147,9 +149,12 @@ class Dendrite(Compat):
         retries: Optional[int] = None,
         prometheus_level: str = "DEBUG",
     ) -> None:
-        if auth not in ("v10", "btauth"):
-            raise ValueError(f"auth must be 'v10' or 'btauth', not {auth!r}")
+        if auth not in ("v10", "btauth", "epistula", "none"):
+            raise ValueError(f"auth must be 'v10', 'btauth', 'epistula' or 'none', not {auth!r}")
         wallet = _wallet_or_default(wallet)
+        #: How :meth:`request` signs by default: the constructor's scheme; ``v10`` (a synapse
+        #: signature, which a REST request has no use for) signs requests with btauth/1.
+        self.request_auth: str = "btauth" if auth == "v10" else auth
         self._native = _native.HttpClient(
             **_key_arguments(wallet),
             external_ip=external_ip,
@@ -273,6 +278,114 @@ class Dendrite(Compat):
             return await self.forward(*args, **kwargs)
         finally:
             self._native.close_idle()
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        axons: List[Any],
+        path: str,
+        *,
+        json: Any = ...,
+        content: Union[bytes, str, None] = ...,
+        headers: Optional[Mapping[str, str]] = ...,
+        timeout: float = ...,
+        auth: Optional[str] = ...,
+        stream: bool = ...,
+        require_signed_answers: bool = ...,
+        max_answer_bytes: int = ...,
+    ) -> List[Response]: ...
+    @overload
+    async def request(
+        self,
+        method: str,
+        axons: AxonLike,
+        path: str,
+        *,
+        json: Any = ...,
+        content: Union[bytes, str, None] = ...,
+        headers: Optional[Mapping[str, str]] = ...,
+        timeout: float = ...,
+        auth: Optional[str] = ...,
+        stream: bool = ...,
+        require_signed_answers: bool = ...,
+        max_answer_bytes: int = ...,
+    ) -> Response: ...
+    async def request(
+        self,
+        method: str,
+        axons: Any,
+        path: str,
+        *,
+        json: Any = None,
+        content: Union[bytes, str, None] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        timeout: float = 12.0,
+        auth: Optional[str] = None,
+        stream: bool = False,
+        require_signed_answers: bool = False,
+        max_answer_bytes: int = 64 << 20,
+    ) -> Union[Response, List[Response]]:
+        """Sends one signed REST request (``method`` to ``path``, with its query) to every axon
+        at once, as bittensor 11's subnets send theirs: ``json`` (dumped) or ``content`` as the
+        body, ``headers`` besides the scheme's, signed with ``auth`` (``btauth``,
+        ``epistula`` or ``none``; default :attr:`request_auth`), the whole call within
+        ``timeout``. One axon in → one :class:`Response` out, a list → a list, in order.
+        ``stream`` reads ``text/event-stream`` answers as events (``Response.events``, parsed
+        as they arrive, handed over when the call ends); ``require_signed_answers`` makes an
+        answer without a valid Epistula signature from its axon a failure. Cancelling the
+        awaiting task cancels the requests."""
+        single = not isinstance(axons, list)
+        given = [axons] if single else list(axons)
+        targets = [target_of(a) for a in given]
+        parts = request_parts(
+            method,
+            path,
+            json,
+            content,
+            headers,
+            auth or self.request_auth,
+            timeout,
+            max_answer_bytes,
+            stream,
+            require_signed_answers,
+        )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[List[_native.RestReply]] = loop.create_future()
+
+        def done(replies: List[_native.RestReply]) -> None:
+            if not future.done():
+                future.set_result(replies)
+
+        handle = self._native.start_request(loop, done, targets, parts)
+        try:
+            replies = await future
+        except asyncio.CancelledError:
+            handle.cancel()
+            raise
+        self.last_phases = [dict(zip(_native.PHASES, reply.phases)) for reply in replies]
+        responses = [Response(axon, reply) for axon, reply in zip(given, replies)]
+        return responses[0] if single else responses
+
+    async def get(self, axons: Any, path: str, **kwargs: Any) -> Any:
+        """:meth:`request` with ``GET``."""
+        return await self.request("GET", axons, path, **kwargs)
+
+    async def post(self, axons: Any, path: str, **kwargs: Any) -> Any:
+        """:meth:`request` with ``POST``."""
+        return await self.request("POST", axons, path, **kwargs)
+
+    async def put(self, axons: Any, path: str, **kwargs: Any) -> Any:
+        """:meth:`request` with ``PUT``."""
+        return await self.request("PUT", axons, path, **kwargs)
+
+    async def patch(self, axons: Any, path: str, **kwargs: Any) -> Any:
+        """:meth:`request` with ``PATCH``."""
+        return await self.request("PATCH", axons, path, **kwargs)
+
+    async def delete(self, axons: Any, path: str, **kwargs: Any) -> Any:
+        """:meth:`request` with ``DELETE``."""
+        return await self.request("DELETE", axons, path, **kwargs)
 
     def serve_metrics(self, port: int = 0, ip: str = "127.0.0.1") -> int:
         """Serves Prometheus ``/metrics`` (the same series as the 3.x dendrite's, both wires);
@@ -465,6 +578,7 @@ def uninstall() -> None:
 __all__ = [
     "BASE_FIELDS",
     "Dendrite",
+    "Response",
     "StreamingSynapse",
     "Synapse",
     "TerminalInfo",
