@@ -6,10 +6,15 @@
 //! [`verify`]) → the body's fields and its recomputed body hash (500) → handler (200, or
 //! `text/event-stream` chunks).
 //!
+//! A request that names no dendrite in `bt_header_dendrite_*` is a signed REST request, as
+//! bittensor 11's subnets send them, answered on any path by [`rest`] (Epistula v2 or btauth/1,
+//! the reference miner's routes, signed answers, an SSE route).
+//!
 //! Differences from 10.5.0, on purpose: the nonce table is bounded (least recently used keys
 //! forgotten); bodies are bounded (`max_request_bytes`, 413); error answers carry no axon
 //! signature of their own (10.5.0's dendrite never checks it).
 
+mod rest;
 mod synapses;
 pub mod verify;
 
@@ -51,8 +56,13 @@ pub struct HttpAxonConfig {
     pub blacklist: Vec<String>,
     /// Also require btauth/1 (`X-Bittensor-*`, bound to our hotkey) on every request.
     pub btauth: bool,
-    /// The most `{hotkey}:{uuid}` nonce keys remembered.
+    /// The most `{hotkey}:{uuid}` nonce keys remembered (and Epistula uuids, on the REST
+    /// routes).
     pub nonce_capacity: usize,
+    /// Sign the answers to Epistula requests with Epistula (as miners that sign theirs do).
+    pub sign_answers: bool,
+    /// Between the events of a streamed `/v1/chat/completions` answer.
+    pub token_delay: std::time::Duration,
 }
 
 impl Default for HttpAxonConfig {
@@ -63,17 +73,21 @@ impl Default for HttpAxonConfig {
             blacklist: Vec::new(),
             btauth: false,
             nonce_capacity: 100_000,
+            sign_answers: true,
+            token_delay: std::time::Duration::from_millis(5),
         }
     }
 }
 
 /// What every connection of one axon shares.
 struct Shared {
+    key: Keypair,
     hotkey: String,
     addr: SocketAddr,
     config: HttpAxonConfig,
     nonces: Nonces,
     btauth: Option<Verifier>,
+    rest: rest::RestState,
     answered: AtomicU64,
 }
 
@@ -169,6 +183,8 @@ pub async fn serve_http(
     let listener = TcpListener::bind(config.addr).await.map_err(bind)?;
     let addr = listener.local_addr().map_err(bind)?;
     let shared = Arc::new(Shared {
+        key: key.clone(),
+        rest: rest::RestState::new(key.ss58_address(), config.nonce_capacity),
         hotkey: key.ss58_address().to_owned(),
         addr,
         nonces: Nonces::new(config.nonce_capacity),
@@ -254,6 +270,13 @@ async fn answer_inner(
     started: Instant,
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
+    if !is_synapse_call(&parts.headers) {
+        return match read_request_body(shared, body).await {
+            Ok(body) => rest::answer_rest(shared, &parts, &body).await,
+            Err(Refusal::Status(status, message)) => plain_owned(status, message),
+            Err(Refusal::Internal) => plain(500, "Internal Server Error"),
+        };
+    }
     let served = match route(parts.uri.path()) {
         Ok(served) => served,
         Err(message) => return error(shared, None, "Synapse", 12.0, 404, &message, started, peer),
@@ -296,6 +319,22 @@ async fn answer_inner(
         Ok(response) => response,
         Err(refusal) => refuse(sent, refusal),
     }
+}
+
+/// Whether a request is a 10.x synapse call (it names its dendrite in `bt_header_dendrite_*`);
+/// anything else is a REST request, as bittensor 11's subnets send them.
+fn is_synapse_call(headers: &HeaderMap) -> bool {
+    headers
+        .keys()
+        .any(|name| name.as_str().starts_with("bt_header_dendrite_"))
+}
+
+/// A plain-text answer of `status` saying `message`.
+fn plain_owned(status: u16, message: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
 }
 
 /// The synapse a path names, or 10.5.0's 404 message listing the ones served.

@@ -411,3 +411,47 @@ async fn btauth_servers_of_11_3_0_take_any_method_path_query_and_body() {
     assert_eq!(refused.status, 401);
     assert_eq!(refused.outcome(), Outcome::Refused);
 }
+
+/// The subnet client against our axon: its signatures verify there, our signed answers verify
+/// in Python, a replayed request is refused with the miner's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subnet_client_and_our_axon_verify_each_other() {
+    let bob = Keypair::from_uri("//Bob").unwrap();
+    let axon =
+        dendrite_axon::http::serve_http(&bob, dendrite_axon::http::HttpAxonConfig::default())
+            .await
+            .unwrap();
+    let info = std::env::temp_dir().join(format!("our-axon-{}.json", std::process::id()));
+    let target = serde_json::json!({"hotkey": bob.ss58_address(), "ip": "127.0.0.1", "port": axon.local_addr().port()});
+    std::fs::write(&info, target.to_string()).unwrap();
+    let info_path = info.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(peer10_python())
+            .arg(shared().join("peer10/epistula_client.py"))
+            .arg("--axon")
+            .arg(&info_path)
+            .arg("--replay")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["status"], 200, "{lines:?}");
+    assert_eq!(
+        lines[0]["answer_signed"], true,
+        "our answers verify in Python"
+    );
+    assert_eq!(lines[1]["status"], 400);
+    assert_eq!(lines[1]["body"]["detail"], "UUID reused");
+    let _ = std::fs::remove_file(info);
+    axon.shutdown().await;
+}

@@ -438,3 +438,47 @@ async fn bytes_are_the_sockets_own_both_ways() {
     assert_eq!(result.bytes_sent, received_by_server);
     assert_eq!(result.bytes_received, ANSWER.len());
 }
+
+/// Signed REST requests (`Client::request`) to our axon, which serves bittensor 11's kind on any
+/// path that is no synapse call: Epistula and btauth/1 verified, answers signed with Epistula,
+/// the chat route's events, unsigned requests refused.
+#[tokio::test]
+async fn our_axon_serves_signed_rest_requests_on_any_path() {
+    use dendrite_core::{AuthScheme, Method, Outcome, RestRequest, WireOutcome};
+    let axon = axon(HttpAxonConfig::default()).await;
+    let client = client(false);
+    let target = [axon.target()];
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    for auth in [AuthScheme::Epistula, AuthScheme::BtAuth] {
+        let request = RestRequest {
+            body: bytes::Bytes::from_static(br#"{"task": "ping"}"#),
+            auth,
+            ..RestRequest::new(Method::POST, "/score?n=1")
+        };
+        let answer = client.request(&target, &request).await.remove(0);
+        assert_eq!(answer.status, 200, "{auth:?}: {answer:?}");
+        let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(json["signed_by"], alice.ss58_address());
+        assert_eq!(json["path"], "/score");
+        let signed = (auth == AuthScheme::Epistula).then_some(true);
+        assert_eq!(answer.answer_signed, signed, "{auth:?}");
+    }
+    let chat = RestRequest {
+        body: bytes::Bytes::from_static(br#"{"max_tokens": 3, "stream": true}"#),
+        auth: AuthScheme::Epistula,
+        events: true,
+        ..RestRequest::new(Method::POST, "/v1/chat/completions")
+    };
+    let stream = client.request(&target, &chat).await.remove(0);
+    let data: Vec<&str> = stream.events.iter().map(|e| e.data.as_str()).collect();
+    assert_eq!(data.len(), 4, "{stream:?}");
+    assert_eq!(data[3], "[DONE]");
+    let unsigned = RestRequest::new(Method::GET, "/health");
+    let refused = client.request(&target, &unsigned).await.remove(0);
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.outcome(), Outcome::Refused);
+    // The synapse calls are as they were.
+    let dummy = synapse("Dummy", r#"{"dummy_input": 1, "dummy_output": null}"#, 5.0);
+    let synapse_call = client.call_synapse(&target, &dummy).await.remove(0);
+    assert_eq!(synapse_call.status_code(), 200);
+}
