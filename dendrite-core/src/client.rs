@@ -19,7 +19,7 @@ use crate::grpc::checks::CallError;
 use crate::grpc::pool::ReceptorPool;
 use crate::grpc::results::EndpointResult;
 use crate::grpc::{Grpc, GrpcSettings};
-use crate::http::rest::{RestAnswer, RestRequest};
+use crate::http::rest::{RestAnswer, RestRequest, RestStream};
 use crate::http::result::AxonResult;
 use crate::http::stream::SynapseStream;
 use crate::http::Http;
@@ -170,6 +170,14 @@ impl Client {
     /// pool, deadline and policies as [`Client::call_synapse`].
     pub async fn request(&self, axons: &[AxonTarget], request: &RestRequest) -> Vec<RestAnswer> {
         self.http.request(axons, request).await
+    }
+
+    /// [`Client::request`] with each `text/event-stream` answer's events handed on as they
+    /// arrive, across all axons ([`RestStream::next_event`]), then every answer
+    /// ([`RestStream::answers`]). Dropping the stream cancels the call. Must be called within a
+    /// tokio runtime.
+    pub fn request_stream(&self, axons: &[AxonTarget], request: &RestRequest) -> RestStream {
+        self.http.request_stream(axons, request)
     }
 
     /// The receptor pool of the 3.x wire (for inspection).

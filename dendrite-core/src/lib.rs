@@ -50,7 +50,7 @@ pub use grpc::report::GrpcCallView;
 pub use grpc::results::{
     outcome_of, python_status_name, return_code, CallFailure, EndpointResult, SynapseResult,
 };
-pub use http::rest::{AuthScheme, RestAnswer, RestCallView, RestRequest};
+pub use http::rest::{AuthScheme, RestAnswer, RestCallView, RestRequest, RestStream};
 pub use http::result::{AxonResult, SynapseCallView};
 pub use http::stream::SynapseStream;
 pub use neutral::observer::{

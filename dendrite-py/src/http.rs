@@ -235,6 +235,20 @@ impl HttpClient {
         })
     }
 
+    /// [`HttpClient::start_request`] reading `text/event-stream` answers live: `on_event((index,
+    /// (event, data, id)))` runs on `event_loop` for each event as it arrives, across all axons,
+    /// then `done(replies)`.
+    fn start_request_stream(
+        &self,
+        event_loop: Py<PyAny>,
+        on_event: Py<PyAny>,
+        done: Py<PyAny>,
+        axons: Vec<(String, u16, String)>,
+        parts: RequestParts,
+    ) -> PyResult<CallHandle> {
+        self.start_request_stream_inner(event_loop, on_event, done, axons, parts)
+    }
+
     /// Starts one signed REST request (its [`RequestParts`]) to every axon; when all answered
     /// or the timeout passed, `done(replies)` runs on `event_loop`: a `RestReply` per axon, in
     /// order.
@@ -250,6 +264,48 @@ impl HttpClient {
         let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
             let answers = client.request(&targets, &request).await;
+            Python::attach(|py| {
+                let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
+                let delivered =
+                    event_loop.call_method1(py, "call_soon_threadsafe", (done, replies));
+                if let Err(e) = delivered {
+                    e.write_unraisable(py, None);
+                }
+            });
+        });
+        Ok(CallHandle {
+            abort: task.abort_handle(),
+        })
+    }
+}
+
+impl HttpClient {
+    /// [`HttpClient::start_request`] with each event handed to `on_event((index, (event, data,
+    /// id)))` on `event_loop` as it arrives, across all axons, then `done(replies)`.
+    fn start_request_stream_inner(
+        &self,
+        event_loop: Py<PyAny>,
+        on_event: Py<PyAny>,
+        done: Py<PyAny>,
+        axons: Vec<(String, u16, String)>,
+        parts: RequestParts,
+    ) -> PyResult<CallHandle> {
+        let request = rest_request(parts)?;
+        let targets = targets_of(axons);
+        let client = self.dendrite()?.client().clone();
+        let task = runtime()?.spawn(async move {
+            let mut stream = client.request_stream(&targets, &request);
+            while let Some((index, event)) = stream.next_event().await {
+                Python::attach(|py| {
+                    let item = (index, (event.event, event.data, event.id));
+                    let handed =
+                        event_loop.call_method1(py, "call_soon_threadsafe", (&on_event, item));
+                    if let Err(e) = handed {
+                        e.write_unraisable(py, None);
+                    }
+                });
+            }
+            let answers = stream.answers().await;
             Python::attach(|py| {
                 let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
                 let delivered =

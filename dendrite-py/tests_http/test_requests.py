@@ -62,3 +62,29 @@ def test_streams_and_the_deadline(epistula_miner: Served) -> None:
             await dendrite.post(epistula_miner.axon_info, "/score", json={}, auth="basic")
 
     asyncio.run(run())
+
+
+def test_live_streams_across_axons(epistula_miner: Served) -> None:
+    async def run() -> None:
+        dendrite = Dendrite("//Alice", auth="epistula")
+        chat = {"messages": [], "max_tokens": 4, "stream": True}
+        axons = [epistula_miner.axon_info, epistula_miner.axon_info]
+        started = time.perf_counter()
+        stream = dendrite.stream("POST", axons, "/v1/chat/completions", json=chat)
+        seen = []
+        first = None
+        async for item in stream:
+            if first is None:
+                first = time.perf_counter() - started
+            seen.append((item.position, item.event.data))
+            assert item.axon is axons[item.position]
+        ended = time.perf_counter() - started
+        assert first is not None and first + 0.04 < ended, (first, ended)
+        for index in (0, 1):
+            data = [d for i, d in seen if i == index]
+            assert len(data) == 5 and data[-1] == "[DONE]", data
+        responses = await stream.responses()
+        assert [r.status_code for r in responses] == [200, 200]
+        assert all(len(r.events) == 5 for r in responses)
+
+    asyncio.run(run())

@@ -31,7 +31,8 @@ pub(crate) enum Reading {
     Events(std::sync::Mutex<EventSink>),
 }
 
-/// The events of a streamed answer as they are parsed, and when the first one came.
+/// The events of a streamed answer as they are parsed, and when the first one came; each also
+/// handed on as it completes, tagged with its axon's index, when a consumer reads them live.
 #[derive(Debug, Default)]
 pub(crate) struct EventSink {
     parser: SseParser,
@@ -39,15 +40,27 @@ pub(crate) struct EventSink {
     pub events: Vec<SseEvent>,
     /// When the first event was complete.
     pub first_event: Option<Instant>,
+    /// Where each event goes as it completes: the axon's index and the channel.
+    pub live: Option<(usize, tokio::sync::mpsc::Sender<(usize, SseEvent)>)>,
 }
 
 impl EventSink {
-    fn push(&mut self, data: &[u8]) {
+    /// A sink that hands each event on to `live` (its axon's index and the channel), if given.
+    pub fn new(live: Option<(usize, tokio::sync::mpsc::Sender<(usize, SseEvent)>)>) -> Self {
+        EventSink {
+            live,
+            ..EventSink::default()
+        }
+    }
+
+    /// Parses `data`; the events it completed, to hand on.
+    fn push(&mut self, data: &[u8]) -> std::ops::Range<usize> {
         let before = self.events.len();
         self.parser.push(data, &mut self.events);
         if before == 0 && !self.events.is_empty() {
             self.first_event = Some(Instant::now());
         }
+        before..self.events.len()
     }
 }
 
@@ -180,7 +193,21 @@ where
         if received > limit {
             return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
         }
-        sink.lock().unwrap_or_else(|e| e.into_inner()).push(&data);
+        let (fresh, live) = {
+            let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+            let range = sink.push(&data);
+            let fresh: Vec<SseEvent> = match &sink.live {
+                Some(_) => sink.events[range].to_vec(),
+                None => Vec::new(),
+            };
+            (fresh, sink.live.clone())
+        };
+        if let Some((index, live)) = live {
+            for event in fresh {
+                // A consumer that went away stops nothing: the events are kept for the answer.
+                let _ = live.send((index, event)).await;
+            }
+        }
     }
     Ok(())
 }

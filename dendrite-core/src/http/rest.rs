@@ -192,6 +192,48 @@ impl WireOutcome for RestAnswer {
 struct RestContext {
     request: RestRequest,
     clock: CallClock,
+    /// Where events go as they arrive (a live stream's consumer), if anywhere.
+    live: Option<tokio::sync::mpsc::Sender<(usize, SseEvent)>>,
+}
+
+/// Events read ahead of a live stream's consumer before the readers wait for it.
+const LIVE_EVENTS_AHEAD: usize = 64;
+
+/// A call's events as they arrive across all its axons ([`RestStream::next_event`]), then each
+/// axon's answer ([`RestStream::answers`]). Dropping it cancels the call.
+#[derive(Debug)]
+pub struct RestStream {
+    events: tokio::sync::mpsc::Receiver<(usize, SseEvent)>,
+    task: Option<tokio::task::JoinHandle<Vec<RestAnswer>>>,
+}
+
+impl RestStream {
+    /// The next event of any axon, with that axon's index in the call; `None` once every
+    /// stream ended (or the deadline passed).
+    pub async fn next_event(&mut self) -> Option<(usize, SseEvent)> {
+        self.events.recv().await
+    }
+
+    /// Every axon's answer once the call ended (events not read yet are read and dropped; the
+    /// deadline bounds the wait). A task that died gives no answers.
+    pub async fn answers(mut self) -> Vec<RestAnswer> {
+        while self.events.recv().await.is_some() {}
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| {
+                tracing::error!("a request stream's task failed: {e}");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Drop for RestStream {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
 }
 
 /// The scheme's headers for each axon of a call, signed 8 at a time as they are taken in order.
@@ -298,15 +340,46 @@ impl Http {
         axons: &[AxonTarget],
         request: &RestRequest,
     ) -> Vec<RestAnswer> {
+        self.request_with(axons, request, None).await
+    }
+
+    /// [`Http::request`] with its events handed on as they arrive; must be called within a
+    /// tokio runtime.
+    pub(crate) fn request_stream(
+        self: &Arc<Self>,
+        axons: &[AxonTarget],
+        request: &RestRequest,
+    ) -> RestStream {
+        let (sender, events) = tokio::sync::mpsc::channel(LIVE_EVENTS_AHEAD);
+        let request = RestRequest {
+            events: true,
+            ..request.clone()
+        };
+        let (http, axons) = (self.clone(), axons.to_vec());
+        let task =
+            tokio::spawn(async move { http.request_with(&axons, &request, Some(sender)).await });
+        RestStream {
+            events,
+            task: Some(task),
+        }
+    }
+
+    async fn request_with(
+        self: &Arc<Self>,
+        axons: &[AxonTarget],
+        request: &RestRequest,
+        live: Option<tokio::sync::mpsc::Sender<(usize, SseEvent)>>,
+    ) -> Vec<RestAnswer> {
         let call = Arc::new(RestContext {
             request: request.clone(),
             clock: CallClock::start(request.timeout),
+            live,
         });
         let mut signer = CallSigner::new(self, request, axons);
         let one = |index: usize| {
             let auth = signer.take(index);
             let (http, call, axon) = (self.clone(), call.clone(), axons[index].clone());
-            async move { http.rest_one(&axon, &call, auth).await }
+            async move { http.rest_one(index, &axon, &call, auth).await }
         };
         let fallback = |index: usize, failure: DendriteFailure| {
             let message = failure.message(call_site(&axons[index], &call.request));
@@ -331,6 +404,7 @@ impl Http {
     /// policies, then the answer's signature.
     async fn rest_one(
         &self,
+        index: usize,
         axon: &AxonTarget,
         call: &RestContext,
         auth: Vec<(&'static str, String)>,
@@ -355,7 +429,7 @@ impl Http {
             let mut attempt_phases = Phases::default();
             let tried = tokio::time::timeout_at(
                 call.clock.deadline.into(),
-                self.rest_attempt(axon, addr, call, &auth, &mut attempt_phases),
+                self.rest_attempt(index, axon, addr, call, &auth, &mut attempt_phases),
             )
             .await
             .unwrap_or(Err(DendriteFailure::Timeout));
@@ -379,6 +453,7 @@ impl Http {
     /// read, its Epistula signature checked.
     async fn rest_attempt(
         &self,
+        index: usize,
         axon: &AxonTarget,
         addr: SocketAddr,
         call: &RestContext,
@@ -387,7 +462,8 @@ impl Http {
     ) -> Result<RestAnswer, DendriteFailure> {
         let request = &call.request;
         let reading = if request.events {
-            Reading::Events(std::sync::Mutex::default())
+            let live = call.live.clone().map(|sender| (index, sender));
+            Reading::Events(std::sync::Mutex::new(EventSink::new(live)))
         } else {
             Reading::Whole
         };

@@ -455,3 +455,48 @@ async fn the_subnet_client_and_our_axon_verify_each_other() {
     let _ = std::fs::remove_file(info);
     axon.shutdown().await;
 }
+
+/// A live stream hands each event on as it arrives, tagged with its axon, across all axons:
+/// the first event is read long before the streams end; then every answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_arrive_as_the_miners_write_them() {
+    let miner = PeerAxon::start_epistula(&["--token-delay-ms", "40"]);
+    let client = alice_client();
+    let body = br#"{"messages": [], "max_tokens": 5, "stream": true}"#;
+    let chat = rest(
+        http::Method::POST,
+        "/v1/chat/completions",
+        body,
+        AuthScheme::Epistula,
+    );
+    let axons = [miner.target.clone(), miner.target.clone()];
+    let started = std::time::Instant::now();
+    let mut stream = client.request_stream(&axons, &chat);
+    let mut seen = Vec::new();
+    let mut first_at = None;
+    while let Some((index, event)) = stream.next_event().await {
+        first_at.get_or_insert_with(|| started.elapsed());
+        seen.push((index, event.data));
+    }
+    let ended = started.elapsed();
+    let first = first_at.expect("events");
+    // 5 events 40 ms apart per miner: the first is in hand ~150 ms before the end.
+    assert!(
+        first + std::time::Duration::from_millis(100) < ended,
+        "{first:?} {ended:?}"
+    );
+    for index in [0, 1] {
+        let data: Vec<&str> = seen
+            .iter()
+            .filter(|(i, _)| *i == index)
+            .map(|(_, d)| d.as_str())
+            .collect();
+        assert_eq!(data.len(), 6, "axon {index}: {data:?}");
+        assert_eq!(data[5], "[DONE]");
+    }
+    let answers = stream.answers().await;
+    assert_eq!(answers.len(), 2);
+    assert!(answers
+        .iter()
+        .all(|a| a.status == 200 && a.events.len() == 6));
+}

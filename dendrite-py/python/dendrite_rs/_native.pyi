@@ -232,6 +232,14 @@ class HttpClient:
         axons: List[Tuple[str, int, str]],
         parts: RequestParts,
     ) -> CallHandle: ...
+    def start_request_stream(
+        self,
+        event_loop: Any,
+        on_event: Callable[[Tuple[int, Tuple[str, str, str]]], None],
+        done: Callable[[List[RestReply]], None],
+        axons: List[Tuple[str, int, str]],
+        parts: RequestParts,
+    ) -> CallHandle: ...
 
 def TextLastHiddenState(  # noqa: N802 - the reference's name
     mask: Optional[List[int]] = None,

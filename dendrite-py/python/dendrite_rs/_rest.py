@@ -5,9 +5,10 @@ Python gets one :class:`Response` per axon, which reads like httpx's."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json as json_module
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native
 
@@ -136,3 +137,69 @@ def request_parts(
         bool(stream),
         bool(require_signed_answers),
     )
+
+
+class StreamEvent(NamedTuple):
+    """One event of a live request stream: the axon it came from (as given), that axon's
+    position in the call, and the event."""
+
+    axon: Any
+    position: int
+    event: Event
+
+
+#: The end of a live stream's events.
+_END = object()
+
+
+class RequestStream:
+    """A live request (``Dendrite.stream``): ``async for item in stream`` gives a
+    :class:`StreamEvent` per event as it arrives, across all axons (``stream.of(i)`` the events of
+    axon ``i`` alone); ``await stream.responses()`` every axon's :class:`Response` once the call
+    ended. Cancelling the iterating task, or :meth:`cancel`, cancels the requests."""
+
+    def __init__(self, axons: List[Any], start: Any) -> None:
+        self._axons = axons
+        loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._done: asyncio.Future[List[Response]] = loop.create_future()
+
+        def on_event(item: Tuple[int, Tuple[str, str, str]]) -> None:
+            index, event = item
+            self._queue.put_nowait(StreamEvent(self._axons[index], index, Event(*event)))
+
+        def done(replies: List[_native.RestReply]) -> None:
+            if not self._done.done():
+                self._done.set_result([Response(a, r) for a, r in zip(self._axons, replies)])
+            self._queue.put_nowait(_END)
+
+        self._handle = start(loop, on_event, done)
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        try:
+            while True:
+                item = await self._queue.get()
+                if item is _END:
+                    return
+                yield item
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+
+    async def of(self, index: int) -> AsyncIterator[Event]:
+        """The events of axon ``index`` alone (the others' are passed over)."""
+        async for item in self:
+            if item.position == index:
+                yield item.event
+
+    async def responses(self) -> List[Response]:
+        """Every axon's :class:`Response`, once the call ended (events not read are dropped)."""
+        return await self._done
+
+    def cancel(self) -> None:
+        """Cancels the requests still running."""
+        if not self._done.done():
+            self._handle.cancel()

@@ -53,7 +53,7 @@ from typing import (
 from . import _install, _native, _wire
 from ._compat import Compat, NativeKeypair, target_of
 from ._install import classes, terminal_class
-from ._rest import Response, request_parts
+from ._rest import RequestStream, Response, StreamEvent, request_parts
 from ._stream import END, StreamedResponse
 from ._wire import BASE_FIELDS
 
@@ -367,6 +367,45 @@ class Dendrite(Compat):
         responses = [Response(axon, reply) for axon, reply in zip(given, replies)]
         return responses[0] if single else responses
 
+    def stream(
+        self,
+        method: str,
+        axons: Union[AxonLike, List[Any]],
+        path: str,
+        *,
+        json: Any = None,
+        content: Union[bytes, str, None] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        timeout: float = 12.0,
+        auth: Optional[str] = None,
+        require_signed_answers: bool = False,
+        max_answer_bytes: int = 64 << 20,
+    ) -> RequestStream:
+        """:meth:`request` read live: ``async for item in dendrite.stream(...)`` gives each
+        ``text/event-stream`` answer's events as they arrive, across all axons, each a
+        :class:`StreamEvent` (its axon, its position, the event); ``await
+        stream.responses()`` then gives every axon's :class:`Response`. Must be called with a
+        running loop."""
+        given = list(axons) if isinstance(axons, list) else [axons]
+        targets = [target_of(a) for a in given]
+        parts = request_parts(
+            method,
+            path,
+            json,
+            content,
+            headers,
+            auth or self.request_auth,
+            timeout,
+            max_answer_bytes,
+            True,
+            require_signed_answers,
+        )
+
+        def start(loop: Any, on_event: Any, done: Any) -> _native.CallHandle:
+            return self._native.start_request_stream(loop, on_event, done, targets, parts)
+
+        return RequestStream(given, start)
+
     async def get(self, axons: Any, path: str, **kwargs: Any) -> Any:
         """:meth:`request` with ``GET``."""
         return await self.request("GET", axons, path, **kwargs)
@@ -578,7 +617,9 @@ def uninstall() -> None:
 __all__ = [
     "BASE_FIELDS",
     "Dendrite",
+    "RequestStream",
     "Response",
+    "StreamEvent",
     "StreamingSynapse",
     "Synapse",
     "TerminalInfo",
