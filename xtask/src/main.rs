@@ -11,6 +11,7 @@ mod bench_http;
 mod bench_line;
 mod bench_policies;
 mod bench_processes;
+mod bench_rest;
 mod bench_run;
 mod codegen;
 mod fanout;
@@ -293,6 +294,30 @@ fn bench(which: &str, quick: bool) -> Result<()> {
             )
         }
         "fanout" => fanout::run(),
+        "rest" => {
+            let bin = if quick {
+                util::cargo(&[
+                    "build",
+                    "--package",
+                    "dendrite-cli",
+                    "--package",
+                    "dendrite-axon",
+                    "--bin",
+                    "dendrite",
+                    "--bin",
+                    "toy-axons",
+                ])?;
+                util::root().join("target").join("debug")
+            } else {
+                util::dist_bins()?
+            };
+            let dir = util::root().join("target").join("bench");
+            std::fs::create_dir_all(&dir)?;
+            let lines = bench_rest::run(&bin, &dir, quick)?;
+            std::fs::write(dir.join("rest.json"), serde_json::to_string_pretty(&lines)?)?;
+            println!("{}", bench_rest::report(&lines));
+            Ok(())
+        }
         "http" => {
             let release = util::dist_bins()?;
             let dir = util::root().join("target").join("bench");

@@ -129,7 +129,9 @@ pub fn peer11_python() -> Result<PathBuf> {
     setup_python("DENDRITE_PEER11_PYTHON", "peer10", &["--v11"])
 }
 
-/// The Python a peer's `setup.sh` installs (its last line), or the variable's.
+/// The Python a peer's `setup.sh` installs (its last line), or the variable's. Its pip
+/// installs follow `xtask/py/peer-constraints.txt` (what today's PyPI serves that the peers'
+/// pins cannot run with).
 fn setup_python(variable: &str, peer: &str, args: &[&str]) -> Result<PathBuf> {
     if let Some(py) = std::env::var_os(variable) {
         return Ok(PathBuf::from(py));
@@ -138,6 +140,10 @@ fn setup_python(variable: &str, peer: &str, args: &[&str]) -> Result<PathBuf> {
     let out = Command::new("bash")
         .arg(&setup)
         .args(args)
+        .env(
+            "PIP_CONSTRAINT",
+            root().join("xtask/py/peer-constraints.txt"),
+        )
         .output()
         .with_context(|| format!("running {}", setup.display()))?;
     if !out.status.success() {
