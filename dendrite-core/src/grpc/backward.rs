@@ -209,7 +209,6 @@ impl Grpc {
                 return result;
             }
         };
-        let bytes_sent = prost::Message::encoded_len(&message);
         let limit =
             max_backward_response_bytes(synapses.len(), self.settings.receptor.max_response_bytes);
         let frame = match receptor.encode(&message) {
@@ -217,7 +216,8 @@ impl Grpc {
             Err(failure) => return fail(&failure),
         };
         drop(message);
-        let (response, mut phases) = receptor
+        let bytes_sent = frame.len();
+        let called = receptor
             .call_signed(
                 RequestType::Backward,
                 frame,
@@ -228,8 +228,9 @@ impl Grpc {
             )
             .await;
         drop(permit);
+        let mut phases = called.phases;
         phases.queue = queue;
-        match response {
+        match called.outcome {
             Ok(response) => {
                 let decoding = start.elapsed();
                 let synapses = request::read_backward_response(&serialized, &response, start);
@@ -237,7 +238,7 @@ impl Grpc {
                 EndpointResult {
                     synapses,
                     bytes_sent,
-                    bytes_received: prost::Message::encoded_len(&response),
+                    bytes_received: called.bytes_received,
                     phases,
                 }
             }

@@ -168,11 +168,13 @@ impl Grpc {
         };
         let mut result = match response {
             Err(failure) => EndpointResult {
-                bytes_sent: prepared.encoded_len,
+                bytes_sent: frame.len(),
                 phases,
                 ..fail(failure)
             },
-            Ok(response) => self.read_forward(response, prepared, call, phases),
+            Ok((response, received)) => {
+                self.read_forward(response, prepared, call, phases, (frame.len(), received))
+            }
         };
         note_retries(&mut result, retries);
         self.record_outcome(endpoint, &result);
@@ -189,26 +191,30 @@ impl Grpc {
         prepared: &PreparedForward,
         call: &CallContext,
         signed: Option<SignedLane>,
-    ) -> Attempt<TensorMessage, CallFailure> {
+    ) -> Attempt<(TensorMessage, usize), CallFailure> {
         let receptor = self.pool.get(endpoint, addr).map_err(bad_endpoint)?;
         let (key, limit) = (self.core.key(), prepared.max_response_bytes);
         let kind = RequestType::Forward;
-        let (response, phases) = receptor
+        let called = receptor
             .call_signed(kind, frame.clone(), key, signed, call.deadline, limit)
             .await;
-        Ok((response, phases))
+        let received = called.bytes_received;
+        Ok((
+            called.outcome.map(|answer| (answer, received)),
+            called.phases,
+        ))
     }
 
     /// An endpoint's answer read into per-synapse results (the reference receptor's checks),
-    /// with the decode phase.
+    /// with the decode phase and the call's stream bytes (`wire`: sent, received).
     fn read_forward(
         &self,
         response: TensorMessage,
         prepared: &PreparedForward,
         call: &CallContext,
         mut phases: Phases,
+        wire: (usize, usize),
     ) -> EndpointResult {
-        let bytes_received = prost::Message::encoded_len(&response);
         let decoding = call.start.elapsed();
         let synapses = request::read_forward_response(
             &call.synapses,
@@ -220,8 +226,8 @@ impl Grpc {
         phases.decode = decode_time(&synapses, decoding);
         EndpointResult {
             synapses,
-            bytes_sent: prepared.encoded_len,
-            bytes_received,
+            bytes_sent: wire.0,
+            bytes_received: wire.1,
             phases,
         }
     }

@@ -111,8 +111,10 @@ impl Receptor {
         deadline: Instant,
         max_response_bytes: usize,
     ) -> (Result<TensorMessage, CallFailure>, Phases) {
-        self.call_signed(kind, frame, key, None, deadline, max_response_bytes)
-            .await
+        let called = self
+            .call_signed(kind, frame, key, None, deadline, max_response_bytes)
+            .await;
+        (called.outcome, called.phases)
     }
 
     /// A lane of this receptor for a call of a round signed together
@@ -127,7 +129,7 @@ impl Receptor {
 
     /// [`Receptor::call`] sending `signed`'s header on its lane when there is one (its
     /// signing phase is then zero: the round's signing happened before the call's slot), else
-    /// signing on a lane of its own.
+    /// signing on a lane of its own; also how many bytes of answer its stream carried.
     pub(crate) async fn call_signed(
         &self,
         kind: RequestType,
@@ -136,7 +138,7 @@ impl Receptor {
         signed: Option<SignedLane>,
         deadline: Instant,
         max_response_bytes: usize,
-    ) -> (Result<TensorMessage, CallFailure>, Phases) {
+    ) -> Called {
         let started = Instant::now();
         let timeout = deadline.saturating_duration_since(started);
         let (lane, signature) = match signed {
@@ -180,8 +182,21 @@ impl Receptor {
             Ok(Err(status)) => Err(CallFailure::from_status(&status)),
             Err(_elapsed) => Err(CallFailure::timeout(timeout)),
         };
-        (outcome, phases)
+        Called {
+            outcome,
+            phases,
+            bytes_received: probe.received(),
+        }
     }
+}
+
+/// One call's result on a receptor: the answer or the failure, where its time went, and the
+/// answer's bytes on its HTTP/2 stream (the DATA payload: the gRPC frame as it came, compressed
+/// or not; a connection's HPACK headers are not one call's).
+pub(crate) struct Called {
+    pub outcome: Result<TensorMessage, CallFailure>,
+    pub phases: Phases,
+    pub bytes_received: usize,
 }
 
 impl Receptor {

@@ -104,8 +104,8 @@ impl EndpointReport for GrpcEndpointView<'_> {
             .sum()
     }
 
-    /// The encoded request message (HTTP/2 multiplexes a connection's calls, so its framing and
-    /// headers are not one call's).
+    /// The gRPC frame on the call's stream (HTTP/2 multiplexes a connection's calls, so its
+    /// frame headers and HPACK headers are not one call's).
     fn bytes_sent(&self) -> usize {
         self.result.bytes_sent
     }

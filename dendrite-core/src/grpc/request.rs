@@ -24,8 +24,6 @@ pub(crate) struct PreparedForward {
     pub nills: Vec<Tensor>,
     /// The largest legal response to this request.
     pub max_response_bytes: usize,
-    /// Encoded size of `message`.
-    pub encoded_len: usize,
 }
 
 impl PreparedForward {
@@ -65,14 +63,12 @@ impl PreparedForward {
             .map(|s| s.nill_forward_response(&input))
             .collect();
         let max_response_bytes = max_forward_response_bytes(sent, &input, ceiling);
-        let encoded_len = prost::Message::encoded_len(&message);
         PreparedForward {
             input,
             frame: crate::grpc::unary::encode_request(&message, compression),
             serialized,
             nills,
             max_response_bytes,
-            encoded_len,
         }
     }
 

@@ -32,9 +32,13 @@ pub struct SynapseResult {
 pub struct EndpointResult {
     /// Per synapse, in the order of the request.
     pub synapses: Vec<SynapseResult>,
-    /// Encoded request bytes handed to the transport (0 when no RPC was attempted).
+    /// The request's bytes on its HTTP/2 stream: the gRPC frame (prefix and message,
+    /// compressed as sent) handed to the transport (0 when no RPC was attempted). A
+    /// connection's HPACK headers and frame headers are not one call's: its totals are
+    /// [`crate::ReceptorPool::wire_bytes`].
     pub bytes_sent: usize,
-    /// Encoded response bytes received (0 when nothing arrived).
+    /// The answer's bytes on its HTTP/2 stream (the DATA payload as it came; 0 when nothing
+    /// arrived).
     pub bytes_received: usize,
     /// Where the call's time went (zeros for the phases it did not reach).
     pub phases: Phases,

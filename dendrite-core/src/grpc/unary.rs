@@ -324,7 +324,9 @@ pub(crate) async fn call<T: Exchange>(
     let encoding = response_encoding(&parts.headers)?;
     let mut gather = Gather::new(limit);
     while let Some(data) = body.chunk().await {
-        gather.push(data.map_err(transport_status)?)?;
+        let data = data.map_err(transport_status)?;
+        probe.count_received(data.len());
+        gather.push(data)?;
     }
     let trailers = body.trailers().await.map_err(transport_status)?;
     probe.mark_body_end();

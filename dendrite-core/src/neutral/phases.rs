@@ -147,6 +147,8 @@ pub(crate) struct Probe {
     sent: AtomicU64,
     headers: AtomicU64,
     body_end: AtomicU64,
+    /// The answer's body bytes that arrived (HTTP/2 DATA payload).
+    received: AtomicU64,
 }
 
 impl Probe {
@@ -156,7 +158,18 @@ impl Probe {
             sent: AtomicU64::new(0),
             headers: AtomicU64::new(0),
             body_end: AtomicU64::new(0),
+            received: AtomicU64::new(0),
         }
+    }
+
+    /// `n` more bytes of the answer's body arrived.
+    pub(crate) fn count_received(&self, n: usize) {
+        self.received.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The answer's body bytes so far.
+    pub(crate) fn received(&self) -> usize {
+        self.received.load(Ordering::Relaxed) as usize
     }
 
     /// The whole request was handed to the transport (queued in HTTP/2, or to the HTTP/1.1

@@ -256,7 +256,7 @@ async fn received_bytes(
     axon: &TestAxon,
     synapse: Synapse,
     compression: Option<Compression>,
-) -> (u64, ReturnCode, bool) {
+) -> (u64, ReturnCode, bool, usize) {
     let client = client_with(ClientConfig {
         receptor: ReceptorConfig {
             compression,
@@ -267,7 +267,10 @@ async fn received_bytes(
     let input = tokens(4, 16);
     let r = forward_one(&client, &axon.endpoint(0), synapse, &input).await;
     let exact = is_toy_hidden(&input, &r.synapses[0].output);
-    (client.pool().wire_bytes().1, r.synapses[0].code, exact)
+    let pool = client.pool().wire_bytes().1;
+    // The call's own count is its stream's bytes, within the connection's.
+    assert!(r.bytes_received > 0 && r.bytes_received as u64 <= pool);
+    (pool, r.synapses[0].code, exact, r.bytes_received)
 }
 
 async fn compressing_axon(compression: Option<Compression>) -> TestAxon {
@@ -282,11 +285,13 @@ async fn compressing_axon(compression: Option<Compression>) -> TestAxon {
 
 #[tokio::test]
 async fn zstd_and_gzip_shrink_the_wire_and_keep_values_exact() {
-    let (plain, code, exact) = received_bytes(&compressing_axon(None).await, lhs(), None).await;
+    let (plain, code, exact, plain_call) =
+        received_bytes(&compressing_axon(None).await, lhs(), None).await;
     assert_eq!((code, exact), (ReturnCode::Success, true));
     for compression in [Compression::Zstd, Compression::Gzip] {
         let axon = compressing_axon(Some(compression)).await;
-        let (packed, code, exact) = received_bytes(&axon, lhs(), Some(compression)).await;
+        let (packed, code, exact, packed_call) =
+            received_bytes(&axon, lhs(), Some(compression)).await;
         assert_eq!(
             (code, exact),
             (ReturnCode::Success, true),
@@ -296,11 +301,15 @@ async fn zstd_and_gzip_shrink_the_wire_and_keep_values_exact() {
             (packed as f64) < 0.7 * plain as f64,
             "{compression:?}: {packed} bytes vs {plain} plain"
         );
+        assert!(
+            (packed_call as f64) < 0.7 * plain_call as f64,
+            "{compression:?}: the call counts the bytes as they came, {packed_call} vs {plain_call}"
+        );
     }
     // We always accept gzip and zstd: a compressing axon's answer is compressed even when our
     // requests are plain.
     let axon = compressing_axon(Some(Compression::Gzip)).await;
-    let (packed, code, _) = received_bytes(&axon, lhs(), None).await;
+    let (packed, code, _, _) = received_bytes(&axon, lhs(), None).await;
     assert_eq!(code, ReturnCode::Success);
     assert!((packed as f64) < 0.7 * plain as f64);
 }
