@@ -68,7 +68,7 @@ pub(super) async fn answer_rest(
 ) -> Response<Body> {
     let caller = match verify(shared, parts, body) {
         Ok(caller) => caller,
-        Err(refusal) => return refusal,
+        Err((status, body)) => return json_response(status, &body, Vec::new()),
     };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
@@ -96,19 +96,20 @@ pub(super) async fn answer_rest(
     answer_json(shared, &caller, StatusCode::OK, &echo)
 }
 
-/// The request's signature, by the scheme it carries, or the refusal to answer with.
+/// The request's signature, by the scheme it carries, or the refusal to answer with (its
+/// status and JSON body).
 fn verify(
     shared: &Shared,
     parts: &hyper::http::request::Parts,
     body: &Bytes,
-) -> Result<Caller, Response<Body>> {
+) -> Result<Caller, (StatusCode, Value)> {
     let headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
         .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
         .collect();
     let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    let refuse = |status: StatusCode, body: Value| Err(json_response(status, &body, Vec::new()));
+    let refuse = |status: StatusCode, body: Value| Err((status, body));
     if has(epistula::HEADER_VERSION) {
         let now_ms = i64::try_from(dendrite_keys::nonce::now_ns() / 1_000_000).unwrap_or(i64::MAX);
         let window = epistula::DEFAULT_WINDOW;

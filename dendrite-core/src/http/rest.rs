@@ -280,57 +280,75 @@ impl<'a> CallSigner<'a> {
     fn sign_from(&mut self, start: usize) {
         let end = (start + SIGN_BATCH).min(self.axons.len());
         let key = self.http.core.key();
-        let receivers = &self.axons[start..end];
-        let target = self.request.path.as_str();
-        let method = self.request.method.as_str();
-        // What each axon's signature covers, and how its headers are made from the signature.
-        let (messages, make): (Vec<Vec<u8>>, Vec<Box<dyn Fn(&[u8; 64]) -> Vec<_>>>) = receivers
+        let pending: Vec<Pending> = self.axons[start..end]
             .iter()
-            .map(|axon| -> (Vec<u8>, Box<dyn Fn(&[u8; 64]) -> Vec<_>>) {
-                let hotkey = axon.hotkey.clone();
-                match self.request.auth {
-                    AuthScheme::Epistula => {
-                        let uuid = uuid::Uuid::new_v4().to_string();
-                        let now = dendrite_keys::nonce::now_ns() / 1_000_000;
-                        let text = epistula::signed_text_of_hash(
-                            &self.body_sha256,
-                            &uuid,
-                            now,
-                            Some(&hotkey),
-                        );
-                        let make = move |signature: &[u8; 64]| {
-                            epistula::headers(key, &uuid, now, Some(&hotkey), signature)
-                        };
-                        (text.into_bytes(), Box::new(make))
-                    }
-                    _ => {
-                        let nonce = i128::from(self.http.nonces.next());
-                        let sender = key.ss58_address();
-                        let payload = btauth::payload_of_hash(
-                            method,
-                            target,
-                            &self.body_sha256,
-                            nonce,
-                            sender,
-                            Some(&hotkey),
-                        );
-                        let make = move |signature: &[u8; 64]| {
-                            btauth::headers(key, nonce, Some(&hotkey), signature)
-                        };
-                        (payload, Box::new(make))
-                    }
-                }
-            })
-            .unzip();
-        let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-        let signatures = key.sign_many(&refs);
+            .map(|axon| self.pending(&axon.hotkey))
+            .collect();
+        let messages: Vec<&[u8]> = pending.iter().map(|p| p.message.as_slice()).collect();
+        let signatures = key.sign_many(&messages);
         self.batch_start = start;
-        self.batch = make
+        self.batch = pending
             .iter()
             .zip(&signatures)
-            .map(|(make, signature)| make(signature))
+            .map(|(p, signature)| match &p.scheme {
+                Signing::Epistula { uuid, now_ms } => {
+                    epistula::headers(key, uuid, *now_ms, Some(&p.receiver), signature)
+                }
+                Signing::BtAuth { nonce } => {
+                    btauth::headers(key, *nonce, Some(&p.receiver), signature)
+                }
+            })
             .collect();
     }
+
+    /// What one axon's signature will cover, and what its headers name besides it.
+    fn pending(&self, receiver: &str) -> Pending {
+        let key = self.http.core.key();
+        match self.request.auth {
+            AuthScheme::Epistula => {
+                let uuid = uuid::Uuid::new_v4().to_string();
+                let now_ms = dendrite_keys::nonce::now_ns() / 1_000_000;
+                let text =
+                    epistula::signed_text_of_hash(&self.body_sha256, &uuid, now_ms, Some(receiver));
+                Pending {
+                    message: text.into_bytes(),
+                    receiver: receiver.to_owned(),
+                    scheme: Signing::Epistula { uuid, now_ms },
+                }
+            }
+            _ => {
+                let nonce = i128::from(self.http.nonces.next());
+                let message = btauth::payload_of_hash(
+                    self.request.method.as_str(),
+                    &self.request.path,
+                    &self.body_sha256,
+                    nonce,
+                    key.ss58_address(),
+                    Some(receiver),
+                );
+                Pending {
+                    message,
+                    receiver: receiver.to_owned(),
+                    scheme: Signing::BtAuth { nonce },
+                }
+            }
+        }
+    }
+}
+
+/// One axon's request before its signature: the signed bytes and what the headers name.
+struct Pending {
+    message: Vec<u8>,
+    receiver: String,
+    scheme: Signing,
+}
+
+/// The per-request values a scheme's headers carry beside the signature.
+enum Signing {
+    /// Epistula v2: the request's uuid and timestamp.
+    Epistula { uuid: String, now_ms: u64 },
+    /// btauth/1: the nonce.
+    BtAuth { nonce: i128 },
 }
 
 impl Http {
