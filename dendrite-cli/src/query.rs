@@ -49,18 +49,8 @@ pub struct QueryArgs {
     /// Timeout per call, seconds (fractions allowed; default: the reference's 14).
     #[arg(long, default_value_t = dendrite::core::DEFAULT_TIMEOUT.as_secs_f64())]
     timeout: f64,
-    /// Our hotkey as a dev URI, mnemonic or 0x seed (default //Alice unless --wallet).
-    #[arg(long, conflicts_with_all = ["wallet", "hotkey"])]
-    uri: Option<String>,
-    /// Wallet name (with --hotkey): ~/.bittensor/wallets/<wallet>/hotkeys/<hotkey>.
-    #[arg(long, requires = "hotkey")]
-    wallet: Option<String>,
-    /// Hotkey name within --wallet.
-    #[arg(long, requires = "wallet")]
-    hotkey: Option<String>,
-    /// Wallets directory (default ~/.bittensor/wallets).
-    #[arg(long)]
-    wallet_path: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyArgs,
     /// Then send each answering endpoint the gradient of the sum of its outputs (Backward).
     #[arg(long)]
     backward: bool,
@@ -143,25 +133,39 @@ fn synapses(choice: SynapseChoice, topk: Option<i32>) -> Vec<Synapse> {
 }
 
 fn key(args: &QueryArgs) -> Result<Keypair, CliError> {
-    signing_key(
-        args.uri.as_deref(),
-        args.wallet.as_deref().zip(args.hotkey.as_deref()),
-        args.wallet_path.as_deref(),
-    )
+    args.key.key()
 }
 
-/// The key a command signs with: a wallet's hotkey (`--wallet`, `--hotkey`, under
-/// `--wallet-path`), else `--uri` (default `//Alice`).
-pub(crate) fn signing_key(
-    uri: Option<&str>,
-    wallet: Option<(&str, &str)>,
-    wallet_path: Option<&std::path::Path>,
-) -> Result<Keypair, CliError> {
-    match wallet {
-        Some((wallet, hotkey)) => {
-            Keypair::from_wallet(wallet_path, wallet, hotkey).map_err(CliError::input)
+/// Who a command signs as: a dev URI, or a wallet's hotkey.
+#[derive(Args)]
+pub struct KeyArgs {
+    /// Our hotkey as a dev URI, mnemonic or 0x seed (default //Alice unless --wallet).
+    #[arg(long, conflicts_with_all = ["wallet", "hotkey"])]
+    uri: Option<String>,
+    /// Wallet name (with --hotkey): ~/.bittensor/wallets/<wallet>/hotkeys/<hotkey>.
+    #[arg(long, requires = "hotkey")]
+    wallet: Option<String>,
+    /// Hotkey name within --wallet.
+    #[arg(long, requires = "wallet")]
+    hotkey: Option<String>,
+    /// Wallets directory (default ~/.bittensor/wallets).
+    #[arg(long)]
+    wallet_path: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    /// The key: the wallet's hotkey (`--wallet`, `--hotkey`, under `--wallet-path`), else
+    /// `--uri` (default `//Alice`).
+    pub fn key(&self) -> Result<Keypair, CliError> {
+        match (&self.wallet, &self.hotkey) {
+            (Some(wallet), Some(hotkey)) => {
+                Keypair::from_wallet(self.wallet_path.as_deref(), wallet, hotkey)
+                    .map_err(CliError::input)
+            }
+            _ => {
+                Keypair::from_uri(self.uri.as_deref().unwrap_or("//Alice")).map_err(CliError::input)
+            }
         }
-        None => Keypair::from_uri(uri.unwrap_or("//Alice")).map_err(CliError::input),
     }
 }
 

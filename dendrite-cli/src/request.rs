@@ -82,18 +82,8 @@ pub struct RequestArgs {
     /// The most bytes one answer (or stream) may have.
     #[arg(long, default_value_t = 64 << 20)]
     max_answer_bytes: usize,
-    /// Our hotkey as a dev URI, mnemonic or 0x seed (default //Alice unless --wallet).
-    #[arg(long, conflicts_with_all = ["wallet", "hotkey"])]
-    uri: Option<String>,
-    /// Wallet name (with --hotkey): ~/.bittensor/wallets/<wallet>/hotkeys/<hotkey>.
-    #[arg(long, requires = "hotkey")]
-    wallet: Option<String>,
-    /// Hotkey name within --wallet.
-    #[arg(long, requires = "wallet")]
-    hotkey: Option<String>,
-    /// Wallets directory (default ~/.bittensor/wallets).
-    #[arg(long)]
-    wallet_path: Option<PathBuf>,
+    #[command(flatten)]
+    key: crate::query::KeyArgs,
     /// Run the request this many times.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
@@ -125,11 +115,7 @@ pub async fn run(args: RequestArgs) -> Result<(), CliError> {
     let mut config = DendriteConfig::from_env().map_err(CliError::input)?;
     config.prometheus_level = args.metrics.level(config.prometheus_level);
     args.policy.apply(&mut config.client)?;
-    let key = crate::query::signing_key(
-        args.uri.as_deref(),
-        args.wallet.as_deref().zip(args.hotkey.as_deref()),
-        args.wallet_path.as_deref(),
-    )?;
+    let key = args.key.key()?;
     let dendrite = Dendrite::with_config(key, config);
     let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
     let client = dendrite.client();

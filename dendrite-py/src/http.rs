@@ -264,14 +264,7 @@ impl HttpClient {
         let client = self.dendrite()?.client().clone();
         let task = runtime()?.spawn(async move {
             let answers = client.request(&targets, &request).await;
-            Python::attach(|py| {
-                let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
-                let delivered =
-                    event_loop.call_method1(py, "call_soon_threadsafe", (done, replies));
-                if let Err(e) = delivered {
-                    e.write_unraisable(py, None);
-                }
-            });
+            Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
         });
         Ok(CallHandle {
             abort: task.abort_handle(),
@@ -306,18 +299,26 @@ impl HttpClient {
                 });
             }
             let answers = stream.answers().await;
-            Python::attach(|py| {
-                let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
-                let delivered =
-                    event_loop.call_method1(py, "call_soon_threadsafe", (done, replies));
-                if let Err(e) = delivered {
-                    e.write_unraisable(py, None);
-                }
-            });
+            Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
         });
         Ok(CallHandle {
             abort: task.abort_handle(),
         })
+    }
+}
+
+/// Hands a request call's answers to the loop's thread as `RestReply`s; a loop that is gone
+/// gets Python's "unraisable" report.
+fn deliver_replies(
+    py: Python<'_>,
+    event_loop: &Py<PyAny>,
+    done: &Py<PyAny>,
+    answers: &[dendrite::core::RestAnswer],
+) {
+    let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
+    let delivered = event_loop.call_method1(py, "call_soon_threadsafe", (done, replies));
+    if let Err(e) = delivered {
+        e.write_unraisable(py, None);
     }
 }
 

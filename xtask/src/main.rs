@@ -296,18 +296,7 @@ fn bench(which: &str, quick: bool) -> Result<()> {
         "fanout" => fanout::run(),
         "rest" => {
             let bin = if quick {
-                util::cargo(&[
-                    "build",
-                    "--package",
-                    "dendrite-cli",
-                    "--package",
-                    "dendrite-axon",
-                    "--bin",
-                    "dendrite",
-                    "--bin",
-                    "toy-axons",
-                ])?;
-                util::root().join("target").join("debug")
+                util::bins("dev")?
             } else {
                 util::dist_bins()?
             };

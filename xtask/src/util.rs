@@ -70,10 +70,16 @@ pub fn cargo_metadata(args: &[&str]) -> Result<serde_json::Value> {
 /// them (profile `dist`: release with fat LTO, one codegen unit) and returns their folder.
 /// Without the torch face: a binary linking libtorch carries ~100 MB of RSS it never uses.
 pub fn dist_bins() -> Result<std::path::PathBuf> {
+    bins("dist")
+}
+
+/// The `dendrite` and `toy-axons` binaries of cargo profile `profile` (`dev`, `dist`), built,
+/// and their folder.
+pub fn bins(profile: &str) -> Result<std::path::PathBuf> {
     cargo(&[
         "build",
         "--profile",
-        "dist",
+        profile,
         "--package",
         "dendrite-cli",
         "--package",
@@ -83,7 +89,8 @@ pub fn dist_bins() -> Result<std::path::PathBuf> {
         "--bin",
         "toy-axons",
     ])?;
-    Ok(root().join("target").join("dist"))
+    let folder = if profile == "dev" { "debug" } else { profile };
+    Ok(root().join("target").join(folder))
 }
 
 /// The median of `runs` runs of `measure` by `key` (the run itself, so that its other figures

@@ -187,12 +187,7 @@ where
     B::Error: std::fmt::Display,
 {
     let mut received = 0usize;
-    while let Some(data) = body.chunk().await {
-        let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
-        received += data.len();
-        if received > limit {
-            return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
-        }
+    while let Some(data) = bounded_chunk(body, &mut received, limit).await? {
         let (fresh, live) = {
             let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
             let range = sink.push(&data);
@@ -243,12 +238,7 @@ where
     B::Error: std::fmt::Display,
 {
     let mut received = 0usize;
-    while let Some(data) = body.chunk().await {
-        let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
-        received += data.len();
-        if received > limit {
-            return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
-        }
+    while let Some(data) = bounded_chunk(body, &mut received, limit).await? {
         if chunks.send(data).await.is_err() {
             return Err(DendriteFailure::Client(
                 "the stream's reader went away".into(),
@@ -256,6 +246,27 @@ where
         }
     }
     Ok(received)
+}
+
+/// The body's next data frame, its bytes added to `received`; past `limit` the client's error,
+/// a broken body the answer's.
+async fn bounded_chunk<B: AnswerBody>(
+    body: &mut B,
+    received: &mut usize,
+    limit: usize,
+) -> Result<Option<Bytes>, DendriteFailure>
+where
+    B::Error: std::fmt::Display,
+{
+    let Some(data) = body.chunk().await else {
+        return Ok(None);
+    };
+    let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
+    *received += data.len();
+    if *received > limit {
+        return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
+    }
+    Ok(Some(data))
 }
 
 /// The length an answer's head declares (`Content-Length`), if it declares one.
