@@ -7,7 +7,7 @@
 //! `text/event-stream` chunks).
 //!
 //! A request that names no dendrite in `bt_header_dendrite_*` is a signed REST request, as
-//! bittensor 11's subnets send them, answered on any path by [`rest`] (Epistula v2 or btauth/1,
+//! bittensor 11's subnets send them, answered on any path by its `rest` module (Epistula v2 or btauth/1,
 //! the reference miner's routes, signed answers, an SSE route).
 //!
 //! Differences from 10.5.0, on purpose: the nonce table is bounded (least recently used keys
