@@ -149,12 +149,7 @@ pub async fn run(args: RequestArgs) -> Result<(), CliError> {
 /// The request the arguments describe: a path that starts with `/`, the body given (from the
 /// flag or the file), headers as `Name: value`.
 fn rest_request(args: &RequestArgs) -> Result<RestRequest, CliError> {
-    if !args.path.starts_with('/') {
-        return Err(CliError::input(format!(
-            "--path must start with '/', not {:?}",
-            args.path
-        )));
-    }
+    RestRequest::check_path(&args.path).map_err(|e| CliError::input(format!("--path: {e}")))?;
     let body = match (&args.body, &args.body_file) {
         (Some(body), _) => body.clone().into_bytes(),
         (None, Some(file)) => std::fs::read(file)

@@ -21,6 +21,7 @@ use dendrite::http::{AxonTarget, PyValue, Signed, SynapseCall, TerminalInfo};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
+use pyo3::IntoPyObjectExt;
 
 use crate::client::{apply_policies, live_dendrite, serve_live_metrics, signing_key, Live};
 use crate::rest::{reply_of, rest_request, RequestParts, RestReply};
@@ -186,30 +187,13 @@ impl HttpClient {
             uid: None,
         };
         let client = self.dendrite()?.client().clone();
-        let task = runtime()?.spawn(async move {
+        spawn_call(async move {
             let mut stream = client.call_synapse_stream(&target, &call);
             while let Some(data) = stream.next_chunk().await {
-                Python::attach(|py| {
-                    let data = PyBytes::new(py, &data);
-                    if let Err(e) =
-                        event_loop.call_method1(py, "call_soon_threadsafe", (&chunk, data))
-                    {
-                        e.write_unraisable(py, None);
-                    }
-                });
+                Python::attach(|py| call_soon(py, &event_loop, &chunk, PyBytes::new(py, &data)));
             }
             let outcome = stream.outcome().await;
-            Python::attach(|py| {
-                let answer = answer_of(py, &outcome);
-                let delivered =
-                    event_loop.call_method1(py, "call_soon_threadsafe", (&done, answer));
-                if let Err(e) = delivered {
-                    e.write_unraisable(py, None);
-                }
-            });
-        });
-        Ok(CallHandle {
-            abort: task.abort_handle(),
+            Python::attach(|py| call_soon(py, &event_loop, &done, answer_of(py, &outcome)));
         })
     }
 
@@ -226,12 +210,12 @@ impl HttpClient {
         let call = synapse_call(parts)?;
         let targets = targets_of(axons);
         let client = self.dendrite()?.client().clone();
-        let task = runtime()?.spawn(async move {
+        spawn_call(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
-            Python::attach(|py| deliver(py, &event_loop, &done, &outcomes));
-        });
-        Ok(CallHandle {
-            abort: task.abort_handle(),
+            Python::attach(|py| {
+                let answers: Vec<AxonAnswer> = outcomes.iter().map(|o| answer_of(py, o)).collect();
+                call_soon(py, &event_loop, &done, answers);
+            });
         })
     }
 
@@ -246,7 +230,18 @@ impl HttpClient {
         axons: Vec<(String, u16, String)>,
         parts: RequestParts,
     ) -> PyResult<CallHandle> {
-        self.start_request_stream_inner(event_loop, on_event, done, axons, parts)
+        let request = rest_request(parts)?;
+        let targets = targets_of(axons);
+        let client = self.dendrite()?.client().clone();
+        spawn_call(async move {
+            let mut stream = client.request_stream(&targets, &request);
+            while let Some((index, event)) = stream.next_event().await {
+                let item = (index, (event.event, event.data, event.id));
+                Python::attach(|py| call_soon(py, &event_loop, &on_event, item));
+            }
+            let answers = stream.answers().await;
+            Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
+        })
     }
 
     /// Starts one signed REST request (its [`RequestParts`]) to every axon; when all answered
@@ -262,53 +257,14 @@ impl HttpClient {
         let request = rest_request(parts)?;
         let targets = targets_of(axons);
         let client = self.dendrite()?.client().clone();
-        let task = runtime()?.spawn(async move {
+        spawn_call(async move {
             let answers = client.request(&targets, &request).await;
             Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
-        });
-        Ok(CallHandle {
-            abort: task.abort_handle(),
         })
     }
 }
 
-impl HttpClient {
-    /// [`HttpClient::start_request`] with each event handed to `on_event((index, (event, data,
-    /// id)))` on `event_loop` as it arrives, across all axons, then `done(replies)`.
-    fn start_request_stream_inner(
-        &self,
-        event_loop: Py<PyAny>,
-        on_event: Py<PyAny>,
-        done: Py<PyAny>,
-        axons: Vec<(String, u16, String)>,
-        parts: RequestParts,
-    ) -> PyResult<CallHandle> {
-        let request = rest_request(parts)?;
-        let targets = targets_of(axons);
-        let client = self.dendrite()?.client().clone();
-        let task = runtime()?.spawn(async move {
-            let mut stream = client.request_stream(&targets, &request);
-            while let Some((index, event)) = stream.next_event().await {
-                Python::attach(|py| {
-                    let item = (index, (event.event, event.data, event.id));
-                    let handed =
-                        event_loop.call_method1(py, "call_soon_threadsafe", (&on_event, item));
-                    if let Err(e) = handed {
-                        e.write_unraisable(py, None);
-                    }
-                });
-            }
-            let answers = stream.answers().await;
-            Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
-        });
-        Ok(CallHandle {
-            abort: task.abort_handle(),
-        })
-    }
-}
-
-/// Hands a request call's answers to the loop's thread as `RestReply`s; a loop that is gone
-/// gets Python's "unraisable" report.
+/// Hands a request call's answers to the loop's thread as `RestReply`s.
 fn deliver_replies(
     py: Python<'_>,
     event_loop: &Py<PyAny>,
@@ -316,10 +272,34 @@ fn deliver_replies(
     answers: &[dendrite::core::RestAnswer],
 ) {
     let replies: Vec<RestReply> = answers.iter().map(|a| reply_of(py, a)).collect();
-    let delivered = event_loop.call_method1(py, "call_soon_threadsafe", (done, replies));
-    if let Err(e) = delivered {
+    call_soon(py, event_loop, done, replies);
+}
+
+/// Runs `callback(argument)` on `event_loop`'s thread (`call_soon_threadsafe`); an argument
+/// that cannot be made or a loop that is gone gets Python's "unraisable" report: nothing is
+/// raised on a runtime thread.
+fn call_soon<'py>(
+    py: Python<'py>,
+    event_loop: &Py<PyAny>,
+    callback: &Py<PyAny>,
+    argument: impl IntoPyObject<'py>,
+) {
+    let handed = argument.into_bound_py_any(py).and_then(|argument| {
+        event_loop.call_method1(py, "call_soon_threadsafe", (callback, argument))
+    });
+    if let Err(e) = handed {
         e.write_unraisable(py, None);
     }
+}
+
+/// Spawns a call's task on the process's runtime; its handle cancels it.
+fn spawn_call(
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) -> PyResult<CallHandle> {
+    let task = runtime()?.spawn(task);
+    Ok(CallHandle {
+        abort: task.abort_handle(),
+    })
 }
 
 /// The axons Python names as `(ip, port, hotkey)`.
@@ -517,17 +497,6 @@ fn to_python<'py>(py: Python<'py>, value: &PyValue) -> PyResult<Bound<'py, PyAny
             dict.into_any()
         }
     })
-}
-
-/// Hands the outcomes to the loop's thread, every axon an answer (one that cannot be built is
-/// that axon's 500); a loop that is gone gets Python's "unraisable" report: nothing is raised
-/// on a runtime thread.
-fn deliver(py: Python<'_>, event_loop: &Py<PyAny>, done: &Py<PyAny>, outcomes: &[AxonResult]) {
-    let answers: Vec<AxonAnswer> = outcomes.iter().map(|o| answer_of(py, o)).collect();
-    let delivered = event_loop.call_method1(py, "call_soon_threadsafe", (done, answers));
-    if let Err(e) = delivered {
-        e.write_unraisable(py, None);
-    }
 }
 
 /// `computed_body_hash` of the `str()` texts of a synapse's `required_hash_fields`, in order

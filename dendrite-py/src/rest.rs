@@ -6,9 +6,9 @@
 //! exist, a timeout that is not positive) is a `ValueError` before anything is sent; a peer's
 //! failure is that axon's reply, never an exception.
 
-use std::time::Duration;
-
-use dendrite::core::{AuthScheme, Method, Phase, RestAnswer, RestRequest, WireOutcome};
+use dendrite::core::{
+    seconds, AuthScheme, Method, Phase, RestAnswer, RestRequest, SecondsRange, WireOutcome,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -101,20 +101,14 @@ pub fn rest_request(parts: RequestParts) -> PyResult<RestRequest> {
     let (method, path, headers, body, auth, timeout, max_answer_bytes, events, require_signed) =
         parts;
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(value_error)?;
-    if !path.starts_with('/') {
-        return Err(value_error(format!("a path starts with '/', not {path:?}")));
-    }
+    RestRequest::check_path(&path).map_err(value_error)?;
     let auth: AuthScheme = auth.parse().map_err(value_error)?;
-    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 1e9) {
-        return Err(value_error(format!(
-            "timeout must be a positive number of seconds, not {timeout}"
-        )));
-    }
+    let timeout = seconds("timeout", timeout, SecondsRange::Positive).map_err(value_error)?;
     Ok(RestRequest {
         headers,
         body: body.into(),
         auth,
-        timeout: Duration::from_secs_f64(timeout),
+        timeout,
         max_answer_bytes,
         events,
         require_signed_answers: require_signed,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
-use crate::bench_run::usage_of;
+use crate::bench_run::per_round;
 use crate::util::{self, ChildGuard};
 
 /// One workload: the synapse, its fields, and rounds for each client.
@@ -110,7 +110,7 @@ fn real(python: &Path, dir: &Path, count: usize) -> Result<Fleet> {
 /// `dendrite query --protocol http --quiet`: CPU per round from outside, round walls from its summary.
 fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Result<Value> {
     let stderr = dir.join("http-call.stderr");
-    let run = |repeat: usize| -> Result<_> {
+    let command = |repeat: usize| {
         let mut call = Command::new(release.join("dendrite"));
         call.args(["query", "--protocol", "http", "--quiet", "--timeout", "30"])
             .args([
@@ -123,27 +123,18 @@ fn ours_line(release: &Path, fleet: &Fleet, work: &Workload, dir: &Path) -> Resu
             .args(["--min-success", &crate::bench_run::MIN_SUCCESS.to_string()])
             .arg("--endpoints")
             .arg(&fleet.file);
-        usage_of(&mut call, &stderr)
+        call
     };
     let runs = if work.ours_rounds < 10 { 1 } else { 3 };
-    let start = util::median_run(runs, || run(1), |u| u.cpu_s)?;
-    let (all, summary) = util::median_run(
-        runs,
-        || {
-            Ok((
-                run(1 + work.ours_rounds)?,
-                std::fs::read_to_string(&stderr)?,
-            ))
-        },
-        |(u, _)| u.cpu_s,
-    )?;
-    let rounds = work.ours_rounds as f64;
+    let summary_of = |text: &str| Ok(text.to_owned());
+    let measured = per_round(runs, work.ours_rounds, &stderr, command, summary_of)?;
+    let summary = measured.read;
     Ok(json!({
         "client": "dendrite query --protocol http (ours)",
         "rounds": work.ours_rounds,
-        "peak_rss_mb": all.peak_rss_mb,
+        "peak_rss_mb": measured.all.peak_rss_mb,
         "timeouts_408": count_408(&summary),
-        "client_cpu_s_per_round": (all.cpu_s - start.cpu_s) / rounds,
+        "client_cpu_s_per_round": measured.cpu_s,
         "round_ms_p50": quantile_ms(&summary, "p50"),
         "round_ms_p99": quantile_ms(&summary, "p99"),
         "success": summary.contains(&format!("(200×{})", (1 + work.ours_rounds) * fleet.axons)),

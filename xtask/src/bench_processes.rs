@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use crate::bench_run::{success_of, usage_of, Usage};
+use crate::bench_run::{per_round, success_of};
 use crate::util::{self, ChildGuard};
 
 /// The fleet: one `dendrite axon` process per endpoint.
@@ -76,7 +76,7 @@ fn query_line(
     mode: &str,
     dir: &Path,
 ) -> Result<Value> {
-    let run = |repeat: usize| -> Result<(Usage, f64)> {
+    let command = |repeat: usize| {
         let mut query = Command::new(release.join("dendrite"));
         query
             .args(["query", "--synapse", "last-hidden", "--timeout", "30"])
@@ -98,22 +98,19 @@ fn query_line(
             }
             _ => {}
         }
-        let stderr = dir.join("process-query.stderr");
-        let usage = usage_of(&mut query, &stderr)?;
-        Ok((usage, success_of(&std::fs::read_to_string(&stderr)?)?))
+        query
     };
-    let runs = runs(size);
-    let (start, _) = util::median_run(runs, || run(1), |(u, _)| u.cpu_s)?;
-    let (all, success_rate) = util::median_run(runs, || run(1 + size.rounds), |(u, _)| u.cpu_s)?;
+    let stderr = dir.join("process-query.stderr");
+    let measured = per_round(runs(size), size.rounds, &stderr, command, success_of)?;
+    let (start, all) = (measured.start, measured.all);
     let rounds = size.rounds as f64;
-    let per_round = (all.cpu_s - start.cpu_s) / rounds;
     Ok(json!({
         "client": format!("dendrite query {mode}").trim_end(),
         "rounds": size.rounds,
         "start_cpu_s": start.cpu_s,
-        "client_cpu_s_per_round": per_round,
+        "client_cpu_s_per_round": measured.cpu_s,
         "context_switches_per_round": (all.context_switches - start.context_switches) / rounds,
-        "success_rate": success_rate,
+        "success_rate": measured.read,
     }))
 }
 

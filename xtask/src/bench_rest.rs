@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use serde_json::{json, Value};
 
-use crate::bench_run::{json_of, success_of, usage_of, MIN_SUCCESS};
+use crate::bench_run::{json_of, per_round, success_of, MIN_SUCCESS};
 use crate::util::{self, ChildGuard};
 
 /// The miners' fleet file of `count` subnet-style Epistula miners (one process each).
@@ -43,7 +43,7 @@ fn miners(
 /// Our CLI's client CPU per request: `dendrite request --repeat` of 1 + `rounds` less 1.
 fn cli_line(bin: &Path, file: &Path, rounds: usize, dir: &Path) -> Result<Value> {
     let stderr = dir.join("rest-cli.stderr");
-    let run = |repeat: usize| {
+    let command = |repeat: usize| {
         let mut request = Command::new(bin.join("dendrite"));
         request
             .args([
@@ -57,15 +57,13 @@ fn cli_line(bin: &Path, file: &Path, rounds: usize, dir: &Path) -> Result<Value>
             .args(["--min-success", &MIN_SUCCESS.to_string()])
             .arg("--endpoints")
             .arg(file);
-        let usage = usage_of(&mut request, &stderr)?;
-        Ok((usage, success_of(&std::fs::read_to_string(&stderr)?)?))
+        request
     };
-    let (start, _) = util::median_run(3, || run(1), |(u, _)| u.cpu_s)?;
-    let (all, success) = util::median_run(3, || run(1 + rounds), |(u, _)| u.cpu_s)?;
+    let measured = per_round(3, rounds, &stderr, command, success_of)?;
     Ok(json!({
         "client": "dendrite request (ours, CLI)",
-        "client_cpu_s_per_round": (all.cpu_s - start.cpu_s) / rounds as f64,
-        "success_rate": success,
+        "client_cpu_s_per_round": measured.cpu_s,
+        "success_rate": measured.read,
     }))
 }
 

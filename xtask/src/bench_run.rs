@@ -117,3 +117,40 @@ pub(crate) fn success_of(stderr: &str) -> Result<f64> {
         _ => anyhow::bail!("the query printed no success rate: {stderr}"),
     }
 }
+
+/// A command's cost per round measured from outside, as a user runs it: the median (by CPU) of
+/// `runs` runs of 1 round (the start: key, runtime, first connections) and of 1 + `rounds`
+/// rounds; the difference over `rounds` is a round's. `read` takes what it needs of a run's
+/// stderr (the longer run's is kept).
+pub(crate) struct PerRound<T> {
+    /// The 1-round run.
+    pub start: Usage,
+    /// The 1 + `rounds` run.
+    pub all: Usage,
+    /// What `read` took of the longer run's stderr.
+    pub read: T,
+    /// Client CPU per round, seconds.
+    pub cpu_s: f64,
+}
+
+/// [`PerRound`] of `command(repeat)` (a run of `repeat` rounds), its stderr in `stderr`.
+pub(crate) fn per_round<T>(
+    runs: usize,
+    rounds: usize,
+    stderr: &Path,
+    command: impl Fn(usize) -> Command,
+    read: impl Fn(&str) -> Result<T>,
+) -> Result<PerRound<T>> {
+    let run = |repeat: usize| -> Result<(Usage, T)> {
+        let usage = usage_of(&mut command(repeat), stderr)?;
+        Ok((usage, read(&std::fs::read_to_string(stderr)?)?))
+    };
+    let (start, _) = crate::util::median_run(runs, || run(1), |(u, _)| u.cpu_s)?;
+    let (all, read) = crate::util::median_run(runs, || run(1 + rounds), |(u, _)| u.cpu_s)?;
+    Ok(PerRound {
+        cpu_s: (all.cpu_s - start.cpu_s) / rounds as f64,
+        start,
+        all,
+        read,
+    })
+}

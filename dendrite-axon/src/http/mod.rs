@@ -273,7 +273,7 @@ async fn answer_inner(
     if !is_synapse_call(&parts.headers) {
         return match read_request_body(shared, body).await {
             Ok(body) => rest::answer_rest(shared, &parts, &body).await,
-            Err(Refusal::Status(status, message)) => plain_owned(status, message),
+            Err(Refusal::Status(status, message)) => plain(status, message),
             Err(Refusal::Internal) => plain(500, "Internal Server Error"),
         };
     }
@@ -327,14 +327,6 @@ fn is_synapse_call(headers: &HeaderMap) -> bool {
     headers
         .keys()
         .any(|name| name.as_str().starts_with("bt_header_dendrite_"))
-}
-
-/// A plain-text answer of `status` saying `message`.
-fn plain_owned(status: u16, message: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(message)).boxed());
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
 }
 
 /// The synapse a path names, or 10.5.0's 404 message listing the ones served.
@@ -459,7 +451,14 @@ async fn handle(
         .header("total_size", json.len().to_string())
         .header("computed_body_hash", synapse.claim.body_hash);
     if served == Served::Stream {
-        return Ok(streamed(response, chunks));
+        return Ok(streamed(response, |send| async move {
+            for chunk in chunks {
+                if !send_chunk(&send, Bytes::from(chunk)).await {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }));
     }
     Ok(response
         .header("content-type", "application/json")
@@ -663,33 +662,39 @@ fn header_text(text: &str) -> String {
         .collect()
 }
 
-fn plain(status: u16, message: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(message.as_bytes())).boxed());
+/// A plain-text answer of `status` saying `message`.
+fn plain(status: u16, message: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Full::new(message.into()).boxed());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
 }
 
 /// A `text/event-stream` answer sending `chunks` 20 ms apart, one body chunk each.
-fn streamed(response: hyper::http::response::Builder, chunks: Vec<String>) -> Response<Body> {
-    let (send, receive) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
-    tokio::spawn(async move {
-        for chunk in chunks {
-            if send
-                .send(Ok(Frame::data(Bytes::from(chunk))))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    });
+/// The sending end of an event-stream answer's body.
+type Chunks = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, Infallible>>;
+
+/// A `text/event-stream` answer whose chunks `write` sends, on a task of its own (a client
+/// that went away makes its sends fail, and `write` stops).
+fn streamed<Write>(
+    response: hyper::http::response::Builder,
+    write: impl FnOnce(Chunks) -> Write,
+) -> Response<Body>
+where
+    Write: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (send, receive) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(write(send));
     let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(receive));
     response
         .header("content-type", "text/event-stream")
         .body(BodyExt::boxed(body))
         .unwrap_or_else(|_| plain(500, "Internal Server Error"))
+}
+
+/// Sends one chunk; `false` when the client went away.
+async fn send_chunk(chunks: &Chunks, chunk: Bytes) -> bool {
+    chunks.send(Ok(Frame::data(chunk))).await.is_ok()
 }
 
 fn now_ns() -> i128 {

@@ -16,7 +16,6 @@
 //! **Invariants:** a uuid is remembered only once its request verified, in a bounded store (the
 //! least recently seen forgotten first); nothing a stranger sends is kept before that.
 
-use std::convert::Infallible;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,13 +23,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use dendrite_http::btauth::{self, Verifier};
 use dendrite_http::epistula;
-use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::Frame;
+use http_body_util::{BodyExt, Full};
 use hyper::{Response, StatusCode};
 use lru::LruCache;
 use serde_json::{json, Value};
 
-use super::{plain, Body, Shared};
+use super::{plain, send_chunk, streamed, Body, Shared};
 
 /// What a REST request's signature verified.
 struct Caller {
@@ -185,28 +183,19 @@ fn chat(shared: &Shared, caller: &Caller, body: &Bytes) -> Response<Body> {
         return answer_json(shared, caller, StatusCode::OK, &answer);
     }
     let delay = shared.config.token_delay;
-    let (send, receive) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
-    tokio::spawn(async move {
+    let response = Response::builder().status(StatusCode::OK);
+    streamed(response, move |send| async move {
         for i in 0..tokens {
             let delta = json!({"choices": [{"delta": {"content": format!("tok{i} ")}}]});
-            let event = Bytes::from(format!("data: {delta}\n\n"));
-            if send.send(Ok(Frame::data(event))).await.is_err() {
+            if !send_chunk(&send, Bytes::from(format!("data: {delta}\n\n"))).await {
                 return;
             }
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
         }
-        let _ = send
-            .send(Ok(Frame::data(Bytes::from_static(b"data: [DONE]\n\n"))))
-            .await;
-    });
-    let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(receive));
-    Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", "text/event-stream")
-        .body(BodyExt::boxed(body))
-        .unwrap_or_else(|_| plain(500, "Internal Server Error"))
+        send_chunk(&send, Bytes::from_static(b"data: [DONE]\n\n")).await;
+    })
 }
 
 /// A JSON answer, signed with Epistula for an Epistula caller unless the axon says not.

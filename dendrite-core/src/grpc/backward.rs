@@ -60,7 +60,7 @@ impl Grpc {
         };
         let empties = vec![Tensor::empty(); call.synapses.len()];
         let fallback = |_: usize, failure: CallFailure| {
-            request::uniform_failure(&empties, &failure, call.start.elapsed())
+            request::uniform_failure(&empties, &failure, call.clock.start.elapsed())
         };
         // No quorum: every endpoint is sent its gradients.
         let results = gather::fan_out(endpoints.len(), None, one, |index, why| {
@@ -184,8 +184,8 @@ impl Grpc {
         call: &CallContext,
         signed: Option<SignedLane>,
     ) -> EndpointResult {
-        let (synapses, start) = (&call.synapses[..], call.start);
-        let (deadline, timeout) = (call.deadline, call.timeout);
+        let (synapses, start) = (&call.synapses[..], call.clock.start);
+        let (deadline, timeout) = (call.clock.deadline, call.clock.timeout);
         let empties = vec![Tensor::empty(); synapses.len()];
         if let Some(failure) = self.local_failure(endpoint, input) {
             return request::uniform_failure(&empties, &failure, start.elapsed());

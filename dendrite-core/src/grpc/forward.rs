@@ -65,7 +65,7 @@ impl Grpc {
             async move { inner.forward_one(&endpoint, &prepared, &call, signed).await }
         };
         let fallback = |index: usize, failure: CallFailure| {
-            request::uniform_failure(&prepared[index].nills, &failure, call.start.elapsed())
+            request::uniform_failure(&prepared[index].nills, &failure, call.clock.start.elapsed())
         };
         let results = self.core.fan_out(endpoints.len(), one, fallback).await;
         self.report(CallKind::Forward, &call, endpoints, inputs, &results);
@@ -133,7 +133,7 @@ impl Grpc {
         call: &CallContext,
         mut signed: Option<SignedLane>,
     ) -> EndpointResult {
-        let start = call.start;
+        let start = call.clock.start;
         let fail = |failure: CallFailure| {
             request::failure_except_unsent(
                 &prepared.nills,
@@ -154,7 +154,7 @@ impl Grpc {
         let attempt = || self.forward_attempt(endpoint, addr, frame, prepared, call, signed.take());
         let tried = self
             .core
-            .attempts(&call.clock(), &mut phases, &mut retries, attempt)
+            .attempts(&call.clock, &mut phases, &mut retries, attempt)
             .await;
         let response = match tried {
             Attempted::Done(response) => response,
@@ -196,7 +196,7 @@ impl Grpc {
         let (key, limit) = (self.core.key(), prepared.max_response_bytes);
         let kind = RequestType::Forward;
         let called = receptor
-            .call_signed(kind, frame.clone(), key, signed, call.deadline, limit)
+            .call_signed(kind, frame.clone(), key, signed, call.clock.deadline, limit)
             .await;
         let received = called.bytes_received;
         Ok((
@@ -215,12 +215,12 @@ impl Grpc {
         mut phases: Phases,
         wire: (usize, usize),
     ) -> EndpointResult {
-        let decoding = call.start.elapsed();
+        let decoding = call.clock.start.elapsed();
         let synapses = request::read_forward_response(
             &call.synapses,
             prepared,
             response,
-            call.start,
+            call.clock.start,
             self.settings.reject_non_finite,
         );
         phases.decode = decode_time(&synapses, decoding);

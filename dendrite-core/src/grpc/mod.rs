@@ -37,7 +37,7 @@ pub(crate) mod unary;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dendrite_wire::{Endpoint, Synapse, Tensor};
 use tokio::sync::Semaphore;
@@ -51,27 +51,14 @@ use pool::ReceptorPool;
 #[derive(Clone, Debug)]
 pub(crate) struct CallContext {
     synapses: Arc<[Synapse]>,
-    start: Instant,
-    deadline: Instant,
-    timeout: Duration,
+    clock: CallClock,
 }
 
 impl CallContext {
     fn new(synapses: &[Synapse], timeout: Duration) -> Self {
-        let clock = CallClock::start(timeout);
         CallContext {
             synapses: synapses.into(),
-            start: clock.start,
-            deadline: clock.deadline,
-            timeout,
-        }
-    }
-
-    fn clock(&self) -> CallClock {
-        CallClock {
-            start: self.start,
-            deadline: self.deadline,
-            timeout: self.timeout,
+            clock: CallClock::start(timeout),
         }
     }
 }
@@ -138,7 +125,7 @@ impl Grpc {
             inputs,
             results,
         };
-        self.core.report(kind, call.start, &view);
+        self.core.report(kind, call.clock.start, &view);
     }
 
     /// Fire-and-forget Backward RPCs dropped so far.

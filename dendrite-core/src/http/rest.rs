@@ -92,6 +92,17 @@ pub struct RestRequest {
 }
 
 impl RestRequest {
+    /// Whether `path` can be a request's path (with its query): it starts with `/`. The one
+    /// rule for every front end; one that is no valid URI otherwise fails each axon's request
+    /// as the client's error.
+    pub fn check_path(path: &str) -> Result<(), String> {
+        if path.starts_with('/') {
+            Ok(())
+        } else {
+            Err(format!("a request's path starts with '/', not {path:?}"))
+        }
+    }
+
     /// A request of `method` to `path` with no body, unsigned, 12 s, answers up to 64 MiB.
     pub fn new(method: http::Method, path: impl Into<String>) -> Self {
         RestRequest {

@@ -39,7 +39,7 @@ impl Http {
                 synapse: &call.synapse,
                 results: std::slice::from_ref(&result),
             };
-            http.core.report(CallKind::Synapse, call.start, &view);
+            http.core.report(CallKind::Synapse, call.clock.start, &view);
             result
         });
         SynapseStream {

@@ -28,26 +28,15 @@ use crate::neutral::policy::{backoff_message, Attempted, CallClock};
 /// What every axon task of one synapse call shares.
 pub(super) struct SynapseContext {
     pub synapse: SynapseCall,
-    pub start: Instant,
-    pub deadline: Instant,
+    pub clock: CallClock,
 }
 
 impl SynapseContext {
     /// The context of a call of `synapse` starting now, ending by its timeout.
     pub fn new(synapse: &SynapseCall) -> Self {
-        let clock = CallClock::start(Duration::from_secs_f64(synapse.timeout().min(1e9)));
         SynapseContext {
             synapse: synapse.clone(),
-            start: clock.start,
-            deadline: clock.deadline,
-        }
-    }
-
-    fn clock(&self) -> CallClock {
-        CallClock {
-            start: self.start,
-            deadline: self.deadline,
-            timeout: self.deadline - self.start,
+            clock: CallClock::start(Duration::from_secs_f64(synapse.timeout().min(1e9))),
         }
     }
 }
@@ -84,7 +73,7 @@ impl Http {
             synapse,
             results: &results,
         };
-        self.core.report(CallKind::Synapse, call.start, &view);
+        self.core.report(CallKind::Synapse, call.clock.start, &view);
         results
     }
 }
@@ -112,7 +101,7 @@ impl Http {
         let attempt = || async {
             let mut attempt_phases = Phases::default();
             let tried = tokio::time::timeout_at(
-                call.deadline.into(),
+                call.clock.deadline.into(),
                 self.synapse_attempt(axon, addr, &sent, call, reading, &mut attempt_phases),
             )
             .await
@@ -121,7 +110,7 @@ impl Http {
         };
         let tried = self
             .core
-            .attempts(&call.clock(), &mut phases, &mut retries, attempt)
+            .attempts(&call.clock, &mut phases, &mut retries, attempt)
             .await;
         let outcome = match tried {
             Attempted::Done(outcome) => outcome,
@@ -168,7 +157,7 @@ impl Http {
                 (answer, body)
             }
         };
-        let elapsed = call.start.elapsed();
+        let elapsed = call.clock.start.elapsed();
         answer.dendrite.process_time = Some(elapsed.as_secs_f64());
         Ok(AxonResult {
             answer,
@@ -239,7 +228,7 @@ fn failed(
     AxonResult {
         answer: SynapseAnswer::failed(dendrite, axon_info, failure, site),
         body: Bytes::new(),
-        elapsed: call.start.elapsed(),
+        elapsed: call.clock.start.elapsed(),
         bytes_sent: 0,
         bytes_received: 0,
         phases,
