@@ -2,10 +2,13 @@
 //! and reading them back (`dendrite replay`), for both wires.
 //!
 //! A row's `protocol` says which wire it is of: `grpc` (3.x; records written before the HTTP
-//! wire have no `protocol` and are 3.x) or `http` (10.x: `uid` is the axon's position in the
+//! wire have no `protocol` and are 3.x), `http` (10.x: `uid` is the axon's position in the
 //! file, `code` its HTTP status, and the 10.x fields `status_code`, `status_message`,
 //! `process_time`; the output hashed is the synapse JSON as it came back, written compact in
-//! its own key order, and `response` is that JSON where the row carries its output).
+//! its own key order, and `response` is that JSON where the row carries its output) or `rest`
+//! (a signed REST request, `dendrite request`: `synapse` is `METHOD /path`, `code` the status,
+//! `outcome` the neutral class, `answer_signed` and `first_event_s` as the answer had them; the
+//! output hashed is the body's bytes as received, and `response` the body where it is JSON).
 //!
 //! A [`Row`] holds what a validator needs to audit a score: the endpoint, the synapse, its
 //! code, message and time, where the time went ([`dendrite::core::Phases`], in seconds), the
@@ -21,7 +24,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dendrite::core::{AxonResult, Direction, Phase, Phases};
+use dendrite::core::{AxonResult, Direction, Phase, Phases, RestAnswer, WireOutcome};
 use dendrite::http::{AxonTarget, PyValue};
 use dendrite::{Endpoint, EndpointResult, Synapse, SynapseResult};
 use serde::{Deserialize, Serialize};
@@ -162,6 +165,15 @@ pub struct Row {
     /// did): in `--json` lines, and recorded with `--record-payloads` up to its cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Json>,
+    /// (REST) The neutral outcome's name (`success`, `refused`, `timeout`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// (REST) Whether the answer's Epistula signature verified (absent: none, or not REST).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_signed: Option<bool>,
+    /// (REST, a stream) Seconds from the call's start to the first event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event_s: Option<f64>,
 }
 
 /// The `protocol` of rows written before it existed.
@@ -270,6 +282,9 @@ impl Row {
             output_blake2b128: None,
             payload_hex,
             response: None,
+            outcome: None,
+            answer_signed: None,
+            first_event_s: None,
         }
     }
 
@@ -331,13 +346,79 @@ impl Row {
             output_blake2b128: None,
             payload_hex: None,
             response,
+            outcome: None,
+            answer_signed: None,
+            first_event_s: None,
         }
     }
 
-    /// Whether the row is a success (3.x `Success`, 10.x 200).
+    /// The row of one REST request (`dendrite request`): `answer` of the axon at `position`,
+    /// `name` the request's `METHOD /path`. Its uid is the file's, else its position; the
+    /// output is the body's bytes as received (a stream's events joined by newlines, each its
+    /// data); `response` carries the body where it is JSON and `content` keeps payloads of its
+    /// size.
+    pub fn rest(
+        info: &RoundInfo,
+        position: usize,
+        axon: &AxonTarget,
+        name: &str,
+        answer: &RestAnswer,
+        content: RowContent,
+    ) -> Self {
+        let streamed: Option<String> = (!answer.events.is_empty()).then(|| {
+            let data: Vec<&str> = answer.events.iter().map(|e| e.data.as_str()).collect();
+            data.join("\n")
+        });
+        let output: &[u8] = streamed.as_deref().map_or(&answer.body, str::as_bytes);
+        let output_blake3 = content
+            .digest
+            .then(|| blake3::hash(output).to_hex().to_string());
+        let response = content
+            .payload_cap
+            .filter(|&cap| answer.body.len() <= cap && !answer.body.is_empty())
+            .and_then(|_| {
+                let text = std::str::from_utf8(&answer.body).ok()?;
+                serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+                Json::new(text.to_owned()).ok()
+            });
+        let status = answer.status_code();
+        Row {
+            round: info.round,
+            direction: info.direction,
+            uid: axon.uid.unwrap_or(position as u64),
+            hotkey: axon.hotkey.clone(),
+            address: format!("{}:{}", axon.ip, axon.port),
+            synapse: name.to_owned(),
+            code: status.to_string(),
+            message: answer.message.clone(),
+            time_s: answer.elapsed.as_secs_f64(),
+            timeout_s: info.timeout_s,
+            phases: PhaseSeconds::from(&answer.phases),
+            reused_connection: answer.phases.connection_reuse(),
+            protocol: "rest".into(),
+            shape: Vec::new(),
+            dtype: String::new(),
+            status_code: (answer.status != 0).then_some(i64::from(answer.status)),
+            status_message: None,
+            process_time: None,
+            bytes_sent: answer.bytes_sent,
+            bytes_received: answer.bytes_received,
+            output_blake3,
+            output_blake2b128: None,
+            payload_hex: None,
+            response,
+            outcome: Some(answer.outcome().as_str().to_owned()),
+            answer_signed: answer.answer_signed,
+            first_event_s: answer.first_event.map(|d| d.as_secs_f64()),
+        }
+    }
+
+    /// Whether the row is a success (3.x `Success`, 10.x 200, a REST request's `success`
+    /// outcome: 2xx, signed where the request required it).
     pub fn succeeded(&self) -> bool {
         match self.protocol.as_str() {
             "http" => self.code == "200",
+            "rest" => self.outcome.as_deref() == Some("success"),
             _ => self.code == "Success",
         }
     }
@@ -354,13 +435,17 @@ impl Row {
             .map_or("-", |(_, phase)| phase.name());
         vec![
             self.round.to_string(),
-            self.direction.as_str().to_owned(),
+            if self.protocol == "rest" {
+                "request".to_owned()
+            } else {
+                self.direction.as_str().to_owned()
+            },
             format!("{} {}", self.uid, crate::table::short(&self.hotkey)),
             self.synapse.clone(),
             self.code.clone(),
             format!("{:.2}", self.time_s * 1e3),
             longest.to_owned(),
-            if self.direction == Direction::Forward && self.protocol != "http" {
+            if self.direction == Direction::Forward && self.protocol == "grpc" {
                 crate::table::shape(&self.shape)
             } else {
                 "-".into()
@@ -614,6 +699,9 @@ mod tests {
             output_blake2b128: None,
             payload_hex: None,
             response: None,
+            outcome: None,
+            answer_signed: None,
+            first_event_s: None,
         }
     }
 

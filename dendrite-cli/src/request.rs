@@ -1,20 +1,22 @@
 //! `dendrite request`: one signed REST request (any method and path; btauth/1, Epistula v2 or
 //! unsigned) to every axon of a file, as bittensor 11's subnets send theirs, on the core's
 //! deadline, policies and metrics (`Client::request`); a table, or with `--json` one object per
-//! axon per round; `--stream` reads `text/event-stream` answers event by event.
+//! axon per round; `--stream` reads `text/event-stream` answers event by event; `--record` and
+//! `--timeline` as `query` writes them (rows with `protocol: "rest"`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use dendrite::core::{
-    seconds, AuthScheme, Method, Outcome, RestAnswer, RestRequest, SecondsRange, WireOutcome,
+    seconds, AuthScheme, Direction, Method, Outcome, RestAnswer, RestRequest, SecondsRange,
+    WireOutcome,
 };
 use dendrite::http::AxonTarget;
 use dendrite::{Dendrite, DendriteConfig};
 use serde_json::{json, Value};
 
-use crate::record::PhaseSeconds;
+use crate::record::{PhaseSeconds, RoundInfo, Row, RowContent};
 use crate::{table, CliError};
 
 /// The methods a request may use.
@@ -93,6 +95,11 @@ pub struct RequestArgs {
     /// One JSON object per axon per round instead of a table.
     #[arg(long)]
     json: bool,
+    /// Draw the last round's waterfall (per axon: its phases, then its answer) as an SVG file.
+    #[arg(long, value_name = "SVG")]
+    timeline: Option<PathBuf>,
+    #[command(flatten)]
+    record: crate::record::RecordArgs,
     /// Fail when fewer than this fraction of the calls succeeded (2xx, signed where required).
     #[arg(long, value_name = "FRACTION", value_parser = crate::success::fraction)]
     min_success: Option<f64>,
@@ -119,6 +126,8 @@ pub async fn run(args: RequestArgs) -> Result<(), CliError> {
     let dendrite = Dendrite::with_config(key, config);
     let _metrics = crate::metrics::start(&args.metrics, &dendrite).await?;
     let client = dendrite.client();
+    let mut recorder = args.record.recorder()?;
+    let name = format!("{} {}", request.method, request.path);
     let (mut calls, mut succeeded, mut walls) = (0u64, 0u64, Vec::new());
     for round in 0..args.repeat.max(1) {
         if round > 0 && !interval.is_zero() {
@@ -139,6 +148,33 @@ pub async fn run(args: RequestArgs) -> Result<(), CliError> {
         } else {
             print_table(&axons, &answers);
         }
+        let info = RoundInfo {
+            round,
+            direction: Direction::Forward,
+            timeout_s: request.timeout.as_secs_f64(),
+        };
+        if let Some(recorder) = &mut recorder {
+            let content = RowContent::audit(args.record.payload_cap());
+            for (position, (axon, answer)) in axons.iter().zip(&answers).enumerate() {
+                recorder.write(&Row::rest(&info, position, axon, &name, answer, content))?;
+            }
+        }
+        if let (Some(path), true) = (&args.timeline, round + 1 == args.repeat.max(1)) {
+            let rows: Vec<Row> = axons
+                .iter()
+                .zip(&answers)
+                .enumerate()
+                .map(|(position, (axon, answer))| {
+                    Row::rest(&info, position, axon, &name, answer, RowContent::SHOWN)
+                })
+                .collect();
+            let title = format!("dendrite request {name}: round {round}, {} axons", axons.len());
+            crate::timeline::render_rows(path, &title, &rows, info.timeout_s)?;
+            eprintln!("timeline: {}", path.display());
+        }
+    }
+    if let Some(recorder) = &mut recorder {
+        recorder.flush()?;
     }
     if !args.json && args.repeat > 1 {
         eprintln!("round time: {}", table::latency_summary(&mut walls));

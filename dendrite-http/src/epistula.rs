@@ -187,6 +187,72 @@ pub fn verify<'h>(
     Ok(verified)
 }
 
+/// What an answer's Epistula headers claim, read before any curve arithmetic
+/// ([`answer_claim`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerClaim {
+    /// No `Epistula-Request-Signature`: the answer is not signed.
+    Absent,
+    /// Headers present but wrong without a check: a missing or malformed header, another
+    /// version, another signer than the axon, another receiver than us.
+    Wrong,
+    /// Well-formed headers, signed by the axon for us: the signature over `message` decides.
+    Signed {
+        /// The text the signature must cover (the body's, as received).
+        message: Vec<u8>,
+        /// The signature's 64 bytes.
+        signature: [u8; 64],
+    },
+}
+
+impl AnswerClaim {
+    /// The claim's verdict where no signature is left to check: `None` absent, `Some(false)`
+    /// wrong; `Signed` has none yet.
+    pub fn settled(&self) -> Option<Option<bool>> {
+        match self {
+            AnswerClaim::Absent => Some(None),
+            AnswerClaim::Wrong => Some(Some(false)),
+            AnswerClaim::Signed { .. } => None,
+        }
+    }
+}
+
+/// What an answer's Epistula headers claim about `body`, as signed by `axon` (its SS58 hotkey)
+/// for `me`: the part of [`answer_signature`] that needs no key, so that a caller can check the
+/// signatures of many answers together (`dendrite_keys::keys::verify_many`) with keys it keeps.
+pub fn answer_claim<'h>(
+    headers: impl IntoIterator<Item = (&'h str, &'h str)> + Clone,
+    body: &[u8],
+    axon: &str,
+    me: &str,
+) -> AnswerClaim {
+    let Some(signature) = find(headers.clone(), HEADER_SIGNATURE) else {
+        return AnswerClaim::Absent;
+    };
+    let header = |name: &str| find(headers.clone(), name);
+    let claim = (|| {
+        let timestamp_ms: i64 = header(HEADER_TIMESTAMP)?.trim().parse().ok()?;
+        let ours = header(HEADER_VERSION) == Some(VERSION)
+            && header(HEADER_SIGNED_BY)? == axon
+            && header(HEADER_SIGNED_FOR).filter(|s| !s.is_empty()) == Some(me);
+        if !ours {
+            return None;
+        }
+        let signature = parse_signature(signature).ok()?;
+        let signed = Verified {
+            signed_by: axon,
+            signed_for: Some(me),
+            uuid: header(HEADER_UUID)?,
+            timestamp_ms,
+        };
+        Some(AnswerClaim::Signed {
+            message: text_of(&signed, body).into_bytes(),
+            signature,
+        })
+    })();
+    claim.unwrap_or(AnswerClaim::Wrong)
+}
+
 /// Whether an answer carries a valid Epistula signature from `axon`: `None` when it carries
 /// none (no `Epistula-Request-Signature`); `Some(true)` when its headers verify over `body`,
 /// signed by `axon`'s hotkey for `me`; `Some(false)` when they are present but wrong. An
@@ -198,22 +264,12 @@ pub fn answer_signature<'h>(
     axon: &str,
     me: &str,
 ) -> Option<bool> {
-    let signature = find(headers.clone(), HEADER_SIGNATURE)?;
-    let header = |name: &str| find(headers.clone(), name);
-    let verified = (|| {
-        let timestamp_ms: i64 = header(HEADER_TIMESTAMP)?.trim().parse().ok()?;
-        let signed = Verified {
-            signed_by: header(HEADER_SIGNED_BY)?,
-            signed_for: header(HEADER_SIGNED_FOR).filter(|s| !s.is_empty()),
-            uuid: header(HEADER_UUID)?,
-            timestamp_ms,
-        };
-        let ours = header(HEADER_VERSION) == Some(VERSION)
-            && signed.signed_by == axon
-            && signed.signed_for == Some(me);
-        Some(ours && check_signature(&signed, signature, body).is_ok())
-    })();
-    Some(verified.unwrap_or(false))
+    match answer_claim(headers, body, axon, me) {
+        AnswerClaim::Signed { message, signature } => Some(
+            PublicKey::from_ss58(axon).is_some_and(|key| key.verify(&message, &signature)),
+        ),
+        settled => settled.settled().flatten(),
+    }
 }
 
 /// The signature verifies over the signed text under the sender's key.
@@ -223,21 +279,31 @@ fn check_signature(
     body: &[u8],
 ) -> Result<(), EpistulaError> {
     let key = PublicKey::from_ss58(signed.signed_by).ok_or(EpistulaError::Signature)?;
-    let raw = hex::decode(signature.strip_prefix("0x").unwrap_or(signature))
-        .map_err(|_| EpistulaError::Signature)?;
-    let raw: [u8; 64] = raw.try_into().map_err(|_| EpistulaError::Signature)?;
-    let text = format!(
-        "{}.{}.{}.{}",
-        hex::encode(Sha256::digest(body)),
-        signed.uuid,
-        signed.timestamp_ms,
-        signed.signed_for.unwrap_or("")
-    );
-    if key.verify(text.as_bytes(), &raw) {
+    let raw = parse_signature(signature)?;
+    if key.verify(text_of(signed, body).as_bytes(), &raw) {
         Ok(())
     } else {
         Err(EpistulaError::Signature)
     }
+}
+
+/// The 64 bytes of a `0x`-prefixed (or bare) hex signature.
+fn parse_signature(signature: &str) -> Result<[u8; 64], EpistulaError> {
+    let mut raw = [0u8; 64];
+    hex::decode_to_slice(signature.strip_prefix("0x").unwrap_or(signature), &mut raw)
+        .map_err(|_| EpistulaError::Signature)?;
+    Ok(raw)
+}
+
+/// The text `signed`'s signature covers over `body`.
+fn text_of(signed: &Verified<'_>, body: &[u8]) -> String {
+    format!(
+        "{}.{}.{}.{}",
+        body_sha256(body),
+        signed.uuid,
+        signed.timestamp_ms,
+        signed.signed_for.unwrap_or("")
+    )
 }
 
 /// The value of header `name` (case-insensitive), the first if several.

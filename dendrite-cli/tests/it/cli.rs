@@ -884,6 +884,44 @@ fn request_signs_with_epistula_reads_streams_and_says_what_each_miner_answered()
     assert_eq!(events.len(), 4, "{stream}");
     assert_eq!(events[3], "[DONE]");
     assert!(stream["first_event"].as_f64().unwrap() > 0.0);
+    // Recorded and drawn as query's rounds are: rows of protocol "rest", replayed offline.
+    let record = dir.join("record");
+    let svg = dir.join("request.svg");
+    let output = dendrite()
+        .args(["request", "--endpoints"])
+        .arg(&info)
+        .args(["--path", "/score", "--auth", "epistula", "--repeat", "2"])
+        .args(["--body", r#"{"task": "ping"}"#, "--record"])
+        .arg(&record)
+        .arg("--timeline")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let recorded: Vec<serde_json::Value> = std::fs::read_dir(&record)
+        .unwrap()
+        .flat_map(|file| json_lines(&std::fs::read_to_string(file.unwrap().path()).unwrap()))
+        .collect();
+    assert_eq!(recorded.len(), 2, "one row per axon per round");
+    for (round, row) in recorded.iter().enumerate() {
+        assert_eq!(row["round"], round, "{row}");
+        assert_eq!(row["protocol"], "rest");
+        assert_eq!(row["synapse"], "POST /score");
+        assert_eq!(row["code"], "200");
+        assert_eq!(row["outcome"], "success");
+        assert_eq!(row["answer_signed"], true);
+        assert_eq!(row["hotkey"], miner["hotkey"]);
+        assert_eq!(row["output_blake3"].as_str().unwrap().len(), 64);
+        assert!(row["phases"]["wait"].as_f64().unwrap() > 0.0);
+    }
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.contains("POST /score: round 1, 1 axons"), "{drawn}");
+    let output = dendrite().arg("replay").arg(&record).output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("2 rows, 2 rounds, 1 endpoints"), "{stdout}");
+    assert!(stdout.contains("request"), "{stdout}");
     let refused = request(&["--path", "/score", "--auth", "none"]);
     assert_eq!(refused["status_code"], 400);
     assert_eq!(refused["outcome"], "peer_error");

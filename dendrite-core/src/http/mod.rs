@@ -18,6 +18,7 @@
 //! `xtask`'s tidy test checks the edges. A further kind of HTTP request lands here, beside
 //! [`synapse`], on the same pool and core.
 
+pub(crate) mod answer_keys;
 pub(crate) mod config;
 pub(crate) mod exchange;
 pub(crate) mod pool;
@@ -45,6 +46,7 @@ pub(crate) struct Http {
     dendrite: dendrite_http::Dendrite,
     pool: Http1Pool,
     nonces: NonceClock,
+    answer_keys: answer_keys::AxonKeys,
 }
 
 impl Http {
@@ -59,6 +61,7 @@ impl Http {
                 connect_timeout: config.connect_timeout,
             }),
             nonces: NonceClock::new(),
+            answer_keys: answer_keys::AxonKeys::default(),
             core,
             config,
         }

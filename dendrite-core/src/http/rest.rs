@@ -6,10 +6,13 @@
 //! Epistula signature from that axon for us.
 //!
 //! Each axon's pipeline: address → backoff → in-flight slot → the exchange on a pooled
-//! connection ([`super::exchange`]) → the answer's signature checked. Neither scheme names the
+//! connection ([`super::exchange`]) → the answer's signature read. Neither scheme names the
 //! connection, so a call's signatures are made as its fan-out spawns its tasks, 8 together
 //! (`Keypair::sign_many`, one shared inversion), the body hashed once per call; an attempt that
-//! sent nothing is retried with the same signature (the axon never saw it).
+//! sent nothing is retried with the same signature (the axon never saw it). The answers'
+//! Epistula signatures are checked together once the fan-out is done (one batch, each axon's
+//! key kept: `answer_keys`), unless the request requires signed answers: then each answer's
+//! signature decides its outcome, so it is checked as it comes, before the quorum counts it.
 //!
 //! **Invariants:** everything from the slot on is under the call's one deadline; an answer's
 //! body, or the bytes of its stream, are at most the request's `max_answer_bytes`; a peer's
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dendrite_http::sse::SseEvent;
+use dendrite_http::epistula::AnswerClaim;
 use dendrite_http::{btauth, epistula, AxonTarget, CallSite, DendriteFailure};
 
 use super::exchange::{EventSink, Reading, Received};
@@ -205,6 +209,9 @@ struct RestContext {
     clock: CallClock,
     /// Where events go as they arrive (a live stream's consumer), if anywhere.
     live: Option<tokio::sync::mpsc::Sender<(usize, SseEvent)>>,
+    /// The signed answers' claims left to check after the fan-out, by axon index (each pushed
+    /// as its task returns the answer, with no await between).
+    claims: std::sync::Mutex<Vec<(usize, AnswerClaim)>>,
 }
 
 /// Events read ahead of a live stream's consumer before the readers wait for it.
@@ -403,6 +410,7 @@ impl Http {
             request: request.clone(),
             clock: CallClock::start(request.timeout),
             live,
+            claims: std::sync::Mutex::new(Vec::new()),
         });
         let mut signer = CallSigner::new(self, request, axons);
         let one = |index: usize| {
@@ -419,7 +427,8 @@ impl Http {
                 Phases::default(),
             )
         };
-        let answers = self.core.fan_out(axons.len(), one, fallback).await;
+        let mut answers = self.core.fan_out(axons.len(), one, fallback).await;
+        self.settle_signatures(axons, &call, &mut answers);
         let view = RestCallView {
             axons,
             request,
@@ -471,15 +480,47 @@ impl Http {
         let answer = match tried {
             Attempted::NotSent(failure) => return fail(failure, phases),
             Attempted::Done(Err(failure)) => fail(failure, phases),
-            Attempted::Done(Ok(answer)) => RestAnswer { phases, ..answer },
+            Attempted::Done(Ok((answer, claim))) => {
+                if let Some(claim) = claim {
+                    let mut claims = call.claims.lock().unwrap_or_else(|e| e.into_inner());
+                    claims.push((index, claim));
+                }
+                RestAnswer { phases, ..answer }
+            }
         };
         self.core
             .backoff_record(&axon.hotkey, addr, answer.outcome());
         answer
     }
 
+    /// The answers' signatures left for after the fan-out, checked together; an answer the
+    /// fan-out replaced (cut by the quorum) keeps its failure and no verdict.
+    fn settle_signatures(
+        &self,
+        axons: &[AxonTarget],
+        call: &RestContext,
+        answers: &mut [RestAnswer],
+    ) {
+        let claims = std::mem::take(&mut *call.claims.lock().unwrap_or_else(|e| e.into_inner()));
+        let claims: Vec<(usize, AnswerClaim)> = claims
+            .into_iter()
+            .filter(|(index, _)| answers.get(*index).is_some_and(|a| a.failure.is_none()))
+            .collect();
+        if claims.is_empty() {
+            return;
+        }
+        let named: Vec<(&str, &AnswerClaim)> = claims
+            .iter()
+            .map(|(index, claim)| (axons[*index].hotkey.as_str(), claim))
+            .collect();
+        for ((index, _), verdict) in claims.iter().zip(self.answer_keys.verdicts(&named)) {
+            answers[*index].answer_signed = verdict;
+        }
+    }
+
     /// One try: the request exchanged on a pooled connection, the answer (or its events)
-    /// read, its Epistula signature checked.
+    /// read, its Epistula signature read: checked now where signed answers are required, else
+    /// handed back as a claim for the call's batch.
     async fn rest_attempt(
         &self,
         index: usize,
@@ -488,7 +529,7 @@ impl Http {
         call: &RestContext,
         auth: &[(&'static str, String)],
         phases: &mut Phases,
-    ) -> Result<RestAnswer, DendriteFailure> {
+    ) -> Result<(RestAnswer, Option<AnswerClaim>), DendriteFailure> {
         let request = &call.request;
         let reading = if request.events {
             let live = call.live.clone().map(|sender| (index, sender));
@@ -523,11 +564,21 @@ impl Http {
             (Received::Streamed, _) => (Bytes::new(), Vec::new(), None),
         };
         // A streamed answer's bytes are not kept, so its signature (if any) is not checked.
-        let answer_signed = events.is_empty().then(|| {
+        let claim = events.is_empty().then(|| {
             let view = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            epistula::answer_signature(view, &body, &axon.hotkey, self.core.key().ss58_address())
+            epistula::answer_claim(view, &body, &axon.hotkey, self.core.key().ss58_address())
         });
-        let answer_signed = answer_signed.flatten();
+        let (answer_signed, claim) = match claim {
+            None => (None, None),
+            Some(claim) => match claim.settled() {
+                Some(verdict) => (verdict, None),
+                None if request.require_signed_answers => {
+                    (self.answer_keys.verdict(&axon.hotkey, &claim), None)
+                }
+                // Checked with the call's other answers once the fan-out is done.
+                None => (None, Some(claim)),
+            },
+        };
         phases.decode += decoding.elapsed();
         let status = exchanged.head.status.as_u16();
         let mut answer = RestAnswer {
@@ -548,7 +599,7 @@ impl Http {
         if answer.outcome() == Outcome::PeerError && (200..300).contains(&status) {
             answer.message = "the answer carries no valid Epistula signature from its axon".into();
         }
-        Ok(answer)
+        Ok((answer, claim))
     }
 }
 
