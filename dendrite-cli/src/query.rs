@@ -142,7 +142,7 @@ pub struct KeyArgs {
     /// Our hotkey as a dev URI, mnemonic or 0x seed (default //Alice unless --wallet).
     #[arg(long, conflicts_with_all = ["wallet", "hotkey"])]
     uri: Option<String>,
-    /// Wallet name (with --hotkey): ~/.bittensor/wallets/<wallet>/hotkeys/<hotkey>.
+    /// Wallet name (with --hotkey): ~/.bittensor/wallets/WALLET/hotkeys/HOTKEY.
     #[arg(long, requires = "hotkey")]
     wallet: Option<String>,
     /// Hotkey name within --wallet.

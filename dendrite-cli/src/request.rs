@@ -168,7 +168,10 @@ pub async fn run(args: RequestArgs) -> Result<(), CliError> {
                     Row::rest(&info, position, axon, &name, answer, RowContent::SHOWN)
                 })
                 .collect();
-            let title = format!("dendrite request {name}: round {round}, {} axons", axons.len());
+            let title = format!(
+                "dendrite request {name}: round {round}, {} axons",
+                axons.len()
+            );
             crate::timeline::render_rows(path, &title, &rows, info.timeout_s)?;
             eprintln!("timeline: {}", path.display());
         }

@@ -265,9 +265,9 @@ pub fn answer_signature<'h>(
     me: &str,
 ) -> Option<bool> {
     match answer_claim(headers, body, axon, me) {
-        AnswerClaim::Signed { message, signature } => Some(
-            PublicKey::from_ss58(axon).is_some_and(|key| key.verify(&message, &signature)),
-        ),
+        AnswerClaim::Signed { message, signature } => {
+            Some(PublicKey::from_ss58(axon).is_some_and(|key| key.verify(&message, &signature)))
+        }
         settled => settled.settled().flatten(),
     }
 }

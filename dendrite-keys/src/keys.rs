@@ -507,12 +507,11 @@ mod tests {
             .iter()
             .map(|k| PublicKey::from_bytes(&k.public_key()).unwrap())
             .collect();
-        let messages: Vec<Vec<u8>> = (0..19).map(|i| format!("message {i}").into_bytes()).collect();
-        let mut signatures: Vec<[u8; 64]> = keys
-            .iter()
-            .zip(&messages)
-            .map(|(k, m)| k.sign(m))
+        let messages: Vec<Vec<u8>> = (0..19)
+            .map(|i| format!("message {i}").into_bytes())
             .collect();
+        let mut signatures: Vec<[u8; 64]> =
+            keys.iter().zip(&messages).map(|(k, m)| k.sign(m)).collect();
         // Wrong in three ways: another key's signature, a flipped byte, bytes that do not parse.
         signatures[3] = keys[4].sign(&messages[3]);
         signatures[11][5] ^= 1;

@@ -270,7 +270,12 @@ pub fn run(quick: bool) -> Result<()> {
         serde_json::to_string_pretty(&results)?,
     )?;
     if !quick {
-        std::fs::write(util::root().join("BENCHMARKS.md"), report(&results))?;
+        let path = util::root().join("BENCHMARKS.md");
+        let kept = std::fs::read_to_string(&path).unwrap_or_default();
+        let rest = crate::bench_rest::section_of(&kept)
+            .map(|section| format!("\n{section}"))
+            .unwrap_or_default();
+        std::fs::write(&path, report(&results) + &rest)?;
     }
     eprintln!(
         "xtask: bench done in {:.0} s",

@@ -93,7 +93,7 @@ fn lines(quick: bool) -> Vec<PolicyLine> {
     }
 }
 
-/// Runs every line (N = 256, hidden state [10,20,1024]) and returns their JSON rows.
+/// Runs every line (N = 256, hidden state `[10,20,1024]`) and returns their JSON rows.
 pub fn run(quick: bool, bin: &Path, dir: &Path) -> Result<Vec<Value>> {
     let mut fleets: BTreeMap<String, (ChildGuard, std::path::PathBuf)> = BTreeMap::new();
     let mut rows = Vec::new();

@@ -4,7 +4,10 @@
 //! request`, CPU from outside: a run of 1 + R rounds less a run of 1) and from Python
 //! (`dendrite_rs.http`), against the fan-out validators write themselves (aiohttp, each request
 //! signed in Python by bittensor_wallet, `dendrite-py/bench/bench_rest.py --client aiohttp`), in
-//! the same run, medians of 3 runs; every line refused below 99% success.
+//! the same run, medians of 3 runs; every line refused below 99% success. Then the time to
+//! first event (`dendrite-py/bench/bench_first_event.py`): from a miner's first write of a
+//! Server-Sent Event (its data carries the time) to the event in the validator's code, ours
+//! (`Dendrite.stream`) and aiohttp's line reader, median of 3 runs by the median latency.
 
 use std::path::Path;
 use std::process::Command;
@@ -135,15 +138,55 @@ pub fn run(bin: &Path, dir: &Path, quick: bool) -> Result<Value> {
         lines.push(json!({"fleet": name, "axons": count, "cli": cli, "ours": ours, "aiohttp": theirs,
                           "aiohttp_over_cli": us(&theirs) / us(&cli), "aiohttp_over_ours": us(&theirs) / us(&ours)}));
     }
-    Ok(Value::Array(lines))
+    let first_event = ["ours", "aiohttp"]
+        .into_iter()
+        .map(|client| first_event_line(&python, client, if quick { 5 } else { 30 }))
+        .collect::<Result<Vec<Value>>>()?;
+    Ok(json!({"requests": lines, "first_event": first_event}))
 }
 
-/// The section's table.
+/// One client's time-to-first-event line, the median of 3 runs by the median latency; every
+/// event must have come.
+fn first_event_line(python: &Path, client: &str, rounds: usize) -> Result<Value> {
+    util::median_run(
+        3,
+        || {
+            let mut bench = Command::new(python);
+            bench
+                .arg(util::root().join("dendrite-py/bench/bench_first_event.py"))
+                .args(["--client", client, "--rounds", &rounds.to_string()])
+                .env("DENDRITE_SHARED", util::shared());
+            let line = json_of(&mut bench, "dendrite-py/bench/bench_first_event.py")?;
+            ensure!(
+                line["events"] == line["events_expected"],
+                "{client}: events missing: {line}"
+            );
+            Ok(line)
+        },
+        |line| line["first_event_us_p50"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// The heading of the section of BENCHMARKS.md this bench's figures go in (written from
+/// `target/bench/rest.json` with the profile that explains them, so a full `cargo xtask bench`
+/// keeps it as it is).
+const HEADING: &str = "## Signed requests of bittensor 11's subnets";
+
+/// The REST section of a BENCHMARKS.md text, up to the next section, if it has one.
+pub fn section_of(text: &str) -> Option<&str> {
+    let start = text.find(HEADING)?;
+    let end = text[start + HEADING.len()..]
+        .find("\n## ")
+        .map_or(text.len(), |at| start + HEADING.len() + at + 1);
+    Some(&text[start..end])
+}
+
+/// The section's tables: client CPU per request, then the time to first event.
 pub fn report(lines: &Value) -> String {
     let mut out = String::from(
         "| fleet | aiohttp + bittensor_wallet: µs CPU / request | ours, CLI | ours, Python | ratio CLI | ratio Python |\n|---|---|---|---|---|---|\n",
     );
-    for line in lines.as_array().into_iter().flatten() {
+    for line in lines["requests"].as_array().into_iter().flatten() {
         let us = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
         out.push_str(&format!(
             "| {} | {:.0} | {:.0} | {:.0} | {:.1}× | {:.1}× |\n",
@@ -153,6 +196,17 @@ pub fn report(lines: &Value) -> String {
             us(&line["ours"]),
             line["aiohttp_over_cli"].as_f64().unwrap_or(f64::NAN),
             line["aiohttp_over_ours"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    out.push_str("\n| client (4 stamped SSE miners) | first event µs, p50 | p90 | max |\n|---|---|---|---|\n");
+    for line in lines["first_event"].as_array().into_iter().flatten() {
+        let us = |key: &str| line[key].as_f64().unwrap_or(f64::NAN);
+        out.push_str(&format!(
+            "| {} | {:.0} | {:.0} | {:.0} |\n",
+            line["client"].as_str().unwrap_or("?"),
+            us("first_event_us_p50"),
+            us("first_event_us_p90"),
+            us("first_event_us_max"),
         ));
     }
     out

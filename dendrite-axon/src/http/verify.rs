@@ -1,11 +1,23 @@
 //! The 10.5.0 axon's `default_verify`, with its messages: the signature over
 //! `{nonce}.{dendrite}.{our hotkey}.{uuid}.{body_hash}` (also accepted wrapped in
 //! `<Bytes>…</Bytes>`), and nonces per `{dendrite_hotkey}:{uuid}`: a key's first nonce must be
-//! newer than now − (4 s + the synapse's timeout) (senders from 7.2.0 on), every later one
-//! above the last accepted. A nonce is stored only after its signature verified.
+//! newer than now − (4 s + the synapse's timeout), every later one above the last accepted. A
+//! nonce is stored only after its signature verified.
 //!
-//! Invariant: the table holds at most its capacity of keys; when full, the least recently used
-//! key is forgotten (its next request is then checked against the window, as a first one).
+//! Checks, in this order: the uuid's form (a canonical 36-character uuid, as every 10.x
+//! dendrite sends `str(uuid.uuid1())`), the window for a key not in the table, the last nonce,
+//! the signature; then, under the table's lock, the nonce must still be newer than the key's
+//! last (two copies of one request checked at once: exactly one passes) and is stored.
+//!
+//! **Where we differ from 10.5.0 on purpose** (tests say so): 10.5.0 skips the window when the
+//! unsigned `bt_header_dendrite_version` header is absent or below 7.2.0, so a sender that drops
+//! it replays any old request whose key the table forgot; here the window always applies. And
+//! 10.5.0 keys its table by any uuid text; here a uuid that is not a canonical uuid is refused
+//! (`Invalid uuid`) before anything is stored, so a key is at most 48 + 1 + 36 bytes.
+//!
+//! Invariant: the table holds at most its capacity of keys, each of bounded size; when full,
+//! the least recently used key is forgotten (its next request is then checked against the
+//! window, as a first one).
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -15,8 +27,9 @@ use lru::LruCache;
 
 /// 10.5.0's `ALLOWED_DELTA`: 4 s on top of the synapse's timeout.
 const ALLOWED_DELTA_NS: i128 = 4_000_000_000;
-/// Senders from this version on are held to the nonce window.
-const V_7_2_0: i64 = 7_002_000;
+
+/// 10.5.0's refusal of a nonce no newer than the key's last.
+const REPLAYED: &str = "Nonce is too old, a newer one was last processed";
 
 /// What a request says about its sender, as the verification reads it.
 #[derive(Clone, Debug)]
@@ -62,20 +75,21 @@ impl Nonces {
             claim.uuid,
             claim.body_hash,
         );
+        if uuid::Uuid::try_parse(claim.uuid).is_err() || claim.uuid.len() != 36 {
+            return Err("Invalid uuid".into());
+        }
         let key = format!("{}:{}", claim.hotkey, claim.uuid);
         let last = self.lock().peek(&key).copied();
-        if claim.version.is_some_and(|v| v >= V_7_2_0) {
-            let allowed = ALLOWED_DELTA_NS + (claim.timeout * 1e9) as i128;
-            if last.is_none() && claim.nonce <= now_ns - allowed {
-                return Err(format!(
-                    "Nonce is too old: acceptable delta is {:.2} seconds but request was {:.2} seconds old",
-                    allowed as f64 / 1e9,
-                    (now_ns - claim.nonce) as f64 / 1e9
-                ));
-            }
+        let allowed = ALLOWED_DELTA_NS + (claim.timeout * 1e9) as i128;
+        if last.is_none() && claim.nonce <= now_ns - allowed {
+            return Err(format!(
+                "Nonce is too old: acceptable delta is {:.2} seconds but request was {:.2} seconds old",
+                allowed as f64 / 1e9,
+                (now_ns - claim.nonce) as f64 / 1e9
+            ));
         }
         if last.is_some_and(|last| claim.nonce <= last) {
-            return Err("Nonce is too old, a newer one was last processed".into());
+            return Err(REPLAYED.into());
         }
         let signature = claim
             .signature
@@ -93,11 +107,12 @@ impl Nonces {
         if !verified {
             return Err(mismatch());
         }
+        // Checked again under the lock: another copy of this request may have passed meanwhile.
         let mut table = self.lock();
-        let newer = table.peek(&key).is_none_or(|last| claim.nonce > *last);
-        if newer {
-            table.put(key, claim.nonce);
+        if table.peek(&key).is_some_and(|last| claim.nonce <= *last) {
+            return Err(REPLAYED.into());
         }
+        table.put(key, claim.nonce);
         Ok(())
     }
 

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dendrite_http::sse::SseEvent;
 use dendrite_http::epistula::AnswerClaim;
+use dendrite_http::sse::SseEvent;
 use dendrite_http::{btauth, epistula, AxonTarget, CallSite, DendriteFailure};
 
 use super::exchange::{EventSink, Reading, Received};

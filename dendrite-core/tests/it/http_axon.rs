@@ -210,6 +210,92 @@ async fn the_axon_refuses_as_10_5_0_does() {
     assert_eq!(status, 500);
 }
 
+/// The value of a rendered request's header `name`.
+fn header<'a>(request: &'a SynapseRequest, name: &str) -> &'a str {
+    request
+        .headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap()
+}
+
+/// Sets a rendered request's header `name` to `value`.
+fn set_header(request: &mut SynapseRequest, name: &str, value: String) {
+    for (k, v) in &mut request.headers {
+        if k == name {
+            *v = value.clone();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_signed_request_sent_at_once_on_many_connections_passes_once() {
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let axon = axon(HttpAxonConfig::default()).await;
+    let dendrite = Dendrite::new(alice, "127.0.0.1");
+    let hashed = synapse("Hashed", r#"{"text": "once", "out": null}"#, 12.0);
+    for round in 0..4 {
+        let request = dendrite.render(&hashed, &axon.target(), now_ns());
+        let mut copies = tokio::task::JoinSet::new();
+        for _ in 0..32 {
+            let (addr, request) = (axon.local_addr(), request.clone());
+            copies.spawn(async move { raw_to(addr, &request, &request.body).await });
+        }
+        let answers = copies.join_all().await;
+        let passed = answers.iter().filter(|(status, _)| *status == 200).count();
+        assert_eq!(
+            passed, 1,
+            "round {round}: one request, answered {passed} times"
+        );
+        for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+            assert_eq!(*status, 401);
+            assert_eq!(
+                message(body),
+                "Not Verified with error: Nonce is too old, a newer one was last processed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn we_differ_from_10_5_0_on_purpose_the_window_always_applies_and_uuids_are_uuids() {
+    let alice = Keypair::from_uri("//Alice").unwrap();
+    let axon = axon(HttpAxonConfig::default()).await;
+    let dendrite = Dendrite::new(alice.clone(), "127.0.0.1");
+    let hashed = synapse("Hashed", r#"{"text": "x", "out": null}"#, 12.0);
+    // 10.5.0 skips the window when the unsigned version header is dropped; we do not.
+    let mut old = dendrite.render(&hashed, &axon.target(), now_ns() - 20_000_000_000);
+    old.headers
+        .retain(|(name, _)| name != "bt_header_dendrite_version");
+    let (status, body) = raw(&axon, &old, &old.body).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        message(&body).starts_with("Not Verified with error: Nonce is too old: acceptable delta"),
+        "{body}"
+    );
+    // A validly signed request whose uuid is 32 KiB: refused before it could become a key.
+    let mut long = dendrite.render(&hashed, &axon.target(), now_ns());
+    let uuid = "u".repeat(32 << 10);
+    let nonce: i128 = header(&long, "bt_header_dendrite_nonce").parse().unwrap();
+    let text = dendrite_http::request::signed_text(
+        nonce,
+        alice.ss58_address(),
+        &axon.target().hotkey,
+        &uuid,
+        header(&long, "computed_body_hash"),
+    );
+    let signature = format!("0x{}", hex::encode(alice.sign(text.as_bytes())));
+    set_header(&mut long, "bt_header_dendrite_uuid", uuid);
+    set_header(&mut long, "bt_header_dendrite_signature", signature);
+    let (status, body) = raw(&axon, &long, &long.body).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(message(&body), "Not Verified with error: Invalid uuid");
+    // The same request with its own uuid passes: only the uuid's form was refused.
+    let fine = dendrite.render(&hashed, &axon.target(), now_ns());
+    assert_eq!(raw(&axon, &fine, &fine.body).await.0, 200);
+}
+
 #[tokio::test]
 async fn blacklists_and_btauth_refuse_before_the_handler() {
     let alice = Keypair::from_uri("//Alice").unwrap();
