@@ -12,8 +12,8 @@
 //! (full → [`AuthError::Overloaded`], never an eviction that would let a replay through).
 //! Only sr25519 is spoken: a request declaring another scheme is `MalformedAuth`.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dendrite_keys::keys::PublicKey;
@@ -44,6 +44,9 @@ pub const DEFAULT_ALLOWED_SKEW: Duration = Duration::from_secs(2);
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(60);
 /// How many accepted (hotkey, nonce) pairs the store holds at most.
 pub const DEFAULT_STORE_CAPACITY: usize = 1 << 20;
+/// How many of them one hotkey may hold by default: a sixteenth of the store (65,536 in 60 s,
+/// over 1,000 requests a second from one key), so one key cannot fill it for everyone.
+pub const DEFAULT_HOTKEY_QUOTA: usize = DEFAULT_STORE_CAPACITY / 16;
 
 /// Why a request failed authentication: 11.3.0's `AuthError` subclasses, plus the store's bound.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +69,9 @@ pub enum AuthError {
     /// The replay store is full (ours: a bound 11.3.0's store does not have).
     #[error("Overloaded: the replay store holds {0} requests")]
     Overloaded(usize),
+    /// This hotkey holds its whole quota of the replay store (ours, as `Overloaded`).
+    #[error("Overloaded: this hotkey holds its {0} requests of the replay store")]
+    HotkeyOverloaded(usize),
 }
 
 impl AuthError {
@@ -77,7 +83,7 @@ impl AuthError {
             AuthError::StaleRequest(_) => "StaleRequest",
             AuthError::BadSignature => "BadSignature",
             AuthError::ReplayedRequest => "ReplayedRequest",
-            AuthError::Overloaded(_) => "Overloaded",
+            AuthError::Overloaded(_) | AuthError::HotkeyOverloaded(_) => "Overloaded",
         }
     }
 }
@@ -188,7 +194,7 @@ impl Verifier {
         self
     }
 
-    /// A replay store of another capacity.
+    /// A replay store of another capacity (each hotkey's quota a sixteenth of it, at least 1).
     pub fn with_store_capacity(mut self, capacity: usize) -> Self {
         self.store = ReplayStore::new(DEFAULT_RETENTION, capacity);
         self
@@ -205,16 +211,23 @@ impl Verifier {
         target: &str,
         now_ns: i128,
     ) -> Result<Caller, AuthError> {
+        let body_sha256 = hex::encode(Sha256::digest(body));
+        self.check_head(headers, now_ns)?
+            .finish(self, &body_sha256, method, target)
+    }
+
+    /// [`Verifier::verify`]'s checks that need no body (header shape, receiver, freshness): a
+    /// server refuses on them before it reads a byte of body, then finishes with the body's
+    /// hash ([`HeadChecked::finish`]).
+    pub fn check_head<'h>(
+        &self,
+        headers: impl IntoIterator<Item = (&'h str, &'h str)> + Clone,
+        now_ns: i128,
+    ) -> Result<HeadChecked<'h>, AuthError> {
         let claim = Claim::read(headers)?;
         self.check_receiver(claim.receiver)?;
         self.check_fresh(claim.nonce, now_ns)?;
-        claim.check_signature(method, target, body)?;
-        self.store
-            .check_and_store(claim.sender, claim.nonce, Instant::now())?;
-        Ok(Caller {
-            hotkey: claim.sender.to_owned(),
-            nonce_ns: claim.nonce,
-        })
+        Ok(HeadChecked { claim })
     }
 
     /// The receiver a request names must be this server (and be named, where required).
@@ -245,6 +258,43 @@ impl Verifier {
             )));
         }
         Ok(())
+    }
+}
+
+/// A request's btauth/1 headers that passed every check but the signature and the replay
+/// store ([`Verifier::check_head`]).
+pub struct HeadChecked<'h> {
+    claim: Claim<'h>,
+}
+
+impl std::fmt::Debug for HeadChecked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeadChecked")
+            .field("sender", &self.claim.sender)
+            .field("nonce", &self.claim.nonce)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HeadChecked<'_> {
+    /// The signature checked over the request whose body's sha256 (lower-case hex) is
+    /// `body_sha256`, then the replay store of `verifier` (the one that checked the head).
+    pub fn finish(
+        self,
+        verifier: &Verifier,
+        body_sha256: &str,
+        method: &str,
+        target: &str,
+    ) -> Result<Caller, AuthError> {
+        let claim = self.claim;
+        claim.check_signature(method, target, body_sha256)?;
+        verifier
+            .store
+            .check_and_store(claim.sender, claim.nonce, Instant::now())?;
+        Ok(Caller {
+            hotkey: claim.sender.to_owned(),
+            nonce_ns: claim.nonce,
+        })
     }
 }
 
@@ -299,7 +349,12 @@ impl<'h> Claim<'h> {
     }
 
     /// The signature verifies over the request's payload under the sender's key.
-    fn check_signature(&self, method: &str, target: &str, body: &[u8]) -> Result<(), AuthError> {
+    fn check_signature(
+        &self,
+        method: &str,
+        target: &str,
+        body_sha256: &str,
+    ) -> Result<(), AuthError> {
         let encoding =
             || AuthError::MalformedAuth("invalid hotkey address or signature encoding".into());
         let key = PublicKey::from_ss58(self.sender).ok_or_else(encoding)?;
@@ -308,7 +363,14 @@ impl<'h> Claim<'h> {
             .as_slice()
             .try_into()
             .map_err(|_| encoding())?;
-        let signed = payload(method, target, body, self.nonce, self.sender, self.receiver);
+        let signed = payload_of_hash(
+            method,
+            target,
+            body_sha256,
+            self.nonce,
+            self.sender,
+            self.receiver,
+        );
         if !key.verify(&signed, &signature) {
             return Err(AuthError::BadSignature);
         }
@@ -316,32 +378,43 @@ impl<'h> Claim<'h> {
     }
 }
 
-/// Accepted (hotkey, nonce) pairs, each kept for the retention, at most `capacity` of them.
+/// Accepted (hotkey, nonce) pairs, each kept for the retention, at most `capacity` of them and
+/// at most `hotkey_quota` of one hotkey. A hotkey's text is held once (shared by its nonces and
+/// their expiry entries), whatever number of nonces it has.
 #[derive(Debug)]
 pub struct ReplayStore {
     retention: Duration,
     capacity: usize,
+    hotkey_quota: usize,
     state: Mutex<StoreState>,
 }
 
 #[derive(Debug, Default)]
 struct StoreState {
-    seen: HashSet<(String, i128)>,
-    expiry: VecDeque<(Instant, (String, i128))>,
+    seen: HashMap<Arc<str>, HashSet<i128>>,
+    expiry: VecDeque<(Instant, Arc<str>, i128)>,
 }
 
 impl ReplayStore {
-    /// A store keeping pairs for `retention`, at most `capacity` at once.
+    /// A store keeping pairs for `retention`, at most `capacity` at once, a sixteenth of them
+    /// (at least 1) per hotkey.
     pub fn new(retention: Duration, capacity: usize) -> Self {
+        Self::with_hotkey_quota(retention, capacity, (capacity / 16).max(1))
+    }
+
+    /// [`ReplayStore::new`] with each hotkey's share set to `hotkey_quota` pairs.
+    pub fn with_hotkey_quota(retention: Duration, capacity: usize, hotkey_quota: usize) -> Self {
         ReplayStore {
             retention,
             capacity,
+            hotkey_quota,
             state: Mutex::default(),
         }
     }
 
     /// Records the pair if it was never seen; `ReplayedRequest` if it was, `Overloaded` if the
-    /// store is full of pairs younger than the retention.
+    /// store is full of pairs younger than the retention, `HotkeyOverloaded` if the hotkey
+    /// holds its quota of them.
     pub fn check_and_store(
         &self,
         hotkey: &str,
@@ -349,26 +422,38 @@ impl ReplayStore {
         now: Instant,
     ) -> Result<(), AuthError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while state.expiry.front().is_some_and(|(at, _)| *at <= now) {
-            if let Some((_, key)) = state.expiry.pop_front() {
-                state.seen.remove(&key);
+        while state.expiry.front().is_some_and(|(at, _, _)| *at <= now) {
+            if let Some((_, key, old)) = state.expiry.pop_front() {
+                if let Some(nonces) = state.seen.get_mut(&key) {
+                    nonces.remove(&old);
+                    if nonces.is_empty() {
+                        state.seen.remove(&key);
+                    }
+                }
             }
         }
-        let key = (hotkey.to_owned(), nonce);
-        if state.seen.contains(&key) {
+        let held = state.seen.get(hotkey);
+        if held.is_some_and(|nonces| nonces.contains(&nonce)) {
             return Err(AuthError::ReplayedRequest);
         }
-        if state.seen.len() >= self.capacity {
+        if state.expiry.len() >= self.capacity {
             return Err(AuthError::Overloaded(self.capacity));
         }
-        state.seen.insert(key.clone());
-        state.expiry.push_back((now + self.retention, key));
+        if held.is_some_and(|nonces| nonces.len() >= self.hotkey_quota) {
+            return Err(AuthError::HotkeyOverloaded(self.hotkey_quota));
+        }
+        let key: Arc<str> = match state.seen.get_key_value(hotkey) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(hotkey),
+        };
+        state.seen.entry(key.clone()).or_default().insert(nonce);
+        state.expiry.push_back((now + self.retention, key, nonce));
         Ok(())
     }
 
     /// Pairs held now.
     pub fn len(&self) -> usize {
-        self.state.lock().map_or(0, |s| s.seen.len())
+        self.state.lock().map_or(0, |s| s.expiry.len())
     }
 
     /// Whether it holds none.
@@ -477,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_full_store_refuses_rather_than_forgets() {
-        let store = ReplayStore::new(Duration::from_secs(60), 2);
+        let store = ReplayStore::with_hotkey_quota(Duration::from_secs(60), 2, 2);
         let now = Instant::now();
         store.check_and_store("a", 1, now).unwrap();
         store.check_and_store("a", 2, now).unwrap();
@@ -491,6 +576,29 @@ mod tests {
         );
         let later = now + Duration::from_secs(61);
         store.check_and_store("a", 3, later).unwrap();
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn one_hotkey_cannot_fill_the_store_for_everyone() {
+        let store = ReplayStore::with_hotkey_quota(Duration::from_secs(60), 4, 2);
+        let now = Instant::now();
+        store.check_and_store("greedy", 1, now).unwrap();
+        store.check_and_store("greedy", 2, now).unwrap();
+        assert_eq!(
+            store.check_and_store("greedy", 3, now),
+            Err(AuthError::HotkeyOverloaded(2))
+        );
+        assert_eq!(AuthError::HotkeyOverloaded(2).kind(), "Overloaded");
+        // Another key still has room; a replay is still a replay.
+        store.check_and_store("other", 1, now).unwrap();
+        assert_eq!(
+            store.check_and_store("greedy", 2, now),
+            Err(AuthError::ReplayedRequest)
+        );
+        // Once its pairs expire, the key has its quota again, and the store forgot them.
+        let later = now + Duration::from_secs(61);
+        store.check_and_store("greedy", 3, later).unwrap();
         assert_eq!(store.len(), 1);
     }
 }

@@ -155,6 +155,45 @@ pub fn verify<'h>(
     now_ms: i64,
     window: Duration,
 ) -> Result<Verified<'h>, EpistulaError> {
+    check_head(headers, me, now_ms, window)?.finish(&body_sha256(body))
+}
+
+/// A request's Epistula headers that passed every check but the signature, which covers the
+/// body: a server refuses on the headers before it reads a byte of body
+/// ([`check_head`]), then checks the signature over the body's hash ([`HeadChecked::finish`]).
+#[derive(Clone, Debug)]
+pub struct HeadChecked<'h> {
+    verified: Verified<'h>,
+    signature: &'h str,
+}
+
+impl<'h> HeadChecked<'h> {
+    /// What the headers say (not verified until [`HeadChecked::finish`]).
+    pub fn claimed(&self) -> &Verified<'h> {
+        &self.verified
+    }
+
+    /// The signature checked over the body whose sha256 (lower-case hex) is `body_sha256`.
+    pub fn finish(self, body_sha256: &str) -> Result<Verified<'h>, EpistulaError> {
+        let key = PublicKey::from_ss58(self.verified.signed_by).ok_or(EpistulaError::Signature)?;
+        let raw = parse_signature(self.signature)?;
+        let text = text_of_hash(&self.verified, body_sha256);
+        if key.verify(text.as_bytes(), &raw) {
+            Ok(self.verified)
+        } else {
+            Err(EpistulaError::Signature)
+        }
+    }
+}
+
+/// [`verify`]'s checks that need no body, in its order (headers present, version, uuid,
+/// freshness, receiver).
+pub fn check_head<'h>(
+    headers: impl IntoIterator<Item = (&'h str, &'h str)> + Clone,
+    me: &str,
+    now_ms: i64,
+    window: Duration,
+) -> Result<HeadChecked<'h>, EpistulaError> {
     let header = |name: &str| find(headers.clone(), name);
     let required = |name: &'static str| header(name).ok_or(EpistulaError::Missing(name));
     let version = required(HEADER_VERSION)?;
@@ -177,14 +216,15 @@ pub fn verify<'h>(
     if signed_for.is_some_and(|receiver| receiver != me) {
         return Err(EpistulaError::SignedForAnother);
     }
-    let verified = Verified {
-        signed_by,
-        signed_for,
-        uuid,
-        timestamp_ms,
-    };
-    check_signature(&verified, signature, body)?;
-    Ok(verified)
+    Ok(HeadChecked {
+        verified: Verified {
+            signed_by,
+            signed_for,
+            uuid,
+            timestamp_ms,
+        },
+        signature,
+    })
 }
 
 /// What an answer's Epistula headers claim, read before any curve arithmetic
@@ -272,21 +312,6 @@ pub fn answer_signature<'h>(
     }
 }
 
-/// The signature verifies over the signed text under the sender's key.
-fn check_signature(
-    signed: &Verified<'_>,
-    signature: &str,
-    body: &[u8],
-) -> Result<(), EpistulaError> {
-    let key = PublicKey::from_ss58(signed.signed_by).ok_or(EpistulaError::Signature)?;
-    let raw = parse_signature(signature)?;
-    if key.verify(text_of(signed, body).as_bytes(), &raw) {
-        Ok(())
-    } else {
-        Err(EpistulaError::Signature)
-    }
-}
-
 /// The 64 bytes of a `0x`-prefixed (or bare) hex signature.
 fn parse_signature(signature: &str) -> Result<[u8; 64], EpistulaError> {
     let mut raw = [0u8; 64];
@@ -297,9 +322,13 @@ fn parse_signature(signature: &str) -> Result<[u8; 64], EpistulaError> {
 
 /// The text `signed`'s signature covers over `body`.
 fn text_of(signed: &Verified<'_>, body: &[u8]) -> String {
+    text_of_hash(signed, &body_sha256(body))
+}
+
+/// The text `signed`'s signature covers over a body whose sha256 (hex) is `body_sha256`.
+fn text_of_hash(signed: &Verified<'_>, body_sha256: &str) -> String {
     format!(
-        "{}.{}.{}.{}",
-        body_sha256(body),
+        "{body_sha256}.{}.{}.{}",
         signed.uuid,
         signed.timestamp_ms,
         signed.signed_for.unwrap_or("")

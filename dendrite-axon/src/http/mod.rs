@@ -1,18 +1,29 @@
 //! Our axon on the 10.x HTTP wire: serves the synapses of `shared/peer10/synapses.py`
 //! ([`Served`]) over HTTP/1.1 keep-alive with the 10.5.0 axon's checks, in its order, with its
 //! status codes and messages, in the code's order (`answer_inner`, a function per stage):
-//! route (404) → synapse from headers (500) → blacklist (403) → the body read whole under
-//! `max_request_bytes` (413) → btauth/1 when asked (401) → signature and nonce (401,
-//! [`verify`]) → the body's fields and its recomputed body hash (500) → handler (200, or
-//! `text/event-stream` chunks).
+//! route (404) → synapse from headers (500) → blacklist (403) → btauth/1's header checks when
+//! asked (401) → signature and nonce over the body hash the headers claim (401, [`verify`]) →
+//! only then the body: its declared length (413), read under `max_request_bytes` (413) within
+//! `body_timeout` (408), hashed as it comes where btauth/1 needs it → btauth/1's signature
+//! (401) → the body's fields and its recomputed body hash against the signed one (500) →
+//! handler (200, or `text/event-stream` chunks). A stranger's body is never buffered: every
+//! check that can refuse from the headers runs first.
+//!
+//! Connections: at most `max_connections`, and `max_connections_per_ip` from one address (one
+//! over either is closed as accepted); a request's head must be complete within
+//! `header_timeout` of the connection waiting for it (hyper's header timer, which also ends
+//! idle keep-alive connections), its body within `body_timeout`.
 //!
 //! A request that names no dendrite in `bt_header_dendrite_*` is a signed REST request, as
 //! bittensor 11's subnets send them, answered on any path by its `rest` module (Epistula v2 or btauth/1,
 //! the reference miner's routes, signed answers, an SSE route).
 //!
 //! Differences from 10.5.0, on purpose: the nonce table is bounded (least recently used keys
-//! forgotten); bodies are bounded (`max_request_bytes`, 413); error answers carry no axon
-//! signature of their own (10.5.0's dendrite never checks it).
+//! forgotten) and keyed only by canonical uuids, its window always applied, a nonce passed at
+//! most once ([`verify`]); bodies are bounded (`max_request_bytes`, 413) and refused from the
+//! headers where they can be; slow clients are cut (408 for a body, a closed connection for a
+//! head); error answers carry no axon signature of their own (10.5.0's dendrite never checks
+//! it).
 
 mod rest;
 mod synapses;
@@ -22,20 +33,20 @@ use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use dendrite_http::btauth::Verifier;
+use dendrite_http::btauth::{self, Verifier};
 use dendrite_http::request::body_hash_of;
 use dendrite_http::value::float_repr;
 use dendrite_http::{AxonTarget, PyValue, BASE_FIELDS};
 use dendrite_keys::Keypair;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -44,6 +55,18 @@ pub use synapses::Served;
 use verify::{Claim, Nonces};
 
 use crate::AxonError;
+
+/// [`HttpAxonConfig::header_timeout`] by default: longer than the keep-alive idle of the
+/// dendrites that call (aiohttp's 15 s, ours 4 s), so they close first.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+/// [`HttpAxonConfig::body_timeout`] by default: past any synapse's usual 12 s timeout.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(20);
+/// [`HttpAxonConfig::max_connections`] by default (under the usual 65,536 descriptors, with
+/// room for the process's own).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+/// [`HttpAxonConfig::max_connections_per_ip`] by default: a validator's dendrite keeps a few
+/// connections to one axon; 256 leaves room for many processes behind one address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 /// Settings of an HTTP axon.
 #[derive(Clone, Debug)]
@@ -63,6 +86,16 @@ pub struct HttpAxonConfig {
     pub sign_answers: bool,
     /// Between the events of a streamed `/v1/chat/completions` answer.
     pub token_delay: std::time::Duration,
+    /// From when a connection waits for a request until that request's head is complete:
+    /// bounds heads trickled byte by byte and idle keep-alive connections alike (hyper starts
+    /// its header timer as soon as the connection is ready for the next request).
+    pub header_timeout: Duration,
+    /// From a request's complete head until its whole body is read (408 past it).
+    pub body_timeout: Duration,
+    /// Connections open at once; one over it is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address; one over it is closed as accepted.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for HttpAxonConfig {
@@ -75,6 +108,10 @@ impl Default for HttpAxonConfig {
             nonce_capacity: 100_000,
             sign_answers: true,
             token_delay: std::time::Duration::from_millis(5),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
     }
 }
@@ -195,6 +232,7 @@ pub async fn serve_http(
     let (stop, mut stopped) = oneshot::channel::<()>();
     let accepting = shared.clone();
     let task = tokio::spawn(async move {
+        let open = Arc::new(OpenConnections::default());
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
@@ -208,14 +246,23 @@ pub async fn serve_http(
                     continue;
                 }
             };
+            // Over a cap: closed at once, before a byte is read.
+            let Some(slot) = open.enter(peer.ip(), &accepting.config) else {
+                tracing::debug!("http axon: connection from {peer} over the caps, closed");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let shared = accepting.clone();
             let service = hyper::service::service_fn(move |request| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(answer(&shared, peer, request).await) }
             });
+            let header_timeout = accepting.config.header_timeout;
             tokio::spawn(async move {
+                let _slot = slot;
                 let served = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
                 if let Err(e) = served {
@@ -229,6 +276,51 @@ pub async fn serve_http(
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// The connections open now, in all and per IP address (an address leaves the table with its
+/// last connection, so it holds at most `max_connections` addresses).
+#[derive(Debug, Default)]
+struct OpenConnections {
+    counts: std::sync::Mutex<(usize, std::collections::HashMap<IpAddr, usize>)>,
+}
+
+/// One open connection's place under the caps, given back when it is dropped.
+struct ConnectionSlot {
+    open: Arc<OpenConnections>,
+    ip: IpAddr,
+}
+
+impl OpenConnections {
+    /// A place for a connection from `ip`, unless it would go over a cap.
+    fn enter(self: &Arc<Self>, ip: IpAddr, config: &HttpAxonConfig) -> Option<ConnectionSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, per_ip) = &mut *counts;
+        let from_ip = per_ip.get(&ip).copied().unwrap_or(0);
+        if *total >= config.max_connections || from_ip >= config.max_connections_per_ip {
+            return None;
+        }
+        *total += 1;
+        per_ip.insert(ip, from_ip + 1);
+        Some(ConnectionSlot {
+            open: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut counts = self.open.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, per_ip) = &mut *counts;
+        *total = total.saturating_sub(1);
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -260,9 +352,12 @@ enum Refusal {
     Internal,
 }
 
-/// One request, in stages: its route, its head (the synapse the headers describe, then the
-/// blacklist), its body (bounded), authentication (btauth/1 where asked, the 10.x nonce), the
-/// body against its claimed hash, then the handler. The first stage that refuses answers.
+/// One request, in stages: its route, its head (the synapse the headers describe, the
+/// blacklist, btauth/1's header checks where asked, the 10.x signature and nonce: all before a
+/// byte of body is read), its body (its declared length, then read under the bound and the
+/// body deadline, hashed where btauth/1 needs it), btauth/1's signature over it, the body
+/// against the hash the 10.x signature covered, then the handler. The first stage that refuses
+/// answers.
 async fn answer_inner(
     shared: &Shared,
     peer: SocketAddr,
@@ -271,11 +366,7 @@ async fn answer_inner(
 ) -> Response<Body> {
     let (parts, body) = request.into_parts();
     if !is_synapse_call(&parts.headers) {
-        return match read_request_body(shared, body).await {
-            Ok(body) => rest::answer_rest(shared, &parts, &body).await,
-            Err(Refusal::Status(status, message)) => plain(status, message),
-            Err(Refusal::Internal) => plain(500, "Internal Server Error"),
-        };
+        return rest::answer_rest(shared, &parts, body).await;
     }
     let served = match route(parts.uri.path()) {
         Ok(served) => served,
@@ -304,14 +395,22 @@ async fn answer_inner(
     if let Err(refusal) = check_blacklist(shared, &synapse) {
         return refuse(sent, refusal);
     }
-    let body = match read_request_body(shared, body).await {
+    let headers = header_pairs(&parts.headers);
+    let btauth = match check_btauth_head(shared, &headers) {
+        Ok(btauth) => btauth,
+        Err(refusal) => return refuse(sent, refusal),
+    };
+    if let Err(refusal) = verify_sender(shared, &synapse) {
+        return refuse(sent, refusal);
+    }
+    let body = match read_request_body(shared, body, btauth.is_some()).await {
         Ok(body) => body,
         Err(refusal) => return refuse(sent, refusal),
     };
-    if let Err(refusal) = authenticate(shared, &parts, &synapse, &body) {
+    if let Err(refusal) = finish_btauth(btauth, &parts, &body) {
         return refuse(sent, refusal);
     }
-    let synapse_body = match check_body(&body, served, &synapse) {
+    let synapse_body = match check_body(&body.bytes, served, &synapse) {
         Ok(synapse_body) => synapse_body,
         Err(refusal) => return refuse(sent, refusal),
     };
@@ -355,46 +454,123 @@ fn check_blacklist(shared: &Shared, synapse: &HeaderSynapse<'_>) -> Result<(), R
     Ok(())
 }
 
-/// The whole body, at most `max_request_bytes` (413 otherwise, or when it cannot be read).
-async fn read_request_body(shared: &Shared, body: Incoming) -> Result<Bytes, Refusal> {
-    let limit = shared.config.max_request_bytes;
-    match Limited::new(body, limit).collect().await {
-        Ok(body) => Ok(body.to_bytes()),
-        Err(e) => Err(Refusal::Status(
-            413,
-            format!("Request body unreadable or over {limit} bytes: {e}"),
-        )),
-    }
+/// A request's body as read: its bytes, and their sha256 (lower-case hex) where it was asked.
+pub(crate) struct ReadBody {
+    bytes: Bytes,
+    sha256: Option<String>,
 }
 
-/// btauth/1 where the axon asks for it (over the body), then the 10.x signature and nonce:
-/// 401 with the verifier's reason.
-fn authenticate(
+/// The whole body, at most `max_request_bytes` (413 when its declared length is over it,
+/// before a byte of it is read, or when it grows past it or cannot be read), within
+/// `body_timeout` (408 past it); hashed (sha256) as it arrives when `hash` (one pass, the one
+/// copy the body is kept in).
+async fn read_request_body(
     shared: &Shared,
-    parts: &hyper::http::request::Parts,
-    synapse: &HeaderSynapse<'_>,
-    body: &Bytes,
-) -> Result<(), Refusal> {
-    let now = now_ns();
-    let refused = |why: &dyn std::fmt::Display| {
-        Refusal::Status(401, format!("Not Verified with error: {why}"))
+    body: Incoming,
+    hash: bool,
+) -> Result<ReadBody, Refusal> {
+    use sha2::Digest as _;
+    let limit = shared.config.max_request_bytes;
+    let over = |e: &dyn std::fmt::Display| {
+        Refusal::Status(
+            413,
+            format!("Request body unreadable or over {limit} bytes: {e}"),
+        )
     };
-    if let Some(verifier) = &shared.btauth {
-        let view: Vec<(&str, &str)> = parts
-            .headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-            .collect();
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let method = parts.method.as_str();
-        verifier
-            .verify(view.iter().copied(), body, method, target, now)
-            .map_err(|e| refused(&e))?;
+    let declared = hyper::body::Body::size_hint(&body).exact();
+    if let Some(declared) = declared.filter(|&d| d > limit as u64) {
+        return Err(over(&format!("{declared} bytes declared")));
     }
+    let read = async {
+        let mut body = body;
+        let capacity = declared.map_or(0, |d| usize::try_from(d).unwrap_or(limit));
+        let mut bytes = bytes::BytesMut::with_capacity(capacity.min(limit));
+        let mut hasher = hash.then(sha2::Sha256::new);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| over(&e))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if bytes.len() + data.len() > limit {
+                return Err(over(&"the body grew past it"));
+            }
+            if let Some(hasher) = &mut hasher {
+                hasher.update(&data);
+            }
+            bytes.extend_from_slice(&data);
+        }
+        Ok(ReadBody {
+            bytes: bytes.freeze(),
+            sha256: hasher.map(|h| hex::encode(h.finalize())),
+        })
+    };
+    let timeout = shared.config.body_timeout;
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Refusal::Status(
+                408,
+                format!(
+                    "Request body not read within {:.1} seconds",
+                    timeout.as_secs_f64()
+                ),
+            ))
+        })
+}
+
+/// The 10.x signature and nonce, from the headers alone (the signature covers the body hash
+/// the headers claim; the body is checked against it once read): 401 with the verifier's
+/// reason.
+fn verify_sender(shared: &Shared, synapse: &HeaderSynapse<'_>) -> Result<(), Refusal> {
     shared
         .nonces
-        .verify(&synapse.claim, &shared.hotkey, now)
-        .map_err(|why| refused(&why))
+        .verify(&synapse.claim, &shared.hotkey, now_ns())
+        .map_err(|why| not_verified(&why))
+}
+
+/// 10.5.0's 401 message.
+fn not_verified(why: &dyn std::fmt::Display) -> Refusal {
+    Refusal::Status(401, format!("Not Verified with error: {why}"))
+}
+
+/// The headers of a request as `(name, value)` text pairs (values that are not text left out).
+fn header_pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect()
+}
+
+/// btauth/1 where the axon asks for it: its head checks before the body is read (401 with the
+/// verifier's reason), then [`finish_btauth`] over the body's hash.
+fn check_btauth_head<'h>(
+    shared: &'h Shared,
+    headers: &'h [(&'h str, &'h str)],
+) -> Result<Option<(&'h Verifier, btauth::HeadChecked<'h>)>, Refusal> {
+    let Some(verifier) = &shared.btauth else {
+        return Ok(None);
+    };
+    let checked = verifier
+        .check_head(headers.iter().copied(), now_ns())
+        .map_err(|e| not_verified(&e))?;
+    Ok(Some((verifier, checked)))
+}
+
+/// The btauth/1 signature over the body read (its sha256), and the replay store.
+fn finish_btauth(
+    pending: Option<(&Verifier, btauth::HeadChecked<'_>)>,
+    parts: &hyper::http::request::Parts,
+    body: &ReadBody,
+) -> Result<(), Refusal> {
+    let Some((verifier, checked)) = pending else {
+        return Ok(());
+    };
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let sha256 = body.sha256.as_deref().unwrap_or_default();
+    checked
+        .finish(verifier, sha256, parts.method.as_str(), target)
+        .map(|_| ())
+        .map_err(|e| not_verified(&e))
 }
 
 /// The body read as the synapse, its hash fields matching the hash the signature covered (a

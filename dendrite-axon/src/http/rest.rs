@@ -2,10 +2,13 @@
 //! path that is no synapse call (a request without `bt_header_dendrite_*`), so benches and chaos
 //! runs have fast fleets for `Client::request`.
 //!
-//! Checks, in this order: the body read whole under `max_request_bytes` (413); then the scheme
-//! the request carries: Epistula v2 (the reference miner's checks and reasons, 400 with
-//! `{"detail": reason}`, then a uuid it has seen: "UUID reused") or btauth/1 (11.3.0's verify,
-//! 401 with `{"ok": false, "error", "reason"}`); a request with neither is 401. Then the routes
+//! Checks, in this order: the scheme the request carries, its header checks first, before a byte
+//! of body is read: Epistula v2 (the reference miner's checks and reasons: headers, version,
+//! uuid, window, receiver; 400 with `{"detail": reason}`) or btauth/1 (11.3.0's: shape,
+//! receiver, freshness; 401 with `{"ok": false, "error", "reason"}`); a request with neither is
+//! 401. Then the body, read under `max_request_bytes` (413) within `body_timeout` (408) and
+//! hashed as it comes; then the signature over that hash (and for Epistula a uuid it has seen:
+//! "UUID reused"; for btauth/1 its replay store). Then the routes
 //! of the reference miner: `POST /v1/chat/completions` (`{"max_tokens": N, "stream": bool}`:
 //! JSON, or N Server-Sent Events `data: {"choices": [{"delta": {"content": "tokI "}}]}`
 //! `token_delay` apart, then `data: [DONE]`), `/slow?ms=N` (the echo after N ms), and any other
@@ -28,7 +31,9 @@ use hyper::{Response, StatusCode};
 use lru::LruCache;
 use serde_json::{json, Value};
 
-use super::{plain, send_chunk, streamed, Body, Shared};
+use hyper::body::Incoming;
+
+use super::{plain, read_request_body, send_chunk, streamed, Body, Refusal, Shared};
 
 /// What a REST request's signature verified.
 struct Caller {
@@ -57,21 +62,33 @@ impl RestState {
     }
 }
 
-/// Answers one REST request whose head is `parts` and whose body (already read under the
-/// bound) is `body`.
+/// Answers one REST request whose head is `parts`: its scheme's header checks, then its body
+/// (read under the bounds and hashed), then its signature, then the route.
 pub(super) async fn answer_rest(
     shared: &Shared,
     parts: &hyper::http::request::Parts,
-    body: &Bytes,
+    body: Incoming,
 ) -> Response<Body> {
-    let caller = match verify(shared, parts, body) {
+    let headers = super::header_pairs(&parts.headers);
+    let pending = match check_head(shared, &headers) {
+        Ok(pending) => pending,
+        Err((status, body)) => return json_response(status, &body, Vec::new()),
+    };
+    let body = match read_request_body(shared, body, true).await {
+        Ok(body) => body,
+        Err(Refusal::Status(status, message)) => return plain(status, message),
+        Err(Refusal::Internal) => return plain(500, "Internal Server Error"),
+    };
+    let sha256 = body.sha256.clone().unwrap_or_default();
+    let body = body.bytes;
+    let caller = match finish(shared, parts, pending, &sha256) {
         Ok(caller) => caller,
         Err((status, body)) => return json_response(status, &body, Vec::new()),
     };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     if path == "/v1/chat/completions" {
-        return chat(shared, &caller, body);
+        return chat(shared, &caller, &body);
     }
     if path == "/slow" {
         let ms = query
@@ -88,79 +105,108 @@ pub(super) async fn answer_rest(
         "signed_for": caller.signed_for,
         "method": parts.method.as_str(),
         "path": path,
-        "body_sha256": epistula::body_sha256(body),
+        "body_sha256": sha256,
         "body_bytes": body.len(),
     });
     answer_json(shared, &caller, StatusCode::OK, &echo)
 }
 
-/// The request's signature, by the scheme it carries, or the refusal to answer with (its
-/// status and JSON body).
-fn verify(
+/// A request whose scheme's header checks passed, waiting for its body's hash.
+enum Pending<'h> {
+    /// Epistula v2.
+    Epistula(epistula::HeadChecked<'h>),
+    /// btauth/1.
+    BtAuth(btauth::HeadChecked<'h>),
+}
+
+/// The refusal of a REST request: its status and JSON body.
+type Refused = (StatusCode, Value);
+
+/// The checks of the scheme the request carries that need no body, or the refusal.
+fn check_head<'h>(
     shared: &Shared,
-    parts: &hyper::http::request::Parts,
-    body: &Bytes,
-) -> Result<Caller, (StatusCode, Value)> {
-    let headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .collect();
+    headers: &'h [(&'h str, &'h str)],
+) -> Result<Pending<'h>, Refused> {
     let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    let refuse = |status: StatusCode, body: Value| Err((status, body));
     if has(epistula::HEADER_VERSION) {
         let now_ms = i64::try_from(dendrite_keys::nonce::now_ns() / 1_000_000).unwrap_or(i64::MAX);
-        let window = epistula::DEFAULT_WINDOW;
-        let verified = match epistula::verify(
+        return epistula::check_head(
             headers.iter().copied(),
-            body,
             &shared.hotkey,
             now_ms,
-            window,
-        ) {
-            Ok(verified) => verified,
-            Err(e) => return refuse(StatusCode::BAD_REQUEST, json!({"detail": e.to_string()})),
-        };
-        let fresh = shared
-            .rest
-            .uuids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(verified.uuid.to_owned(), ())
-            .is_none();
-        if !fresh {
-            return refuse(StatusCode::BAD_REQUEST, json!({"detail": "UUID reused"}));
-        }
-        return Ok(Caller {
-            signed_by: verified.signed_by.to_owned(),
-            signed_for: verified.signed_for.map(str::to_owned),
-            epistula: true,
-        });
+            epistula::DEFAULT_WINDOW,
+        )
+        .map(Pending::Epistula)
+        .map_err(|e| (StatusCode::BAD_REQUEST, json!({"detail": e.to_string()})));
     }
     if has(btauth::HEADER_VERSION) {
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let now = i128::from(dendrite_keys::nonce::now_ns());
-        let method = parts.method.as_str();
-        return match shared
+        return shared
             .rest
             .btauth
-            .verify(headers.iter().copied(), body, method, target, now)
-        {
-            Ok(caller) => Ok(Caller {
+            .check_head(headers.iter().copied(), now)
+            .map(Pending::BtAuth)
+            .map_err(btauth_refusal);
+    }
+    Err((
+        StatusCode::UNAUTHORIZED,
+        json!({"detail": "unsigned request: sign it with Epistula v2 or btauth/1"}),
+    ))
+}
+
+/// 11.3.0's 401 of a btauth/1 failure.
+fn btauth_refusal(e: btauth::AuthError) -> Refused {
+    (
+        StatusCode::UNAUTHORIZED,
+        json!({"ok": false, "error": e.kind(), "reason": e.to_string()}),
+    )
+}
+
+/// The signature over the body's hash, then the scheme's replay check.
+fn finish(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    pending: Pending<'_>,
+    body_sha256: &str,
+) -> Result<Caller, Refused> {
+    match pending {
+        Pending::Epistula(checked) => {
+            let verified = checked
+                .finish(body_sha256)
+                .map_err(|e| (StatusCode::BAD_REQUEST, json!({"detail": e.to_string()})))?;
+            let fresh = shared
+                .rest
+                .uuids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .put(verified.uuid.to_owned(), ())
+                .is_none();
+            if !fresh {
+                return Err((StatusCode::BAD_REQUEST, json!({"detail": "UUID reused"})));
+            }
+            Ok(Caller {
+                signed_by: verified.signed_by.to_owned(),
+                signed_for: verified.signed_for.map(str::to_owned),
+                epistula: true,
+            })
+        }
+        Pending::BtAuth(checked) => {
+            let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let caller = checked
+                .finish(
+                    &shared.rest.btauth,
+                    body_sha256,
+                    parts.method.as_str(),
+                    target,
+                )
+                .map_err(btauth_refusal)?;
+            Ok(Caller {
                 signed_by: caller.hotkey,
                 signed_for: None,
                 epistula: false,
-            }),
-            Err(e) => refuse(
-                StatusCode::UNAUTHORIZED,
-                json!({"ok": false, "error": e.kind(), "reason": e.to_string()}),
-            ),
-        };
+            })
+        }
     }
-    refuse(
-        StatusCode::UNAUTHORIZED,
-        json!({"detail": "unsigned request: sign it with Epistula v2 or btauth/1"}),
-    )
 }
 
 /// `/v1/chat/completions`: the tokens as one JSON answer, or as events.

@@ -75,7 +75,7 @@ pub async fn raw_to(
 /// A server that refuses before reading the request's body and then closes (the real 10.5.0
 /// axon's middleware does) leaves unread bytes behind, so its kernel answers the close with a
 /// reset; the answer is already here by then, and a reset that comes after it is no failure.
-async fn read_answer(stream: &mut tokio::net::TcpStream) -> String {
+pub async fn read_answer(stream: &mut tokio::net::TcpStream) -> String {
     let mut answer = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     while !is_whole(&answer) {
@@ -117,7 +117,7 @@ fn is_whole(answer: &[u8]) -> bool {
     declared.is_some_and(|length| answer.len() - (end + 4) >= length)
 }
 
-fn message(body: &str) -> String {
+pub fn message(body: &str) -> String {
     match PyValue::parse(body.as_bytes()).unwrap().get("message") {
         Some(PyValue::Str(m)) => m.clone(),
         other => panic!("no message: {other:?}"),

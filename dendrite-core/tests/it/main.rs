@@ -7,6 +7,7 @@ mod common;
 mod epistula;
 mod fanout;
 mod http_axon;
+mod http_strangers;
 mod peer10;
 mod phases;
 mod policies;
