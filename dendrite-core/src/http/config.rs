@@ -19,6 +19,14 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// The most bytes one answer's body may have.
     pub max_response_bytes: usize,
+    /// The most answer bytes one call may take across all its axons (each chunk is taken from
+    /// this budget as it arrives; an answer that finds it spent fails as the client's error).
+    pub max_call_bytes: usize,
+    /// The most header lines an answer's head may have (more: the client's error).
+    pub max_answer_headers: usize,
+    /// The most bytes an answer's head may have, status line and headers (more: the client's
+    /// error).
+    pub max_answer_head_bytes: usize,
     /// The IP address requests report as the dendrite's (`bt_header_dendrite_ip`). 10.5.0
     /// looks its external address up on the internet; we never do: say it here.
     pub external_ip: String,
@@ -36,6 +44,9 @@ impl Default for HttpConfig {
             idle_timeout: Duration::from_secs(4),
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 64 << 20,
+            max_call_bytes: 1 << 30,
+            max_answer_headers: 100,
+            max_answer_head_bytes: 64 << 10,
             external_ip: "127.0.0.1".into(),
             btauth: false,
         }

@@ -9,13 +9,15 @@
 //! `sign`, `wait` (from the hand-over to the head) and `receive` are this attempt's.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use dendrite_http::sse::{SseEvent, SseParser};
 use dendrite_http::DendriteFailure;
 
-use super::pool::{CheckoutError, Http1Body};
+use super::budget::ByteBudget;
+use super::pool::{CheckoutError, Http1Body, Http1BodyError};
 use super::Http;
 use crate::neutral::phases::{Phases, Probe};
 use crate::neutral::transport::{read_whole, AnswerBody, BodyError, Exchange};
@@ -79,13 +81,14 @@ pub(super) struct Exchanged {
 impl Http {
     /// One exchange with `addr` on a pooled connection: `sign(uuid)` makes the request for the
     /// connection's uuid (its time is the `sign` phase), the answer's body is read as `reading`
-    /// says. The caller bounds it by the call's deadline.
+    /// says, at most `limit` bytes, each chunk taken from the call's `budget`. The caller bounds
+    /// it by the call's deadline.
     pub(super) async fn exchange(
         &self,
         addr: SocketAddr,
         sign: impl FnOnce(&str) -> Result<(http::Request<()>, Bytes), DendriteFailure>,
         reading: &Reading,
-        limit: usize,
+        (limit, budget): (usize, &Arc<ByteBudget>),
         phases: &mut Phases,
     ) -> Result<Exchanged, DendriteFailure> {
         let (mut checkout, queue) = self
@@ -117,7 +120,15 @@ impl Http {
                 return Err(transport_failure(&e));
             }
         };
-        let received = match read_body(&head, &mut body, reading, limit).await {
+        // Within the answer's own bound, its declared length is taken from the call's budget
+        // before a byte is read.
+        let declared = content_length(&head.headers).filter(|&len| len <= limit as u64);
+        let budgeted = body.set_budget(budget.clone(), declared);
+        let received = match budgeted.map_err(chunk_failure) {
+            Ok(()) => read_body(&head, &mut body, reading, limit).await,
+            Err(failure) => Err(failure),
+        };
+        let received = match received {
             Ok(received) => received,
             Err(failure) => {
                 self.pool.discard(checkout);
@@ -178,14 +189,11 @@ fn is_event_stream(parts: &http::response::Parts) -> bool {
 
 /// Feeds each data frame of `body` to the event parser as it arrives; over `limit` bytes is
 /// the client's error.
-async fn parse_events<B: AnswerBody>(
-    body: &mut B,
+async fn parse_events(
+    body: &mut Http1Body,
     sink: &std::sync::Mutex<EventSink>,
     limit: usize,
-) -> Result<(), DendriteFailure>
-where
-    B::Error: std::fmt::Display,
-{
+) -> Result<(), DendriteFailure> {
     let mut received = 0usize;
     while let Some(data) = bounded_chunk(body, &mut received, limit).await? {
         let (fresh, live) = {
@@ -229,14 +237,11 @@ fn checkout_failure(addr: SocketAddr, error: CheckoutError) -> DendriteFailure {
 
 /// Sends each data frame of `body` on as it arrives; the bytes received. Over `limit` is the
 /// client's error; a consumer that went away ends the call as cancelled.
-async fn forward_chunks<B: AnswerBody>(
-    body: &mut B,
+async fn forward_chunks(
+    body: &mut Http1Body,
     chunks: &tokio::sync::mpsc::Sender<Bytes>,
     limit: usize,
-) -> Result<usize, DendriteFailure>
-where
-    B::Error: std::fmt::Display,
-{
+) -> Result<usize, DendriteFailure> {
     let mut received = 0usize;
     while let Some(data) = bounded_chunk(body, &mut received, limit).await? {
         if chunks.send(data).await.is_err() {
@@ -250,21 +255,18 @@ where
 
 /// The body's next data frame, its bytes added to `received`; past `limit` the client's error,
 /// a broken body the answer's.
-async fn bounded_chunk<B: AnswerBody>(
-    body: &mut B,
+async fn bounded_chunk(
+    body: &mut Http1Body,
     received: &mut usize,
     limit: usize,
-) -> Result<Option<Bytes>, DendriteFailure>
-where
-    B::Error: std::fmt::Display,
-{
+) -> Result<Option<Bytes>, DendriteFailure> {
     let Some(data) = body.chunk().await else {
         return Ok(None);
     };
-    let data = data.map_err(|e| DendriteFailure::Payload(e.to_string()))?;
+    let data = data.map_err(chunk_failure)?;
     *received += data.len();
     if *received > limit {
-        return Err(body_failure(BodyError::<B::Error>::TooLarge, limit));
+        return Err(body_failure(BodyError::TooLarge, limit));
     }
     Ok(Some(data))
 }
@@ -281,7 +283,10 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
 
 /// A failed exchange as 10.5.0 reports it: the connection closed before an answer is
 /// "Service disconnected"; anything else the client's own error.
-fn transport_failure(error: &hyper::Error) -> DendriteFailure {
+fn transport_failure(error: &Http1BodyError) -> DendriteFailure {
+    let Http1BodyError::Transport(error) = error else {
+        return DendriteFailure::Client(error.to_string());
+    };
     if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
         DendriteFailure::Disconnected
     } else {
@@ -289,12 +294,21 @@ fn transport_failure(error: &hyper::Error) -> DendriteFailure {
     }
 }
 
-/// A body that could not be read whole: over the bound (the client's error), or cut short.
-fn body_failure<E: std::fmt::Display>(error: BodyError<E>, limit: usize) -> DendriteFailure {
+/// A body that could not be read whole: over the bound or the call's budget (the client's
+/// error), or cut short.
+fn body_failure(error: BodyError<Http1BodyError>, limit: usize) -> DendriteFailure {
     match error {
         BodyError::TooLarge => {
             DendriteFailure::Client(format!("the answer is larger than {limit} bytes"))
         }
-        BodyError::Transport(e) => DendriteFailure::Payload(e.to_string()),
+        BodyError::Transport(e) => chunk_failure(e),
+    }
+}
+
+/// A chunk that did not come: the call's budget spent (the client's error), or the answer cut.
+fn chunk_failure(error: Http1BodyError) -> DendriteFailure {
+    match error {
+        Http1BodyError::OverBudget(_) => DendriteFailure::Client(error.to_string()),
+        Http1BodyError::Transport(e) => DendriteFailure::Payload(e.to_string()),
     }
 }

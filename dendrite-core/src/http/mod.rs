@@ -19,6 +19,7 @@
 //! [`synapse`], on the same pool and core.
 
 pub(crate) mod answer_keys;
+pub(crate) mod budget;
 pub(crate) mod config;
 pub(crate) mod exchange;
 pub(crate) mod pool;
@@ -59,6 +60,8 @@ impl Http {
                 per_endpoint: config.connections_per_endpoint,
                 idle_timeout: config.idle_timeout,
                 connect_timeout: config.connect_timeout,
+                max_headers: config.max_answer_headers,
+                max_head_bytes: config.max_answer_head_bytes,
             }),
             nonces: NonceClock::new(),
             answer_keys: answer_keys::AxonKeys::default(),

@@ -23,6 +23,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::budget::ByteBudget;
 use crate::neutral::connector::{connect_limited, WireBytes};
 use crate::neutral::phases::{ConnectLog, Probe};
 use crate::neutral::transport::{AnswerBody, Exchange};
@@ -54,7 +55,7 @@ impl Connection {
 }
 
 impl Exchange for Connection {
-    type Error = hyper::Error;
+    type Error = Http1BodyError;
     type Body = Http1Body;
 
     /// hyper queues the request when it is handed over (*sent*) and writes it on the
@@ -64,42 +65,102 @@ impl Exchange for Connection {
         head: http::Request<()>,
         body: Bytes,
         probe: &Probe,
-    ) -> Result<http::Response<Http1Body>, hyper::Error> {
+    ) -> Result<http::Response<Http1Body>, Http1BodyError> {
         let response = self.sender.send_request(head.map(|()| Full::new(body)));
         probe.mark_sent();
-        let response = response.await?;
+        let response = response.await.map_err(Http1BodyError::Transport)?;
         probe.mark_headers();
         Ok(response.map(|body| Http1Body {
             body,
             trailers: None,
+            budget: None,
+            prepaid: 0,
         }))
     }
 }
 
-/// An HTTP/1.1 answer's body (chunked answers may end with trailers).
+/// An HTTP/1.1 answer's body (chunked answers may end with trailers), taken from its call's
+/// byte budget where it has one: a declared length all at once before a byte is read (so the
+/// answers that come first are whole and the rest fail at once, rather than every answer
+/// failing half read), anything past it chunk by chunk as it arrives.
 #[derive(Debug)]
 pub(crate) struct Http1Body {
     body: hyper::body::Incoming,
     trailers: Option<http::HeaderMap>,
+    budget: Option<Arc<ByteBudget>>,
+    /// Bytes already taken from the budget and not yet read.
+    prepaid: usize,
 }
 
-impl AnswerBody for Http1Body {
-    type Error = hyper::Error;
+impl Http1Body {
+    /// Takes the body from `budget`: its `declared` length now (an error when the budget has
+    /// not that much left), every byte past it as it arrives.
+    pub fn set_budget(
+        &mut self,
+        budget: Arc<ByteBudget>,
+        declared: Option<u64>,
+    ) -> Result<(), Http1BodyError> {
+        if let Some(declared) = declared {
+            let declared = usize::try_from(declared).unwrap_or(usize::MAX);
+            if !budget.take(declared) {
+                return Err(Http1BodyError::OverBudget(budget.total()));
+            }
+            self.prepaid = declared;
+        }
+        self.budget = Some(budget);
+        Ok(())
+    }
+}
 
-    async fn chunk(&mut self) -> Option<Result<Bytes, hyper::Error>> {
+/// Why an exchange or its answer's body could not go on.
+#[derive(Debug)]
+pub(crate) enum Http1BodyError {
+    /// The connection failed.
+    Transport(hyper::Error),
+    /// The call's byte budget (this many bytes) is spent.
+    OverBudget(usize),
+}
+
+impl std::fmt::Display for Http1BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Http1BodyError::Transport(e) => e.fmt(f),
+            Http1BodyError::OverBudget(total) => write!(
+                f,
+                "the call's answers brought more than its budget of {total} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Http1BodyError {}
+
+impl AnswerBody for Http1Body {
+    type Error = Http1BodyError;
+
+    async fn chunk(&mut self) -> Option<Result<Bytes, Http1BodyError>> {
         loop {
             let frame = match self.body.frame().await? {
                 Ok(frame) => frame,
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Some(Err(Http1BodyError::Transport(e))),
             };
             match frame.into_data() {
-                Ok(data) => return Some(Ok(data)),
+                Ok(data) => {
+                    let unpaid = data.len().saturating_sub(self.prepaid);
+                    self.prepaid = self.prepaid.saturating_sub(data.len());
+                    if let Some(budget) = self.budget.as_ref().filter(|_| unpaid > 0) {
+                        if !budget.take(unpaid) {
+                            return Some(Err(Http1BodyError::OverBudget(budget.total())));
+                        }
+                    }
+                    return Some(Ok(data));
+                }
                 Err(frame) => self.trailers = frame.into_trailers().ok(),
             }
         }
     }
 
-    async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, hyper::Error> {
+    async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, Http1BodyError> {
         while let Some(chunk) = self.chunk().await {
             chunk?;
         }
@@ -125,6 +186,10 @@ pub(crate) struct Http1Settings {
     pub per_endpoint: usize,
     pub idle_timeout: Duration,
     pub connect_timeout: Duration,
+    /// The most header lines of an answer's head.
+    pub max_headers: usize,
+    /// The most bytes of an answer's head.
+    pub max_head_bytes: usize,
 }
 
 /// HTTP/1.1 connections by address.
@@ -273,6 +338,8 @@ impl Http1Pool {
         )
         .await?;
         let (sender, connection) = http1::Builder::new()
+            .max_headers(self.settings.max_headers)
+            .max_header_size(self.settings.max_head_bytes)
             .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
             .await
             .map_err(std::io::Error::other)?;

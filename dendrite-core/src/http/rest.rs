@@ -27,6 +27,7 @@ use dendrite_http::epistula::AnswerClaim;
 use dendrite_http::sse::SseEvent;
 use dendrite_http::{btauth, epistula, AxonTarget, CallSite, DendriteFailure};
 
+use super::budget::ByteBudget;
 use super::exchange::{EventSink, Reading, Received};
 use super::Http;
 use crate::neutral::observer::{http_status_name, CallKind, CallView, EndpointReport};
@@ -212,6 +213,8 @@ struct RestContext {
     /// The signed answers' claims left to check after the fan-out, by axon index (each pushed
     /// as its task returns the answer, with no await between).
     claims: std::sync::Mutex<Vec<(usize, AnswerClaim)>>,
+    /// The answer bytes all the call's axons may still bring.
+    budget: Arc<ByteBudget>,
 }
 
 /// Events read ahead of a live stream's consumer before the readers wait for it.
@@ -411,6 +414,7 @@ impl Http {
             clock: CallClock::start(request.timeout),
             live,
             claims: std::sync::Mutex::new(Vec::new()),
+            budget: Arc::new(ByteBudget::new(self.config.max_call_bytes)),
         });
         let mut signer = CallSigner::new(self, request, axons);
         let one = |index: usize| {
@@ -453,7 +457,7 @@ impl Http {
             let message = failure.message(site);
             RestAnswer::failed(failure, message, call.clock.start.elapsed(), phases)
         };
-        let addr = match self.connect_addr(axon) {
+        let addr = match self.connect_addr(axon, call.clock.deadline).await {
             Ok(addr) => addr,
             Err(failure) => return fail(failure, phases),
         };
@@ -538,8 +542,8 @@ impl Http {
             Reading::Whole
         };
         let sign = |_uuid: &str| http_request(request, addr, auth);
-        let limit = request.max_answer_bytes;
-        let exchanged = self.exchange(addr, sign, &reading, limit, phases).await?;
+        let bounds = (request.max_answer_bytes, &call.budget);
+        let exchanged = self.exchange(addr, sign, &reading, bounds, phases).await?;
         let decoding = Instant::now();
         let headers: Vec<(String, String)> = exchanged
             .head

@@ -27,7 +27,7 @@ impl Http {
         axon: &AxonTarget,
         synapse: &SynapseCall,
     ) -> SynapseStream {
-        let call = SynapseContext::new(synapse);
+        let call = SynapseContext::new(synapse, self.config.max_call_bytes);
         let (sender, chunks) = tokio::sync::mpsc::channel(STREAM_CHUNKS_AHEAD);
         let (http, axon) = (self.clone(), axon.clone());
         let task = tokio::spawn(async move {

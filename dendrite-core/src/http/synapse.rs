@@ -7,7 +7,7 @@
 //! [`dendrite_http::read_answer`]. Everything from the slot on is under the call's one
 //! deadline; what the deadline cuts is 10.5.0's 408.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use dendrite_http::{
     SynapseCall, TerminalInfo,
 };
 
+use super::budget::ByteBudget;
 use super::exchange::{Reading, Received};
 use super::result::{AxonResult, SynapseCallView};
 use super::Http;
@@ -29,14 +30,18 @@ use crate::neutral::policy::{backoff_message, Attempted, CallClock};
 pub(super) struct SynapseContext {
     pub synapse: SynapseCall,
     pub clock: CallClock,
+    /// The answer bytes all the call's axons may still bring.
+    pub budget: Arc<ByteBudget>,
 }
 
 impl SynapseContext {
-    /// The context of a call of `synapse` starting now, ending by its timeout.
-    pub fn new(synapse: &SynapseCall) -> Self {
+    /// The context of a call of `synapse` starting now, ending by its timeout, its answers
+    /// bounded together by `max_call_bytes`.
+    pub fn new(synapse: &SynapseCall, max_call_bytes: usize) -> Self {
         SynapseContext {
             synapse: synapse.clone(),
             clock: CallClock::start(Duration::from_secs_f64(synapse.timeout().min(1e9))),
+            budget: Arc::new(ByteBudget::new(max_call_bytes)),
         }
     }
 }
@@ -51,7 +56,7 @@ impl Http {
         axons: &[AxonTarget],
         synapse: &SynapseCall,
     ) -> Vec<AxonResult> {
-        let call = Arc::new(SynapseContext::new(synapse));
+        let call = Arc::new(SynapseContext::new(synapse, self.config.max_call_bytes));
         let one = |index: usize| {
             let (http, call, axon) = (self.clone(), call.clone(), axons[index].clone());
             async move { http.synapse_one(&axon, &call, &Reading::Whole).await }
@@ -90,7 +95,7 @@ impl Http {
         let fail = |failure: DendriteFailure, phases: Phases| {
             failed(call, sent.0.clone(), sent.1.clone(), axon, &failure, phases)
         };
-        let addr = match self.connect_addr(axon) {
+        let addr = match self.connect_addr(axon, call.clock.deadline).await {
             Ok(addr) => addr,
             Err(failure) => return fail(failure, phases),
         };
@@ -137,8 +142,8 @@ impl Http {
         phases: &mut Phases,
     ) -> Result<AxonResult, DendriteFailure> {
         let sign = |uuid: &str| self.signed_request(uuid, axon, addr, call);
-        let limit = self.config.max_response_bytes;
-        let exchanged = self.exchange(addr, sign, reading, limit, phases).await?;
+        let bounds = (self.config.max_response_bytes, &call.budget);
+        let exchanged = self.exchange(addr, sign, reading, bounds, phases).await?;
         let decoding = Instant::now();
         let status = exchanged.head.status.as_u16();
         let headers = exchanged
@@ -192,21 +197,41 @@ impl Http {
     }
 
     /// Where to connect: the axon's address, or loopback when it is our own external IP (10.5.0
-    /// calls `0.0.0.0` then).
-    pub(super) fn connect_addr(&self, axon: &AxonTarget) -> Result<SocketAddr, DendriteFailure> {
+    /// calls `0.0.0.0` then). An IP address is taken as it is; a host name is resolved on the
+    /// runtime's blocking pool (never on a worker: the other calls' deadlines keep running),
+    /// within the call's `deadline` (a timeout past it).
+    pub(super) async fn connect_addr(
+        &self,
+        axon: &AxonTarget,
+        deadline: Instant,
+    ) -> Result<SocketAddr, DendriteFailure> {
         let ip = if axon.ip == self.config.external_ip {
             "127.0.0.1"
         } else {
             axon.ip.as_str()
         };
-        (ip, axon.port)
-            .to_socket_addrs()
+        let invalid =
+            || DendriteFailure::Client(format!("invalid axon address {}:{}", axon.ip, axon.port));
+        if axon.port == 0 {
+            return Err(invalid());
+        }
+        if let Ok(ip) = ip
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            return Ok(SocketAddr::new(ip, axon.port));
+        }
+        let resolved = tokio::time::timeout_at(
+            deadline.into(),
+            tokio::net::lookup_host((ip.to_owned(), axon.port)),
+        )
+        .await
+        .map_err(|_| DendriteFailure::Timeout)?;
+        resolved
             .ok()
             .and_then(|mut addrs| addrs.next())
-            .filter(|addr| addr.port() != 0)
-            .ok_or_else(|| {
-                DendriteFailure::Client(format!("invalid axon address {}:{}", axon.ip, axon.port))
-            })
+            .ok_or_else(invalid)
     }
 }
 

@@ -157,6 +157,36 @@ async fn our_client_and_axon_speak_every_synapse() {
 }
 
 #[tokio::test]
+async fn an_axon_named_by_host_name_is_resolved_and_called() {
+    // `localhost` resolves from the hosts file (no traffic leaves the machine); the lookup runs
+    // on the runtime's blocking pool, so this one-thread runtime keeps running meanwhile.
+    let axon = axon(HttpAxonConfig::default()).await;
+    let mut target = axon.target();
+    target.ip = "localhost".into();
+    let dummy = synapse("Dummy", r#"{"dummy_input": 5, "dummy_output": null}"#, 12.0);
+    let answer = client(false)
+        .call_synapse(&[target.clone()], &dummy)
+        .await
+        .remove(0);
+    assert_eq!(answer.status_code(), 200, "{answer:?}");
+    target.port = 0;
+    let answer = client(false)
+        .call_synapse(&[target], &dummy)
+        .await
+        .remove(0);
+    let message = answer
+        .answer
+        .dendrite
+        .status_message
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        message.contains("invalid axon address localhost:0"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn the_axon_refuses_as_10_5_0_does() {
     let alice = Keypair::from_uri("//Alice").unwrap();
     let axon = axon(HttpAxonConfig::default()).await;

@@ -194,3 +194,111 @@ async fn connections_over_the_axon_s_cap_are_closed_as_accepted() {
     let mut again = connect_from("127.0.2.2", addr).await;
     assert!(!closed_within(&mut again, Duration::from_millis(200)).await);
 }
+
+/// A client whose HTTP wire has `http`'s bounds.
+fn bounded_client(http: dendrite_core::HttpConfig) -> dendrite_core::Client {
+    dendrite_core::Client::new(
+        Keypair::from_uri("//Alice").unwrap(),
+        dendrite_core::ClientConfig {
+            http,
+            ..dendrite_core::ClientConfig::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_call_takes_at_most_its_byte_budget_across_all_its_axons() {
+    use dendrite_core::{AuthScheme, Method, Outcome, RestRequest, WireOutcome};
+    let mut axons = Vec::new();
+    for _ in 0..6 {
+        axons.push(axon(HttpAxonConfig::default()).await);
+    }
+    let targets: Vec<_> = axons.iter().map(HttpAxonHandle::target).collect();
+    // Each answer is ~180 KB of tokens; the call may take 400,000 bytes in all.
+    let budget = 400_000;
+    let client = bounded_client(dendrite_core::HttpConfig {
+        max_call_bytes: budget,
+        ..dendrite_core::HttpConfig::default()
+    });
+    let chat = RestRequest {
+        body: bytes::Bytes::from_static(br#"{"max_tokens": 20000}"#),
+        auth: AuthScheme::Epistula,
+        ..RestRequest::new(Method::POST, "/v1/chat/completions")
+    };
+    let answers = client.request(&targets, &chat).await;
+    let whole: Vec<_> = answers
+        .iter()
+        .filter(|a| a.outcome() == Outcome::Success)
+        .collect();
+    let kept: usize = whole.iter().map(|a| a.body.len()).sum();
+    assert!(
+        !whole.is_empty() && kept <= budget,
+        "{} answers, {kept} bytes",
+        whole.len()
+    );
+    assert!(whole.iter().all(|a| a.body.len() > 150_000));
+    let cut: Vec<_> = answers
+        .iter()
+        .filter(|a| a.outcome() != Outcome::Success)
+        .collect();
+    assert!(
+        cut.len() >= 4,
+        "6 answers of ~180 KB cannot all fit in 400 KB"
+    );
+    for answer in cut {
+        assert!(
+            answer
+                .message
+                .contains("more than its budget of 400000 bytes"),
+            "{}",
+            answer.message
+        );
+    }
+    // The next call has its own budget.
+    let again = client.request(&targets[..1], &chat).await.remove(0);
+    assert_eq!(again.outcome(), Outcome::Success, "{}", again.message);
+}
+
+#[tokio::test]
+async fn an_answer_head_over_the_header_bounds_is_the_client_s_error() {
+    use dendrite_core::{AuthScheme, Method, Outcome, RestRequest, WireOutcome};
+    // A server whose answer has 150 header lines.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let mut answer = String::from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n");
+                for i in 0..150 {
+                    answer.push_str(&format!("x-filler-{i}: {}\r\n", "v".repeat(10)));
+                }
+                answer.push_str("\r\n{}");
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let target = dendrite_http::AxonTarget {
+        ip: "127.0.0.1".into(),
+        port: addr.port(),
+        hotkey: Keypair::from_uri("//Bob")
+            .unwrap()
+            .ss58_address()
+            .to_owned(),
+        uid: None,
+    };
+    let request = RestRequest {
+        auth: AuthScheme::None,
+        ..RestRequest::new(Method::GET, "/")
+    };
+    let strict = bounded_client(dendrite_core::HttpConfig::default());
+    let answer = strict.request(&[target.clone()], &request).await.remove(0);
+    assert_eq!(answer.outcome(), Outcome::LocalError, "{answer:?}");
+    let lenient = bounded_client(dendrite_core::HttpConfig {
+        max_answer_headers: 200,
+        ..dendrite_core::HttpConfig::default()
+    });
+    let answer = lenient.request(&[target], &request).await.remove(0);
+    assert_eq!(answer.status, 200, "{answer:?}");
+}
