@@ -17,6 +17,7 @@ from typing import Any, List
 
 import bittensor as bt
 import numpy as np
+import pydantic
 import pytest
 from conftest import Served, synapses
 
@@ -443,3 +444,48 @@ def test_close_session_closes_the_aiohttp_session_outside_and_inside_a_loop() ->
     del ours
     gc.collect()
     assert left.closed
+
+
+#: ``Dummy`` (the axons route by the class's name) with a private attribute, as subnets keep
+#: state on their synapses.
+Noted: Any = type(
+    "Dummy",
+    (synapses.Dummy,),
+    {"__annotations__": {"_note": str}, "_note": pydantic.PrivateAttr(default="default"), "__module__": __name__},
+)
+
+
+@pytest.mark.parametrize("axon", ["real_axon", "our_axon"])
+def test_the_callers_synapse_is_unchanged_and_private_attributes_survive(axon: str, request: Any) -> None:
+    served: Served = request.getfixturevalue(axon)
+
+    async def run() -> List[Any]:
+        out = []
+        for dendrite in (bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice")), Dendrite("//Alice")):
+            synapse = Noted(dummy_input=3)
+            synapse._note = "mine"
+            before = synapse.model_dump()
+            result = await dendrite(served.axon_info, synapse=synapse, timeout=7.0, deserialize=False)
+            # 10.5.0 sends a copy: timeout, total_size and the terminal infos stay unset here.
+            out.append((synapse.model_dump() == before, synapse.timeout, result._note, result.dummy_output))
+            if isinstance(dendrite, bt.Dendrite):
+                await dendrite.aclose_session()
+        return out
+
+    theirs, ours = asyncio.run(run())
+    assert theirs == (True, 12.0, "mine", 6), "what 10.5.0 does"
+    assert ours == theirs
+
+
+def test_run_async_false_sends_to_one_axon_after_another(our_axon: Served) -> None:
+    async def run(run_async: bool) -> float:
+        d = Dendrite("//Alice")
+        axons = [our_axon.axon_info] * 3
+        started = time.perf_counter()
+        answers = await d(axons, synapses.Slow(x=1, delay_s=0.3), timeout=5.0, run_async=run_async, deserialize=False)
+        assert [a.dendrite.status_code for a in answers] == [200] * 3
+        return time.perf_counter() - started
+
+    # One after another cannot take less than the three delays in a row (10.5.0's loop).
+    assert asyncio.run(run(False)) >= 0.9
+    assert asyncio.run(run(True)) >= 0.3

@@ -239,7 +239,9 @@ class Dendrite(Compat):
         list, in order. ``deserialize`` gives each synapse's ``deserialize()``, else the synapse
         with its ``dendrite``/``axon`` terminal info filled as 10.5.0 fills it (typed: with
         ``deserialize=False`` an ``AxonInfo`` gives the synapse's own class, a list a list of
-        it)."""
+        it). The caller's synapse is never changed: as 10.5.0, the call works on a copy (its
+        private attributes kept in every result). ``run_async=False`` sends to one axon after
+        another, as 10.5.0 does."""
         if synapse is None:
             synapse = classes().Synapse()
         single = not isinstance(axons, list)
@@ -247,9 +249,13 @@ class Dendrite(Compat):
         if streaming:
             streams = [self._stream(target, synapse, timeout, deserialize) for target in targets]
             return streams[0] if single else streams
-        answers = await self._send(targets, synapse, timeout)
+        sent = synapse.model_copy()  # 10.5.0 sends a copy; the caller's object stays as it was
+        if run_async or len(targets) < 2:
+            answers = await self._send(targets, sent, timeout)
+        else:
+            answers = [answer for target in targets for answer in await self._send([target], sent, timeout)]
         self.last_phases = [dict(zip(_native.PHASES, answer.phases)) for answer in answers]
-        out = [self._finish(synapse, answer, timeout, deserialize) for answer in answers]
+        out = [self._finish(sent, answer, timeout, deserialize) for answer in answers]
         return out[0] if single else out
 
     __call__ = forward
@@ -438,12 +444,10 @@ class Dendrite(Compat):
     def query(self, *args: Any, **kwargs: Any) -> Any:
         """``forward`` for code without an event loop (10.5.0's ``query``)."""
         try:
-            loop = asyncio.get_event_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
-            loop = None
-        if loop is not None and loop.is_running():
-            raise RuntimeError("query() blocks: inside a running loop, await forward() instead")
-        return asyncio.run(self.forward(*args, **kwargs))
+            return asyncio.run(self.forward(*args, **kwargs))
+        raise RuntimeError("query() blocks: inside a running loop, await forward() instead")
 
     async def aclose_session(self) -> None:
         """Closes idle connections (more are opened when needed) and the :attr:`session`, if
@@ -571,6 +575,17 @@ class Dendrite(Compat):
         """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
+        try:
+            local = self._result(synapse, answer, timeout)
+        except Exception as e:  # never the whole call's failure: this axon's, as the client's 500
+            terminal = terminal_class(synapse)
+            failure = terminal(status_code=500, status_message=f"Client error: {type(e).__name__}: {e}")
+            local = synapse.model_copy(update={"timeout": timeout, "dendrite": failure, "axon": terminal()})
+        self._remember(local)
+        return local.deserialize() if deserialize else local
+
+    def _result(self, synapse: Any, answer: _native.AxonAnswer, timeout: float) -> Any:
+        """:meth:`_finish`'s synapse, before ``deserialize``."""
         dendrite_info, axon_info, fields = answer.dendrite, answer.axon, answer.fields
         if answer.http_status == 200 and answer.status == 200 and fields is not None:
             try:
@@ -583,15 +598,15 @@ class Dendrite(Compat):
                 dendrite_info["status_message"] = f"Failed to parse response: {e}"
                 dendrite_info["process_time"] = None
             else:
-                self._remember(local)
-                return local.deserialize() if deserialize else local
+                private = getattr(synapse, "__pydantic_private__", None)
+                if private:  # 10.5.0's result is its copy of the sent synapse: private attributes kept
+                    object.__setattr__(local, "__pydantic_private__", dict(private))
+                return local
         # No answer to take: the sent synapse with the call's infos (`model_copy(update=)` sets
         # them as validated here, without the class's validate-on-assignment).
         terminal = terminal_class(synapse)
         update = {"timeout": timeout, "dendrite": terminal(**dendrite_info), "axon": terminal(**axon_info)}
-        local = synapse.model_copy(update=update)
-        self._remember(local)
-        return local.deserialize() if deserialize else local
+        return synapse.model_copy(update=update)
 
     def _remember(self, synapse: Any) -> None:
         """What 10.5.0 keeps of a finished call in ``synapse_history``: a bare ``Synapse`` with
