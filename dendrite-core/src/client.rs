@@ -195,8 +195,8 @@ impl Client {
         self.core.backing_off()
     }
 
-    /// The uuid 10.x synapse requests name when no connection gives its own (failures before
-    /// any connection).
+    /// The dendrite's own uuid: the one 10.x requests to an axon name while no other request
+    /// to it is in flight (a few more, stable per axon, only for concurrent connections).
     pub fn http_uuid(&self) -> &str {
         self.http.uuid()
     }

@@ -135,7 +135,8 @@ impl HttpClient {
         PyBytes::new(py, &self.key.public_key())
     }
 
-    /// The dendrite's uuid (each connection signs with one of its own; see `dendrite_rs.http`).
+    /// The dendrite's uuid: what requests to an axon name while no other is in flight to it
+    /// (concurrent connections hold a few more; see `dendrite_rs.http`).
     #[getter]
     fn uuid(&self) -> PyResult<String> {
         Ok(self.dendrite()?.client().http_uuid().to_owned())

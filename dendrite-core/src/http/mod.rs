@@ -53,16 +53,18 @@ pub(crate) struct Http {
 impl Http {
     /// The wire on `core`, set to `config`.
     pub fn new(core: Arc<Core>, config: HttpConfig) -> Self {
+        let dendrite = dendrite_http::Dendrite::new(core.key().clone(), &config.external_ip);
+        let settings = Http1Settings {
+            max_connections: config.max_connections,
+            per_endpoint: config.connections_per_endpoint,
+            idle_timeout: config.idle_timeout,
+            connect_timeout: config.connect_timeout,
+            max_headers: config.max_answer_headers,
+            max_head_bytes: config.max_answer_head_bytes,
+        };
         Http {
-            dendrite: dendrite_http::Dendrite::new(core.key().clone(), &config.external_ip),
-            pool: Http1Pool::new(Http1Settings {
-                max_connections: config.max_connections,
-                per_endpoint: config.connections_per_endpoint,
-                idle_timeout: config.idle_timeout,
-                connect_timeout: config.connect_timeout,
-                max_headers: config.max_answer_headers,
-                max_head_bytes: config.max_answer_head_bytes,
-            }),
+            pool: Http1Pool::new(settings, dendrite.uuid()),
+            dendrite,
             nonces: NonceClock::new(),
             answer_keys: answer_keys::AxonKeys::default(),
             core,
@@ -70,7 +72,8 @@ impl Http {
         }
     }
 
-    /// The uuid requests name when no connection gives its own.
+    /// The dendrite's own uuid: every axon's first (a connection to an axon signs with it
+    /// unless another open connection to that axon holds it).
     pub fn uuid(&self) -> &str {
         self.dendrite.uuid()
     }

@@ -10,7 +10,10 @@
 //! the connection semaphore until it closes; when none is left an idle connection of another
 //! endpoint is closed to make room); an idle connection is reused only while younger than
 //! `idle_timeout` (uvicorn closes idle connections after 5 s; ours expire first); the endpoint
-//! table holds only addresses with a connection in use or idle.
+//! table holds only addresses with a connection in use or idle; an open connection holds a
+//! uuid no other open connection to its endpoint holds, from the endpoint's few (at most
+//! `per_endpoint`, the dendrite's own first), so an axon's nonce table gains a key per
+//! concurrent connection, not one per connection ever opened.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,16 +31,18 @@ use crate::neutral::connector::{connect_limited, WireBytes};
 use crate::neutral::phases::{ConnectLog, Probe};
 use crate::neutral::transport::{AnswerBody, Exchange};
 
-/// One open connection: its request sender and its uuid. Carries one [`Exchange`] at a time.
+/// One open connection: its request sender and the uuid it holds. Carries one [`Exchange`] at
+/// a time.
 ///
-/// Every connection signs with a uuid of its own: a 10.x axon keeps the last nonce per
-/// `{hotkey}:{uuid}` and refuses one not above it, so requests on several connections to one
-/// axon, with one uuid, could arrive out of nonce order and be refused; on one HTTP/1.1
-/// connection they cannot.
+/// While open, a connection holds a uuid no other connection holds: a 10.x axon keeps the last
+/// nonce per `{hotkey}:{uuid}` and refuses one not above it, so requests on several connections
+/// to one axon, with one uuid, could arrive out of nonce order and be refused; on one HTTP/1.1
+/// connection they cannot. The uuids are the endpoint's few ([`UuidLanes`]), given back when
+/// the connection closes, so an axon sees the same ones however often connections come and go.
 #[derive(Debug)]
 pub(crate) struct Connection {
     pub sender: SendRequest<Full<Bytes>>,
-    pub uuid: Arc<str>,
+    pub uuid: UuidLease,
     /// The bytes through this connection's socket: as it carries one exchange at a time, the
     /// difference across an exchange is that exchange's own bytes on the wire.
     pub bytes: Arc<WireBytes>,
@@ -168,6 +173,70 @@ impl AnswerBody for Http1Body {
     }
 }
 
+/// The uuids one endpoint's connections sign with: the dendrite's own first, then one more for
+/// each connection open at once beyond the first (at most `per_endpoint`), each held by one
+/// open connection at a time and given back when it closes. A validator calling an axon one
+/// request at a time names only the dendrite's uuid, as 10.5.0's dendrite does; concurrency
+/// adds a few, the same ones every time.
+#[derive(Debug)]
+pub(crate) struct UuidLanes {
+    free: Mutex<std::collections::VecDeque<Arc<str>>>,
+    own: Arc<str>,
+}
+
+impl UuidLanes {
+    fn new(own: Arc<str>) -> Arc<Self> {
+        Arc::new(UuidLanes {
+            free: Mutex::new(std::collections::VecDeque::from([own.clone()])),
+            own,
+        })
+    }
+
+    /// A uuid no open connection holds: the dendrite's own when it is free, else another of
+    /// the endpoint's, else a new one.
+    fn lease(self: &Arc<Self>) -> UuidLease {
+        let free = self
+            .free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        UuidLease {
+            uuid: free.unwrap_or_else(|| uuid::Uuid::new_v4().to_string().into()),
+            lanes: self.clone(),
+        }
+    }
+}
+
+/// A uuid held by one open connection, given back to its endpoint's lanes when dropped.
+#[derive(Debug)]
+pub(crate) struct UuidLease {
+    uuid: Arc<str>,
+    lanes: Arc<UuidLanes>,
+}
+
+impl std::ops::Deref for UuidLease {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.uuid
+    }
+}
+
+impl Drop for UuidLease {
+    fn drop(&mut self) {
+        let mut free = self.lanes.free.lock().unwrap_or_else(|e| e.into_inner());
+        if self.uuid == self.lanes.own {
+            free.push_front(self.uuid.clone());
+        } else {
+            free.push_back(self.uuid.clone());
+        }
+    }
+}
+
+/// Endpoints whose uuids are remembered at most (the least recently used forgotten first: its
+/// next connections start again from the dendrite's own uuid).
+const UUID_ENDPOINTS: usize = 65_536;
+
 /// Why no connection was had.
 #[derive(Debug)]
 pub(crate) enum CheckoutError {
@@ -198,6 +267,10 @@ pub(crate) struct Http1Pool {
     hosts: Mutex<HashMap<SocketAddr, Host>>,
     connections: Arc<Semaphore>,
     settings: Http1Settings,
+    /// The dendrite's own uuid, every endpoint's first.
+    own_uuid: Arc<str>,
+    /// Each endpoint's uuids (bounded).
+    uuids: Mutex<lru::LruCache<SocketAddr, Arc<UuidLanes>>>,
 }
 
 #[derive(Debug)]
@@ -220,12 +293,24 @@ pub(crate) struct Checkout {
 }
 
 impl Http1Pool {
-    pub(crate) fn new(settings: Http1Settings) -> Self {
+    /// A pool whose connections sign with `own_uuid` first (the dendrite's).
+    pub(crate) fn new(settings: Http1Settings, own_uuid: &str) -> Self {
+        let endpoints =
+            std::num::NonZeroUsize::new(UUID_ENDPOINTS).unwrap_or(std::num::NonZeroUsize::MIN);
         Http1Pool {
             hosts: Mutex::default(),
             connections: Arc::new(Semaphore::new(settings.max_connections.max(1))),
             settings,
+            own_uuid: own_uuid.into(),
+            uuids: Mutex::new(lru::LruCache::new(endpoints)),
         }
+    }
+
+    /// A uuid for a new connection to `addr` ([`UuidLanes::lease`]).
+    fn lease_uuid(&self, addr: SocketAddr) -> UuidLease {
+        let mut uuids = self.uuids.lock().unwrap_or_else(|e| e.into_inner());
+        let lanes = uuids.get_or_insert(addr, || UuidLanes::new(self.own_uuid.clone()));
+        lanes.lease()
     }
 
     /// TCP connections open now.
@@ -350,7 +435,7 @@ impl Http1Pool {
         });
         Ok(Connection {
             sender,
-            uuid: uuid::Uuid::new_v4().to_string().into(),
+            uuid: self.lease_uuid(addr),
             bytes,
         })
     }

@@ -186,6 +186,51 @@ async fn an_axon_named_by_host_name_is_resolved_and_called() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_axon_sees_the_dendrite_s_uuid_and_a_few_more_however_often_connections_close() {
+    let axon = axon(HttpAxonConfig::default()).await;
+    // Idle connections expire after 50 ms: every call below opens a new one.
+    let client = Client::new(
+        Keypair::from_uri("//Alice").unwrap(),
+        ClientConfig {
+            http: HttpConfig {
+                idle_timeout: Duration::from_millis(50),
+                ..HttpConfig::default()
+            },
+            ..ClientConfig::default()
+        },
+    );
+    let target = [axon.target()];
+    let dummy = synapse("Dummy", r#"{"dummy_input": 2, "dummy_output": null}"#, 12.0);
+    for _ in 0..6 {
+        let answer = client.call_synapse(&target, &dummy).await.remove(0);
+        assert_eq!(answer.status_code(), 200, "{answer:?}");
+        assert_eq!(
+            answer.answer.dendrite.uuid.as_deref(),
+            Some(client.http_uuid())
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+    }
+    assert_eq!(
+        axon.nonce_keys(),
+        1,
+        "one call at a time: the dendrite's uuid only"
+    );
+    // Concurrent calls to the axon: never refused for nonce order, and at most one uuid per
+    // connection open at once (8 per endpoint by default), whatever the number of calls.
+    let many = vec![axon.target(); 24];
+    for _ in 0..3 {
+        let answers = client.call_synapse(&many, &dummy).await;
+        assert!(
+            answers.iter().all(|a| a.status_code() == 200),
+            "{answers:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+    }
+    let keys = axon.nonce_keys();
+    assert!((2..=8).contains(&keys), "{keys} uuids");
+}
+
 #[tokio::test]
 async fn the_axon_refuses_as_10_5_0_does() {
     let alice = Keypair::from_uri("//Alice").unwrap();

@@ -14,9 +14,12 @@ the deadline. Awaiting a call never blocks the running loop (the Rust task hands
 the loop with ``call_soon_threadsafe``); cancelling the awaiting task cancels the call's requests.
 Importing this module needs no torch.
 
-Where this differs from 10.5.0, on purpose: each HTTP/1.1 connection signs with a uuid of its
-own, so concurrent calls to one axon are never refused for nonce order (10.5.0's single uuid
-gets ``401 Nonce is too old`` there); ``synapse_history`` keeps the last ``history`` calls as
+Where this differs from 10.5.0, on purpose: a call to an axon names the dendrite's ``uuid``
+unless another request to that axon is in flight; each connection open at once to one axon
+holds a uuid of its own (a few per axon, the same ones every time), so concurrent calls to one
+axon are never refused for nonce order (10.5.0's single uuid gets ``401 Nonce is too old``
+there) and an axon's nonce table gains one key per concurrent connection, never one per
+connection ever opened; ``synapse_history`` keeps the last ``history`` calls as
 10.5.0 keeps each (a bare ``Synapse`` with the terminal infos; 10.5.0 keeps every one
 forever); the external IP is never looked up (``external_ip`` says what to report); a
 streamed answer's ``response`` stand-in carries the answer's ``bt_header_*`` as its headers,
