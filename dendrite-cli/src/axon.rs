@@ -48,6 +48,19 @@ pub struct AxonArgs {
     /// (http) Also require btauth/1 (bittensor 11's `http_auth`) on every request.
     #[arg(long)]
     btauth: bool,
+    /// (http) Seconds a connection may wait for a request's whole head (trickled heads and idle
+    /// keep-alive connections are closed past it).
+    #[arg(long, default_value_t = dendrite_axon::http::DEFAULT_HEADER_TIMEOUT.as_secs_f64())]
+    header_timeout: f64,
+    /// (http) Seconds a request's body may take once its head came (408 past it).
+    #[arg(long, default_value_t = dendrite_axon::http::DEFAULT_BODY_TIMEOUT.as_secs_f64())]
+    body_timeout: f64,
+    /// (http) Connections open at once; more are closed as accepted.
+    #[arg(long, default_value_t = dendrite_axon::http::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// (http) Connections open at once from one IP address; more are closed as accepted.
+    #[arg(long, default_value_t = dendrite_axon::http::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    max_connections_per_ip: usize,
 }
 
 /// The wires an axon can serve.
@@ -116,10 +129,18 @@ pub async fn run(args: AxonArgs) -> Result<(), CliError> {
 
 /// `--protocol http`: the 10.x axon.
 async fn run_http(key: &Keypair, args: &AxonArgs, limit: Duration) -> Result<(), CliError> {
+    let positive = |flag, value| {
+        dendrite::core::seconds(flag, value, dendrite::core::SecondsRange::Positive)
+            .map_err(CliError::input)
+    };
     let config = dendrite_axon::http::HttpAxonConfig {
         addr: SocketAddr::new(args.ip, args.port),
         blacklist: args.blacklist.clone(),
         btauth: args.btauth,
+        header_timeout: positive("--header-timeout", args.header_timeout)?,
+        body_timeout: positive("--body-timeout", args.body_timeout)?,
+        max_connections: args.max_connections.max(1),
+        max_connections_per_ip: args.max_connections_per_ip.max(1),
         ..Default::default()
     };
     let handle = dendrite_axon::http::serve_http(key, config)
