@@ -1,4 +1,6 @@
-//! The `dendrite` command line: `demo` (the project's main job), `axon` and `query`.
+//! The `dendrite` command line: `demo` (the project's main job), `query` (10.x synapses, or the
+//! 3.x wire), `request` (signed REST requests of bittensor 11's subnets), `axon`, `bench`,
+//! `replay`.
 
 mod allocations;
 mod axon;
@@ -24,7 +26,8 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: allocations::Counting = allocations::Counting;
 
-/// A fast, bounded Bittensor 3.x dendrite.
+/// A fast, bounded Bittensor dendrite: 10.x synapses, bittensor 11's signed requests, and the
+/// 3.x wire.
 #[derive(Parser)]
 #[command(name = "dendrite", version, about)]
 struct Cli {
@@ -34,14 +37,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start toy axons in-process, fan every synapse out to them and to one dead endpoint, send
-    /// a backward, and print a table and a latency summary. Needs no setup.
+    /// Start toy axons in-process (10.x and 3.x), fan every synapse out to them and to one dead
+    /// endpoint, send a backward, and print a table and a latency summary. Needs no setup.
     Demo(demo::DemoArgs),
-    /// Serve the toy model as a Bittensor 3.x axon, or the toy 10.x synapses (`--protocol
-    /// http`).
+    /// Serve toy axons: the 10.x synapses and signed REST routes (`--protocol http`), or the
+    /// 3.x gRPC toy model (the default).
     Axon(axon::AxonArgs),
-    /// Query real endpoints (3.x) or axons (`--protocol http`, 10.x) from a file and print what
-    /// each answered.
+    /// Send a synapse to every axon of a file and print what each answered: 10.x HTTP synapses
+    /// when the file holds 10.x AxonInfos (or `--synapse-name` is given), else the 3.x wire.
     Query(Box<query::QueryArgs>),
     /// One signed REST request (any method and path; btauth/1, Epistula v2 or unsigned) to
     /// every axon of a file, as bittensor 11's subnets send theirs; what each answered.

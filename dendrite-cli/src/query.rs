@@ -78,10 +78,12 @@ pub struct QueryArgs {
     metrics: crate::metrics::MetricsArgs,
     #[command(flatten)]
     policy: crate::policy::PolicyArgs,
-    /// Which wire: 3.x gRPC tensors, or 10.x HTTP synapses (`--synapse-name`,
-    /// `--synapse-json`; FILE is then a list of AxonInfo dicts).
-    #[arg(long, value_enum, default_value = "grpc")]
-    protocol: crate::axon::Protocol,
+    /// Which wire: 10.x HTTP synapses (`--synapse-name`, `--synapse-json`; FILE a list of
+    /// AxonInfo dicts) or 3.x gRPC tensors. Default: http when FILE's axons are 10.x `AxonInfo`s
+    /// (`"protocol": 4`, or a version from bittensor 6 on, e.g. 10005000) or a 10.x option is
+    /// given; else grpc.
+    #[arg(long, value_enum)]
+    protocol: Option<crate::axon::Protocol>,
     #[command(flatten)]
     http: crate::query_http::HttpArgs,
     /// Runtime worker threads (default: one below 64 endpoints, else one per core). One thread
@@ -91,10 +93,48 @@ pub struct QueryArgs {
     pub threads: Option<u16>,
 }
 
+/// The lowest `version` of a 10.x-era `AxonInfo` (bittensor 6.0.0 is 6000000; 3.x endpoints
+/// carry versions like 370).
+const FIRST_HTTP_VERSION: u64 = 6_000_000;
+
+/// Whether every axon of an endpoint file's JSON is a 10.x `AxonInfo` (`"protocol": 4`, or a
+/// version from [`FIRST_HTTP_VERSION`] on); an empty or unreadable file is not.
+fn holds_axon_infos(text: &str) -> bool {
+    use serde_json::Value;
+    let items = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items,
+        Ok(object @ Value::Object(_)) => vec![object],
+        _ => return false,
+    };
+    let axon_info = |item: &Value| {
+        item.get("protocol").and_then(Value::as_u64) == Some(4)
+            || item
+                .get("version")
+                .and_then(Value::as_u64)
+                .is_some_and(|v| v >= FIRST_HTTP_VERSION)
+    };
+    !items.is_empty() && items.iter().all(axon_info)
+}
+
 /// Below this many endpoints `query` runs on one worker thread by default.
 pub const ONE_THREAD_BELOW: usize = 64;
 
 impl QueryArgs {
+    /// The wire to query: `--protocol` as given; else http when a 10.x option is given or the
+    /// file's axons are 10.x `AxonInfo`s ([`holds_axon_infos`]); else grpc.
+    pub fn wire(&self) -> crate::axon::Protocol {
+        use crate::axon::Protocol;
+        if let Some(protocol) = self.protocol {
+            return protocol;
+        }
+        let file = std::fs::read_to_string(&self.endpoints).unwrap_or_default();
+        if self.http.given() || holds_axon_infos(&file) {
+            Protocol::Http
+        } else {
+            Protocol::Grpc
+        }
+    }
+
     /// The runtime's worker threads: `--threads`, else one for fewer than [`ONE_THREAD_BELOW`]
     /// endpoints and one per core from there (an unreadable file counts as small: the command
     /// itself reports it).
@@ -270,7 +310,7 @@ impl Printer {
 }
 
 pub async fn run(args: QueryArgs) -> Result<(), CliError> {
-    if args.protocol == crate::axon::Protocol::Http {
+    if args.wire() == crate::axon::Protocol::Http {
         return run_http(&args).await;
     }
     let text = std::fs::read_to_string(&args.endpoints)

@@ -54,6 +54,17 @@ pub struct HttpArgs {
     quiet: bool,
 }
 
+impl HttpArgs {
+    /// Whether an option only the 10.x wire has was given (the synapse's name, fields, required
+    /// or hash fields).
+    pub fn given(&self) -> bool {
+        self.synapse_name.is_some()
+            || self.synapse_json.is_some()
+            || self.required.is_some()
+            || self.hash_fields.is_some()
+    }
+}
+
 /// What the 10.x query takes from `dendrite query`'s common options.
 pub struct HttpQuery<'a> {
     /// The axon file.

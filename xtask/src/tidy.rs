@@ -11,6 +11,8 @@
 //!   layer's modules never name (the wire-neutral core no wire, each wire not the other, none
 //!   the facade); every source file of those modules is read, comments left out, and a path
 //!   it names against its row fails the test, naming the file and the line.
+//! - **The Python page**: docs/python.md is what `xtask/py/python_api.py` writes from the
+//!   Python sources (every public class and method, its signature and a line of purpose).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -380,6 +382,24 @@ mod tests {
                 "ARCHITECTURE.md: what {member} depends on"
             );
         }
+    }
+
+    /// docs/python.md is what `xtask/py/python_api.py` writes from the Python sources and
+    /// `_native.pyi`, every public method with a line of purpose: the page cannot drift.
+    #[test]
+    fn the_python_api_page_is_what_the_code_declares() {
+        let root = crate::util::root();
+        let output = std::process::Command::new("python3")
+            .arg(root.join("xtask/py/python_api.py"))
+            .arg("--check")
+            .arg(root.join("docs/python.md"))
+            .output()
+            .expect("python3");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     #[test]

@@ -673,6 +673,18 @@ fn query_against_dendrite_axon_on_the_http_wire() {
         stderr.contains("2 rounds × 1 axons: 2 calls (200×2)"),
         "{stderr}"
     );
+    // A 10.x user types no --protocol: the file's AxonInfos say which wire.
+    let output = dendrite()
+        .args(["query", "--json", "--endpoints"])
+        .arg(&info)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let line = json_lines(&stdout).remove(0);
+    assert_eq!(line["protocol"], "http", "{line}");
+    assert_eq!(line["synapse"], "Dummy", "{line}");
+    assert_eq!(line["status_code"], 200, "{line}");
     for line in &lines {
         // The same rows as the 3.x wire's, with the 10.x fields; the digest is of the answer's
         // JSON as printed.

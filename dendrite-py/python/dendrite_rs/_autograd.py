@@ -61,6 +61,7 @@ class DendriteFunction(torch.autograd.Function):
         requires_grad: bool,
         *inputs: torch.Tensor,
     ) -> Tuple[torch.Tensor, ...]:
+        """The forward call: every synapse to every endpoint; outputs, codes and times."""
         arrays = input_arrays(inputs)
         results = dendrite._client.forward(endpoints, synapses, arrays, timeout)
         dendrite._last_phases = (results.phases, results.reused_connection)
@@ -80,6 +81,7 @@ class DendriteFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, _code_grads: Any, _time_grads: Any, *output_grads: torch.Tensor) -> Tuple[None, ...]:  # type: ignore[override]
+        """Sends the outputs' gradients to the endpoints that answered; the inputs take none."""
         if ctx.does_requires_grad:
             send_gradients(ctx, output_grads)
         # The inputs are token ids: they take no gradient.

@@ -15,6 +15,8 @@ ERROR_MAPPING: List[Tuple[str, Optional[int], str]]
 UNMAPPED_ERROR: Tuple[int, str]
 
 class Endpoint:
+    """A 3.x endpoint (``bittensor.endpoint``): hotkey, address, version, uid, modality."""
+
     def __init__(
         self,
         version: int,
@@ -26,48 +28,72 @@ class Endpoint:
         protocol: int = 0,
         coldkey: Optional[str] = None,
         modality: int = 0,
-    ) -> None: ...
+    ) -> None:
+        """An endpoint of these fields (``ValueError`` on a bad one)."""
     @staticmethod
-    def from_tensor(array: npt.NDArray[Any]) -> Endpoint: ...
+    def from_tensor(array: npt.NDArray[Any]) -> Endpoint:
+        """The endpoint a 3.x endpoint tensor (``to_numpy``'s layout) describes."""
     @staticmethod
-    def dummy() -> Endpoint: ...
-    def to_numpy(self) -> npt.NDArray[np.int64]: ...
-    def dumps(self) -> str: ...
-    def ip_str(self) -> str: ...
+    def dummy() -> Endpoint:
+        """The reference's dummy endpoint (answered ``BadEndpoint``, no traffic)."""
+    def to_numpy(self) -> npt.NDArray[np.int64]:
+        """The endpoint as 3.7.0's int64 tensor layout."""
+    def dumps(self) -> str:
+        """The JSON the reference's ``dumps()`` writes."""
+    def ip_str(self) -> str:
+        """``ip:port`` (``[ip]:port`` for IPv6)."""
     @property
-    def version(self) -> int: ...
+    def version(self) -> int:
+        """The endpoint's version."""
     @property
-    def uid(self) -> int: ...
+    def uid(self) -> int:
+        """The endpoint's uid."""
     @property
-    def hotkey(self) -> str: ...
+    def hotkey(self) -> str:
+        """The endpoint's SS58 hotkey."""
     @property
-    def ip(self) -> str: ...
+    def ip(self) -> str:
+        """The endpoint's IP address."""
     @property
-    def ip_type(self) -> int: ...
+    def ip_type(self) -> int:
+        """4 or 6."""
     @property
-    def port(self) -> int: ...
+    def port(self) -> int:
+        """The endpoint's port."""
     @property
-    def protocol(self) -> int: ...
+    def protocol(self) -> int:
+        """The endpoint's protocol number."""
     @property
-    def coldkey(self) -> str: ...
+    def coldkey(self) -> str:
+        """The endpoint's SS58 coldkey."""
     @property
-    def modality(self) -> int: ...
+    def modality(self) -> int:
+        """The endpoint's modality (0: text)."""
     @property
-    def is_serving(self) -> bool: ...
+    def is_serving(self) -> bool:
+        """Whether the endpoint has an address (not ``0.0.0.0``)."""
 
 class Synapse:
+    """A 3.x synapse (``TextLastHiddenState``, ``TextCausalLM``, ...): its type and parameters."""
+
     @staticmethod
-    def from_wire(synapse_type: int, synapse_data: bytes) -> Synapse: ...
+    def from_wire(synapse_type: int, synapse_data: bytes) -> Synapse:
+        """The synapse a 3.x request's ``synapse_type`` and ``synapse_data`` bytes describe."""
     @property
-    def synapse_type(self) -> int: ...
+    def synapse_type(self) -> int:
+        """The synapse's wire type number."""
     @property
-    def is_differentiable(self) -> bool: ...
+    def is_differentiable(self) -> bool:
+        """Whether a backward can follow it (the hidden state and causal LM synapses)."""
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The synapse's reference name."""
     @property
-    def synapse_data(self) -> bytes: ...
+    def synapse_data(self) -> bytes:
+        """The synapse's parameters as the wire carries them."""
     @property
-    def params(self) -> Dict[str, Any]: ...
+    def params(self) -> Dict[str, Any]:
+        """The synapse's parameters by name."""
     def __getattr__(self, name: str) -> Any: ...
 
 class TensorBuffer: ...
@@ -83,6 +109,8 @@ class CallResults:
     reused_connection: npt.NDArray[np.int8]
 
 class Client:
+    """The 3.x client on the Rust core: signed forward and backward calls to many endpoints under one deadline."""
+
     def __init__(
         self,
         *,
@@ -101,18 +129,22 @@ class Client:
         backoff: Optional[float] = None,
         retries: Optional[int] = None,
         reject_non_finite: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """A client signing with one key (``uri``, ``keyfile`` or the key's bytes), with these policies."""
     @property
-    def hotkey(self) -> str: ...
+    def hotkey(self) -> str:
+        """The SS58 hotkey requests are signed with."""
     @property
-    def timeout(self) -> float: ...
+    def timeout(self) -> float:
+        """The default timeout of a call, seconds."""
     def forward(
         self,
         endpoints: Sequence[Endpoint],
         synapses: Sequence[Synapse],
         inputs: Sequence[npt.NDArray[Any]],
         timeout: Optional[float] = None,
-    ) -> CallResults: ...
+    ) -> CallResults:
+        """One forward call of every synapse to every endpoint; the GIL is released while waiting."""
     def backward(
         self,
         endpoints: Sequence[Endpoint],
@@ -121,11 +153,16 @@ class Client:
         grads: Sequence[Sequence[npt.NDArray[Any]]],
         timeout: Optional[float] = None,
         wait_for_answers: bool = False,
-    ) -> Any: ...
-    def serve_metrics(self, port: int = 0, ip: str = "127.0.0.1") -> int: ...
-    def metrics_text(self) -> str: ...
-    def endpoint_stats(self) -> List[Dict[str, Any]]: ...
-    def counters(self) -> Dict[str, int]: ...
+    ) -> Any:
+        """Sends each endpoint the gradients of its outputs (detached unless ``wait_for_answers``)."""
+    def serve_metrics(self, port: int = 0, ip: str = "127.0.0.1") -> int:
+        """Serves Prometheus ``/metrics`` on ``ip:port`` (0: any free port); returns the port."""
+    def metrics_text(self) -> str:
+        """The Prometheus text of the metrics."""
+    def endpoint_stats(self) -> List[Dict[str, Any]]:
+        """Per-endpoint statistics (requests, successes, failures, codes, latency, bytes), one dict per endpoint seen."""
+    def counters(self) -> Dict[str, int]:
+        """Counters of the RPC core: receptors, open connections, backwards dropped, retries, endpoints backed off."""
 
 #: A synapse as Python dumps it once per call: name, timeout, its own fields' JSON, the input
 #: headers, the body hash, the total size.
@@ -247,21 +284,24 @@ def TextLastHiddenState(  # noqa: N802 - the reference's name
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
-) -> Synapse: ...
+) -> Synapse:
+    """The 3.x hidden-state synapse (``bittensor.synapse.TextLastHiddenState``)."""
 def TextCausalLM(  # noqa: N802
     topk: int = 512,
     forward_request_serializer_type: int = 0,
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
-) -> Synapse: ...
+) -> Synapse:
+    """The 3.x causal LM synapse: top-k logits (``bittensor.synapse.TextCausalLM``)."""
 def TextCausalLMNext(  # noqa: N802
     topk: int = 4096,
     forward_request_serializer_type: int = 0,
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
-) -> Synapse: ...
+) -> Synapse:
+    """The 3.x next-token synapse (``bittensor.synapse.TextCausalLMNext``)."""
 def TextSeq2Seq(  # noqa: N802
     topk: int = 50,
     num_to_generate: int = 256,
@@ -280,12 +320,16 @@ def TextSeq2Seq(  # noqa: N802
     forward_response_serializer_type: int = 0,
     backward_request_serializer_type: int = 0,
     backward_response_serializer_type: int = 0,
-) -> Synapse: ...
+) -> Synapse:
+    """The 3.x generation synapse (``bittensor.synapse.TextSeq2Seq``)."""
 def endpoints_from_tensor(array: npt.NDArray[Any]) -> List[Endpoint]: ...
 def backward_plan(synapses: Sequence[Synapse], answered: List[List[bool]]) -> List[Tuple[int, List[int]]]: ...
-def tokenize(text: str) -> List[int]: ...
-def tokenize_batch(texts: List[str]) -> npt.NDArray[np.int64]: ...
-def detokenize(ids: List[int]) -> str: ...
+def tokenize(text: str) -> List[int]:
+    """GPT-2 token ids of ``text`` (the reference's tokenizer)."""
+def tokenize_batch(texts: List[str]) -> npt.NDArray[np.int64]:
+    """A ``[B, S]`` int64 batch of GPT-2 ids, padded and truncated as the reference's tokenizer does."""
+def detokenize(ids: List[int]) -> str:
+    """The text of GPT-2 token ids."""
 def body_hash(texts: List[str]) -> str: ...
 def input_header(field: str, empty_json: str) -> Tuple[str, str]: ...
 def terminal_headers(headers: List[Tuple[str, str]]) -> Tuple[Dict[str, Any], Dict[str, Any]]: ...

@@ -120,22 +120,27 @@ class Synapse(BaseModel):
 
     @property
     def is_success(self) -> bool:
+        """Whether the call was answered 200."""
         return self.dendrite is not None and self.dendrite.status_code == 200
 
     @property
     def is_failure(self) -> bool:
+        """Whether the call ended with any other status than 200."""
         return self.dendrite is not None and self.dendrite.status_code != 200
 
     @property
     def is_timeout(self) -> bool:
+        """Whether the call timed out (408)."""
         return self.dendrite is not None and self.dendrite.status_code == 408
 
     @property
     def is_blacklist(self) -> bool:
+        """Whether the axon refused the caller as blacklisted (403)."""
         return self.dendrite is not None and self.dendrite.status_code == 403
 
     @property
     def failed_verification(self) -> bool:
+        """Whether the axon refused the caller's signature or nonce (401)."""
         return self.dendrite is not None and self.dendrite.status_code == 401
 
     def get_required_fields(self) -> List[str]:
