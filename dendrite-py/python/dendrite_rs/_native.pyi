@@ -160,7 +160,7 @@ class Client:
     def metrics_text(self) -> str:
         """The Prometheus text of the metrics."""
     def endpoint_stats(self) -> List[Dict[str, Any]]:
-        """Per-endpoint statistics (requests, successes, failures, codes, latency, bytes), one dict per endpoint seen."""
+        """Per-endpoint statistics (requests, successes, failures, codes, latency, bytes), one dict each."""
     def counters(self) -> Dict[str, int]:
         """Counters of the RPC core: receptors, open connections, backwards dropped, retries, endpoints backed off."""
 
