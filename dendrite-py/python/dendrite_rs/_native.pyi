@@ -286,6 +286,7 @@ def TextLastHiddenState(  # noqa: N802 - the reference's name
     backward_response_serializer_type: int = 0,
 ) -> Synapse:
     """The 3.x hidden-state synapse (``bittensor.synapse.TextLastHiddenState``)."""
+
 def TextCausalLM(  # noqa: N802
     topk: int = 512,
     forward_request_serializer_type: int = 0,
@@ -294,6 +295,7 @@ def TextCausalLM(  # noqa: N802
     backward_response_serializer_type: int = 0,
 ) -> Synapse:
     """The 3.x causal LM synapse: top-k logits (``bittensor.synapse.TextCausalLM``)."""
+
 def TextCausalLMNext(  # noqa: N802
     topk: int = 4096,
     forward_request_serializer_type: int = 0,
@@ -302,6 +304,7 @@ def TextCausalLMNext(  # noqa: N802
     backward_response_serializer_type: int = 0,
 ) -> Synapse:
     """The 3.x next-token synapse (``bittensor.synapse.TextCausalLMNext``)."""
+
 def TextSeq2Seq(  # noqa: N802
     topk: int = 50,
     num_to_generate: int = 256,
@@ -322,14 +325,18 @@ def TextSeq2Seq(  # noqa: N802
     backward_response_serializer_type: int = 0,
 ) -> Synapse:
     """The 3.x generation synapse (``bittensor.synapse.TextSeq2Seq``)."""
+
 def endpoints_from_tensor(array: npt.NDArray[Any]) -> List[Endpoint]: ...
 def backward_plan(synapses: Sequence[Synapse], answered: List[List[bool]]) -> List[Tuple[int, List[int]]]: ...
 def tokenize(text: str) -> List[int]:
     """GPT-2 token ids of ``text`` (the reference's tokenizer)."""
+
 def tokenize_batch(texts: List[str]) -> npt.NDArray[np.int64]:
     """A ``[B, S]`` int64 batch of GPT-2 ids, padded and truncated as the reference's tokenizer does."""
+
 def detokenize(ids: List[int]) -> str:
     """The text of GPT-2 token ids."""
+
 def body_hash(texts: List[str]) -> str: ...
 def input_header(field: str, empty_json: str) -> Tuple[str, str]: ...
 def terminal_headers(headers: List[Tuple[str, str]]) -> Tuple[Dict[str, Any], Dict[str, Any]]: ...
