@@ -130,7 +130,7 @@ pub struct DendriteMetrics {
     phases: Option<PhaseSeries>,
     /// Per-endpoint statistics; its lock is also the one a call is counted under and a
     /// [`render`](Self::render) gathers under, so scrapes see calls whole.
-    stats: Mutex<LruCache<(Option<u64>, String), EndpointStats>>,
+    stats: Mutex<LruCache<(&'static str, Option<u64>, String), EndpointStats>>,
 }
 
 impl std::fmt::Debug for DendriteMetrics {
@@ -278,7 +278,8 @@ impl DendriteMetrics {
 
     fn lock_stats(
         &self,
-    ) -> std::sync::MutexGuard<'_, LruCache<(Option<u64>, String), EndpointStats>> {
+    ) -> std::sync::MutexGuard<'_, LruCache<(&'static str, Option<u64>, String), EndpointStats>>
+    {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -378,8 +379,10 @@ impl CallObserver for DendriteMetrics {
         self.count_request(report);
         report.for_each_endpoint(|endpoint| {
             self.count_endpoint(report.kind, endpoint);
-            let key = (endpoint.uid(), endpoint.hotkey().to_owned());
+            let wire = report.kind.wire();
+            let key = (wire, endpoint.uid(), endpoint.hotkey().to_owned());
             let entry = stats.get_or_insert_mut(key, || EndpointStats {
+                wire,
                 uid: endpoint.uid(),
                 hotkey: endpoint.hotkey().to_owned(),
                 ..EndpointStats::default()

@@ -11,6 +11,9 @@ const EWMA_ALPHA: f64 = 0.1;
 /// What one endpoint did across calls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct EndpointStats {
+    /// Which wire its calls went on: `grpc` (3.x) or `http` (10.x synapses, signed requests);
+    /// an endpoint reached on both has a row for each.
+    pub wire: &'static str,
     /// The endpoint's uid, where its caller gave one (3.x endpoints always; 10.x axons when
     /// named by uid).
     pub uid: Option<u64>,
@@ -64,13 +67,22 @@ impl EndpointStats {
 /// A plain-text table of `stats`, one row per endpoint.
 pub fn table(stats: &[EndpointStats]) -> String {
     let mut out = format!(
-        "{:>6}  {:<10}  {:>8}  {:>8}  {:>8}  {:>11}  {:>12}  {:>12}  codes\n",
-        "uid", "hotkey", "requests", "success", "failure", "latency ms", "bytes out", "bytes in"
+        "{:<4}  {:>6}  {:<10}  {:>8}  {:>8}  {:>8}  {:>11}  {:>12}  {:>12}  codes\n",
+        "wire",
+        "uid",
+        "hotkey",
+        "requests",
+        "success",
+        "failure",
+        "latency ms",
+        "bytes out",
+        "bytes in"
     );
     for s in stats {
         let codes: Vec<String> = s.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
         out.push_str(&format!(
-            "{:>6}  {:<10}  {:>8}  {:>8}  {:>8}  {:>11.3}  {:>12}  {:>12}  {}\n",
+            "{:<4}  {:>6}  {:<10}  {:>8}  {:>8}  {:>8}  {:>11.3}  {:>12}  {:>12}  {}\n",
+            s.wire,
             s.uid.map_or_else(|| "-".to_owned(), |uid| uid.to_string()),
             s.hotkey.chars().take(10).collect::<String>(),
             s.requests,

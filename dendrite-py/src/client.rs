@@ -422,6 +422,7 @@ impl Client {
             .into_iter()
             .map(|s| {
                 let d = PyDict::new(py);
+                d.set_item("wire", s.wire)?;
                 d.set_item("uid", s.uid)?;
                 d.set_item("hotkey", s.hotkey)?;
                 d.set_item("requests", s.requests)?;

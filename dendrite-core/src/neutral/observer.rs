@@ -48,6 +48,15 @@ impl CallKind {
         }
     }
 
+    /// The wire of a call of this kind, as statistics name it: `grpc` (3.x forward and
+    /// backward) or `http` (10.x synapses and signed REST requests).
+    pub fn wire(self) -> &'static str {
+        match self {
+            CallKind::Forward | CallKind::Backward => "grpc",
+            CallKind::Synapse | CallKind::Request => "http",
+        }
+    }
+
     /// Whether the call brings answers back (every kind but a Backward): the reference's
     /// request, response and success counters count these.
     pub fn answers(self) -> bool {

@@ -99,17 +99,54 @@ async fn axons_are_labelled_by_uid_or_hotkey_never_by_position() {
         "10.x calls are kind synapse"
     );
     // One statistics row per axon, by its identity.
-    let mut rows: Vec<(Option<u64>, String, u64)> = metrics
+    // The same uid and hotkey reached on the 3.x wire (nothing listens there): a row of its
+    // own, marked grpc, never merged with the 10.x axon's.
+    let endpoint = dendrite_wire::Endpoint::new(
+        370,
+        7,
+        axon.hotkey().to_owned(),
+        "127.0.0.1",
+        4,
+        refused.port,
+        axon.hotkey().to_owned(),
+    )
+    .unwrap();
+    let synapses: Vec<dendrite_wire::Synapse> =
+        vec![dendrite_wire::synapse::TextLastHiddenState::default().into()];
+    let input = dendrite_wire::Tensor::from_vec(vec![1i64, 2], [1, 2]).unwrap();
+    client
+        .forward(
+            &[endpoint],
+            &synapses,
+            &[input],
+            std::time::Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    let table = metrics.stats_table();
+    assert!(table.starts_with("wire"), "{table}");
+    let sevens: Vec<&str> = table
+        .lines()
+        .filter(|line| line.split_whitespace().nth(1) == Some("7"))
+        .map(|line| line.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(sevens.len(), 2, "{table}");
+    assert!(
+        sevens.contains(&"grpc") && sevens.contains(&"http"),
+        "{table}"
+    );
+    let mut rows: Vec<(&str, Option<u64>, String, u64)> = metrics
         .stats()
         .into_iter()
-        .map(|s| (s.uid, s.hotkey, s.requests))
+        .map(|s| (s.wire, s.uid, s.hotkey, s.requests))
         .collect();
     rows.sort();
     assert_eq!(
         rows,
         [
-            (None, charlie.ss58_address().to_owned(), 2),
-            (Some(7), axon.hotkey().to_owned(), 2),
+            ("grpc", Some(7), axon.hotkey().to_owned(), 1),
+            ("http", None, charlie.ss58_address().to_owned(), 2),
+            ("http", Some(7), axon.hotkey().to_owned(), 2),
         ]
     );
     axon.shutdown().await;
