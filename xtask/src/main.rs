@@ -21,6 +21,7 @@ mod interop;
 mod python;
 mod relay;
 mod release;
+mod release_wheel;
 mod rpath;
 mod setup;
 #[cfg(test)]

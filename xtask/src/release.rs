@@ -14,9 +14,12 @@
 //! 4. The documentation as docs.rs builds it: `DOCS_RS` set, no libtorch (`tch/doc-only`), every
 //!    warning an error; the binary-only CLI has none.
 //! 5. The release `dendrite` binary (its `--version` must print the version) and the
-//!    `dendrite-rs` wheel.
-//! 6. `target/artifacts/`: the binary tarball, the wheel, the `.crate` files and `SHA256SUMS`; then
-//!    the `cargo publish` commands in order, printed, not run.
+//!    `dendrite-rs` wheel (manylinux2014, built with zig) and sdist, `twine check`ed, the wheel
+//!    installed into a fresh venv with no Rust toolchain on `PATH` and making one 10.x call to
+//!    the release binary's axon ([`crate::release_wheel`]).
+//! 6. `target/artifacts/`: the binary tarball, the wheel, the sdist, the `.crate` files and
+//!    `SHA256SUMS`; then the `cargo publish` and `twine upload` commands in order, printed, not
+//!    run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,13 +89,14 @@ pub fn run(options: Options) -> Result<()> {
     docs_as_docs_rs_builds_them(&publishable)?;
 
     let binary = release_binary(&version)?;
-    let (_, wheel) = crate::python::ready_python()?;
+    let python = crate::release_wheel::build()?;
+    crate::release_wheel::smoke(&python.wheel, &binary)?;
     let dist = write_dist(
         &version,
         &publishable,
         &verify_dir.join("package"),
         &binary,
-        &wheel,
+        &[&python.wheel, &python.sdist],
     )?;
 
     println!(
@@ -109,8 +113,9 @@ pub fn run(options: Options) -> Result<()> {
         println!("  cargo publish --locked --package {name}");
     }
     println!(
-        "  python -m twine upload {}",
-        dist.join(file_name(&wheel)?).display()
+        "  python -m twine upload {} {}",
+        dist.join(file_name(&python.wheel)?).display(),
+        dist.join(file_name(&python.sdist)?).display()
     );
     println!("  git tag v{version} && git push origin v{version}");
     Ok(())
@@ -326,14 +331,14 @@ fn file_name(path: &Path) -> Result<String> {
         .into_owned())
 }
 
-/// Fills `target/artifacts/` (emptied first) from the binary, the wheel and the `.crate` files in
-/// `packaged`, and writes its `SHA256SUMS`.
+/// Fills `target/artifacts/` (emptied first) from the binary, the Python distributions and the
+/// `.crate` files in `packaged`, and writes its `SHA256SUMS`.
 fn write_dist(
     version: &str,
     crates: &[String],
     packaged: &Path,
     binary: &Path,
-    wheel: &Path,
+    python: &[&Path],
 ) -> Result<PathBuf> {
     let dist = util::root().join("target/artifacts");
     if dist.exists() {
@@ -354,7 +359,9 @@ fn write_dist(
             .current_dir(&dist),
     )?;
     std::fs::remove_dir_all(&stage)?;
-    std::fs::copy(wheel, dist.join(file_name(wheel)?))?;
+    for file in python {
+        std::fs::copy(file, dist.join(file_name(file)?))?;
+    }
     for name in crates {
         let file = format!("{name}-{version}.crate");
         let packaged = packaged.join(&file);
