@@ -52,3 +52,10 @@ pub use error::DendriteError;
 pub use tch;
 #[cfg(feature = "torch")]
 pub use torch::{torch_inputs, TorchDendrite, TorchError, TorchResponse};
+
+/// The README's Rust examples, compiled by `cargo test --doc` (not run: they need live axons),
+/// so they cannot drift from the API; the README marks each code block as run or not, and why
+/// (a tidy test checks the marks).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

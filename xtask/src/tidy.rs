@@ -11,6 +11,8 @@
 //!   layer's modules never name (the wire-neutral core no wire, each wire not the other, none
 //!   the facade); every source file of those modules is read, comments left out, and a path
 //!   it names against its row fails the test, naming the file and the line.
+//! - **The README's examples**: every code block after the two commands is marked as run (by
+//!   what) or not (why), and its Rust blocks are the facade's doctests.
 //! - **The Python page**: docs/python.md is what `xtask/py/python_api.py` writes from the
 //!   Python sources (every public class and method, its signature and a line of purpose).
 
@@ -382,6 +384,49 @@ mod tests {
                 "ARCHITECTURE.md: what {member} depends on"
             );
         }
+    }
+
+    /// Every code block of the README after the first (the two commands CI runs in a clean
+    /// shell) says on the line before it whether something runs it and what, or why not
+    /// (`<!-- run: ... -->`, `<!-- not run: ... -->`); the Rust ones are compiled as the
+    /// facade's doctests, so that mark must be there too.
+    #[test]
+    fn every_readme_code_block_says_what_runs_it_or_why_nothing_does() {
+        let root = crate::util::root();
+        let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+        let lines: Vec<&str> = readme.lines().collect();
+        let mut inside = false;
+        let mut openings = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("```") {
+                if !inside {
+                    openings.push(i);
+                }
+                inside = !inside;
+            }
+        }
+        assert!(!inside, "an unclosed code block");
+        assert!(openings.len() > 1, "the README has no examples?");
+        let mut unmarked = Vec::new();
+        for &i in &openings[1..] {
+            let mark = lines[..i].iter().rev().find(|l| !l.trim().is_empty());
+            let marked = mark.is_some_and(|m| {
+                (m.starts_with("<!-- run: ") || m.starts_with("<!-- not run: "))
+                    && m.ends_with("-->")
+            });
+            if !marked {
+                unmarked.push(format!("line {}: {}", i + 1, lines[i]));
+            }
+        }
+        assert!(
+            unmarked.is_empty(),
+            "blocks without a run mark: {unmarked:#?}"
+        );
+        let facade = std::fs::read_to_string(root.join("dendrite/src/lib.rs")).expect("lib.rs");
+        assert!(
+            facade.contains("#[doc = include_str!(\"../../README.md\")]"),
+            "the README's Rust blocks are no longer compiled as doctests"
+        );
     }
 
     /// docs/python.md is what `xtask/py/python_api.py` writes from the Python sources and

@@ -36,6 +36,9 @@ class Compat:
     uuid: str
     external_ip: str
     _session: Any
+    #: The uuid of requests prepared here and sent by other means: the dendrite's own, but not
+    #: the one its calls name (:attr:`uuid`), so the two never race for nonce order at an axon.
+    _prepared_uuid: str
 
     @property
     async def session(self) -> Any:
@@ -53,8 +56,9 @@ class Compat:
     def preprocess_synapse_for_request(self, target_axon_info: Any, synapse: Any, timeout: float = 12.0) -> Any:
         """10.5.0's: ``synapse`` made ready to send by other means (its ``to_headers()`` and JSON
         body, ``POST``ed to :meth:`_get_endpoint_url`): its timeout, its ``dendrite`` terminal
-        info (external IP, version, a fresh nonce, :attr:`uuid`, hotkey), its ``axon`` one and the
-        signature over ``{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}``. Nonces are
+        info (external IP, version, a fresh nonce, a uuid of this dendrite's kept for such requests,
+        hotkey), its ``axon`` one and the signature over
+        ``{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}``. Nonces are
         ``time.time_ns()``, kept strictly rising across calls (so two made in one nanosecond tick
         are not refused as replays). Returns ``synapse``, changed in place."""
         terminal = terminal_class(synapse)
@@ -65,11 +69,12 @@ class Compat:
             ip=self.external_ip,
             version=_native.VERSION_AS_INT,
             nonce=nonce,
-            uuid=self.uuid,
+            uuid=self._prepared_uuid,
             hotkey=self._native.hotkey,
         )
         synapse.axon = terminal(ip=ip, port=port, hotkey=hotkey)
-        synapse.dendrite.signature = self._native.sign_synapse(nonce, hotkey, self.uuid, synapse.body_hash)
+        signature = self._native.sign_synapse(nonce, hotkey, self._prepared_uuid, synapse.body_hash)
+        synapse.dendrite.signature = signature
         return synapse
 
     def _get_endpoint_url(self, target_axon: Any, request_name: str) -> str:

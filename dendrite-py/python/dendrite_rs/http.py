@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import uuid as uuid_module
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -178,6 +179,7 @@ class Dendrite(Compat):
             getattr(wallet, "hotkey", wallet) if not isinstance(wallet, str) else NativeKeypair(self._native)
         )
         self.uuid: str = self._native.uuid
+        self._prepared_uuid = str(uuid_module.uuid4())
         self.external_ip = external_ip
         self.synapse_history: Deque[Any] = collections.deque(maxlen=max(history, 0))
         self._session: Any = None
