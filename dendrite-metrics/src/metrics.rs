@@ -117,6 +117,9 @@ struct PerUid {
     seen: Mutex<HashSet<String>>,
 }
 
+/// A statistics row's identity: the wire, the uid its caller gave (if any), the hotkey.
+type StatsKey = (&'static str, Option<u64>, String);
+
 /// The dendrite's Prometheus registry and statistics; a [`CallObserver`].
 pub struct DendriteMetrics {
     config: MetricsConfig,
@@ -130,7 +133,7 @@ pub struct DendriteMetrics {
     phases: Option<PhaseSeries>,
     /// Per-endpoint statistics; its lock is also the one a call is counted under and a
     /// [`render`](Self::render) gathers under, so scrapes see calls whole.
-    stats: Mutex<LruCache<(&'static str, Option<u64>, String), EndpointStats>>,
+    stats: Mutex<LruCache<StatsKey, EndpointStats>>,
 }
 
 impl std::fmt::Debug for DendriteMetrics {
@@ -276,10 +279,7 @@ impl DendriteMetrics {
         serde_json::to_string(&self.stats()).unwrap_or_else(|_| "[]".into())
     }
 
-    fn lock_stats(
-        &self,
-    ) -> std::sync::MutexGuard<'_, LruCache<(&'static str, Option<u64>, String), EndpointStats>>
-    {
+    fn lock_stats(&self) -> std::sync::MutexGuard<'_, LruCache<StatsKey, EndpointStats>> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -293,7 +293,10 @@ async fn an_answer_head_over_the_header_bounds_is_the_client_s_error() {
         ..RestRequest::new(Method::GET, "/")
     };
     let strict = bounded_client(dendrite_core::HttpConfig::default());
-    let answer = strict.request(&[target.clone()], &request).await.remove(0);
+    let answer = strict
+        .request(std::slice::from_ref(&target), &request)
+        .await
+        .remove(0);
     assert_eq!(answer.outcome(), Outcome::LocalError, "{answer:?}");
     let lenient = bounded_client(dendrite_core::HttpConfig {
         max_answer_headers: 200,
