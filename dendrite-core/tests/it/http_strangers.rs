@@ -53,6 +53,21 @@ fn head<K: AsRef<str>>(path: &str, headers: &[(K, String)], length: usize) -> St
     head + &format!("content-type: application/json\r\ncontent-length: {length}\r\n\r\n")
 }
 
+/// Epistula headers of `body` signed by `key` for `receiver` at `timestamp_ms`, with a fresh
+/// uuid.
+fn epistula_headers(
+    key: &Keypair,
+    body: &[u8],
+    timestamp_ms: u64,
+    receiver: &str,
+) -> Vec<(String, String)> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    epistula::sign(key, body, &uuid, timestamp_ms, Some(receiver))
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
 /// Whether the server closed `stream` within `wait` (end of stream or a reset), rather than
 /// leaving it open.
 async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
@@ -87,11 +102,8 @@ async fn requests_are_refused_from_their_headers_before_their_body_is_read() {
         "{body}"
     );
     // Epistula with a stale timestamp, announcing 50 MB: the miner's 400 at once.
-    let uuid = uuid::Uuid::new_v4().to_string();
     let stale_ms = (dendrite_keys::nonce::now_ns() / 1_000_000) - 60_000;
-    let signed = epistula::sign(&alice, b"{}", &uuid, stale_ms, Some(axon.hotkey()));
-    let headers: Vec<(String, String)> =
-        signed.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let headers = epistula_headers(&alice, b"{}", stale_ms, axon.hotkey());
     let (status, body) = head_only(addr, head("/score", &headers, 50_000_000)).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body, r#"{"detail":"Request is too stale"}"#);
@@ -146,11 +158,8 @@ async fn slow_clients_are_cut_and_the_caps_hold_while_a_good_client_is_served() 
     // A body that trickles: its head passes (Epistula's header checks), its body does not
     // come within the body deadline: 408.
     let body = vec![b'x'; 100];
-    let uuid = uuid::Uuid::new_v4().to_string();
     let now_ms = dendrite_keys::nonce::now_ns() / 1_000_000;
-    let signed = epistula::sign(&alice, &body, &uuid, now_ms, Some(axon.hotkey()));
-    let headers: Vec<(String, String)> =
-        signed.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let headers = epistula_headers(&alice, &body, now_ms, axon.hotkey());
     let mut slow = connect_from("127.0.0.3", addr).await;
     slow.write_all(head("/score", &headers, body.len()).as_bytes())
         .await
