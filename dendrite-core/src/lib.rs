@@ -35,7 +35,7 @@ pub use client::Client;
 pub use config::{
     BackoffConfig, ClientConfig, HttpConfig, Quorum, ReceptorConfig, RetryConfig, DEFAULT_TIMEOUT,
 };
-pub use dendrite_keys::{keys, nonce, signature, KeyError, Keypair};
+pub use dendrite_keys::{keys, nonce, signature, KeyError, Keypair, OutsideSigner};
 pub use dendrite_wire::Compression;
 pub use grpc::backward::BackwardDispatch;
 pub use grpc::backward_plan;

@@ -4,7 +4,8 @@
 //! The cryptography is schnorrkel's sr25519; `subxt-signer` parses secret URIs and BIP-39
 //! phrases, and `derivation.rs` turns them into schnorrkel keypairs as substrate does
 //! (checked against subxt-signer's own keypairs in its tests). Every key is a schnorrkel
-//! keypair, so a batch of signatures can be made together ([`Keypair::sign_many`]).
+//! keypair, so a batch of signatures can be made together ([`Keypair::sign_many`]), except a key
+//! whose secret a signer outside holds ([`Keypair::signed_outside`]), which signs through it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use subxt_signer::SecretUri;
 
 use crate::batch;
 use crate::derivation;
+use crate::outside::{self, OutsideSigner};
 
 /// The SS58 prefix of bittensor addresses.
 pub const SS58_PREFIX: u8 = 42;
@@ -29,9 +31,19 @@ pub use crate::error::KeyError;
 /// clone allocates nothing).
 #[derive(Clone)]
 pub struct Keypair {
-    pair: schnorrkel::Keypair,
+    secret: Secret,
     public: [u8; 32],
     ss58: std::sync::Arc<str>,
+}
+
+/// Where a key's secret is: here, or with a signer outside ([`OutsideSigner`]). Held inline:
+/// the held key is the common case, and a `Keypair` was this size before keys could be held
+/// outside (boxing it would allocate on every clone of the dendrite's key).
+#[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
+enum Secret {
+    Held(schnorrkel::Keypair),
+    Outside(std::sync::Arc<dyn OutsideSigner>),
 }
 
 impl fmt::Debug for Keypair {
@@ -46,7 +58,29 @@ impl Keypair {
     fn from_pair(pair: schnorrkel::Keypair) -> Self {
         let public = pair.public.to_bytes();
         let ss58 = ss58::encode(&public, SS58_PREFIX).into();
-        Keypair { pair, public, ss58 }
+        Keypair {
+            secret: Secret::Held(pair),
+            public,
+            ss58,
+        }
+    }
+
+    /// The key of `public`, whose secret `signer` holds and uses for every signature (made
+    /// one message at a time or a batch at once, in its own [`OutsideSigner::sign_all`]).
+    /// Nothing checks here that `signer` holds the secret of `public`: a receiver refuses
+    /// what it signs otherwise.
+    pub fn signed_outside(public: [u8; 32], signer: std::sync::Arc<dyn OutsideSigner>) -> Self {
+        let ss58 = ss58::encode(&public, SS58_PREFIX).into();
+        Keypair {
+            secret: Secret::Outside(signer),
+            public,
+            ss58,
+        }
+    }
+
+    /// Whether the secret is held outside ([`Keypair::signed_outside`]).
+    pub fn is_signed_outside(&self) -> bool {
+        matches!(self.secret, Secret::Outside(_))
     }
 
     /// A key from a 64-byte sr25519 secret key (scalar and nonce) and the public key it
@@ -209,15 +243,25 @@ impl Keypair {
 
     /// An sr25519 signature of `message` in the substrate signing context.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.pair.sign(batch::context().bytes(message)).to_bytes()
+        match &self.secret {
+            Secret::Held(pair) => pair.sign(batch::context().bytes(message)).to_bytes(),
+            Secret::Outside(signer) => outside::one_per_message(signer.sign_all(&[message]), 1)[0],
+        }
     }
 
     /// Signatures of every message, in order, each exactly what [`Keypair::sign`] makes, made
     /// together: their commitments are compressed in one batch (one field inversion shared by
     /// all), ~18% less CPU per signature from 8 messages on (`batch.rs`).
     pub fn sign_many(&self, messages: &[&[u8]]) -> Vec<[u8; 64]> {
-        let transcripts = messages.iter().map(|m| batch::context().bytes(m));
-        batch::sign_transcripts(&self.pair, transcripts)
+        match &self.secret {
+            Secret::Held(pair) => {
+                let transcripts = messages.iter().map(|m| batch::context().bytes(m));
+                batch::sign_transcripts(pair, transcripts)
+            }
+            Secret::Outside(signer) => {
+                outside::one_per_message(signer.sign_all(messages), messages.len())
+            }
+        }
     }
 }
 
@@ -566,5 +610,41 @@ mod tests {
             Keypair::from_seed_hex("zz"),
             Err(KeyError::Seed(_))
         ));
+    }
+
+    /// A signer outside that holds Alice's secret, or none (it cannot sign).
+    struct Outside(Option<Keypair>);
+
+    impl OutsideSigner for Outside {
+        fn sign_all(&self, messages: &[&[u8]]) -> Vec<[u8; 64]> {
+            match &self.0 {
+                Some(key) => messages.iter().map(|m| key.sign(m)).collect(),
+                None => Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn keys_signed_outside_sign_through_their_signer_and_a_failing_one_signs_nothing_valid() {
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let outside = Keypair::signed_outside(
+            alice.public_key(),
+            std::sync::Arc::new(Outside(Some(alice.clone()))),
+        );
+        assert!(outside.is_signed_outside() && !alice.is_signed_outside());
+        assert_eq!(outside.ss58_address(), alice.ss58_address());
+        let messages: [&[u8]; 3] = [b"one", b"two", b"three"];
+        let signatures = outside.sign_many(&messages);
+        assert_eq!(signatures.len(), 3);
+        for (message, signature) in messages.iter().zip(&signatures) {
+            assert!(verify(&alice.public_key(), message, signature));
+        }
+        assert!(verify(&alice.public_key(), b"one", &outside.sign(b"one")));
+        // A signer that answers nothing: one zero signature per message, none verifies.
+        let failing =
+            Keypair::signed_outside(alice.public_key(), std::sync::Arc::new(Outside(None)));
+        let signatures = failing.sign_many(&messages);
+        assert_eq!(signatures, vec![[0u8; 64]; 3]);
+        assert!(!verify(&alice.public_key(), b"one", &failing.sign(b"one")));
     }
 }

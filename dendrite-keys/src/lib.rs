@@ -1,7 +1,8 @@
 //! Who signs a 3.x request and how, for both sides of the wire, with no RPC or torch dependency.
 //!
 //! - [`Keypair`]: sr25519 keys from dev URIs, mnemonics, seeds and bittensor wallet files, with
-//!   their SS58 addresses; [`Keypair::sign_many`] signs a batch together.
+//!   their SS58 addresses; [`Keypair::sign_many`] signs a batch together; [`outside`]: keys
+//!   whose secret a signer outside holds (a Python keypair that hides it).
 //! - [`signature`]: the 3.x request signature (v2 and legacy): the signed text, the header, signing
 //!   (one at a time, or a batch together) and verifying.
 //! - [`nonce`]: request nonces, `time.time_ns()` kept strictly rising per signer.
@@ -32,8 +33,10 @@ mod derivation;
 mod error;
 pub mod keys;
 pub mod nonce;
+pub mod outside;
 mod scheme;
 pub mod signature;
 
 pub use keys::{KeyError, Keypair, SS58_PREFIX};
+pub use outside::OutsideSigner;
 pub use scheme::SigningScheme;

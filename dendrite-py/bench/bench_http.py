@@ -1,5 +1,6 @@
 """Rounds of one synapse from Python against an AxonInfo list: ``dendrite_rs.http.Dendrite``
-(``--client ours``) or bittensor 10.5.0's real ``Dendrite`` (``--client real``), in the 10.x
+(``--client ours``; ``--client ours-keypair``: signing through a ``bittensor_wallet.Keypair``,
+which keeps its secret) or bittensor 10.5.0's real ``Dendrite`` (``--client real``), in the 10.x
 peer's venv. One JSON line: rounds/s, client CPU per call, the first-to-last spread of a round's
 answers (per-axon ``process_time``), 408s, status codes, peak RSS.
 
@@ -38,6 +39,8 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
     axons = [bt.AxonInfo(**{k: v for k, v in a.items() if k in fields}) for a in spec]
     if args.client == "ours":
         dendrite: Any = Dendrite("//Alice")
+    elif args.client == "ours-keypair":
+        dendrite = Dendrite(bt.Keypair.create_from_uri("//Alice"))
     else:
         dendrite = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
     synapse = make(args.synapse)
@@ -61,7 +64,10 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
     walls.sort()
     spreads.sort()
     return {
-        "client": "dendrite_rs.http (ours)" if args.client == "ours" else "bittensor 10.5.0 Dendrite",
+        "client": {
+            "ours": "dendrite_rs.http (ours)",
+            "ours-keypair": "dendrite_rs.http (ours), a bittensor_wallet.Keypair signing",
+        }.get(args.client, "bittensor 10.5.0 Dendrite"),
         "synapse": args.synapse,
         "axons": len(axons),
         "rounds": args.rounds,
@@ -78,7 +84,7 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--client", choices=["ours", "real"], required=True)
+    parser.add_argument("--client", choices=["ours", "ours-keypair", "real"], required=True)
     parser.add_argument("--axons", required=True)
     parser.add_argument("--synapse", default="Dummy", choices=["Dummy", "TensorEcho"])
     parser.add_argument("--rounds", type=int, default=20)

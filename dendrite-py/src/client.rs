@@ -21,6 +21,7 @@ use pyo3::types::PyDict;
 
 use crate::arrays::{from_numpy, Lender};
 use crate::endpoint::Endpoint;
+use crate::outside_key::PythonSigner;
 use crate::runtime::{is_this_process, runtime, wait};
 use crate::synapse::Synapse;
 use crate::value_error;
@@ -39,13 +40,39 @@ pub(crate) fn signing_key(
     secret_key: Option<Vec<u8>>,
     public_key: Option<Vec<u8>>,
 ) -> PyResult<Keypair> {
+    signing_key_or_signer(uri, keyfile, secret_key, public_key, None)
+}
+
+/// [`signing_key`], or with `signer` and `public_key` (and nothing else), the key whose secret
+/// `signer` keeps: a Python keypair that signs through its own `sign` ([`PythonSigner`]).
+pub(crate) fn signing_key_or_signer(
+    uri: Option<&str>,
+    keyfile: Option<&str>,
+    secret_key: Option<Vec<u8>>,
+    public_key: Option<Vec<u8>>,
+    signer: Option<Py<PyAny>>,
+) -> PyResult<Keypair> {
+    let public_of = |public: Vec<u8>| -> PyResult<[u8; 32]> {
+        public.try_into().map_err(|p: Vec<u8>| {
+            PyValueError::new_err(format!("public_key: {} bytes, expected 32", p.len()))
+        })
+    };
+    if let Some(signer) = signer {
+        return match (uri, keyfile, secret_key, public_key) {
+            (None, None, None, Some(public)) => Ok(Keypair::signed_outside(
+                public_of(public)?,
+                std::sync::Arc::new(PythonSigner::new(signer)),
+            )),
+            _ => Err(PyValueError::new_err(
+                "a signer goes with its public_key and nothing else",
+            )),
+        };
+    }
     Ok(match (uri, keyfile, secret_key, public_key) {
         (Some(uri), None, None, None) => Keypair::from_uri(uri).map_err(value_error)?,
         (None, Some(path), None, None) => Keypair::from_keyfile(path).map_err(value_error)?,
         (None, keyfile, Some(secret), Some(public)) => {
-            let public: [u8; 32] = public.try_into().map_err(|p: Vec<u8>| {
-                PyValueError::new_err(format!("public_key: {} bytes, expected 32", p.len()))
-            })?;
+            let public = public_of(public)?;
             match keyfile {
                 Some(path) => Keypair::from_memory_of_keyfile(&secret, &public, path),
                 None => Keypair::from_secret_key_bytes(&secret, &public),

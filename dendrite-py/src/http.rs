@@ -23,7 +23,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
 
-use crate::client::{apply_policies, live_dendrite, serve_live_metrics, signing_key, Live};
+use crate::client::{
+    apply_policies, live_dendrite, serve_live_metrics, signing_key_or_signer, Live,
+};
 use crate::rest::{reply_of, rest_request, RequestParts, RestReply};
 use crate::runtime::runtime;
 use crate::value_error;
@@ -55,15 +57,17 @@ impl CallHandle {
 
 #[pymethods]
 impl HttpClient {
-    /// A client signing with exactly one of `uri`, `keyfile`, or `secret_key` + `public_key`.
+    /// A client signing with exactly one of `uri`, `keyfile`, `secret_key` + `public_key`, or
+    /// `signer` + `public_key` (a keypair that keeps its secret and signs with its own `sign`).
     #[new]
-    #[pyo3(signature = (*, uri=None, keyfile=None, secret_key=None, public_key=None, external_ip="127.0.0.1", btauth=false, max_connections=None, connections_per_endpoint=None, k_min=None, timeout_after_k_min=None, backoff=None, retries=None, prometheus_level="DEBUG"))]
+    #[pyo3(signature = (*, uri=None, keyfile=None, secret_key=None, public_key=None, signer=None, external_ip="127.0.0.1", btauth=false, max_connections=None, connections_per_endpoint=None, k_min=None, timeout_after_k_min=None, backoff=None, retries=None, prometheus_level="DEBUG"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         uri: Option<&str>,
         keyfile: Option<&str>,
         secret_key: Option<Vec<u8>>,
         public_key: Option<Vec<u8>>,
+        signer: Option<Py<PyAny>>,
         external_ip: &str,
         btauth: bool,
         max_connections: Option<usize>,
@@ -74,7 +78,7 @@ impl HttpClient {
         retries: Option<u32>,
         prometheus_level: &str,
     ) -> PyResult<Self> {
-        let key = signing_key(uri, keyfile, secret_key, public_key)?;
+        let key = signing_key_or_signer(uri, keyfile, secret_key, public_key, signer)?;
         let defaults = HttpConfig::default();
         let mut config = DendriteConfig {
             prometheus_level: prometheus_level.parse().map_err(value_error)?,

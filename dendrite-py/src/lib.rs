@@ -14,6 +14,7 @@ mod backward_plan;
 mod client;
 mod endpoint;
 mod http;
+mod outside_key;
 mod rest;
 mod runtime;
 mod synapse;

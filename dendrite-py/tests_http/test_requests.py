@@ -42,6 +42,22 @@ def test_signed_requests_and_signed_answers(epistula_miner: Served) -> None:
     asyncio.run(run())
 
 
+def test_signed_requests_by_a_keypair_that_keeps_its_secret(epistula_miner: Served) -> None:
+    """A ``bittensor_wallet.Keypair`` signs requests with its own ``sign``: the miner accepts
+    them as its signer's."""
+    import bittensor_wallet
+
+    alice = bittensor_wallet.Keypair.create_from_uri("//Alice")
+
+    async def run() -> None:
+        dendrite = Dendrite(alice, auth="epistula")
+        many = await dendrite.post([epistula_miner.axon_info] * 4, "/score", json={"task": "ping"})
+        assert [r.status_code for r in many] == [200] * 4, [r.text for r in many]
+        assert {r.json()["signed_by"] for r in many} == {alice.ss58_address}
+
+    asyncio.run(run())
+
+
 def test_streams_and_the_deadline(epistula_miner: Served) -> None:
     async def run() -> None:
         dendrite = Dendrite("//Alice", auth="epistula")

@@ -142,9 +142,61 @@ def test_history_is_bounded_and_query_is_sync(our_axon: Served) -> None:
     assert nonces == sorted(nonces) and len(set(nonces)) == 3
 
 
+class CountingKeypair:
+    """A keypair that keeps its secret, as ``bittensor_wallet.Keypair`` does (no
+    ``private_key``), signing through the real one and counting its signatures; ``broken``
+    makes ``sign`` raise, ``short`` makes it answer too few bytes."""
+
+    def __init__(self, keypair: Any, broken: bool = False, short: bool = False) -> None:
+        self.keypair, self.broken, self.short, self.signed = keypair, broken, short, 0
+        self.ss58_address, self.public_key = keypair.ss58_address, keypair.public_key
+
+    def sign(self, data: bytes) -> bytes:
+        if self.broken:
+            raise RuntimeError("the signer is locked")
+        self.signed += 1
+        return self.keypair.sign(data)[: 32 if self.short else 64]
+
+
+def test_a_keypair_that_keeps_its_secret_signs_with_its_own_sign(real_axon: Served, our_axon: Served) -> None:
+    """10.5.0 takes ``Dendrite(wallet=keypair)`` for a ``bittensor_wallet.Keypair``, which does
+    not give its secret away: ours signs every request through that keypair's ``sign``."""
+    alice = bt.Keypair.create_from_uri("//Alice")
+    assert not getattr(alice, "private_key", None)
+    axons = [real_axon.axon_info, our_axon.axon_info] * 3
+
+    async def run(wallet: Any) -> List[Any]:
+        dendrite = Dendrite(wallet)
+        return list(await dendrite(axons, synapse=synapses.Dummy(dummy_input=4), timeout=12.0, deserialize=False))
+
+    direct = Dendrite(alice)
+    assert direct.keypair is alice and str(direct) == f"dendrite({alice.ss58_address})"
+    answers = asyncio.run(run(alice))
+    assert [a.dendrite.status_code for a in answers] == [200] * 6, [a.dendrite for a in answers]
+    assert [a.dummy_output for a in answers] == [8] * 6
+    assert {a.dendrite.hotkey for a in answers} == {alice.ss58_address}
+    counting = CountingKeypair(alice)
+    answers = asyncio.run(run(counting))
+    assert [a.dendrite.status_code for a in answers] == [200] * 6
+    assert counting.signed == 6
+    # A signer that fails signs nothing valid: every axon refuses, nothing raises here, and
+    # each failure reaches sys.unraisablehook.
+    seen: List[str] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(f"{type(u.exc_value).__name__}: {u.exc_value}")
+    try:
+        for wallet in (CountingKeypair(alice, broken=True), CountingKeypair(alice, short=True)):
+            refused = asyncio.run(run(wallet))
+            assert all(a.dendrite.status_code == 401 for a in refused), [a.dendrite for a in refused]
+    finally:
+        sys.unraisablehook = hook
+    assert seen.count("RuntimeError: the signer is locked") == 6, seen
+    assert sum("not a 64-byte sr25519 signature" in s for s in seen) == 6, seen
+
+
 def test_keys_and_mistakes() -> None:
-    with pytest.raises(ValueError, match="does not expose its secret key"):
-        Dendrite(bt.Keypair.create_from_uri("//Alice"))
+    with pytest.raises(ValueError, match="neither exposes its secret key nor signs"):
+        Dendrite(object())
     # No wallet: the default wallet's hotkey, as 10.5.0 (a missing hotkey file is a ValueError).
     code = (
         "import sys, bittensor as bt; from dendrite_rs.http import Dendrite\n"

@@ -366,8 +366,9 @@ fn python_face_line(
 }
 
 /// From Python: `dendrite_rs.http` and the 10.5.0 `Dendrite` at 16, 256 and 1,024 of our axons
-/// (one `toy-axons` process each) with `Dummy`, and with a 1 MiB `TensorEcho` at 16; our CLI's
-/// rounds on the same fleet for the rounds/s comparison.
+/// (one `toy-axons` process each) with `Dummy`, and with a 1 MiB `TensorEcho` at 16; with
+/// `Dummy`, ours also signing through a `bittensor_wallet.Keypair`; our CLI's rounds on the same
+/// fleet for the rounds/s comparison.
 fn python_face(
     release: &Path,
     python: &Path,
@@ -401,6 +402,13 @@ fn python_face(
         let fleet = toy_fleet(release, dir, count)?;
         let ours = python_face_line(python, &fleet, "ours", synapse, ours_rounds)?;
         let real = python_face_line(python, &fleet, "real", synapse, real_rounds)?;
+        // The same calls signed by a `bittensor_wallet.Keypair` (its own `sign`, with the GIL,
+        // per request) rather than by a key the client holds.
+        let keypair = if synapse == "Dummy" {
+            python_face_line(python, &fleet, "ours-keypair", synapse, ours_rounds)?
+        } else {
+            Value::Null
+        };
         let cli = if synapse == "Dummy" {
             let work = Workload {
                 name: "Dummy (tiny)",
@@ -421,7 +429,7 @@ fn python_face(
         eprintln!(
             "xtask: http from Python, {count} axons, {synapse}: ours {ours}\n       real {real}"
         );
-        lines.push(json!({"axons": count, "synapse": synapse, "ours": ours, "real": real,
+        lines.push(json!({"axons": count, "synapse": synapse, "ours": ours, "real": real, "keypair": keypair,
                           "cli": cli, "real_cpu_over_ours": cpu_ratio, "ours_rounds_of_cli": of_cli}));
     }
     Ok(lines)
@@ -535,8 +543,11 @@ pub fn report(lines: &Value) -> String {
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for line in lines["python"].as_array().into_iter().flatten() {
-        for key in ["ours", "real"] {
+        for key in ["ours", "keypair", "real"] {
             let client = &line[key];
+            if client.is_null() {
+                continue;
+            }
             let number = |key: &str| client[key].as_f64().unwrap_or(f64::NAN);
             out.push_str(&format!(
                 "| {} | {} | {} | {:.1} | {:.0} µs | {:.1} ms | {} | {:.0} MB | {:.1}× | {} |\n",
@@ -548,7 +559,10 @@ pub fn report(lines: &Value) -> String {
                 number("spread_ms_p50"),
                 client["timeouts_408"].as_u64().unwrap_or(0),
                 number("peak_rss_mb"),
-                line["real_cpu_over_ours"].as_f64().unwrap_or(f64::NAN),
+                number("client_cpu_us_per_call").recip()
+                    * line["real"]["client_cpu_us_per_call"]
+                        .as_f64()
+                        .unwrap_or(f64::NAN),
                 // No CLI line for this synapse: nothing to compare with.
                 line["ours_rounds_of_cli"]
                     .as_f64()

@@ -225,6 +225,7 @@ class HttpClient:
         keyfile: Optional[str] = None,
         secret_key: Optional[bytes] = None,
         public_key: Optional[bytes] = None,
+        signer: Optional[Any] = None,
         external_ip: str = "127.0.0.1",
         btauth: bool = False,
         max_connections: Optional[int] = None,

@@ -91,9 +91,9 @@ def __getattr__(name: str) -> Any:
 
 def _key_arguments(wallet: Any) -> Dict[str, Any]:
     """The native client's key arguments for a bittensor ``Wallet`` (its hotkey file), a
-    keypair that exposes its secret (``private_key``), a dev URI or mnemonic, or a hotkey file
-    path. bittensor 10's ``bittensor_wallet.Keypair`` does not expose its secret: pass the
-    wallet, the URI or the mnemonic it was made from instead."""
+    keypair that exposes its secret (``private_key``), a keypair that keeps it and signs
+    (bittensor 10's ``bittensor_wallet.Keypair``: its own ``sign`` signs every request, with
+    the GIL, from the native runtime's thread), a dev URI or mnemonic, or a hotkey file path."""
     if wallet is None:
         raise ValueError("Dendrite needs a wallet, a URI, a mnemonic or a hotkey file")
     if isinstance(wallet, str):
@@ -107,9 +107,11 @@ def _key_arguments(wallet: Any) -> Dict[str, Any]:
     public = getattr(wallet, "public_key", None)
     if secret and public:
         return {"secret_key": bytes(secret), "public_key": bytes(public)}
+    if public and callable(getattr(wallet, "sign", None)):
+        return {"signer": wallet, "public_key": bytes(public)}
     raise ValueError(
-        f"{type(wallet).__name__} does not expose its secret key: give the wallet, the URI or "
-        "the mnemonic it was made from"
+        f"{type(wallet).__name__} neither exposes its secret key nor signs: give the wallet, "
+        "a keypair, the URI or the mnemonic it was made from"
     )
 
 
