@@ -167,7 +167,21 @@ def test_requests_sent_by_other_means_are_answered(real_axon: Served) -> None:
     hashed = send(Hashed(text="naïve"))
     assert hashed.out == "NAÏVE" and hashed.is_success
     assert hashed.axon.hotkey == target.hotkey and hashed.dendrite.status_message == "Success"
-    assert hashed.dendrite.uuid == dendrite.uuid
+    # On purpose unlike 10.5.0: a prepared request names a uuid of this dendrite's own, the same
+    # every time, but not ``dendrite.uuid``, which the dendrite's own calls name. So a request
+    # prepared before a call and sent after it is not refused as older than the call's nonce.
+    assert hashed.dendrite.uuid != dendrite.uuid
+    prepared = dendrite.preprocess_synapse_for_request(target, Hashed(text="prepared first"), 12.0)
+    assert asyncio.run(dendrite.forward(target, Dummy(dummy_input=4), deserialize=True)) == 8
+    assert prepared.dendrite.uuid == hashed.dendrite.uuid
+    connection = http.client.HTTPConnection(target.ip, target.port, timeout=30)
+    connection.request("POST", "/Hashed", body=prepared.model_dump_json().encode(), headers=prepared.to_headers())
+    answer = connection.getresponse()
+    dendrite.process_server_response(
+        _Answer(answer.status, dict(answer.getheaders())), json.loads(answer.read()), prepared
+    )
+    connection.close()
+    assert prepared.dendrite.status_code == 200 and prepared.out == "PREPARED FIRST"
     # Tampered after signing: the axon's verification refuses it, and its message is kept.
     tampered = dendrite.preprocess_synapse_for_request(target, Dummy(dummy_input=3))
     tampered.dendrite.nonce = tampered.dendrite.nonce + 1
