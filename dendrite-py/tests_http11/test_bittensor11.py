@@ -151,10 +151,8 @@ def test_requests_sent_by_other_means_are_answered(real_axon: Served) -> None:
     dendrite = Dendrite("//Alice", external_ip="192.0.2.1")
     target = real_axon.target
 
-    def send(synapse: Any) -> Any:
-        synapse = dendrite.preprocess_synapse_for_request(target, synapse, 12.0)
-        url = dendrite._get_endpoint_url(target, synapse.name)
-        assert url == f"http://{target.ip}:{target.port}/{synapse.name}"
+    def deliver(synapse: Any) -> Any:
+        """``synapse``, prepared, sent as subnet code sends it; ``process_server_response`` after."""
         connection = http.client.HTTPConnection(target.ip, target.port, timeout=30)
         headers = {**synapse.to_headers(), "Content-Type": "application/json"}
         connection.request("POST", f"/{synapse.name}", body=synapse.model_dump_json().encode(), headers=headers)
@@ -163,6 +161,12 @@ def test_requests_sent_by_other_means_are_answered(real_axon: Served) -> None:
         connection.close()
         dendrite.process_server_response(_Answer(answer.status, dict(answer.getheaders())), body, synapse)
         return synapse
+
+    def send(synapse: Any) -> Any:
+        synapse = dendrite.preprocess_synapse_for_request(target, synapse, 12.0)
+        url = dendrite._get_endpoint_url(target, synapse.name)
+        assert url == f"http://{target.ip}:{target.port}/{synapse.name}"
+        return deliver(synapse)
 
     hashed = send(Hashed(text="naïve"))
     assert hashed.out == "NAÏVE" and hashed.is_success
@@ -174,22 +178,12 @@ def test_requests_sent_by_other_means_are_answered(real_axon: Served) -> None:
     prepared = dendrite.preprocess_synapse_for_request(target, Hashed(text="prepared first"), 12.0)
     assert asyncio.run(dendrite.forward(target, Dummy(dummy_input=4), deserialize=True)) == 8
     assert prepared.dendrite.uuid == hashed.dendrite.uuid
-    connection = http.client.HTTPConnection(target.ip, target.port, timeout=30)
-    connection.request("POST", "/Hashed", body=prepared.model_dump_json().encode(), headers=prepared.to_headers())
-    answer = connection.getresponse()
-    dendrite.process_server_response(
-        _Answer(answer.status, dict(answer.getheaders())), json.loads(answer.read()), prepared
-    )
-    connection.close()
-    assert prepared.dendrite.status_code == 200 and prepared.out == "PREPARED FIRST"
+    deliver(prepared)
+    assert prepared.dendrite.status_code == 200 and prepared.out == "PREPARED FIRST", prepared.dendrite
     # Tampered after signing: the axon's verification refuses it, and its message is kept.
     tampered = dendrite.preprocess_synapse_for_request(target, Dummy(dummy_input=3))
     tampered.dendrite.nonce = tampered.dendrite.nonce + 1
-    connection = http.client.HTTPConnection(target.ip, target.port, timeout=30)
-    connection.request("POST", "/Dummy", body=tampered.model_dump_json().encode(), headers=tampered.to_headers())
-    answer = connection.getresponse()
-    body = json.loads(answer.read())
-    dendrite.process_server_response(_Answer(answer.status, dict(answer.getheaders())), body, tampered)
+    deliver(tampered)
     assert tampered.dendrite.status_code == 401 and tampered.failed_verification
     assert "Signature mismatch" in tampered.dendrite.status_message
 

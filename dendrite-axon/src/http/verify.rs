@@ -68,6 +68,9 @@ impl Nonces {
     /// Checks `claim` for the axon `receiver` at `now_ns`; the error is 10.5.0's message (the
     /// axon answers 401 `Not Verified with error: {message}`).
     pub fn verify(&self, claim: &Claim<'_>, receiver: &str, now_ns: i128) -> Result<(), String> {
+        if uuid::Uuid::try_parse(claim.uuid).is_err() || claim.uuid.len() != 36 {
+            return Err("Invalid uuid".into());
+        }
         let message = dendrite_http::request::signed_text(
             claim.nonce,
             claim.hotkey,
@@ -75,9 +78,6 @@ impl Nonces {
             claim.uuid,
             claim.body_hash,
         );
-        if uuid::Uuid::try_parse(claim.uuid).is_err() || claim.uuid.len() != 36 {
-            return Err("Invalid uuid".into());
-        }
         let key = format!("{}:{}", claim.hotkey, claim.uuid);
         let last = self.lock().peek(&key).copied();
         let allowed = ALLOWED_DELTA_NS + (claim.timeout * 1e9) as i128;

@@ -10,7 +10,7 @@ fn dendrite() -> Command {
     command
 }
 
-fn scratch(name: &str) -> PathBuf {
+pub(super) fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -34,7 +34,7 @@ fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
 }
 
 /// Kills the child on drop.
-struct Running(std::process::Child);
+pub(super) struct Running(pub(super) std::process::Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -61,7 +61,10 @@ fn start_axon(dir: &std::path::Path) -> (Running, PathBuf, serde_json::Value) {
 }
 
 /// `dendrite axon` with `extra` flags on a free port.
-fn start_axon_with(dir: &std::path::Path, extra: &[&str]) -> (Running, PathBuf, serde_json::Value) {
+pub(super) fn start_axon_with(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (Running, PathBuf, serde_json::Value) {
     let info = dir.join("axon.json");
     let mut child = dendrite()
         .args([
