@@ -40,10 +40,11 @@ fn socket_inodes() -> std::collections::HashSet<String> {
 /// one instant.
 fn client_sockets(server_ports: &[u16]) -> usize {
     let first = socket_inodes();
+    let tables = ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
+        .map(|table| std::fs::read_to_string(table).unwrap_or_default());
+    let second = socket_inodes();
     let mut counted = std::collections::HashSet::new();
-    for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
-        let text = std::fs::read_to_string(table).unwrap_or_default();
-        let second = socket_inodes();
+    for text in &tables {
         for line in text.lines().skip(1) {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (Some(local), Some(inode)) = (fields.get(1), fields.get(9)) else {

@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use dendrite::http::{AxonTarget, Dendrite, PyValue, SynapseCall, SynapseRequest};
 use dendrite::Keypair;
@@ -23,11 +23,9 @@ fn memory_kb(pid: u32) -> (u64, u64) {
     (status.vmhwm.unwrap_or(0), status.vmrss.unwrap_or(0))
 }
 
+/// The nonce clock (`dendrite_keys::nonce`), as the signed headers' `i128`.
 fn now_ns() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i128
+    i128::from(dendrite::core::nonce::now_ns())
 }
 
 fn dummy() -> SynapseCall {

@@ -2,7 +2,7 @@
 //! loopback: the synapses, and each of the axon's refusals as 10.5.0 words them, from requests
 //! written byte by byte (replayed, tampered, misaddressed, stale).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use dendrite_axon::http::{serve_http, HttpAxonConfig, HttpAxonHandle};
 use dendrite_core::{Client, ClientConfig, HttpConfig, Keypair};
@@ -31,11 +31,9 @@ fn client(btauth: bool) -> Client {
     )
 }
 
-fn now_ns() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i128
+/// The nonce clock (`dendrite_keys::nonce`), as the signed headers' `i128`.
+pub fn now_ns() -> i128 {
+    i128::from(dendrite_core::nonce::now_ns())
 }
 
 /// Sends a rendered request as raw HTTP/1.1 on a connection of its own, with `body` in place

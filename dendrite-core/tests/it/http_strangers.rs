@@ -12,17 +12,13 @@ use dendrite_http::{epistula, Dendrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::http_axon::{message, raw_to, read_answer};
+use super::http_axon::{message, now_ns, raw_to, read_answer};
 use super::peer10::synapse;
 
 async fn axon(config: HttpAxonConfig) -> HttpAxonHandle {
     serve_http(&Keypair::from_uri("//Bob").unwrap(), config)
         .await
         .unwrap()
-}
-
-fn now_ns() -> i128 {
-    i128::from(dendrite_keys::nonce::now_ns())
 }
 
 /// A connection to `addr` from the loopback address `from`.
