@@ -73,7 +73,7 @@ async fn http_wire(dendrite: &Dendrite, axons: u32) -> Result<(), CliError> {
                 .fields
                 .as_ref()
                 .and_then(|f| f.get("out"))
-                .map_or(String::new(), PyValue::dumps);
+                .map_or(String::new(), |out| out.to_value().dumps());
             vec![
                 format!("{} {}:{}", table::short(&axon.hotkey), axon.ip, axon.port),
                 outcome.status_code().to_string(),

@@ -370,7 +370,7 @@ fn print_table(targets: &[AxonTarget], outcomes: &[AxonResult]) {
                 .answer
                 .fields
                 .as_ref()
-                .map(subclass_fields)
+                .map(|fields| subclass_fields(&fields.to_value()))
                 .unwrap_or_default();
             vec![
                 format!("{}:{}", axon.ip, axon.port),

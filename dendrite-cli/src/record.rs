@@ -305,7 +305,7 @@ impl Row {
         // On 200 the core parsed the body already (`answer.fields`); an error's is parsed here.
         let canonical =
             (content.digest || content.payload_cap.is_some()).then(|| match &answer.fields {
-                Some(fields) => Some(fields.dumps_compact()),
+                Some(fields) => Some(fields.to_value().dumps_compact()),
                 None => PyValue::parse(&outcome.body)
                     .ok()
                     .map(|v| v.dumps_compact()),

@@ -3,6 +3,7 @@
 //!
 //! - [`value`]: JSON as Python holds it (ordered dicts, ints and floats) and the two ways 10.x
 //!   writes values: `json.dumps` (request bodies) and `str()` (what the body hash hashes).
+//! - [`doc`]: an answer's JSON parsed in place, its strings sharing the body's bytes.
 //! - [`request`]: a synapse prepared once per call ([`SynapseCall`]) and rendered per axon by a
 //!   [`Dendrite`] — `POST /{Name}`, the `bt_header_*` headers in 10.5.0's order, the body, the
 //!   body hash and the sr25519 signature over `{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}`.
@@ -33,6 +34,7 @@
 //! [`value::MAX_DEPTH`]; sizes are bounded by the transport before the bytes get here.
 
 pub mod btauth;
+pub mod doc;
 pub mod epistula;
 pub mod request;
 pub mod response;
@@ -40,6 +42,7 @@ pub mod sse;
 pub mod terminal;
 pub mod value;
 
+pub use doc::{Doc, Text};
 pub use request::{
     body_hash_of_texts, input_header, AxonTarget, Dendrite, HeaderKey, RequestError, Signed,
     SynapseCall, SynapseRequest, BASE_FIELDS, VERSION_AS_INT,

@@ -7,8 +7,10 @@
 //! dendrite's status becomes the axon's. A body or header that does not parse is the
 //! dendrite's 422, as in 10.5.0. Invariant: nothing here panics on a peer's bytes.
 
+use bytes::Bytes;
+
+use crate::doc::Doc;
 use crate::terminal::{Side, TerminalInfo};
-use crate::value::PyValue;
 
 /// 10.5.0's `DENDRITE_ERROR_MAPPING`, in its order: the exception class a failed call raised
 /// (asyncio's `TimeoutError`, the others aiohttp's), the status code it sets (`None`: the
@@ -124,9 +126,9 @@ pub struct SynapseAnswer {
     pub dendrite: TerminalInfo,
     /// The axon's side.
     pub axon: TerminalInfo,
-    /// On 200, the synapse the axon returned (a JSON object), whose fields replace the sent
-    /// ones; `None` otherwise.
-    pub fields: Option<PyValue>,
+    /// On 200, the synapse the axon returned (a JSON object, its strings sharing the body's
+    /// bytes), whose fields replace the sent ones; `None` otherwise.
+    pub fields: Option<Doc>,
 }
 
 impl SynapseAnswer {
@@ -160,34 +162,34 @@ impl SynapseAnswer {
 pub fn read_answer<'h>(
     status: u16,
     headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
-    body: &[u8],
+    body: &Bytes,
     sent_dendrite: &TerminalInfo,
     sent_axon: &TerminalInfo,
 ) -> Result<SynapseAnswer, DendriteFailure> {
-    let json = PyValue::parse(body).map_err(|e| DendriteFailure::Parse(e.to_string()))?;
+    let json = Doc::parse(body).map_err(|e| DendriteFailure::Parse(e.to_string()))?;
     let mut dendrite = sent_dendrite.clone();
     let mut axon = sent_axon.clone();
     let fields = if status == 200 {
-        if !matches!(json, PyValue::Dict(_)) {
+        if !matches!(json, Doc::Dict(_)) {
             return Err(DendriteFailure::Parse(
                 "the answer is not a JSON object".into(),
             ));
         }
         dendrite = json
             .get("dendrite")
-            .map(TerminalInfo::from_json)
+            .map(|info| TerminalInfo::from_json(&info.to_value()))
             .unwrap_or_default();
         axon = json
             .get("axon")
-            .map(TerminalInfo::from_json)
+            .map(|info| TerminalInfo::from_json(&info.to_value()))
             .unwrap_or_default();
         Some(json)
     } else {
         let message = match &json {
-            PyValue::Dict(_) => match json.get("message") {
-                Some(PyValue::Str(m)) => Some(m.clone()),
-                Some(PyValue::None) | None => None,
-                Some(other) => Some(other.py_str()),
+            Doc::Dict(_) => match json.get("message") {
+                Some(Doc::Str(m)) => Some(m.as_str().to_owned()),
+                Some(Doc::None) | None => None,
+                Some(other) => Some(other.to_value().py_str()),
             },
             _ => {
                 return Err(DendriteFailure::Parse(

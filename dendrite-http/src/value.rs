@@ -252,8 +252,19 @@ pub fn write_json_str(text: &str, out: &mut String) {
 /// `json.dumps`'s string escaping; `ascii_only` (`ensure_ascii`) also escapes DEL and every
 /// non-ASCII character, as `\uXXXX` UTF-16 units.
 fn write_escaped(text: &str, out: &mut String, ascii_only: bool) {
+    out.reserve(text.len() + 2);
     out.push('"');
-    for c in text.chars() {
+    let mut rest = text;
+    loop {
+        // Runs that need no escape are copied whole (a 1.4 MB base64 str is one run).
+        let plain = rest
+            .bytes()
+            .position(|b| b < 0x20 || b == b'"' || b == b'\\' || (ascii_only && b > 0x7e))
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(plain);
+        out.push_str(run);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else { break };
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -262,14 +273,14 @@ fn write_escaped(text: &str, out: &mut String, ascii_only: bool) {
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ascii_only && (c as u32) > 0x7e) => {
+            c => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");
                 }
             }
-            c => out.push(c),
         }
+        rest = chars.as_str();
     }
     out.push('"');
 }

@@ -4,7 +4,12 @@ which keeps its secret) or bittensor 10.5.0's real ``Dendrite`` (``--client real
 peer's venv. One JSON line: rounds/s, client CPU per call, the first-to-last spread of a round's
 answers (per-axon ``process_time``), 408s, status codes, peak RSS.
 
-    python bench_http.py --client ours --axons FILE [--synapse Dummy|TensorEcho] [--rounds 20]
+``--synapse Paths`` asks each axon for a price-path subnet's answer (100 paths of 289 floats) and
+takes each answer's ``paths`` as a numpy array, as such a validator does: ``numpy.asarray`` of the
+validated lists (``real``, ``ours``), or read in Rust straight into an array (``--client
+ours-arrays``: ``arrays={"paths": "float64"}``).
+
+    python bench_http.py --client ours --axons FILE [--synapse Dummy|TensorEcho|Paths] [--rounds 20]
 """
 
 from __future__ import annotations
@@ -16,20 +21,31 @@ import os
 import resource
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 SHARED = os.environ.get("DENDRITE_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 sys.path.insert(0, os.path.join(SHARED, "peer10"))
 
 import bittensor as bt  # noqa: E402
+import numpy as np  # noqa: E402
 import synapses  # noqa: E402  (netguard first)
 
 from dendrite_rs.http import Dendrite  # noqa: E402
 
 
+class Paths(bt.Synapse):  # type: ignore[misc]
+    """A price-path subnet's request and answer (Synth's shape), served by our toy axons."""
+
+    n_paths: int
+    n_steps: int
+    paths: Optional[List[List[float]]] = None
+
+
 def make(name: str) -> Any:
     if name == "TensorEcho":  # 1 MiB of float32
         return synapses.TensorEcho(x=synapses.tensor(range(262144)))
+    if name == "Paths":
+        return Paths(n_paths=100, n_steps=289)
     return synapses.Dummy(dummy_input=21)
 
 
@@ -37,21 +53,25 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
     spec = json.load(open(args.axons))
     fields = bt.AxonInfo.__dataclass_fields__
     axons = [bt.AxonInfo(**{k: v for k, v in a.items() if k in fields}) for a in spec]
-    if args.client == "ours":
+    if args.client in ("ours", "ours-arrays"):
         dendrite: Any = Dendrite("//Alice")
     elif args.client == "ours-keypair":
         dendrite = Dendrite(bt.Keypair.create_from_uri("//Alice"))
     else:
         dendrite = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
     synapse = make(args.synapse)
-    await dendrite(axons, synapse, timeout=args.timeout, deserialize=False)  # warm-up round
+    options = {"arrays": {"paths": "float64"}} if args.client == "ours-arrays" else {}
+    await dendrite(axons, synapse, timeout=args.timeout, deserialize=False, **options)  # warm-up round
     walls: List[float] = []
     spreads: List[float] = []
     codes: Dict[str, int] = {}
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(args.rounds):
         started = time.perf_counter()
-        answers = await dendrite(axons, synapse, timeout=args.timeout, deserialize=False)
+        answers = await dendrite(axons, synapse, timeout=args.timeout, deserialize=False, **options)
+        if args.synapse == "Paths":  # what the validator scores: each answer's paths as an array
+            arrays = [a.paths if isinstance(a.paths, np.ndarray) else np.asarray(a.paths) for a in answers]
+            assert all(x.shape == (100, 289) for x in arrays), [x.shape for x in arrays]
         walls.append(time.perf_counter() - started)
         times = [float(a.dendrite.process_time) for a in answers if a.dendrite.process_time is not None]
         if times:
@@ -67,6 +87,7 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
         "client": {
             "ours": "dendrite_rs.http (ours)",
             "ours-keypair": "dendrite_rs.http (ours), a bittensor_wallet.Keypair signing",
+            "ours-arrays": "dendrite_rs.http (ours), arrays= (paths read into numpy in Rust)",
         }.get(args.client, "bittensor 10.5.0 Dendrite"),
         "synapse": args.synapse,
         "axons": len(axons),
@@ -84,9 +105,9 @@ async def run(args: argparse.Namespace) -> Dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--client", choices=["ours", "ours-keypair", "real"], required=True)
+    parser.add_argument("--client", choices=["ours", "ours-keypair", "ours-arrays", "real"], required=True)
     parser.add_argument("--axons", required=True)
-    parser.add_argument("--synapse", default="Dummy", choices=["Dummy", "TensorEcho"])
+    parser.add_argument("--synapse", default="Dummy", choices=["Dummy", "TensorEcho", "Paths"])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=12.0)
     print(json.dumps(asyncio.run(run(parser.parse_args()))), flush=True)

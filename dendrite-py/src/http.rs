@@ -17,12 +17,13 @@ use std::sync::Mutex;
 
 use dendrite::core::nonce::NonceClock;
 use dendrite::core::{AxonResult, HttpConfig, Phase};
-use dendrite::http::{AxonTarget, PyValue, Signed, SynapseCall, TerminalInfo};
+use dendrite::http::{AxonTarget, Doc, PyValue, Signed, SynapseCall, TerminalInfo};
 use dendrite::{Dendrite, DendriteConfig, Keypair};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
 
+use crate::answer_arrays::{array_of, ArrayFields, Dtype};
 use crate::client::{
     apply_policies, live_dendrite, serve_live_metrics, signing_key_or_signer, Live,
 };
@@ -181,7 +182,7 @@ impl HttpClient {
         chunk: Py<PyAny>,
         done: Py<PyAny>,
         axon: (String, u16, String),
-        parts: SynapseParts,
+        parts: SynapseParts<'_>,
     ) -> PyResult<CallHandle> {
         let call = synapse_call(parts)?;
         let (ip, port, hotkey) = axon;
@@ -204,21 +205,31 @@ impl HttpClient {
 
     /// Starts sending one synapse (its [`SynapseParts`], as Python dumped them once) to every
     /// axon (`(ip, port, hotkey)`); when all answered or the timeout passed, `done(answers)`
-    /// runs on `event_loop`: an [`AxonAnswer`] per axon, in order.
+    /// runs on `event_loop`: an [`AxonAnswer`] per axon, in order. `arrays` names fields read
+    /// as numpy arrays (`(field, dtype)`; `crate::answer_arrays`).
+    #[pyo3(signature = (event_loop, done, axons, parts, arrays=Vec::new()))]
     fn start(
         &self,
         event_loop: Py<PyAny>,
         done: Py<PyAny>,
         axons: Vec<(String, u16, String)>,
-        parts: SynapseParts,
+        parts: SynapseParts<'_>,
+        arrays: Vec<(String, String)>,
     ) -> PyResult<CallHandle> {
         let call = synapse_call(parts)?;
+        let arrays: ArrayFields = arrays
+            .into_iter()
+            .map(|(field, dtype)| Ok((field, Dtype::named(&dtype)?)))
+            .collect::<PyResult<_>>()?;
         let targets = targets_of(axons);
         let client = self.dendrite()?.client().clone();
         spawn_call(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
             Python::attach(|py| {
-                let answers: Vec<AxonAnswer> = outcomes.iter().map(|o| answer_of(py, o)).collect();
+                let answers: Vec<AxonAnswer> = outcomes
+                    .iter()
+                    .map(|o| answer_with_arrays(py, o, &arrays))
+                    .collect();
                 call_soon(py, &event_loop, &done, answers);
             });
         })
@@ -327,14 +338,23 @@ impl HttpClient {
     }
 }
 
-/// A synapse as Python dumps it once per call: its name, the timeout, its own fields' JSON
-/// (`, "field": value` …), the `bt_header_input_obj_*` headers, the body hash, the total size.
-type SynapseParts = (String, f64, String, Vec<(String, String)>, String, i128);
+/// A synapse as Python dumps it once per call: its name, the timeout, its own fields (a dict,
+/// written here as `json.dumps` writes it), the `bt_header_input_obj_*` headers, the body hash,
+/// the total size.
+type SynapseParts<'py> = (
+    String,
+    f64,
+    Bound<'py, PyDict>,
+    Vec<(String, String)>,
+    String,
+    i128,
+);
 
 /// The call of `parts` (a caller's mistake, such as a timeout that is not positive, is a
-/// `ValueError`).
-fn synapse_call(parts: SynapseParts) -> PyResult<SynapseCall> {
-    let (name, timeout, fields_json, input_headers, body_hash, total_size) = parts;
+/// `ValueError`; fields `json.dumps` cannot write, its `TypeError`).
+fn synapse_call(parts: SynapseParts<'_>) -> PyResult<SynapseCall> {
+    let (name, timeout, fields, input_headers, body_hash, total_size) = parts;
+    let fields_json = crate::dump::fields_json(&fields)?;
     SynapseCall::from_parts(
         &name,
         timeout,
@@ -385,25 +405,48 @@ impl AxonAnswer {
 /// One axon's answer; a failure to build it (it cannot, short of memory) is that axon's own
 /// failure (500), so a call always resolves.
 fn answer_of(py: Python<'_>, outcome: &AxonResult) -> AxonAnswer {
-    built_answer(py, outcome).unwrap_or_else(|e| failed_answer(py, outcome, &e))
+    answer_with_arrays(py, outcome, &[])
 }
 
-fn built_answer(py: Python<'_>, outcome: &AxonResult) -> PyResult<AxonAnswer> {
+/// [`answer_of`] with `arrays` read as numpy arrays; a field that does not read as its array
+/// makes the answer the dendrite's 422, as a body the synapse's class rejects does.
+fn answer_with_arrays(
+    py: Python<'_>,
+    outcome: &AxonResult,
+    arrays: &[(String, Dtype)],
+) -> AxonAnswer {
+    built_answer(py, outcome, arrays).unwrap_or_else(|e| failed_answer(py, outcome, &e))
+}
+
+fn built_answer(
+    py: Python<'_>,
+    outcome: &AxonResult,
+    arrays: &[(String, Dtype)],
+) -> PyResult<AxonAnswer> {
     let dendrite = info_dict(py, &outcome.answer.dendrite)?;
     let axon = info_dict(py, &outcome.answer.axon)?;
-    let fields = outcome
-        .answer
-        .fields
-        .as_ref()
-        .map(|fields| fields_with_infos(py, fields, &dendrite, &axon))
-        .transpose()?;
+    let mut status = outcome.status_code();
+    let fields = match outcome.answer.fields.as_ref() {
+        None => None,
+        Some(fields) => match fields_with_infos(py, fields, &dendrite, &axon, arrays)? {
+            Ok(fields) => Some(fields),
+            Err(why) => {
+                // 10.5.0's words for an answer the synapse's class rejects.
+                status = 422;
+                dendrite.set_item("status_code", 422)?;
+                dendrite.set_item("status_message", format!("Failed to parse response: {why}"))?;
+                dendrite.set_item("process_time", py.None())?;
+                None
+            }
+        },
+    };
     let body: &[u8] = if outcome.answer.fields.is_some() {
         &[]
     } else {
         &outcome.body
     };
     Ok(AxonAnswer {
-        status: outcome.status_code(),
+        status,
         http_status: outcome.http_status,
         body: PyBytes::new(py, body).unbind(),
         dendrite: dendrite.unbind(),
@@ -441,26 +484,34 @@ fn phases_of(outcome: &AxonResult) -> Vec<f64> {
         .collect()
 }
 
+/// The answer's synapse as a dict, its terminal infos the merged ones and `arrays` read as
+/// numpy arrays; `Ok(Err(why))` where one of those does not read.
 fn fields_with_infos<'py>(
     py: Python<'py>,
-    fields: &PyValue,
+    fields: &Doc,
     dendrite: &Bound<'py, PyDict>,
     axon: &Bound<'py, PyDict>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let PyValue::Dict(items) = fields else {
-        return to_python(py, fields);
+    arrays: &[(String, Dtype)],
+) -> PyResult<Result<Bound<'py, PyAny>, String>> {
+    let Doc::Dict(items) = fields else {
+        return to_python(py, fields).map(Ok);
     };
     let dict = PyDict::new(py);
     for (key, item) in items {
-        match key.as_str() {
-            "dendrite" => dict.set_item(key, dendrite)?,
-            "axon" => dict.set_item(key, axon)?,
-            _ => dict.set_item(key, to_python(py, item)?)?,
+        let dtype = arrays.iter().find(|(field, _)| field == key.as_str());
+        match (key.as_str(), dtype) {
+            ("dendrite", _) => dict.set_item(key.as_str(), dendrite)?,
+            ("axon", _) => dict.set_item(key.as_str(), axon)?,
+            (_, Some((field, dtype))) => match array_of(py, field, item, *dtype)? {
+                Ok(array) => dict.set_item(key.as_str(), array)?,
+                Err(why) => return Ok(Err(why)),
+            },
+            _ => dict.set_item(key.as_str(), to_python(py, item)?)?,
         }
     }
     dict.set_item("dendrite", dendrite)?;
     dict.set_item("axon", axon)?;
-    Ok(dict.into_any())
+    Ok(Ok(dict.into_any()))
 }
 
 /// A terminal info as the dict `TerminalInfo(**dict)` takes.
@@ -479,25 +530,26 @@ fn info_dict<'py>(py: Python<'py>, info: &TerminalInfo) -> PyResult<Bound<'py, P
     Ok(dict)
 }
 
-/// A JSON value as `json.loads` gives it (dicts keep their order; ints stay ints).
-fn to_python<'py>(py: Python<'py>, value: &PyValue) -> PyResult<Bound<'py, PyAny>> {
+/// A JSON value as `json.loads` gives it (dicts keep their order; ints stay ints); each string
+/// copied once, from the answer's body into its `str`.
+fn to_python<'py>(py: Python<'py>, value: &Doc) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
-        PyValue::None => py.None().into_bound(py),
-        PyValue::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        PyValue::Int(i) => i.into_pyobject(py)?.into_any(),
-        PyValue::Float(f) => f.into_pyobject(py)?.into_any(),
-        PyValue::Str(s) => PyString::new(py, s).into_any(),
-        PyValue::List(items) => {
+        Doc::None => py.None().into_bound(py),
+        Doc::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Doc::Int(i) => i.into_pyobject(py)?.into_any(),
+        Doc::Float(f) => f.into_pyobject(py)?.into_any(),
+        Doc::Str(s) => PyString::new(py, s).into_any(),
+        Doc::List(items) => {
             let list = PyList::empty(py);
             for item in items {
                 list.append(to_python(py, item)?)?;
             }
             list.into_any()
         }
-        PyValue::Dict(items) => {
+        Doc::Dict(items) => {
             let dict = PyDict::new(py);
             for (key, item) in items {
-                dict.set_item(key, to_python(py, item)?)?;
+                dict.set_item(key.as_str(), to_python(py, item)?)?;
             }
             dict.into_any()
         }

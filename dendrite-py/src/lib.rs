@@ -9,9 +9,11 @@
 //! Invariant: nothing in this crate panics on user input or remote bytes; every failure is a
 //! Python exception with a one-line message, or a return code.
 
+mod answer_arrays;
 mod arrays;
 mod backward_plan;
 mod client;
+mod dump;
 mod endpoint;
 mod http;
 mod outside_key;

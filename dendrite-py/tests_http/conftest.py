@@ -83,6 +83,14 @@ def epistula_miner() -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
+def paths_miner() -> Iterator[Served]:
+    """A price-path subnet's miner on the real 10.5.0 Axon (``paths_miner.py``; hotkey //Bob)."""
+    miner = Served([sys.executable, str(pathlib.Path(__file__).with_name("paths_miner.py")), "--run-seconds", "600"])
+    yield miner
+    miner.stop()
+
+
+@pytest.fixture(scope="session")
 def our_axon() -> Iterator[Served]:
     binary = os.environ.get("DENDRITE_BIN", str(ROOT / "target" / "debug" / "dendrite"))
     axon = Served([binary, "axon", "--protocol", "http", "--port", "0", "--run-seconds", "600"])

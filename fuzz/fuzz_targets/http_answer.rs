@@ -23,5 +23,6 @@ fuzz_target!(|data: &[u8]| {
         })
         .collect();
     let sent = TerminalInfo::default();
-    let _ = read_answer(status, headers, body, &sent, &sent);
+    let body = bytes::Bytes::copy_from_slice(body);
+    let _ = read_answer(status, headers, &body, &sent, &sent);
 });

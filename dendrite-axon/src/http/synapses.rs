@@ -1,6 +1,7 @@
 //! The synapses our 10.x axon serves: the toy counterparts of `shared/peer10/synapses.py`
 //! (`Dummy`, `TensorEcho`, `Hashed`, `Slow`, `Stream`), with their required and hash fields
-//! and what each handler writes back.
+//! and what each handler writes back; and `Paths`, a price-path subnet's answer (Synth's shape:
+//! `n_paths` paths of `n_steps` floats), for the numeric answers' benchmark.
 
 use std::time::Duration;
 
@@ -21,16 +22,20 @@ pub enum Served {
     Slow,
     /// Streams `tok0 ` … `tok{n-1} `, 20 ms apart (`text/event-stream`).
     Stream,
+    /// `paths` = `n_paths` random walks of `n_steps` prices (floats written in full, as a
+    /// simulation's are), the same for the same request.
+    Paths,
 }
 
 impl Served {
     /// Every served synapse, in the order 10.5.0's 404 lists them (after `Synapse`).
-    pub const ALL: [Served; 5] = [
+    pub const ALL: [Served; 6] = [
         Served::Dummy,
         Served::TensorEcho,
         Served::Hashed,
         Served::Slow,
         Served::Stream,
+        Served::Paths,
     ];
 
     /// The class name, also the route.
@@ -41,6 +46,7 @@ impl Served {
             Served::Hashed => "Hashed",
             Served::Slow => "Slow",
             Served::Stream => "Stream",
+            Served::Paths => "Paths",
         }
     }
 
@@ -58,6 +64,7 @@ impl Served {
             Served::Hashed => &["text"],
             Served::Slow => &["x", "delay_s"],
             Served::Stream => &["n"],
+            Served::Paths => &["n_paths", "n_steps"],
         }
     }
 
@@ -90,6 +97,11 @@ impl Served {
             Served::Stream => &[
                 ("n", FieldDefault::Required),
                 ("toks", FieldDefault::EmptyList),
+            ],
+            Served::Paths => &[
+                ("n_paths", FieldDefault::Required),
+                ("n_steps", FieldDefault::Required),
+                ("paths", FieldDefault::None),
             ],
         }
     }
@@ -135,6 +147,14 @@ impl Served {
                 set(fields, "out", x);
             }
             Served::Stream => {}
+            Served::Paths => {
+                let count = |name| match lookup(fields, name) {
+                    Some(PyValue::Int(n)) if (0..=MAX_PATH_ITEMS).contains(n) => Ok(*n as usize),
+                    _ => Err(format!("{name} is not an int in 0..={MAX_PATH_ITEMS}")),
+                };
+                let paths = price_paths(count("n_paths")?, count("n_steps")?);
+                set(fields, "paths", paths);
+            }
         }
         Ok(())
     }
@@ -148,6 +168,34 @@ impl Served {
             _ => Vec::new(),
         }
     }
+}
+
+/// The most paths, and steps per path, a `Paths` request may ask for.
+const MAX_PATH_ITEMS: i128 = 1_000;
+
+/// `paths` random walks of `steps` prices from 100,000, each step ±0.1% at most (a fixed
+/// generator: the same request gets the same answer).
+fn price_paths(paths: usize, steps: usize) -> PyValue {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let walk = |state: &mut u64| {
+        let mut price = 100_000.0f64;
+        (0..steps)
+            .map(|_| {
+                // xorshift64*: a uniform draw in [-1, 1).
+                *state ^= *state >> 12;
+                *state ^= *state << 25;
+                *state ^= *state >> 27;
+                let draw = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64;
+                price *= 1.0 + 0.001 * (draw / (1u64 << 52) as f64 - 1.0);
+                PyValue::Float(price)
+            })
+            .collect()
+    };
+    PyValue::List(
+        (0..paths)
+            .map(|_| PyValue::List(walk(&mut state)))
+            .collect(),
+    )
 }
 
 /// A field's default.

@@ -139,10 +139,16 @@ async fn our_client_and_axon_speak_every_synapse() {
     };
     let dummy = one("Dummy", r#"{"dummy_input": 4, "dummy_output": null}"#, 12.0).await;
     assert_eq!(dummy.status_code(), 200, "{dummy:?}");
-    let fields = dummy.answer.fields.as_ref().unwrap();
+    let fields = dummy.answer.fields.as_ref().unwrap().to_value();
     assert_eq!(fields.get("dummy_output"), Some(&PyValue::Int(8)));
     let hashed = one("Hashed", r#"{"text": "ok", "out": null}"#, 12.0).await;
-    let out = hashed.answer.fields.as_ref().unwrap().get("out").cloned();
+    let out = hashed
+        .answer
+        .fields
+        .as_ref()
+        .unwrap()
+        .get("out")
+        .map(|out| out.to_value());
     assert_eq!(out, Some(PyValue::Str("OK".into())));
     let unknown = one("Unknown", "{}", 12.0).await;
     assert_eq!(unknown.status_code(), 404);

@@ -157,12 +157,13 @@ fn alice() -> Client {
     )
 }
 
-fn field<'a>(outcome: &'a AxonResult, name: &str) -> &'a PyValue {
+fn field(outcome: &AxonResult, name: &str) -> PyValue {
     outcome
         .answer
         .fields
         .as_ref()
         .and_then(|f| f.get(name))
+        .map(|value| value.to_value())
         .unwrap_or_else(|| panic!("no field {name} in {outcome:?}"))
 }
 
@@ -190,7 +191,7 @@ async fn the_real_axon_serves_every_synapse() {
     ))
     .await;
     assert_eq!(dummy.status_code(), 200, "{dummy:?}");
-    assert_eq!(field(&dummy, "dummy_output"), &PyValue::Int(42));
+    assert_eq!(field(&dummy, "dummy_output"), PyValue::Int(42));
     assert_eq!(message(&dummy), "Success");
     assert_eq!(
         dummy.answer.axon.hotkey.as_deref(),
@@ -204,7 +205,7 @@ async fn the_real_axon_serves_every_synapse() {
         12.0,
     ))
     .await;
-    assert_eq!(field(&hashed, "out"), &PyValue::Str("WIRE CHECK".into()));
+    assert_eq!(field(&hashed, "out"), PyValue::Str("WIRE CHECK".into()));
 
     // Non-ASCII text: json.dumps escapes it and str() hashes it as the axon recomputes.
     let unicode = one(synapse(
@@ -215,7 +216,7 @@ async fn the_real_axon_serves_every_synapse() {
     .await;
     assert_eq!(
         field(&unicode, "out"),
-        &PyValue::Str("NAÏVE \"Ü\" 'SS'".into())
+        PyValue::Str("NAÏVE \"Ü\" 'SS'".into())
     );
 
     let tensor = r#"{"x": {"buffer": "hcQCbmTDxAR0eXBlozxmNMQEa2luZMQAxAVzaGFwZZEExARkYXRhxBAAAIA/AAAAQAAAQEAAAIBA", "dtype": "float32", "shape": [4]}, "y": null}"#;
@@ -253,7 +254,7 @@ async fn the_real_axon_serves_every_synapse() {
         5.0,
     ))
     .await;
-    assert_eq!(field(&quick, "out"), &PyValue::Int(7));
+    assert_eq!(field(&quick, "out"), PyValue::Int(7));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,7 +304,7 @@ async fn concurrent_calls_to_one_axon_are_never_refused_for_nonce_order() {
         let outcomes = client.call_synapse(&targets, &call).await;
         for outcome in &outcomes {
             assert_eq!(outcome.status_code(), 200, "round {round}: {outcome:?}");
-            assert_eq!(field(outcome, "dummy_output"), &PyValue::Int(2 * round));
+            assert_eq!(field(outcome, "dummy_output"), PyValue::Int(2 * round));
         }
     }
     // Connections were kept and reused, within the per-endpoint cap.
@@ -331,7 +332,7 @@ async fn btauth_servers_of_11_3_0_accept_our_signed_requests() {
             .await
             .remove(0);
         assert_eq!(outcome.http_status, 200, "{outcome:?}");
-        let body = outcome.answer.fields.as_ref().unwrap();
+        let body = outcome.answer.fields.as_ref().unwrap().to_value();
         assert_eq!(body.get("ok"), Some(&PyValue::Bool(true)));
         let alice = Keypair::from_uri("//Alice").unwrap();
         assert_eq!(
@@ -691,7 +692,7 @@ async fn our_client_and_the_real_dendrite_side_by_side() {
                 .answer
                 .fields
                 .as_ref()
-                .map(|f| own_fields(&serde_json::from_str(&f.dumps()).unwrap()));
+                .map(|f| own_fields(&serde_json::from_str(&f.to_value().dumps()).unwrap()));
             (
                 outcome.status_code(),
                 outcome.answer.dendrite.status_message.clone(),

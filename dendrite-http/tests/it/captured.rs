@@ -156,7 +156,7 @@ fn answers_are_read_as_the_real_dendrite_read_them() {
         let answer = read_answer(
             status,
             headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
-            &body,
+            &body.into(),
             &TerminalInfo::from_json(sent.get("dendrite").unwrap()),
             &TerminalInfo::from_json(sent.get("axon").unwrap()),
         )
@@ -194,7 +194,7 @@ fn answers_are_read_as_the_real_dendrite_read_them() {
                     .iter()
                     .find_map(|k| fields.get(k))
                     .unwrap();
-                assert_eq!(out.dumps(), deserialized.to_string());
+                assert_eq!(out.to_value().dumps(), deserialized.to_string());
                 assert_eq!(answer.axon.status_code, Some(200));
             }
         }

@@ -3,7 +3,7 @@
 use dendrite_http::btauth::{sign, Verifier};
 use dendrite_http::terminal::TerminalInfo;
 use dendrite_http::value::float_repr;
-use dendrite_http::{read_answer, PyValue};
+use dendrite_http::{read_answer, Doc, PyValue};
 use dendrite_keys::Keypair;
 use proptest::prelude::*;
 
@@ -29,12 +29,49 @@ proptest! {
     // sr25519 signs and verifies in each btauth case: fewer cases than the default 256.
     #![proptest_config(ProptestConfig::with_cases(96))]
 
-    /// `json.dumps` output parses back to the same value (order, ints vs floats, escapes).
+    /// `json.dumps` output parses back to the same value (order, ints vs floats, escapes),
+    /// by both parsers: the value's and the answers' in-place one; FastAPI's compact UTF-8 too.
     #[test]
     fn dumps_round_trips(value in value()) {
         let text = value.dumps();
         prop_assert!(text.is_ascii(), "ensure_ascii: {text}");
-        prop_assert_eq!(PyValue::parse(text.as_bytes()).unwrap(), value);
+        prop_assert_eq!(PyValue::parse(text.as_bytes()).unwrap(), value.clone());
+        prop_assert_eq!(Doc::parse(&text.into()).unwrap().to_value(), value.clone());
+        let compact = value.dumps_compact();
+        prop_assert_eq!(Doc::parse(&compact.into()).unwrap().to_value(), value);
+    }
+
+    /// The answers' parser and the value's agree on any text made of JSON's pieces, numbers at
+    /// their edges (17 digits, big exponents, beyond u64) and bytes JSON forbids included:
+    /// both refuse it, or both read the same value.
+    #[test]
+    fn both_parsers_read_any_text_alike(pieces in prop::collection::vec(prop_oneof![
+        Just("["), Just("]"), Just("{"), Just("}"), Just(","), Just(":"), Just(" "),
+        Just("\"a\""), Just("\"\\u00e9\\n\""), Just("\"\u{1}\""), Just("\"\\ud800\""),
+        Just("1"), Just("-0"), Just("-0.0"), Just("104523.41234567891"), Just("1e400"),
+        Just("2.2250738585072011e-308"), Just("5e-324"), Just("18446744073709551616"),
+        Just("-9223372036854775809"), Just("1E5"), Just("0.1e-5"), Just("01"), Just("1."),
+        Just("NaN"), Just("true"), Just("null"), Just("nul"),
+    ], 1..12)) {
+        let text = pieces.concat();
+        let value = PyValue::parse(text.as_bytes());
+        let doc = Doc::parse(&text.clone().into());
+        prop_assert_eq!(value.is_ok(), doc.is_ok(), "{}: {:?} vs {:?}", text, value, doc);
+        if let (Ok(value), Ok(doc)) = (value, doc) {
+            prop_assert_eq!(doc.to_value(), value, "{}", text);
+        }
+    }
+
+    /// Any 17-digit float Python writes reads back exactly through the answers' parser.
+    #[test]
+    fn the_answers_parser_reads_floats_exactly(bits in any::<u64>()) {
+        let x = f64::from_bits(bits);
+        prop_assume!(x.is_finite());
+        let text = format!("[{}]", float_repr(x));
+        let Ok(Doc::List(items)) = Doc::parse(&text.clone().into()) else {
+            return Err(TestCaseError::fail(format!("{text} did not parse")));
+        };
+        prop_assert_eq!(items.first().map(Doc::to_value), Some(PyValue::Float(x)), "{}", text);
     }
 
     /// Python's float repr reads back as the same float, and is never shorter than Rust's
@@ -55,7 +92,7 @@ proptest! {
     ) {
         let sent = TerminalInfo::default();
         let view = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
-        if let Ok(answer) = read_answer(status, view, &body, &sent, &sent) {
+        if let Ok(answer) = read_answer(status, view, &body.into(), &sent, &sent) {
             prop_assert_eq!(answer.dendrite.status_code, answer.axon.status_code);
         }
     }

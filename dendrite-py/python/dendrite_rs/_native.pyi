@@ -164,9 +164,9 @@ class Client:
     def counters(self) -> Dict[str, int]:
         """Counters of the RPC core: receptors, open connections, backwards dropped, retries, endpoints backed off."""
 
-#: A synapse as Python dumps it once per call: name, timeout, its own fields' JSON, the input
-#: headers, the body hash, the total size.
-SynapseParts = Tuple[str, float, str, List[Tuple[str, str]], str, int]
+#: A synapse as Python dumps it once per call: name, timeout, its own fields (a dict; Rust
+#: writes it as ``json.dumps`` does), the input headers, the body hash, the total size.
+SynapseParts = Tuple[str, float, Dict[str, Any], List[Tuple[str, str]], str, int]
 
 class CallHandle:
     def cancel(self) -> None: ...
@@ -262,6 +262,7 @@ class HttpClient:
         done: Callable[[List[AxonAnswer]], None],
         axons: List[Tuple[str, int, str]],
         parts: SynapseParts,
+        arrays: List[Tuple[str, str]] = ...,
     ) -> CallHandle: ...
     def start_request(
         self,

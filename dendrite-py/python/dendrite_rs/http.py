@@ -201,6 +201,7 @@ class Dendrite(Compat):
         deserialize: Literal[False],
         run_async: bool = ...,
         streaming: Literal[False] = ...,
+        arrays: Optional[Mapping[str, Any]] = ...,
     ) -> List[S]: ...
     @overload
     async def forward(
@@ -212,6 +213,7 @@ class Dendrite(Compat):
         deserialize: Literal[False],
         run_async: bool = ...,
         streaming: Literal[False] = ...,
+        arrays: Optional[Mapping[str, Any]] = ...,
     ) -> S: ...
     @overload
     async def forward(
@@ -222,6 +224,7 @@ class Dendrite(Compat):
         deserialize: bool = ...,
         run_async: bool = ...,
         streaming: bool = ...,
+        arrays: Optional[Mapping[str, Any]] = ...,
     ) -> List[Any]: ...
     @overload
     async def forward(
@@ -232,6 +235,7 @@ class Dendrite(Compat):
         deserialize: bool = ...,
         run_async: bool = ...,
         streaming: bool = ...,
+        arrays: Optional[Mapping[str, Any]] = ...,
     ) -> Any: ...
     async def forward(
         self,
@@ -241,6 +245,7 @@ class Dendrite(Compat):
         deserialize: bool = True,
         run_async: bool = True,
         streaming: bool = False,
+        arrays: Optional[Mapping[str, Any]] = None,
     ) -> Any:
         """Sends ``synapse`` to every axon at once; one axon in → one result out, a list → a
         list, in order. ``deserialize`` gives each synapse's ``deserialize()``, else the synapse
@@ -248,21 +253,32 @@ class Dendrite(Compat):
         ``deserialize=False`` an ``AxonInfo`` gives the synapse's own class, a list a list of
         it). The caller's synapse is never changed: as 10.5.0, the call works on a copy (its
         private attributes kept in every result). ``run_async=False`` sends to one axon after
-        another, as 10.5.0 does."""
+        another, as 10.5.0 does.
+
+        ``arrays`` (ours, not 10.5.0's) maps fields of nested numbers (``List[List[float]]``
+        and the like) to numpy dtypes (``{"paths": "float64"}``; float64, float32, int64,
+        int32): those fields of each answer are read in Rust straight into a numpy array of
+        their shape, with no Python float per number, and set on the result as they are; the
+        rest of the answer is validated by the class as usual. ``null`` stays ``None``; a
+        ragged or non-numeric field is that axon's 422, its message naming the field and the
+        first offending item."""
         if synapse is None:
             synapse = classes().Synapse()
         single = not isinstance(axons, list)
         targets = [target_of(a) for a in ([axons] if single else axons)]
         if streaming:
+            if arrays:
+                raise ValueError("arrays= reads whole answers; a streaming call has none")
             streams = [self._stream(target, synapse, timeout, deserialize) for target in targets]
             return streams[0] if single else streams
+        wanted = _array_fields(arrays)
         sent = synapse.model_copy()  # 10.5.0 sends a copy; the caller's object stays as it was
         if run_async or len(targets) < 2:
-            answers = await self._send(targets, sent, timeout)
+            answers = await self._send(targets, sent, timeout, wanted)
         else:
-            answers = [answer for target in targets for answer in await self._send([target], sent, timeout)]
+            answers = [answer for target in targets for answer in await self._send([target], sent, timeout, wanted)]
         self.last_phases = [dict(zip(_native.PHASES, answer.phases)) for answer in answers]
-        out = [self._finish(sent, answer, timeout, deserialize) for answer in answers]
+        out = [self._finish(sent, answer, timeout, deserialize, wanted) for answer in answers]
         return out[0] if single else out
 
     __call__ = forward
@@ -561,7 +577,11 @@ class Dendrite(Compat):
         yield local.deserialize() if deserialize else local
 
     async def _send(
-        self, targets: List[Tuple[str, int, str]], synapse: Any, timeout: float
+        self,
+        targets: List[Tuple[str, int, str]],
+        synapse: Any,
+        timeout: float,
+        arrays: Sequence[Tuple[str, str]] = (),
     ) -> List[_native.AxonAnswer]:
         """One dump of the synapse, one Rust call for every axon, awaited without blocking."""
         loop = asyncio.get_running_loop()
@@ -571,19 +591,26 @@ class Dendrite(Compat):
             if not future.done():
                 future.set_result(answers)
 
-        handle = self._native.start(loop, done, targets, _wire.parts(synapse, timeout))
+        handle = self._native.start(loop, done, targets, _wire.parts(synapse, timeout), list(arrays))
         try:
             return await future
         except asyncio.CancelledError:
             handle.cancel()
             raise
 
-    def _finish(self, synapse: Any, answer: _native.AxonAnswer, timeout: float, deserialize: bool) -> Any:
+    def _finish(
+        self,
+        synapse: Any,
+        answer: _native.AxonAnswer,
+        timeout: float,
+        deserialize: bool,
+        arrays: Sequence[Tuple[str, str]] = (),
+    ) -> Any:
         """The synapse after one axon's answer, as 10.5.0's ``process_server_response`` leaves
         it: on 200 the answer's fields replace the sent ones (a body the class rejects is 422),
         the terminal infos are the answer's merged with its headers."""
         try:
-            local = self._result(synapse, answer, timeout)
+            local = self._result(synapse, answer, timeout, arrays)
         except Exception as e:  # never the whole call's failure: this axon's, as the client's 500
             terminal = terminal_class(synapse)
             failure = terminal(status_code=500, status_message=f"Client error: {type(e).__name__}: {e}")
@@ -591,15 +618,25 @@ class Dendrite(Compat):
         self._remember(local)
         return local.deserialize() if deserialize else local
 
-    def _result(self, synapse: Any, answer: _native.AxonAnswer, timeout: float) -> Any:
+    def _result(
+        self, synapse: Any, answer: _native.AxonAnswer, timeout: float, arrays: Sequence[Tuple[str, str]] = ()
+    ) -> Any:
         """:meth:`_finish`'s synapse, before ``deserialize``."""
         dendrite_info, axon_info, fields = answer.dendrite, answer.axon, answer.fields
         if answer.http_status == 200 and answer.status == 200 and fields is not None:
+            # Fields read as arrays are set as they are: the class validates the sent values
+            # in their place (its type is a list of floats, which an array is not).
+            decoded = {name: fields[name] for name, _ in arrays if fields.get(name) is not None}
+            for name in decoded:
+                fields[name] = getattr(synapse, name)
             try:
                 # Every field of the answer replaces the sent one (10.5.0 copies them one by one
                 # onto its copy of the synapse, validating each again), and its `dendrite` and
                 # `axon` are already the merged infos: one validation makes the result.
                 local = type(synapse)(**fields)
+                for name, array in decoded.items():
+                    object.__setattr__(local, name, array)
+                    local.__pydantic_fields_set__.add(name)
             except Exception as e:  # the class rejects the answer: 10.5.0's 422
                 dendrite_info["status_code"] = 422
                 dendrite_info["status_message"] = f"Failed to parse response: {e}"
@@ -622,6 +659,15 @@ class Dendrite(Compat):
             return
         bare = classes().Synapse(timeout=synapse.timeout, dendrite=synapse.dendrite, axon=synapse.axon)
         self.synapse_history.append(bare)
+
+
+def _array_fields(arrays: Optional[Mapping[str, Any]]) -> List[Tuple[str, str]]:
+    """``forward``'s ``arrays`` as Rust takes them: ``(field, numpy dtype name)``."""
+    if not arrays:
+        return []
+    import numpy  # only where arrays are asked for (bittensor 11's venvs may have no numpy)
+
+    return [(str(field), numpy.dtype(dtype).name) for field, dtype in arrays.items()]
 
 
 def install() -> None:
