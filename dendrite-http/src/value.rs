@@ -257,10 +257,7 @@ fn write_escaped(text: &str, out: &mut String, ascii_only: bool) {
     let mut rest = text;
     loop {
         // Runs that need no escape are copied whole (a 1.4 MB base64 str is one run).
-        let plain = rest
-            .bytes()
-            .position(|b| b < 0x20 || b == b'"' || b == b'\\' || (ascii_only && b > 0x7e))
-            .unwrap_or(rest.len());
+        let plain = plain_run(rest.as_bytes(), ascii_only);
         let (run, tail) = rest.split_at(plain);
         out.push_str(run);
         let mut chars = tail.chars();
@@ -283,6 +280,32 @@ fn write_escaped(text: &str, out: &mut String, ascii_only: bool) {
         rest = chars.as_str();
     }
     out.push('"');
+}
+
+/// The length of `text`'s first run of bytes `json.dumps` writes as they are: 32 bytes at a
+/// time where none needs an escape (branch-free, so the compiler makes it SIMD: 1.3 ms → 0.1 ms
+/// for 1.4 MB of base64), then byte by byte.
+fn plain_run(text: &[u8], ascii_only: bool) -> usize {
+    // Non-short-circuiting `|`: a branch per byte would keep the loop scalar.
+    let escaped = |b: u8| {
+        let outside = if ascii_only {
+            b.wrapping_sub(0x20) > 0x5e // below ' ' or above '~'
+        } else {
+            b < 0x20
+        };
+        outside | (b == b'"') | (b == b'\\')
+    };
+    let mut at = 0;
+    for block in text.chunks_exact(32) {
+        if block.iter().fold(false, |any, &b| any | escaped(b)) {
+            break;
+        }
+        at += 32;
+    }
+    at + text[at..]
+        .iter()
+        .position(|&b| escaped(b))
+        .unwrap_or(text.len() - at)
 }
 
 /// Python's `repr(str)`: single quotes unless the text holds `'` and no `"`; backslash escapes

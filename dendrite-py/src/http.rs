@@ -27,6 +27,7 @@ use crate::answer_arrays::{array_of, ArrayFields, Dtype};
 use crate::client::{
     apply_policies, live_dendrite, serve_live_metrics, signing_key_or_signer, Live,
 };
+use crate::echo::Echo;
 use crate::rest::{reply_of, rest_request, RequestParts, RestReply};
 use crate::runtime::runtime;
 use crate::value_error;
@@ -216,6 +217,7 @@ impl HttpClient {
         parts: SynapseParts<'_>,
         arrays: Vec<(String, String)>,
     ) -> PyResult<CallHandle> {
+        let echo = Echo::of(&parts.2);
         let call = synapse_call(parts)?;
         let arrays: ArrayFields = arrays
             .into_iter()
@@ -228,7 +230,7 @@ impl HttpClient {
             Python::attach(|py| {
                 let answers: Vec<AxonAnswer> = outcomes
                     .iter()
-                    .map(|o| answer_with_arrays(py, o, &arrays))
+                    .map(|o| answer_with_arrays(py, o, &arrays, &echo))
                     .collect();
                 call_soon(py, &event_loop, &done, answers);
             });
@@ -405,30 +407,33 @@ impl AxonAnswer {
 /// One axon's answer; a failure to build it (it cannot, short of memory) is that axon's own
 /// failure (500), so a call always resolves.
 fn answer_of(py: Python<'_>, outcome: &AxonResult) -> AxonAnswer {
-    answer_with_arrays(py, outcome, &[])
+    answer_with_arrays(py, outcome, &[], &Echo::default())
 }
 
-/// [`answer_of`] with `arrays` read as numpy arrays; a field that does not read as its array
-/// makes the answer the dendrite's 422, as a body the synapse's class rejects does.
+/// [`answer_of`] with `arrays` read as numpy arrays (a field that does not read as its array
+/// makes the answer the dendrite's 422, as a body the synapse's class rejects does) and the
+/// sent long strings the answer carries back unchanged reused (`echo`).
 fn answer_with_arrays(
     py: Python<'_>,
     outcome: &AxonResult,
     arrays: &[(String, Dtype)],
+    echo: &Echo,
 ) -> AxonAnswer {
-    built_answer(py, outcome, arrays).unwrap_or_else(|e| failed_answer(py, outcome, &e))
+    built_answer(py, outcome, arrays, echo).unwrap_or_else(|e| failed_answer(py, outcome, &e))
 }
 
 fn built_answer(
     py: Python<'_>,
     outcome: &AxonResult,
     arrays: &[(String, Dtype)],
+    echo: &Echo,
 ) -> PyResult<AxonAnswer> {
     let dendrite = info_dict(py, &outcome.answer.dendrite)?;
     let axon = info_dict(py, &outcome.answer.axon)?;
     let mut status = outcome.status_code();
     let fields = match outcome.answer.fields.as_ref() {
         None => None,
-        Some(fields) => match fields_with_infos(py, fields, &dendrite, &axon, arrays)? {
+        Some(fields) => match fields_with_infos(py, fields, &dendrite, &axon, arrays, echo)? {
             Ok(fields) => Some(fields),
             Err(why) => {
                 // 10.5.0's words for an answer the synapse's class rejects.
@@ -492,6 +497,7 @@ fn fields_with_infos<'py>(
     dendrite: &Bound<'py, PyDict>,
     axon: &Bound<'py, PyDict>,
     arrays: &[(String, Dtype)],
+    echo: &Echo,
 ) -> PyResult<Result<Bound<'py, PyAny>, String>> {
     let Doc::Dict(items) = fields else {
         return to_python(py, fields).map(Ok);
@@ -506,7 +512,10 @@ fn fields_with_infos<'py>(
                 Ok(array) => dict.set_item(key.as_str(), array)?,
                 Err(why) => return Ok(Err(why)),
             },
-            _ => dict.set_item(key.as_str(), to_python(py, item)?)?,
+            _ => {
+                let mut path = vec![key.as_str()];
+                dict.set_item(key.as_str(), echoed_to_python(py, item, echo, &mut path)?)?
+            }
         }
     }
     dict.set_item("dendrite", dendrite)?;
@@ -528,6 +537,32 @@ fn info_dict<'py>(py: Python<'py>, info: &TerminalInfo) -> PyResult<Bound<'py, P
     dict.set_item("hotkey", info.hotkey.as_deref())?;
     dict.set_item("signature", info.signature.as_deref())?;
     Ok(dict)
+}
+
+/// [`to_python`] of the value at `path` (keys from the top, through dicts) in the answer, its
+/// strings the sent ones where they came back unchanged.
+fn echoed_to_python<'py, 'a>(
+    py: Python<'py>,
+    value: &'a Doc,
+    echo: &Echo,
+    path: &mut Vec<&'a str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match value {
+        Doc::Str(text) => Ok(match echo.find(py, path, text) {
+            Some(sent) => sent.into_any(),
+            None => PyString::new(py, text).into_any(),
+        }),
+        Doc::Dict(items) => {
+            let dict = PyDict::new(py);
+            for (key, item) in items {
+                path.push(key.as_str());
+                dict.set_item(key.as_str(), echoed_to_python(py, item, echo, path)?)?;
+                path.pop();
+            }
+            Ok(dict.into_any())
+        }
+        other => to_python(py, other),
+    }
 }
 
 /// A JSON value as `json.loads` gives it (dicts keep their order; ints stay ints); each string

@@ -14,6 +14,7 @@ mod arrays;
 mod backward_plan;
 mod client;
 mod dump;
+mod echo;
 mod endpoint;
 mod http;
 mod outside_key;

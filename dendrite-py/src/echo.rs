@@ -1,0 +1,92 @@
+//! The sent synapse's long strings, kept for one call, so that an answer that carries one back
+//! unchanged reuses the sent `str` instead of building a copy of it.
+//!
+//! A 10.x answer is the whole synapse: every input field comes back beside the outputs (a
+//! `TensorEcho` answer holds the 1.4 MB of base64 it was sent, a prompt comes back with its
+//! completion). Decoding such a string into a new `str` per axon was a fifth of a large call's
+//! CPU and a copy per axon in memory.
+//!
+//! Invariant: a sent `str` is reused only for the same place in the answer (the same keys from
+//! the top, through dicts only) and only when the answer's bytes are equal to its UTF-8 bytes;
+//! otherwise the answer's own string is built. Only strings of at least [`MIN_ECHO_BYTES`] are
+//! kept: for shorter ones a comparison saves nothing.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+/// The shortest string worth keeping, bytes.
+pub const MIN_ECHO_BYTES: usize = 4096;
+
+/// The long strings of a sent synapse's own fields, by their place.
+#[derive(Default)]
+pub struct Echo {
+    strings: Vec<Sent>,
+}
+
+/// One long string that was sent: its place, the `str` and its UTF-8 bytes.
+struct Sent {
+    path: Vec<String>,
+    text: Py<PyString>,
+    utf8: String,
+}
+
+impl Echo {
+    /// The long strings of `fields` (a synapse's own fields, as `model_dump` gives them),
+    /// through nested dicts.
+    pub fn of(fields: &Bound<'_, PyDict>) -> Echo {
+        let mut echo = Echo::default();
+        echo.collect(fields, &mut Vec::new());
+        echo
+    }
+
+    fn collect(&mut self, dict: &Bound<'_, PyDict>, path: &mut Vec<String>) {
+        for (key, value) in dict.iter() {
+            let Some(key) = key
+                .cast_exact::<PyString>()
+                .ok()
+                .and_then(|k| k.to_cow().ok())
+            else {
+                continue;
+            };
+            let key = key.into_owned();
+            path.push(key);
+            if let Ok(text) = value.cast_exact::<PyString>() {
+                // Characters: no more than its UTF-8 bytes, so no long string is missed.
+                let long = text.len().is_ok_and(|chars| chars >= MIN_ECHO_BYTES);
+                if let (true, Ok(utf8)) = (long, text.to_cow()) {
+                    self.strings.push(Sent {
+                        path: path.clone(),
+                        text: text.clone().unbind(),
+                        utf8: utf8.into_owned(),
+                    });
+                }
+            } else if let Ok(inner) = value.cast_exact::<PyDict>() {
+                self.collect(inner, path);
+            }
+            path.pop();
+        }
+    }
+
+    /// The sent `str` at `path` if its bytes are `text`'s.
+    pub fn find<'py>(
+        &self,
+        py: Python<'py>,
+        path: &[&str],
+        text: &str,
+    ) -> Option<Bound<'py, PyString>> {
+        if text.len() < MIN_ECHO_BYTES {
+            return None;
+        }
+        self.strings
+            .iter()
+            .find(|sent| {
+                sent.utf8 == text
+                    && sent
+                        .path
+                        .iter()
+                        .map(String::as_str)
+                        .eq(path.iter().copied())
+            })
+            .map(|sent| sent.text.bind(py).clone())
+    }
+}
