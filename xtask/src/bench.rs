@@ -153,7 +153,7 @@ fn with_axon_cpu(
 }
 
 /// GB/s of copying `size` bytes, best of several runs, into a warm buffer.
-fn memcpy_gbps(size: usize) -> f64 {
+pub(crate) fn memcpy_gbps(size: usize) -> f64 {
     let src = vec![1u8; size];
     let mut dst = vec![0u8; size];
     let reps = (512 << 20) / size.max(1);
@@ -171,7 +171,7 @@ fn memcpy_gbps(size: usize) -> f64 {
 
 /// GB/s of one loopback TCP stream: the best of 256 KiB, 1 MiB and 4 MiB writes (the kernel's
 /// figure varies with the write size by up to 2x on this VM).
-fn loopback_gbps() -> Result<f64> {
+pub(crate) fn loopback_gbps() -> Result<f64> {
     let mut best = 0.0f64;
     for chunk in [256 << 10, 1 << 20, 4 << 20] {
         best = best.max(loopback_gbps_with(chunk)?);

@@ -365,10 +365,41 @@ fn python_face_line(
     Ok(line)
 }
 
+/// [`python_face_line`] run `runs` times (alternating with the other clients' runs is the
+/// caller's), the median by client CPU per call.
+fn python_face_median(
+    python: &Path,
+    fleet: &Fleet,
+    client: &str,
+    synapse: &str,
+    rounds: usize,
+    runs: usize,
+) -> Result<Value> {
+    util::median_run(
+        runs,
+        || python_face_line(python, fleet, client, synapse, rounds),
+        |line| line["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// The bytes of the 1 MiB `TensorEcho` call: `x` as base64 (1,398,144 bytes of its msgpack).
+const TENSOR_ECHO_STRING_BYTES: f64 = 1_398_144.0;
+
+/// The floor of a 1 MiB `TensorEcho` call on this machine, µs: its wire bytes (x sent; x and y
+/// back) through loopback TCP, and the two 1.4 MB strings the user's class holds made at memcpy
+/// speed.
+fn tensor_echo_floor_us(loopback_gbps: f64, memcpy_gbps: f64) -> f64 {
+    let wire = 3.0 * TENSOR_ECHO_STRING_BYTES / (loopback_gbps * 1e9);
+    let strings = 2.0 * TENSOR_ECHO_STRING_BYTES / (memcpy_gbps * 1e9);
+    (wire + strings) * 1e6
+}
+
 /// From Python: `dendrite_rs.http` and the 10.5.0 `Dendrite` at 16, 256 and 1,024 of our axons
-/// (one `toy-axons` process each) with `Dummy`, and with a 1 MiB `TensorEcho` at 16; with
-/// `Dummy`, ours also signing through a `bittensor_wallet.Keypair`; our CLI's rounds on the same
-/// fleet for the rounds/s comparison.
+/// (one `toy-axons` process each) with `Dummy`, with a 1 MiB `TensorEcho` at 16 (beside its
+/// floor from this run's loopback and memcpy figures) and with a price-path subnet's answers
+/// (`Paths`: 100 × 289 floats) at 256; with `Dummy`, ours also signing through a
+/// `bittensor_wallet.Keypair`, with `Paths`, ours also reading the paths into numpy in Rust
+/// (`arrays=`); our CLI's rounds on the same fleet for the rounds/s comparison.
 fn python_face(
     release: &Path,
     python: &Path,
@@ -393,19 +424,29 @@ fn python_face(
     let cases = [
         (16usize, "Dummy", rounds(40, 15)),
         (16, "TensorEcho", rounds(10, 5)),
+        (if quick { 4 } else { 256 }, "Paths", rounds(5, 2)),
         (256, "Dummy", rounds(15, 3)),
         (1024, "Dummy", rounds(6, 2)),
     ];
-    // The CI smoke (`--quick`) runs every path once, on the small fleet.
-    let cases = if quick { &cases[..2] } else { &cases[..] };
+    // The CI smoke (`--quick`) runs every path once, on small fleets.
+    let cases = if quick { &cases[..3] } else { &cases[..] };
+    // Medians of 3 runs for the lines the issues' targets are read from.
+    let runs = if quick { 1 } else { 3 };
     for &(count, synapse, (ours_rounds, real_rounds)) in cases {
         let fleet = toy_fleet(release, dir, count)?;
-        let ours = python_face_line(python, &fleet, "ours", synapse, ours_rounds)?;
+        let ours_runs = if synapse == "Dummy" { 1 } else { runs };
+        let ours = python_face_median(python, &fleet, "ours", synapse, ours_rounds, ours_runs)?;
         let real = python_face_line(python, &fleet, "real", synapse, real_rounds)?;
         // The same calls signed by a `bittensor_wallet.Keypair` (its own `sign`, with the GIL,
         // per request) rather than by a key the client holds.
         let keypair = if synapse == "Dummy" {
             python_face_line(python, &fleet, "ours-keypair", synapse, ours_rounds)?
+        } else {
+            Value::Null
+        };
+        // The paths read in Rust straight into numpy arrays (`arrays=`).
+        let arrays = if synapse == "Paths" {
+            python_face_median(python, &fleet, "ours-arrays", synapse, ours_rounds, runs)?
         } else {
             Value::Null
         };
@@ -426,13 +467,50 @@ fn python_face(
         let cpu_ratio =
             number(&real, "client_cpu_us_per_call") / number(&ours, "client_cpu_us_per_call");
         let of_cli = number(&ours, "rounds_per_s") / (1e3 / number(&cli, "round_ms_p50"));
+        // This run's machine figures beside the large answers' line, and their floor.
+        let machine = if synapse == "TensorEcho" {
+            let loopback = crate::bench::loopback_gbps()?;
+            let memcpy = crate::bench::memcpy_gbps(TENSOR_ECHO_STRING_BYTES as usize);
+            json!({"loopback_gbps": loopback, "memcpy_gbps": memcpy,
+                   "floor_us_per_call": tensor_echo_floor_us(loopback, memcpy)})
+        } else {
+            Value::Null
+        };
         eprintln!(
             "xtask: http from Python, {count} axons, {synapse}: ours {ours}\n       real {real}"
         );
         lines.push(json!({"axons": count, "synapse": synapse, "ours": ours, "real": real, "keypair": keypair,
-                          "cli": cli, "real_cpu_over_ours": cpu_ratio, "ours_rounds_of_cli": of_cli}));
+                          "arrays": arrays, "cli": cli, "machine": machine,
+                          "real_cpu_over_ours": cpu_ratio, "ours_rounds_of_cli": of_cli}));
     }
     Ok(lines)
+}
+
+/// From Python against real 10.5.0 axons (4 `axon.py`; 1 in the smoke): 30 back-to-back rounds
+/// of `Dummy`, as a new user tries it, ours and the 10.5.0 `Dendrite` alternating, the median
+/// of 3 runs each.
+fn python_on_real_axons(python: &Path, dir: &Path, quick: bool) -> Result<Value> {
+    let fleet = real(python, dir, if quick { 1 } else { 4 })?;
+    let (rounds, runs) = if quick { (2, 1) } else { (30, 3) };
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..runs {
+        ours.push(python_face_line(python, &fleet, "ours", "Dummy", rounds)?);
+        theirs.push(python_face_line(python, &fleet, "real", "Dummy", rounds)?);
+    }
+    let median = |mut lines: Vec<Value>| {
+        lines.sort_by(|a, b| {
+            let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
+            cpu(a).total_cmp(&cpu(b))
+        });
+        lines.swap_remove(lines.len() / 2)
+    };
+    let (ours, real) = (median(ours), median(theirs));
+    let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
+    let ratio = cpu(&real) / cpu(&ours);
+    eprintln!("xtask: http from Python, {}: ours {ours}\n       real {real}", fleet.name);
+    Ok(json!({"fleet": fleet.name, "axons": fleet.axons, "rounds": rounds, "runs": runs,
+              "ours": ours, "real": real, "real_cpu_over_ours": ratio}))
 }
 
 /// Every line of the section; `via_compare` when `cargo xtask bench` (compare) runs it, after
@@ -440,6 +518,7 @@ fn python_face(
 pub fn run(release: &Path, dir: &Path, quick: bool, via_compare: bool) -> Result<Value> {
     let python = util::peer10_python()?;
     let from_python = python_face(release, &python, dir, quick, via_compare)?;
+    let on_real_axons = python_on_real_axons(&python, dir, quick)?;
     let large_fleets = large(release, &python, dir, quick)?;
     let (ours_count, real_count) = if quick { (4, 1) } else { (16, 4) };
     let fleets = [
@@ -479,7 +558,8 @@ pub fn run(release: &Path, dir: &Path, quick: bool, via_compare: bool) -> Result
             }));
         }
     }
-    Ok(json!({"separate": lines, "large": large_fleets, "python": from_python}))
+    Ok(json!({"separate": lines, "large": large_fleets, "python": from_python,
+              "python_real_axons": on_real_axons}))
 }
 
 /// The BENCHMARKS.md section of these lines.
@@ -543,7 +623,7 @@ pub fn report(lines: &Value) -> String {
          |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for line in lines["python"].as_array().into_iter().flatten() {
-        for key in ["ours", "keypair", "real"] {
+        for key in ["ours", "keypair", "arrays", "real"] {
             let client = &line[key];
             if client.is_null() {
                 continue;
@@ -570,6 +650,41 @@ pub fn report(lines: &Value) -> String {
                     .map_or("-".into(), |of_cli| format!("{:.0}%", of_cli * 100.0)),
             ));
         }
+    }
+    for line in lines["python"].as_array().into_iter().flatten() {
+        let machine = &line["machine"];
+        if machine.is_null() {
+            continue;
+        }
+        let number = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
+        let ours = number(&line["ours"], "client_cpu_us_per_call");
+        let floor = number(machine, "floor_us_per_call");
+        out.push_str(&format!(
+            "\nLarge answers (`{}` of a 1 MiB tensor, {} axons): ours {:.0} µs of client CPU per call against a \
+             floor of {:.0} µs on this machine in this run ({:.1}× the floor): the call's wire bytes (x sent, x and \
+             y back) through loopback TCP at {:.1} GB/s and its two 1.4 MB strings made at memcpy speed, {:.1} GB/s.\n",
+            line["synapse"].as_str().unwrap_or("?"),
+            line["axons"],
+            ours,
+            floor,
+            ours / floor,
+            number(machine, "loopback_gbps"),
+            number(machine, "memcpy_gbps"),
+        ));
+    }
+    let real_axons = &lines["python_real_axons"];
+    if !real_axons.is_null() {
+        let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
+        out.push_str(&format!(
+            "\nFrom Python against {}: {} back-to-back rounds of `Dummy`, the median of {} runs each, \
+             alternating: ours {:.0} µs of client CPU per call, the 10.5.0 `Dendrite` {:.0} µs: **{:.1}×**.\n",
+            real_axons["fleet"].as_str().unwrap_or("?"),
+            real_axons["rounds"],
+            real_axons["runs"],
+            cpu(&real_axons["ours"]),
+            cpu(&real_axons["real"]),
+            real_axons["real_cpu_over_ours"].as_f64().unwrap_or(f64::NAN),
+        ));
     }
     out
 }
