@@ -197,10 +197,12 @@ impl HttpClient {
         spawn_call(async move {
             let mut stream = client.call_synapse_stream(&target, &call);
             while let Some(data) = stream.next_chunk().await {
-                Python::attach(|py| call_soon(py, &event_loop, &chunk, PyBytes::new(py, &data)));
+                crate::runtime::attach(|py| {
+                    call_soon(py, &event_loop, &chunk, PyBytes::new(py, &data))
+                });
             }
             let outcome = stream.outcome().await;
-            Python::attach(|py| call_soon(py, &event_loop, &done, answer_of(py, &outcome)));
+            crate::runtime::attach(|py| call_soon(py, &event_loop, &done, answer_of(py, &outcome)));
         })
     }
 
@@ -227,7 +229,7 @@ impl HttpClient {
         let client = self.dendrite()?.client().clone();
         spawn_call(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
-            Python::attach(|py| {
+            crate::runtime::attach(|py| {
                 let answers: Vec<AxonAnswer> = outcomes
                     .iter()
                     .map(|o| answer_with_arrays(py, o, &arrays, &echo))
@@ -255,10 +257,10 @@ impl HttpClient {
             let mut stream = client.request_stream(&targets, &request);
             while let Some((index, event)) = stream.next_event().await {
                 let item = (index, (event.event, event.data, event.id));
-                Python::attach(|py| call_soon(py, &event_loop, &on_event, item));
+                crate::runtime::attach(|py| call_soon(py, &event_loop, &on_event, item));
             }
             let answers = stream.answers().await;
-            Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
+            crate::runtime::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
         })
     }
 
@@ -277,7 +279,7 @@ impl HttpClient {
         let client = self.dendrite()?.client().clone();
         spawn_call(async move {
             let answers = client.request(&targets, &request).await;
-            Python::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
+            crate::runtime::attach(|py| deliver_replies(py, &event_loop, &done, &answers));
         })
     }
 }

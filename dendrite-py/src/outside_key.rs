@@ -28,7 +28,7 @@ impl PythonSigner {
 
 impl OutsideSigner for PythonSigner {
     fn sign_all(&self, messages: &[&[u8]]) -> Vec<[u8; 64]> {
-        Python::attach(|py| {
+        crate::runtime::attach(|py| {
             let keypair = self.keypair.bind(py);
             messages
                 .iter()

@@ -508,9 +508,14 @@ fn python_on_real_axons(python: &Path, dir: &Path, quick: bool) -> Result<Value>
     let (ours, real) = (median(ours), median(theirs));
     let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
     let ratio = cpu(&real) / cpu(&ours);
-    eprintln!("xtask: http from Python, {}: ours {ours}\n       real {real}", fleet.name);
-    Ok(json!({"fleet": fleet.name, "axons": fleet.axons, "rounds": rounds, "runs": runs,
-              "ours": ours, "real": real, "real_cpu_over_ours": ratio}))
+    eprintln!(
+        "xtask: http from Python, {}: ours {ours}\n       real {real}",
+        fleet.name
+    );
+    Ok(
+        json!({"fleet": fleet.name, "axons": fleet.axons, "rounds": rounds, "runs": runs,
+              "ours": ours, "real": real, "real_cpu_over_ours": ratio}),
+    )
 }
 
 /// Every line of the section; `via_compare` when `cargo xtask bench` (compare) runs it, after
@@ -558,8 +563,10 @@ pub fn run(release: &Path, dir: &Path, quick: bool, via_compare: bool) -> Result
             }));
         }
     }
-    Ok(json!({"separate": lines, "large": large_fleets, "python": from_python,
-              "python_real_axons": on_real_axons}))
+    Ok(
+        json!({"separate": lines, "large": large_fleets, "python": from_python,
+              "python_real_axons": on_real_axons}),
+    )
 }
 
 /// The BENCHMARKS.md section of these lines.
