@@ -61,6 +61,10 @@ pub struct AxonArgs {
     /// (http) Connections open at once from one IP address; more are closed as accepted.
     #[arg(long, default_value_t = dendrite_axon::http::DEFAULT_MAX_CONNECTIONS_PER_IP)]
     max_connections_per_ip: usize,
+    /// (http) Also serve `Paths`, a price-path subnet's synapse (`n_paths` walks of `n_steps`
+    /// prices), for tests and benchmarks of numeric answers.
+    #[arg(long)]
+    serve_paths: bool,
 }
 
 /// The wires an axon can serve.
@@ -141,6 +145,7 @@ async fn run_http(key: &Keypair, args: &AxonArgs, limit: Duration) -> Result<(),
         body_timeout: positive("--body-timeout", args.body_timeout)?,
         max_connections: args.max_connections.max(1),
         max_connections_per_ip: args.max_connections_per_ip.max(1),
+        serve_paths: args.serve_paths,
         ..Default::default()
     };
     let handle = dendrite_axon::http::serve_http(key, config)

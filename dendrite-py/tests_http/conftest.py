@@ -98,4 +98,14 @@ def our_axon() -> Iterator[Served]:
     axon.stop()
 
 
+@pytest.fixture(scope="session")
+def our_paths_axon() -> Iterator[Served]:
+    """Our axon also serving ``Paths`` (``--serve-paths``), a price-path subnet's synapse."""
+    binary = os.environ.get("DENDRITE_BIN", str(ROOT / "target" / "debug" / "dendrite"))
+    command = [binary, "axon", "--protocol", "http", "--port", "0", "--run-seconds", "600", "--serve-paths"]
+    axon = Served(command)
+    yield axon
+    axon.stop()
+
+
 __all__ = ["Served", "synapses"]

@@ -25,9 +25,12 @@ from typing import Any, List, Optional
 
 SHARED = os.environ.get("DENDRITE_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 sys.path.insert(0, os.path.join(SHARED, "peer10"))
-import netguard  # noqa: E402,F401  loopback only, no external-IP lookup
+# isort: off
+import netguard  # noqa: E402,F401  first: loopback only, no external-IP lookup, READ_ONLY
 import bittensor as bt  # noqa: E402
 from bittensor_wallet import Wallet  # noqa: E402
+
+# isort: on
 
 
 class Paths(bt.Synapse):  # type: ignore[misc]

@@ -1,5 +1,5 @@
 """``arrays=``: named fields of nested numbers read in Rust straight into numpy arrays, against
-our axon and a price-path miner on the real 10.5.0 Axon (``paths_miner.py``), each next to the
+our axon (``--serve-paths``) and a price-path miner on the real 10.5.0 Axon (``paths_miner.py``), each next to the
 same call without it (what a validator does today: ``numpy.asarray`` of the validated lists)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def call(axons: Any, synapse: Any, **options: Any) -> Any:
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize("axon", ["our_axon", "paths_miner"])
+@pytest.mark.parametrize("axon", ["our_paths_axon", "paths_miner"])
 def test_arrays_are_the_arrays_numpy_makes_of_the_lists(axon: str, request: pytest.FixtureRequest) -> None:
     served: Served = request.getfixturevalue(axon)
     sent = Paths(n_paths=7, n_steps=289)
@@ -51,12 +51,13 @@ def test_arrays_are_the_arrays_numpy_makes_of_the_lists(axon: str, request: pyte
 
 
 def test_a_field_that_is_no_array_is_that_axon_s_422_and_null_stays_none(
-    paths_miner: Served, our_axon: Served
+    paths_miner: Served, our_paths_axon: Served
 ) -> None:
+    our_axon = our_paths_axon
     axons = [paths_miner.axon_info, our_axon.axon_info]
     for mode, words in [
         ("ragged", "ragged: item [2] has 288 items where 289 were expected"),
-        ("text", "item [0][1] is the string \"104523.4\", not a number the dtype holds"),
+        ("text", 'item [0][1] is the string "104523.4", not a number the dtype holds'),
     ]:
         broken, good = call(axons, Paths(n_paths=3, n_steps=289, mode=mode), arrays={"paths": "float64"})
         assert broken.dendrite.status_code == 422, broken.dendrite

@@ -186,6 +186,8 @@ async fn serve_http_fleet(
         let default = HttpAxonConfig::default();
         let config = HttpAxonConfig {
             addr: std::net::SocketAddr::new(ip.unwrap_or(default.addr.ip()), 0),
+            // The benchmark fleets also answer a price-path subnet's synapse.
+            serve_paths: true,
             ..default
         };
         match serve_http(&fleet_key(i), config).await {

@@ -96,6 +96,10 @@ pub struct HttpAxonConfig {
     pub max_connections: usize,
     /// Connections open at once from one IP address; one over it is closed as accepted.
     pub max_connections_per_ip: usize,
+    /// Also serve `Paths`, a price-path subnet's synapse (Synth's shape: `n_paths` × `n_steps`
+    /// floats), for the numeric answers' benchmark and tests; off, the axon serves exactly
+    /// `shared/peer10/synapses.py`'s synapses, as the real axon there does.
+    pub serve_paths: bool,
 }
 
 impl Default for HttpAxonConfig {
@@ -112,6 +116,7 @@ impl Default for HttpAxonConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            serve_paths: false,
         }
     }
 }
@@ -368,7 +373,7 @@ async fn answer_inner(
     if !is_synapse_call(&parts.headers) {
         return rest::answer_rest(shared, &parts, body).await;
     }
-    let served = match route(parts.uri.path()) {
+    let served = match route(parts.uri.path(), shared.config.serve_paths) {
         Ok(served) => served,
         Err(message) => return error(shared, None, "Synapse", 12.0, 404, &message, started, peer),
     };
@@ -429,18 +434,20 @@ fn is_synapse_call(headers: &HeaderMap) -> bool {
 }
 
 /// The synapse a path names, or 10.5.0's 404 message listing the ones served.
-fn route(path: &str) -> Result<Served, String> {
+fn route(path: &str, with_paths: bool) -> Result<Served, String> {
     let name = path.trim_start_matches('/');
-    Served::from_name(name).ok_or_else(|| {
-        let available: Vec<String> = std::iter::once("Synapse")
-            .chain(Served::ALL.iter().map(|s| s.name()))
-            .map(|n| format!("'{n}'"))
-            .collect();
-        format!(
-            "Synapse name '{name}' not found. Available synapses [{}]",
-            available.join(", ")
-        )
-    })
+    Served::served(with_paths)
+        .find(|s| s.name() == name)
+        .ok_or_else(|| {
+            let available: Vec<String> = std::iter::once("Synapse")
+                .chain(Served::served(with_paths).map(|s| s.name()))
+                .map(|n| format!("'{n}'"))
+                .collect();
+            format!(
+                "Synapse name '{name}' not found. Available synapses [{}]",
+                available.join(", ")
+            )
+        })
 }
 
 /// A sender on the axon's blacklist: 403.

@@ -28,15 +28,23 @@ pub enum Served {
 }
 
 impl Served {
-    /// Every served synapse, in the order 10.5.0's 404 lists them (after `Synapse`).
-    pub const ALL: [Served; 6] = [
+    /// The synapses of `shared/peer10/synapses.py`, served always, in the order 10.5.0's 404
+    /// lists them (after `Synapse`).
+    pub const ALL: [Served; 5] = [
         Served::Dummy,
         Served::TensorEcho,
         Served::Hashed,
         Served::Slow,
         Served::Stream,
-        Served::Paths,
     ];
+
+    /// The synapses an axon serves: [`Served::ALL`], then `Paths` where asked
+    /// (`HttpAxonConfig::serve_paths`), in the order its 404 lists them.
+    pub fn served(with_paths: bool) -> impl Iterator<Item = Served> {
+        Served::ALL
+            .into_iter()
+            .chain(with_paths.then_some(Served::Paths))
+    }
 
     /// The class name, also the route.
     pub fn name(self) -> &'static str {
@@ -50,9 +58,9 @@ impl Served {
         }
     }
 
-    /// The synapse served at `name`.
+    /// The synapse named `name` (any of them, `Paths` included).
     pub fn from_name(name: &str) -> Option<Served> {
-        Served::ALL.into_iter().find(|s| s.name() == name)
+        Served::served(true).find(|s| s.name() == name)
     }
 
     /// Fields without a default: a request must carry them (as `bt_header_input_obj_*` and in
