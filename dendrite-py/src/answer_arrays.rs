@@ -107,11 +107,20 @@ fn build<'py, T: Element>(
 /// The shape the first items give: a list's length, then its first item's, and so on.
 fn shape_of(mut value: &Doc) -> Vec<usize> {
     let mut shape = Vec::new();
-    while let Doc::List(items) = value {
-        shape.push(items.len());
-        match items.first() {
-            Some(first) => value = first,
-            None => break,
+    loop {
+        match value {
+            Doc::List(items) => {
+                shape.push(items.len());
+                match items.first() {
+                    Some(first) => value = first,
+                    None => break,
+                }
+            }
+            Doc::Floats(items) => {
+                shape.push(items.len());
+                break;
+            }
+            _ => break,
         }
     }
     shape
@@ -149,7 +158,40 @@ fn fill<T>(
             }
             Ok(())
         }
-        (Doc::List(_), None) => Err(format!(
+        (Doc::Floats(items), Some((&expected, inner))) => {
+            if items.len() != expected {
+                return Err(format!(
+                    "ragged: {} has {} items where {expected} were expected",
+                    place(at),
+                    items.len()
+                ));
+            }
+            if !inner.is_empty() {
+                at.push(0);
+                let why = format!(
+                    "ragged: {} is {} where a list was expected",
+                    place(at),
+                    kind(&items.first().map_or(Doc::None, |f| Doc::Float(*f)))
+                );
+                return Err(why);
+            }
+            for (i, item) in items.iter().enumerate() {
+                let item = Doc::Float(*item);
+                match number(&item) {
+                    Ok(n) => data.push(n),
+                    Err(()) => {
+                        at.push(i);
+                        return Err(format!(
+                            "{} is {}, not a number the dtype holds",
+                            place(at),
+                            kind(&item)
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        (Doc::List(_) | Doc::Floats(_), None) => Err(format!(
             "ragged: {} is a list where a number was expected",
             place(at)
         )),
@@ -186,7 +228,7 @@ fn kind(value: &Doc) -> String {
             }
             format!("the string {shown:?}")
         }
-        Doc::List(_) => "a list".into(),
+        Doc::List(_) | Doc::Floats(_) => "a list".into(),
         Doc::Dict(_) => "an object".into(),
     }
 }

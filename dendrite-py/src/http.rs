@@ -230,9 +230,10 @@ impl HttpClient {
         spawn_call(async move {
             let outcomes = client.call_synapse(&targets, &call).await;
             crate::runtime::attach(|py| {
+                // Each answer's body and parse are freed once its Python answer is built.
                 let answers: Vec<AxonAnswer> = outcomes
-                    .iter()
-                    .map(|o| answer_with_arrays(py, o, &arrays, &echo))
+                    .into_iter()
+                    .map(|o| answer_with_arrays(py, &o, &arrays, &echo))
                     .collect();
                 call_soon(py, &event_loop, &done, answers);
             });
@@ -583,6 +584,7 @@ fn to_python<'py>(py: Python<'py>, value: &Doc) -> PyResult<Bound<'py, PyAny>> {
             }
             list.into_any()
         }
+        Doc::Floats(items) => PyList::new(py, items)?.into_any(),
         Doc::Dict(items) => {
             let dict = PyDict::new(py);
             for (key, item) in items {
