@@ -142,15 +142,19 @@ fn fill<T>(
             format!("item {path}")
         }
     };
+    let length = |at: &[usize], len: usize, expected: usize| {
+        if len == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "ragged: {} has {len} items where {expected} were expected",
+                place(at)
+            ))
+        }
+    };
     match (value, shape.split_first()) {
         (Doc::List(items), Some((&expected, inner))) => {
-            if items.len() != expected {
-                return Err(format!(
-                    "ragged: {} has {} items where {expected} were expected",
-                    place(at),
-                    items.len()
-                ));
-            }
+            length(at, items.len(), expected)?;
             for (i, item) in items.iter().enumerate() {
                 at.push(i);
                 fill(item, inner, at, data, number)?;
@@ -159,13 +163,7 @@ fn fill<T>(
             Ok(())
         }
         (Doc::Floats(items), Some((&expected, inner))) => {
-            if items.len() != expected {
-                return Err(format!(
-                    "ragged: {} has {} items where {expected} were expected",
-                    place(at),
-                    items.len()
-                ));
-            }
+            length(at, items.len(), expected)?;
             if !inner.is_empty() {
                 at.push(0);
                 let why = format!(
