@@ -38,6 +38,7 @@ pub fn runtime() -> PyResult<Arc<Runtime>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads()?)
         .thread_name("dendrite-rs")
+        .on_thread_start(|| RUNTIME_THREAD.set(true))
         .enable_all()
         .build()
         .map(Arc::new)
@@ -46,21 +47,28 @@ pub fn runtime() -> PyResult<Arc<Runtime>> {
     Ok(runtime)
 }
 
-/// `Python::attach` from a runtime thread, which keeps its Python thread state from its first
-/// attach on: each later attach (a call's answers handed to the loop) then only takes the GIL,
-/// where it would otherwise make and destroy a thread state (and map and unmap its frame
-/// stack's 16 KiB) every time: 7% of that thread's CPU in a small fan-out (4 real axons,
-/// `Dummy`: 165-171 -> 151-160 µs per call on the runtime thread, 3 runs each, alternating).
+thread_local! {
+    /// Whether this thread is one of the runtime's (set as it starts).
+    static RUNTIME_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether this runtime thread holds a Python thread state of its own (see [`attach`]).
+    static KEPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `Python::attach` for code that may run on a runtime thread. A runtime thread keeps its Python
+/// thread state from its first attach on: each later attach (a call's answers handed to the
+/// loop) then only takes the GIL, where it would otherwise make and destroy a thread state (and
+/// map and unmap its frame stack's 16 KiB) every time: 7% of that thread's CPU in a small
+/// fan-out (4 real axons, `Dummy`: 165-171 -> 151-160 µs per call on the runtime thread, 3 runs
+/// each, alternating). Any other thread (a Python thread signing with an outside key, which may
+/// hold the GIL already) attaches as `Python::attach` does and keeps nothing.
 pub fn attach<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
-    thread_local! {
-        static KEPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if !KEPT.get() {
+    if RUNTIME_THREAD.get() && !KEPT.get() {
         KEPT.set(true);
-        // SAFETY: the interpreter is initialized (checked) and this thread does not hold the
-        // GIL (it is about to take it); `PyGILState_Ensure` gives the thread a state (or counts
-        // the one it has) and the GIL, `PyEval_SaveThread` releases the GIL and keeps the state:
-        // that first `Ensure` is never released, so the state lives as long as the thread.
+        // SAFETY: the interpreter is initialized (checked); this is a runtime thread's first
+        // attach, so it does not hold the GIL (runtime threads take it only here, and this is
+        // the first time). `PyGILState_Ensure` gives the thread a state and the GIL,
+        // `PyEval_SaveThread` releases the GIL and keeps the state: that first `Ensure` is
+        // never released, so the state lives as long as the thread.
         unsafe {
             if pyo3::ffi::Py_IsInitialized() != 0 {
                 pyo3::ffi::PyGILState_Ensure();

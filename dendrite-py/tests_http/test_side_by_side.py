@@ -192,6 +192,11 @@ def test_a_keypair_that_keeps_its_secret_signs_with_its_own_sign(real_axon: Serv
         sys.unraisablehook = hook
     assert seen.count("RuntimeError: the signer is locked") == 6, seen
     assert sum("not a 64-byte sr25519 signature" in s for s in seen) == 6, seen
+    # The keypair also signs on the caller's own thread, which holds the GIL (requests sent by
+    # other means), before and after the runtime's threads have signed with it.
+    for signer in (Dendrite(alice), direct):
+        signature = signer._native.sign(b"signed on the loop's thread")
+        assert alice.verify(b"signed on the loop's thread", signature)
 
 
 def test_keys_and_mistakes() -> None:
