@@ -469,8 +469,8 @@ fn python_face(
         let of_cli = number(&ours, "rounds_per_s") / (1e3 / number(&cli, "round_ms_p50"));
         // This run's machine figures beside the large answers' line, and their floor.
         let machine = if synapse == "TensorEcho" {
-            let loopback = crate::bench::loopback_gbps()?;
-            let memcpy = crate::bench::memcpy_gbps(TENSOR_ECHO_STRING_BYTES as usize);
+            let loopback = crate::machine::loopback_gbps()?;
+            let memcpy = crate::machine::memcpy_gbps(TENSOR_ECHO_STRING_BYTES as usize);
             json!({"loopback_gbps": loopback, "memcpy_gbps": memcpy,
                    "floor_us_per_call": tensor_echo_floor_us(loopback, memcpy)})
         } else {

@@ -18,6 +18,7 @@ mod fanout;
 mod fixtures;
 mod fuzz;
 mod interop;
+mod machine;
 mod python;
 mod relay;
 mod release;
