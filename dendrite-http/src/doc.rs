@@ -183,14 +183,15 @@ impl<'de> Visitor<'de> for Node<'_> {
     fn visit_f64<E>(self, v: f64) -> Result<Doc, E> {
         Ok(Doc::Float(v))
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Doc, E> {
-        Ok(Doc::Str(Text::of(self.body, v)))
+    // Strings are read as keys are.
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Doc, E> {
+        Key { body: self.body }.visit_borrowed_str(v).map(Doc::Str)
     }
-    fn visit_str<E>(self, v: &str) -> Result<Doc, E> {
-        Ok(Doc::Str(Text(Bytes::copy_from_slice(v.as_bytes()))))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Doc, E> {
+        Key { body: self.body }.visit_str(v).map(Doc::Str)
     }
-    fn visit_string<E>(self, v: String) -> Result<Doc, E> {
-        Ok(Doc::Str(v.into()))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Doc, E> {
+        Key { body: self.body }.visit_string(v).map(Doc::Str)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doc, A::Error> {
         // Flat while every item is a float; nodes from the first one that is not.
@@ -219,7 +220,8 @@ impl<'de> Visitor<'de> for Node<'_> {
     }
 }
 
-/// Reads one object key of `body`.
+/// Reads one object key, or string, of `body`: a slice of it where the parser lends one, else
+/// (an unescaped copy) bytes of its own.
 struct Key<'b> {
     body: &'b Bytes,
 }
@@ -242,7 +244,8 @@ impl<'de> Visitor<'de> for Key<'_> {
         Ok(Text::of(self.body, v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-        Ok(Text(Bytes::copy_from_slice(v.as_bytes())))
+        // Unescaped into the parser's scratch: never within the body, so `of` copies it.
+        Ok(Text::of(self.body, v))
     }
     fn visit_string<E>(self, v: String) -> Result<Text, E> {
         Ok(v.into())
