@@ -378,8 +378,13 @@ fn python_face_median(
     util::median_run(
         runs,
         || python_face_line(python, fleet, client, synapse, rounds),
-        |line| line["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN),
+        cpu_per_call,
     )
+}
+
+/// A Python line's client CPU per call, µs (NaN where missing).
+fn cpu_per_call(line: &Value) -> f64 {
+    line["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN)
 }
 
 /// The bytes of the 1 MiB `TensorEcho` call: `x` as base64 (1,398,144 bytes of its msgpack).
@@ -499,15 +504,11 @@ fn python_on_real_axons(python: &Path, dir: &Path, quick: bool) -> Result<Value>
         theirs.push(python_face_line(python, &fleet, "real", "Dummy", rounds)?);
     }
     let median = |mut lines: Vec<Value>| {
-        lines.sort_by(|a, b| {
-            let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
-            cpu(a).total_cmp(&cpu(b))
-        });
+        lines.sort_by(|a, b| cpu_per_call(a).total_cmp(&cpu_per_call(b)));
         lines.swap_remove(lines.len() / 2)
     };
     let (ours, real) = (median(ours), median(theirs));
-    let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
-    let ratio = cpu(&real) / cpu(&ours);
+    let ratio = cpu_per_call(&real) / cpu_per_call(&ours);
     eprintln!(
         "xtask: http from Python, {}: ours {ours}\n       real {real}",
         fleet.name
