@@ -97,8 +97,23 @@ pub fn payload(
     sender: &str,
     receiver: Option<&str>,
 ) -> Vec<u8> {
-    let body_sha256 = hex::encode(Sha256::digest(body));
-    payload_of_hash(method, target, &body_sha256, nonce_ns, sender, receiver)
+    payload_of_hash(
+        method,
+        target,
+        &body_sha256(&[body]),
+        nonce_ns,
+        sender,
+        receiver,
+    )
+}
+
+/// The sha256 (hex) of a body given in parts, as of the parts joined.
+pub fn body_sha256(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// [`payload`] of a body whose sha256 (hex) is `body_sha256`: hashed once for a request sent to
@@ -130,11 +145,19 @@ pub fn sign(
     key: &Keypair,
     method: &str,
     target: &str,
-    body: &[u8],
+    body: &[&[u8]],
     receiver: Option<&str>,
     nonce_ns: i128,
 ) -> Vec<(&'static str, String)> {
-    let signed = payload(method, target, body, nonce_ns, key.ss58_address(), receiver);
+    let hash = body_sha256(body);
+    let signed = payload_of_hash(
+        method,
+        target,
+        &hash,
+        nonce_ns,
+        key.ss58_address(),
+        receiver,
+    );
     headers(key, nonce_ns, receiver, &key.sign(&signed))
 }
 
@@ -493,7 +516,7 @@ mod tests {
             &alice,
             "post",
             "/generate?x=1",
-            b"{}",
+            &[b"{}"],
             Some(bob.ss58_address()),
             NOW,
         );
@@ -513,7 +536,7 @@ mod tests {
             &alice,
             "POST",
             "/generate?x=1",
-            b"{}",
+            &[b"{}"],
             Some(bob.ss58_address()),
             NOW,
         );
@@ -527,7 +550,7 @@ mod tests {
             kind(check(&verifier, &bound, b"{}", NOW - 3_000_000_000)),
             "StaleRequest"
         );
-        let unbound = sign(&alice, "POST", "/generate?x=1", b"{}", None, NOW);
+        let unbound = sign(&alice, "POST", "/generate?x=1", &[b"{}"], None, NOW);
         assert_eq!(
             kind(check(&verifier, &unbound, b"{}", NOW)),
             "WrongReceiver"
@@ -536,7 +559,7 @@ mod tests {
             &alice,
             "POST",
             "/generate?x=1",
-            b"{}",
+            &[b"{}"],
             Some(alice.ss58_address()),
             NOW,
         );

@@ -44,8 +44,8 @@ pub mod value;
 
 pub use doc::{Doc, Text};
 pub use request::{
-    body_hash_of_texts, input_header, AxonTarget, Dendrite, HeaderKey, RequestError, Signed,
-    SynapseCall, SynapseRequest, BASE_FIELDS, VERSION_AS_INT,
+    body_hash_of_texts, input_header, AxonTarget, Dendrite, HeaderKey, RequestBody, RequestError,
+    Signed, SynapseCall, SynapseRequest, BASE_FIELDS, VERSION_AS_INT,
 };
 pub use response::{
     infos_from_headers, read_answer, read_stream_head, CallSite, DendriteFailure, SynapseAnswer,

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use base64::Engine as _;
+use bytes::Bytes;
 use dendrite_keys::Keypair;
 use sha3::{Digest, Sha3_256};
 
@@ -58,8 +59,9 @@ pub struct SynapseCall {
     name: String,
     timeout: f64,
     total_size: i128,
-    /// `, "field": value` for every subclass field, as `json.dumps` writes them.
-    fields_json: String,
+    /// `, "field": value` for every subclass field, as `json.dumps` writes them, then the
+    /// body's closing `}`: the part of every axon's body that is the same (shared, not copied).
+    fields_json: Bytes,
     /// `bt_header_input_obj_<field>` values, in field order.
     input_headers: Vec<(String, String)>,
     body_hash: String,
@@ -135,11 +137,13 @@ impl SynapseCall {
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(RequestError::BadTimeout(timeout));
         }
+        let mut fields_json = fields_json.into_bytes();
+        fields_json.push(b'}');
         Ok(SynapseCall {
             name: name.to_owned(),
             timeout,
             total_size,
-            fields_json,
+            fields_json: Bytes::from(fields_json),
             input_headers,
             body_hash,
         })
@@ -147,7 +151,7 @@ impl SynapseCall {
 
     /// The size of the fields' JSON: the `total_size` of a synapse built outside Python.
     pub fn fields_size(&self) -> usize {
-        self.fields_json.len()
+        self.fields_json.len() - 1
     }
 
     /// The synapse's name (its route, `POST /{name}`).
@@ -296,8 +300,8 @@ pub struct SynapseRequest {
     /// bittensor's headers in 10.5.0's order (the transport adds `Host`, `Content-Length`,
     /// `Content-Type: application/json`); the fixed names are static strings.
     pub headers: Vec<(HeaderKey, String)>,
-    /// `json.dumps(synapse.model_dump())`.
-    pub body: String,
+    /// `json.dumps(synapse.model_dump())`, in its two parts.
+    pub body: RequestBody,
     /// The text that was signed: `{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}`.
     pub signed_message: String,
 }
@@ -437,31 +441,76 @@ fn request_headers(
 }
 
 /// A request's body, `json.dumps(synapse.model_dump())` as 10.5.0 sends it: the base class's
-/// fields, then the synapse's own.
-fn request_body(synapse: &SynapseCall, dendrite: &TerminalInfo, axon: &TerminalInfo) -> String {
-    // Sized once: growing a string that holds a 1.4 MB tensor's base64 copies all of it
-    // again (perf: 1.2% of a TensorEcho call's CPU).
-    let mut body = String::with_capacity(body_capacity(synapse, dendrite, axon));
-    body.push_str("{\"name\": ");
-    write_json_str(&synapse.name, &mut body);
-    body.push_str(", \"timeout\": ");
-    body.push_str(&float_repr(synapse.timeout));
-    body.push_str(&format!(
+/// fields (this axon's), then the synapse's own (every axon's, shared).
+fn request_body(
+    synapse: &SynapseCall,
+    dendrite: &TerminalInfo,
+    axon: &TerminalInfo,
+) -> RequestBody {
+    let mut head = String::with_capacity(head_capacity(synapse, dendrite, axon));
+    head.push_str("{\"name\": ");
+    write_json_str(&synapse.name, &mut head);
+    head.push_str(", \"timeout\": ");
+    head.push_str(&float_repr(synapse.timeout));
+    head.push_str(&format!(
         ", \"total_size\": {}, \"header_size\": 0, \"dendrite\": ",
         synapse.total_size
     ));
-    dendrite.write_json(&mut body);
-    body.push_str(", \"axon\": ");
-    axon.write_json(&mut body);
-    body.push_str(", \"computed_body_hash\": \"\"");
-    body.push_str(&synapse.fields_json);
-    body.push('}');
-    body
+    dendrite.write_json(&mut head);
+    head.push_str(", \"axon\": ");
+    axon.write_json(&mut head);
+    head.push_str(", \"computed_body_hash\": \"\"");
+    RequestBody {
+        head,
+        fields: synapse.fields_json.clone(),
+    }
 }
 
-/// Room for a request body: the base class's fields around the synapse's own. The terminal
+/// A 10.x request body in two parts, as it is written to the socket (one `writev`): the base
+/// class's fields, rendered for one axon, and the synapse's own fields with the closing `}`,
+/// the same for every axon of a call and shared by them (a 1.4 MB tensor is not copied per
+/// axon).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestBody {
+    /// `{"name": …, "computed_body_hash": ""`: this axon's part.
+    pub head: String,
+    /// `, "field": value … }`: the call's part.
+    pub fields: Bytes,
+}
+
+impl RequestBody {
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.fields.len()
+    }
+
+    /// Whether it is empty (never, for a rendered body).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its parts in order.
+    pub fn parts(&self) -> [&[u8]; 2] {
+        [self.head.as_bytes(), &self.fields]
+    }
+
+    /// The body in one piece (a copy: for tests and captures, not the transport).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts().concat()
+    }
+}
+
+/// The body as text (both parts are UTF-8: JSON written from strings).
+impl std::fmt::Display for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.head)?;
+        f.write_str(&String::from_utf8_lossy(&self.fields))
+    }
+}
+
+/// Room for a request body's own part: the base class's fields. The terminal
 /// infos' JSON is their strings plus at most [`TERMINAL_JSON_ROOM`] of keys, numbers and quotes.
-fn body_capacity(synapse: &SynapseCall, dendrite: &TerminalInfo, axon: &TerminalInfo) -> usize {
+fn head_capacity(synapse: &SynapseCall, dendrite: &TerminalInfo, axon: &TerminalInfo) -> usize {
     let strings = |info: &TerminalInfo| {
         [
             &info.ip,
@@ -474,11 +523,7 @@ fn body_capacity(synapse: &SynapseCall, dendrite: &TerminalInfo, axon: &Terminal
         .map(|s| s.as_deref().map_or(0, str::len))
         .sum::<usize>()
     };
-    128 + 2 * synapse.name.len()
-        + 2 * TERMINAL_JSON_ROOM
-        + strings(dendrite)
-        + strings(axon)
-        + synapse.fields_json.len()
+    128 + 2 * synapse.name.len() + 2 * TERMINAL_JSON_ROOM + strings(dendrite) + strings(axon)
 }
 
 /// A terminal info's JSON beyond its strings: field names, numbers, `null`s, punctuation.
@@ -547,32 +592,37 @@ mod tests {
     }
 
     #[test]
-    fn a_body_is_rendered_without_growing_its_buffer() {
+    fn every_axon_s_body_shares_the_synapse_s_fields_and_its_own_part_is_sized_once() {
         let tensor = format!(r#"{{"x": {{"buffer": "{}"}}}}"#, "A".repeat(1 << 20));
         let fields = PyValue::parse(tensor.as_bytes()).unwrap();
         let call = SynapseCall::new("TensorEcho", 12.0, &fields, &[], &[], None).unwrap();
         let key = Keypair::from_uri("//Alice").unwrap();
-        let axon = AxonTarget {
+        let axon = |port| AxonTarget {
             ip: "255.255.255.255".into(),
-            port: 65535,
+            port,
             hotkey: key.ss58_address().into(),
             uid: None,
         };
-        let dendrite = Dendrite::new(key, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
-        let request = dendrite.render(&call, &axon, i128::MAX);
-        let body = request.body;
+        let dendrite = Dendrite::new(key.clone(), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+        let one = dendrite.render(&call, &axon(65535), i128::MAX).body;
+        let other = dendrite.render(&call, &axon(1), i128::MAX).body;
+        assert_eq!(
+            one.fields.as_ptr(),
+            other.fields.as_ptr(),
+            "shared, not copied"
+        );
+        assert_ne!(one.head, other.head);
         // A string that grew doubled its capacity; one sized right still has its first.
         assert!(
-            body.capacity() < body.len() + 4096,
-            "{} for {}",
-            body.capacity(),
-            body.len()
+            one.head.capacity() < one.head.len() + 2048,
+            "{}",
+            one.head.capacity()
         );
-        assert!(body.ends_with("\"}}"), "{}", &body[body.len() - 8..]);
-        assert!(
-            body.len() - call.fields_json.len() > 400,
-            "the old sizing would have fitted"
-        );
+        let whole = one.to_vec();
+        assert_eq!(whole.len(), one.len());
+        let parsed = PyValue::parse(&whole).unwrap();
+        assert_eq!(parsed.get("x"), fields.get("x"));
+        assert_eq!(parsed.get("name"), Some(&PyValue::Str("TensorEcho".into())));
     }
 
     #[test]

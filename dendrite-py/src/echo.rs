@@ -11,8 +11,12 @@
 //! otherwise the answer's own string is built. Only strings of at least [`MIN_ECHO_BYTES`] are
 //! kept: for shorter ones a comparison saves nothing.
 
+use std::borrow::Cow;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+
+use crate::utf8::utf8;
 
 /// The shortest string worth keeping, bytes.
 pub const MIN_ECHO_BYTES: usize = 4096;
@@ -23,11 +27,12 @@ pub struct Echo {
     strings: Vec<Sent>,
 }
 
-/// One long string that was sent: its place, the `str` and its UTF-8 bytes.
+/// One long string that was sent: its place, the `str`, and a copy of its UTF-8 bytes unless
+/// it is ASCII (those are read where the `str` keeps them, [`utf8`]).
 struct Sent {
     path: Vec<String>,
     text: Py<PyString>,
-    utf8: String,
+    copy: Option<String>,
 }
 
 impl Echo {
@@ -41,23 +46,25 @@ impl Echo {
 
     fn collect(&mut self, dict: &Bound<'_, PyDict>, path: &mut Vec<String>) {
         for (key, value) in dict.iter() {
-            let Some(key) = key
-                .cast_exact::<PyString>()
-                .ok()
-                .and_then(|k| k.to_cow().ok())
-            else {
+            let Some(key) = key.cast_exact::<PyString>().ok() else {
                 continue;
             };
-            let key = key.into_owned();
-            path.push(key);
+            let Ok(key) = utf8(key) else {
+                continue;
+            };
+            path.push(key.into_owned());
             if let Ok(text) = value.cast_exact::<PyString>() {
                 // Characters: no more than its UTF-8 bytes, so no long string is missed.
                 let long = text.len().is_ok_and(|chars| chars >= MIN_ECHO_BYTES);
-                if let (true, Ok(utf8)) = (long, text.to_cow()) {
+                if let (true, Ok(bytes)) = (long, utf8(text)) {
+                    let copy = match bytes {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(copy) => Some(copy),
+                    };
                     self.strings.push(Sent {
                         path: path.clone(),
                         text: text.clone().unbind(),
-                        utf8: utf8.into_owned(),
+                        copy,
                     });
                 }
             } else if let Ok(inner) = value.cast_exact::<PyDict>() {
@@ -80,7 +87,11 @@ impl Echo {
         self.strings
             .iter()
             .find(|sent| {
-                sent.utf8 == text
+                let equal = match &sent.copy {
+                    Some(copy) => copy == text,
+                    None => utf8(sent.text.bind(py)).is_ok_and(|sent| sent == text),
+                };
+                equal
                     && sent
                         .path
                         .iter()

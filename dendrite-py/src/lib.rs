@@ -22,6 +22,7 @@ mod rest;
 mod runtime;
 mod synapse;
 mod tokenizer;
+mod utf8;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

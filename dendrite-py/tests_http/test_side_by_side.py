@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, List
+from typing import Any, Dict, List
 
 import bittensor as bt
 import numpy as np
@@ -546,3 +546,56 @@ def test_run_async_false_sends_to_one_axon_after_another(our_axon: Served) -> No
     # One after another cannot take less than the three delays in a row (10.5.0's loop).
     assert asyncio.run(run(False)) >= 0.9
     assert asyncio.run(run(True)) >= 0.3
+
+
+class Oddities(bt.Synapse):  # type: ignore[misc]
+    """Own fields whose JSON is easy to get wrong: non-ASCII, a lone surrogate, a long string
+    (kept for its echo), nesting, floats, and an int past i128 (Python's own ``json.dumps``)."""
+
+    text: str = ""
+    long: str = ""
+    nested: Dict[str, Any] = {}
+    floats: List[float] = []
+    big: int = 0
+
+
+def test_own_fields_are_written_byte_for_byte_as_10_5_0_writes_them() -> None:
+    """The request bodies' own fields (written in Rust, read from each ``str`` where it keeps its
+    bytes) are 10.5.0's bytes, seen by one raw server; a lone surrogate or an int no JSON number
+    type holds falls back to Python's ``json.dumps`` and still matches."""
+    bodies: List[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+        )
+        bodies.append(await reader.readexactly(length))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    cases = [
+        Oddities(text='é ü 漢字 🎉 "quoted" \\ \n\t\x01', long="base64+/=" * 2000, floats=[0.1, 1e300, -0.0, 5e-324]),
+        Oddities(text="lone \ud800 surrogate", nested={"a": [1, {"b": None, "c": True}], "é": "ü"}),
+        Oddities(big=2**130, nested={"deep": {"list": [[1.5], ["x"]]}}),
+    ]
+
+    async def run() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        axon = bt.AxonInfo(version=0, ip="127.0.0.1", port=port, ip_type=4, hotkey="x", coldkey="x")
+        real = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Alice"))
+        ours = Dendrite("//Alice")
+        for case in cases:
+            await real(axon, case.model_copy(deep=True), timeout=5.0, deserialize=False)
+            await ours(axon, case.model_copy(deep=True), timeout=5.0, deserialize=False)
+        await real.aclose_session()
+        server.close()
+
+    asyncio.run(run())
+    assert len(bodies) == 2 * len(cases)
+    own = [body.split(b'"computed_body_hash": ""', 1)[1] for body in bodies]
+    for index in range(len(cases)):
+        assert own[2 * index + 1] == own[2 * index], index
+    assert b"\\ud800" in own[2] and str(2**130).encode() in own[4]

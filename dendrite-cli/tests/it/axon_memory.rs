@@ -86,11 +86,7 @@ fn read_answer(stream: &mut TcpStream) -> (u16, String) {
 /// Sends `request` whole on a connection of its own; its answer's status and body.
 fn send(addr: SocketAddr, request: &SynapseRequest) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    let bytes = [
-        head(request, request.body.len()),
-        request.body.as_bytes().to_vec(),
-    ]
-    .concat();
+    let bytes = [head(request, request.body.len()), request.body.to_vec()].concat();
     stream.write_all(&bytes).unwrap();
     read_answer(&mut stream)
 }

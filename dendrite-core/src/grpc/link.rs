@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use super::config::ReceptorConfig;
 use crate::neutral::connector::{connect_limited, WireBytes};
 use crate::neutral::phases::{ConnectLog, Probe};
-use crate::neutral::transport::{AnswerBody, Exchange};
+use crate::neutral::transport::{AnswerBody, Exchange, RequestBody};
 
 /// A handle for opening streams on one connection: each [`Exchange`] is one stream.
 #[derive(Clone, Debug)]
@@ -42,12 +42,18 @@ impl Exchange for Sender {
     async fn exchange(
         &mut self,
         head: http::Request<()>,
-        body: Bytes,
+        body: RequestBody,
         probe: &Probe,
     ) -> Result<http::Response<H2Body>, h2::Error> {
         std::future::poll_fn(|cx| self.send.poll_ready(cx)).await?;
         let (response, mut send) = self.send.send_request(head, false)?;
-        send.send_data(body, true)?;
+        let (own, shared) = body.into_inner();
+        if shared.is_empty() {
+            send.send_data(own, true)?;
+        } else {
+            send.send_data(own, false)?;
+            send.send_data(shared, true)?;
+        }
         probe.mark_sent();
         let response = response.await?;
         probe.mark_headers();

@@ -24,7 +24,7 @@ use tonic::{Code, Status};
 
 use super::results::CallFailure;
 use crate::neutral::phases::Probe;
-use crate::neutral::transport::{check_declared, AnswerBody, Exchange};
+use crate::neutral::transport::{check_declared, one_part, AnswerBody, Exchange};
 
 /// Length of the gRPC message prefix: a compressed flag and a big-endian u32 length.
 pub(crate) const PREFIX_LEN: usize = 5;
@@ -304,7 +304,7 @@ pub(crate) async fn call<T: Exchange>(
     limit: usize,
 ) -> Result<TensorMessage, Status> {
     let response = transport
-        .exchange(request, frame, probe)
+        .exchange(request, one_part(frame), probe)
         .await
         .map_err(transport_status)?;
     let (parts, mut body) = response.into_parts();

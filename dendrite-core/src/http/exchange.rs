@@ -19,8 +19,9 @@ use dendrite_http::DendriteFailure;
 use super::budget::ByteBudget;
 use super::pool::{CheckoutError, Http1Body, Http1BodyError};
 use super::Http;
+use crate::neutral::buffers::BodyBuffers;
 use crate::neutral::phases::{Phases, Probe};
-use crate::neutral::transport::{read_whole, AnswerBody, BodyError, Exchange};
+use crate::neutral::transport::{read_whole, AnswerBody, BodyError, Exchange, RequestBody};
 
 /// How an attempt reads a 200 answer's body.
 pub(crate) enum Reading {
@@ -86,7 +87,7 @@ impl Http {
     pub(super) async fn exchange(
         &self,
         addr: SocketAddr,
-        sign: impl FnOnce(&str) -> Result<(http::Request<()>, Bytes), DendriteFailure>,
+        sign: impl FnOnce(&str) -> Result<(http::Request<()>, RequestBody), DendriteFailure>,
         reading: &Reading,
         (limit, budget): (usize, &Arc<ByteBudget>),
         phases: &mut Phases,
@@ -125,7 +126,7 @@ impl Http {
         let declared = content_length(&head.headers).filter(|&len| len <= limit as u64);
         let budgeted = body.set_budget(budget.clone(), declared);
         let received = match budgeted.map_err(chunk_failure) {
-            Ok(()) => read_body(&head, &mut body, reading, limit).await,
+            Ok(()) => read_body(&head, &mut body, reading, limit, &self.buffers).await,
             Err(failure) => Err(failure),
         };
         let received = match received {
@@ -149,12 +150,13 @@ impl Http {
 
 /// The answer's body, at most `limit` bytes: a 200 stream's chunks handed on as they arrive
 /// (when streaming), a 2xx event stream's events parsed as they arrive (when reading events),
-/// anything else read whole.
+/// anything else read whole (into one of `buffers` when it comes in several chunks).
 async fn read_body(
     parts: &http::response::Parts,
     body: &mut Http1Body,
     reading: &Reading,
     limit: usize,
+    buffers: &Arc<BodyBuffers>,
 ) -> Result<Received, DendriteFailure> {
     match reading {
         Reading::Stream(chunks) if parts.status.as_u16() == 200 => {
@@ -167,7 +169,7 @@ async fn read_body(
                 .await
                 .map(|_| Received::Streamed)
         }
-        _ => read_whole(body, content_length(&parts.headers), limit)
+        _ => read_whole(body, content_length(&parts.headers), limit, buffers)
             .await
             .map(Received::Whole)
             .map_err(|e| body_failure(e, limit)),

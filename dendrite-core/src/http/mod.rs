@@ -36,10 +36,11 @@ use dendrite_keys::nonce::NonceClock;
 use config::HttpConfig;
 use pool::{Http1Pool, Http1Settings};
 
+use crate::neutral::buffers::{BodyBuffers, DEFAULT_IDLE_BYTES};
 use crate::neutral::policy::Core;
 
-/// The HTTP wire's part of a client: the shared core, its settings, its identity, its nonces
-/// and its connections.
+/// The HTTP wire's part of a client: the shared core, its settings, its identity, its nonces,
+/// its connections and the buffers its answers are gathered into.
 #[derive(Debug)]
 pub(crate) struct Http {
     core: Arc<Core>,
@@ -48,6 +49,8 @@ pub(crate) struct Http {
     pool: Http1Pool,
     nonces: NonceClock,
     answer_keys: answer_keys::AxonKeys,
+    /// The buffers answers' bodies are gathered into, kept between calls.
+    buffers: Arc<BodyBuffers>,
 }
 
 impl Http {
@@ -67,6 +70,7 @@ impl Http {
             dendrite,
             nonces: NonceClock::new(),
             answer_keys: answer_keys::AxonKeys::default(),
+            buffers: BodyBuffers::new(DEFAULT_IDLE_BYTES),
             core,
             config,
         }

@@ -29,7 +29,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::budget::ByteBudget;
 use crate::neutral::connector::{connect_limited, WireBytes};
 use crate::neutral::phases::{ConnectLog, Probe};
-use crate::neutral::transport::{AnswerBody, Exchange};
+use crate::neutral::transport::{AnswerBody, Exchange, RequestBody};
 
 /// One open connection: its request sender and the uuid it holds. Carries one [`Exchange`] at
 /// a time.
@@ -41,7 +41,7 @@ use crate::neutral::transport::{AnswerBody, Exchange};
 /// the connection closes, so an axon sees the same ones however often connections come and go.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    pub sender: SendRequest<Full<Bytes>>,
+    pub sender: SendRequest<Full<RequestBody>>,
     pub uuid: UuidLease,
     /// The bytes through this connection's socket: as it carries one exchange at a time, the
     /// difference across an exchange is that exchange's own bytes on the wire.
@@ -68,7 +68,7 @@ impl Exchange for Connection {
     async fn exchange(
         &mut self,
         head: http::Request<()>,
-        body: Bytes,
+        body: RequestBody,
         probe: &Probe,
     ) -> Result<http::Response<Http1Body>, Http1BodyError> {
         let response = self.sender.send_request(head.map(|()| Full::new(body)));
@@ -425,7 +425,7 @@ impl Http1Pool {
         let (sender, connection) = http1::Builder::new()
             .max_headers(self.settings.max_headers)
             .max_header_size(self.settings.max_head_bytes)
-            .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+            .handshake::<_, Full<RequestBody>>(TokioIo::new(stream))
             .await
             .map_err(std::io::Error::other)?;
         tokio::spawn(async move {

@@ -1,15 +1,17 @@
 //! A 10.x synapse request as it goes out: rendered for one axon on one connection's uuid,
 //! signed (the 10.x signature and, when asked, btauth/1: both cover the body, so they are made
-//! once it exists), and laid out as hyper sends it.
+//! once it exists), and laid out as hyper sends it: the head, then the body's two parts (this
+//! axon's, the call's shared one) written together.
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
+use bytes::{Buf as _, Bytes};
 use dendrite_http::{AxonTarget, DendriteFailure, SynapseRequest};
 use dendrite_keys::SigningScheme;
 
 use super::synapse::SynapseContext;
 use super::Http;
+use crate::neutral::transport::RequestBody;
 
 impl Http {
     /// The request to `axon` on a connection of `uuid`, rendered and signed (both 10.x schemes
@@ -20,7 +22,7 @@ impl Http {
         axon: &AxonTarget,
         addr: SocketAddr,
         call: &SynapseContext,
-    ) -> Result<(http::Request<()>, Bytes), DendriteFailure> {
+    ) -> Result<(http::Request<()>, RequestBody), DendriteFailure> {
         const _: () = assert!(SigningScheme::Synapse10.covers_body());
         const _: () = assert!(SigningScheme::BtAuth1.covers_body());
         let http = self;
@@ -32,7 +34,7 @@ impl Http {
                 http.dendrite.key(),
                 "POST",
                 &rendered.path,
-                rendered.body.as_bytes(),
+                &rendered.body.parts(),
                 Some(&axon.hotkey),
                 http.next_nonce(),
             )
@@ -50,7 +52,7 @@ pub(super) fn http_request(
     rendered: SynapseRequest,
     addr: SocketAddr,
     btauth: &[(&'static str, String)],
-) -> Result<(http::Request<()>, Bytes), String> {
+) -> Result<(http::Request<()>, RequestBody), String> {
     use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST};
     let invalid = |e: &dyn std::fmt::Display| format!("the request cannot be sent: {e}");
     let value = |text: String| HeaderValue::from_maybe_shared(Bytes::from(text));
@@ -78,5 +80,6 @@ pub(super) fn http_request(
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = http::Uri::from(path);
     *request.headers_mut() = headers;
-    Ok((request, Bytes::from(rendered.body)))
+    let body = rendered.body;
+    Ok((request, Bytes::from(body.head).chain(body.fields)))
 }

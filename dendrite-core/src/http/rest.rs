@@ -34,6 +34,7 @@ use crate::neutral::observer::{http_status_name, CallKind, CallView, EndpointRep
 use crate::neutral::outcome::{Outcome, WireOutcome};
 use crate::neutral::phases::Phases;
 use crate::neutral::policy::{backoff_message, Attempted, CallClock};
+use crate::neutral::transport::{one_part, RequestBody};
 
 /// How a request is signed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -623,7 +624,7 @@ fn http_request(
     request: &RestRequest,
     addr: SocketAddr,
     auth: &[(&'static str, String)],
-) -> Result<(http::Request<()>, Bytes), DendriteFailure> {
+) -> Result<(http::Request<()>, RequestBody), DendriteFailure> {
     use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST};
     let invalid = |e: &dyn std::fmt::Display| {
         DendriteFailure::Client(format!("the request cannot be sent: {e}"))
@@ -648,7 +649,7 @@ fn http_request(
     if !request.body.is_empty() || request.method != http::Method::GET {
         headers.insert(CONTENT_LENGTH, HeaderValue::from(request.body.len()));
     }
-    Ok((head, request.body.clone()))
+    Ok((head, one_part(request.body.clone())))
 }
 
 /// A finished REST call as observers read it: the axons and what each answered, in order.

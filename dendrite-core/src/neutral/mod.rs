@@ -9,6 +9,7 @@
 //! - [`transport`] and [`connector`]: what a wire's connection must do (send a request, read
 //!   an answer under a limit) and the TCP connector every wire's pools use (a permit per open
 //!   socket, bytes counted).
+//! - [`buffers`]: the buffers answers' bodies are gathered into, kept for the next answers.
 //! - [`observer`]: reporting finished calls through traits each wire implements.
 //! - [`settings`], [`backoff`], [`retry`], [`seconds`]: the policies' settings and state.
 //!
@@ -17,6 +18,7 @@
 //! `xtask`'s tidy test checks the edges.
 
 pub(crate) mod backoff;
+pub(crate) mod buffers;
 pub(crate) mod connector;
 pub(crate) mod gather;
 pub mod observer;

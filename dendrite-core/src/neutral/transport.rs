@@ -7,18 +7,31 @@
 //! [`read_whole`] reads a body under a limit for either wire, with the check gRPC's message
 //! prefix gets (`grpc::unary::Gather`, [`check_declared`]): a body whose declared length
 //! (`Content-Length`) is over the limit is refused before a byte of it is read, and one within
-//! it is gathered into a buffer reserved at exactly that length (a body in one chunk is not
-//! copied).
+//! it is gathered into a buffer of at least that length, kept for later answers
+//! ([`super::buffers`]; a body in one chunk is not copied).
 //!
 //! **Invariants:** an exchange marks its probe *sent* once the whole request is queued and
 //! *headers* when the answer's head arrived; nothing read here holds more than its limit.
 
 use std::future::Future;
 
-use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
+
+use bytes::{Buf as _, Bytes};
 use http::HeaderMap;
 
+use super::buffers::{BodyBuffers, Gathering};
 use super::phases::Probe;
+
+/// A request's body as it goes out: a part of its own, then a part it may share with the
+/// other requests of its call (`Bytes` both: a large shared part is a reference count per
+/// endpoint, not a copy; the HTTP/1.1 transport writes both with one `writev`).
+pub(crate) type RequestBody = bytes::buf::Chain<Bytes, Bytes>;
+
+/// A body of one part.
+pub(crate) fn one_part(body: Bytes) -> RequestBody {
+    body.chain(Bytes::new())
+}
 
 /// One request and its answer on a connection.
 pub(crate) trait Exchange {
@@ -32,7 +45,7 @@ pub(crate) trait Exchange {
     fn exchange(
         &mut self,
         head: http::Request<()>,
-        body: Bytes,
+        body: RequestBody,
         probe: &Probe,
     ) -> impl Future<Output = Result<http::Response<Self::Body>, Self::Error>> + Send;
 }
@@ -67,18 +80,20 @@ pub(crate) enum BodyError<E> {
 }
 
 /// The whole body, at most `limit` bytes: refused before reading when `declared` is over the
-/// limit, else gathered into one buffer (reserved at the declared length when there is one).
+/// limit, else gathered into one buffer (one of `buffers`, of at least the declared length,
+/// when there is one).
 pub(crate) async fn read_whole<B: AnswerBody>(
     body: &mut B,
     declared: Option<u64>,
     limit: usize,
+    buffers: &Arc<BodyBuffers>,
 ) -> Result<Bytes, BodyError<B::Error>> {
     let declared = declared
         .map(|len| check_declared(len, limit))
         .transpose()
         .map_err(|_| BodyError::TooLarge)?;
     let mut first: Option<Bytes> = None;
-    let mut gathered = BytesMut::new();
+    let mut gathered: Option<Gathering> = None;
     let mut total = 0usize;
     while let Some(chunk) = body.chunk().await {
         let chunk = chunk.map_err(BodyError::Transport)?;
@@ -86,17 +101,21 @@ pub(crate) async fn read_whole<B: AnswerBody>(
         if total > limit {
             return Err(BodyError::TooLarge);
         }
-        match first.take() {
-            None if gathered.is_empty() => first = Some(chunk),
-            None => gathered.extend_from_slice(&chunk),
-            Some(earlier) => {
-                gathered.reserve(declared.unwrap_or(total).max(total));
-                gathered.extend_from_slice(&earlier);
-                gathered.extend_from_slice(&chunk);
+        match (&mut gathered, first.take()) {
+            (Some(gathering), _) => gathering.extend(&chunk),
+            (None, None) => first = Some(chunk),
+            (None, Some(earlier)) => {
+                let mut gathering = buffers.take(declared.unwrap_or(total).max(total));
+                gathering.extend(&earlier);
+                gathering.extend(&chunk);
+                gathered = Some(gathering);
             }
         }
     }
-    Ok(first.unwrap_or_else(|| gathered.freeze()))
+    Ok(match gathered {
+        Some(gathering) => gathering.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
@@ -120,6 +139,10 @@ mod tests {
         }
     }
 
+    fn pool() -> Arc<BodyBuffers> {
+        BodyBuffers::new(crate::neutral::buffers::DEFAULT_IDLE_BYTES)
+    }
+
     fn chunks(parts: &[&str]) -> Chunks {
         Chunks(
             parts
@@ -139,7 +162,7 @@ mod tests {
             &["", "abc", "", "def"],
         ] {
             let mut body = chunks(parts);
-            let whole = read_whole(&mut body, None, 6).await.unwrap();
+            let whole = read_whole(&mut body, None, 6, &pool()).await.unwrap();
             assert_eq!(&whole[..], parts.concat().as_bytes());
         }
     }
@@ -147,7 +170,7 @@ mod tests {
     #[tokio::test]
     async fn a_declared_length_over_the_limit_is_refused_before_reading() {
         let mut body = chunks(&["abc", "def"]);
-        let refused = read_whole(&mut body, Some(7), 6).await;
+        let refused = read_whole(&mut body, Some(7), 6, &pool()).await;
         assert!(matches!(refused, Err(BodyError::TooLarge)));
         assert_eq!(body.1, 0, "nothing may be read");
     }
@@ -155,11 +178,11 @@ mod tests {
     #[tokio::test]
     async fn a_body_over_the_limit_is_refused_whatever_it_declared() {
         let mut body = chunks(&["abc", "def", "g"]);
-        let refused = read_whole(&mut body, Some(6), 6).await;
+        let refused = read_whole(&mut body, Some(6), 6, &pool()).await;
         assert!(matches!(refused, Err(BodyError::TooLarge)));
         let mut body = chunks(&["abcdefg"]);
         assert!(matches!(
-            read_whole(&mut body, None, 6).await,
+            read_whole(&mut body, None, 6, &pool()).await,
             Err(BodyError::TooLarge)
         ));
     }

@@ -242,10 +242,10 @@ async fn the_axon_refuses_as_10_5_0_does() {
     let dendrite = Dendrite::new(alice.clone(), "127.0.0.1");
     let hashed = synapse("Hashed", r#"{"text": "signed", "out": null}"#, 12.0);
     let request = dendrite.render(&hashed, &axon.target(), now_ns());
-    let (status, body) = raw(&axon, &request, &request.body).await;
+    let (status, body) = raw(&axon, &request, &request.body.to_string()).await;
     assert_eq!(status, 200, "{body}");
     // The same request again: its nonce is no newer than the last accepted.
-    let (status, body) = raw(&axon, &request, &request.body).await;
+    let (status, body) = raw(&axon, &request, &request.body.to_string()).await;
     assert_eq!(status, 401);
     assert_eq!(
         message(&body),
@@ -253,7 +253,7 @@ async fn the_axon_refuses_as_10_5_0_does() {
     );
     // A hashed field changed after signing: the recomputed body hash differs.
     let fresh = dendrite.render(&hashed, &axon.target(), now_ns());
-    let tampered = fresh.body.replace("\"signed\"", "\"forged\"");
+    let tampered = fresh.body.to_string().replace("\"signed\"", "\"forged\"");
     let (status, body) = raw(&axon, &fresh, &tampered).await;
     assert_eq!(status, 500);
     assert!(
@@ -264,7 +264,7 @@ async fn the_axon_refuses_as_10_5_0_does() {
     let mut elsewhere = axon.target();
     elsewhere.hotkey = alice.ss58_address().to_owned();
     let misaddressed = dendrite.render(&hashed, &elsewhere, now_ns());
-    let (status, body) = raw(&axon, &misaddressed, &misaddressed.body).await;
+    let (status, body) = raw(&axon, &misaddressed, &misaddressed.body.to_string()).await;
     assert_eq!(status, 401);
     assert!(
         message(&body).starts_with("Not Verified with error: Signature mismatch with "),
@@ -273,7 +273,7 @@ async fn the_axon_refuses_as_10_5_0_does() {
     // A first nonce from 20 s ago, with a 12 s timeout: outside 4 + 12 s.
     let stale = Dendrite::new(alice.clone(), "127.0.0.1");
     let old = stale.render(&hashed, &axon.target(), now_ns() - 20_000_000_000);
-    let (status, body) = raw(&axon, &old, &old.body).await;
+    let (status, body) = raw(&axon, &old, &old.body.to_string()).await;
     assert_eq!(status, 401);
     let text = message(&body);
     assert!(
@@ -285,7 +285,7 @@ async fn the_axon_refuses_as_10_5_0_does() {
     headless
         .headers
         .retain(|(name, _)| !name.starts_with("bt_header_input_obj_"));
-    let (status, _) = raw(&axon, &headless, &headless.body).await;
+    let (status, _) = raw(&axon, &headless, &headless.body.to_string()).await;
     assert_eq!(status, 500);
 }
 
@@ -319,7 +319,7 @@ async fn one_signed_request_sent_at_once_on_many_connections_passes_once() {
         let mut copies = tokio::task::JoinSet::new();
         for _ in 0..32 {
             let (addr, request) = (axon.local_addr(), request.clone());
-            copies.spawn(async move { raw_to(addr, &request, &request.body).await });
+            copies.spawn(async move { raw_to(addr, &request, &request.body.to_string()).await });
         }
         let answers = copies.join_all().await;
         let passed = answers.iter().filter(|(status, _)| *status == 200).count();
@@ -347,7 +347,7 @@ async fn we_differ_from_10_5_0_on_purpose_the_window_always_applies_and_uuids_ar
     let mut old = dendrite.render(&hashed, &axon.target(), now_ns() - 20_000_000_000);
     old.headers
         .retain(|(name, _)| name != "bt_header_dendrite_version");
-    let (status, body) = raw(&axon, &old, &old.body).await;
+    let (status, body) = raw(&axon, &old, &old.body.to_string()).await;
     assert_eq!(status, 401, "{body}");
     assert!(
         message(&body).starts_with("Not Verified with error: Nonce is too old: acceptable delta"),
@@ -367,12 +367,12 @@ async fn we_differ_from_10_5_0_on_purpose_the_window_always_applies_and_uuids_ar
     let signature = format!("0x{}", hex::encode(alice.sign(text.as_bytes())));
     set_header(&mut long, "bt_header_dendrite_uuid", uuid);
     set_header(&mut long, "bt_header_dendrite_signature", signature);
-    let (status, body) = raw(&axon, &long, &long.body).await;
+    let (status, body) = raw(&axon, &long, &long.body.to_string()).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(message(&body), "Not Verified with error: Invalid uuid");
     // The same request with its own uuid passes: only the uuid's form was refused.
     let fine = dendrite.render(&hashed, &axon.target(), now_ns());
-    assert_eq!(raw(&axon, &fine, &fine.body).await.0, 200);
+    assert_eq!(raw(&axon, &fine, &fine.body.to_string()).await.0, 200);
 }
 
 #[tokio::test]

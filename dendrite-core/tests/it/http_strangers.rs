@@ -141,7 +141,7 @@ async fn slow_clients_are_cut_and_the_caps_hold_while_a_good_client_is_served() 
     let dendrite = Dendrite::new(alice.clone(), "127.0.0.1");
     let dummy = synapse("Dummy", r#"{"dummy_input": 4, "dummy_output": null}"#, 12.0);
     let request = dendrite.render(&dummy, &axon.target(), now_ns());
-    let (status, body) = raw_to(addr, &request, &request.body).await;
+    let (status, body) = raw_to(addr, &request, &request.body.to_string()).await;
     assert_eq!(status, 200, "{body}");
     // Past the header deadline every trickling head's connection is closed.
     let wait = Duration::from_millis(4000).saturating_sub(started.elapsed());

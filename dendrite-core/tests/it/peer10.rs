@@ -435,7 +435,7 @@ fn requests_signed_by_11_3_0_verify_here_and_tampering_does_not() {
         &alice,
         "POST",
         "/generate?x=1",
-        body,
+        &[body],
         Some(bob.ss58_address()),
         nonce,
     );
@@ -745,16 +745,16 @@ async fn the_real_axon_refuses_replays_and_tampering() {
         .parse()
         .unwrap();
     let request = dendrite.render(&hashed, &axon.target, now());
-    let (status, _) = super::http_axon::raw_to(addr, &request, &request.body).await;
+    let (status, _) = super::http_axon::raw_to(addr, &request, &request.body.to_string()).await;
     assert_eq!(status, 200);
-    let (status, body) = super::http_axon::raw_to(addr, &request, &request.body).await;
+    let (status, body) = super::http_axon::raw_to(addr, &request, &request.body.to_string()).await;
     assert_eq!(status, 401);
     assert!(
         body.contains("Nonce is too old, a newer one was last processed"),
         "{body}"
     );
     let fresh = dendrite.render(&hashed, &axon.target, now());
-    let tampered = fresh.body.replace("\"signed\"", "\"forged\"");
+    let tampered = fresh.body.to_string().replace("\"signed\"", "\"forged\"");
     let (status, body) = super::http_axon::raw_to(addr, &fresh, &tampered).await;
     assert_eq!(status, 500);
     assert!(body.contains("Internal Server Error #"), "{body}");

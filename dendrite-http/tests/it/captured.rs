@@ -136,7 +136,7 @@ fn requests_are_the_real_dendrites_byte_for_byte() {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         assert_eq!(ours_headers, bittensor, "{name}: headers in order");
-        assert_eq!(ours.body.as_bytes(), &body[..], "{name}: body");
+        assert_eq!(ours.body.to_vec(), &body[..], "{name}: body");
     }
 }
 

@@ -104,7 +104,7 @@ proptest! {
         let alice = Keypair::from_uri("//Alice").unwrap();
         let bob = Keypair::from_uri("//Bob").unwrap();
         let now = 1_800_000_000_000_000_000i128;
-        let headers = sign(&alice, "POST", "/Dummy?a=1", &body, Some(bob.ss58_address()), now);
+        let headers = sign(&alice, "POST", "/Dummy?a=1", &[&body], Some(bob.ss58_address()), now);
         let view = || headers.iter().map(|(k, v)| (*k, v.as_str()));
         let verifier = Verifier::new(bob.ss58_address());
         let mut other_body = body.clone();
