@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use dendrite_keys::keys::PublicKey;
 use dendrite_keys::Keypair;
-use sha2::{Digest, Sha256};
+
+use crate::epistula::{body_sha256, parts_sha256};
 
 /// The protocol's name, the first line of the signed bytes.
 pub const PROTOCOL: &str = "btauth/1";
@@ -100,20 +101,11 @@ pub fn payload(
     payload_of_hash(
         method,
         target,
-        &body_sha256(&[body]),
+        &body_sha256(body),
         nonce_ns,
         sender,
         receiver,
     )
-}
-
-/// The sha256 (hex) of a body given in parts, as of the parts joined.
-pub fn body_sha256(parts: &[&[u8]]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part);
-    }
-    hex::encode(hasher.finalize())
 }
 
 /// [`payload`] of a body whose sha256 (hex) is `body_sha256`: hashed once for a request sent to
@@ -149,7 +141,7 @@ pub fn sign(
     receiver: Option<&str>,
     nonce_ns: i128,
 ) -> Vec<(&'static str, String)> {
-    let hash = body_sha256(body);
+    let hash = parts_sha256(body);
     let signed = payload_of_hash(
         method,
         target,
@@ -234,9 +226,9 @@ impl Verifier {
         target: &str,
         now_ns: i128,
     ) -> Result<Caller, AuthError> {
-        let body_sha256 = hex::encode(Sha256::digest(body));
+        let hash = body_sha256(body);
         self.check_head(headers, now_ns)?
-            .finish(self, &body_sha256, method, target)
+            .finish(self, &hash, method, target)
     }
 
     /// [`Verifier::verify`]'s checks that need no body (header shape, receiver, freshness): a

@@ -73,7 +73,17 @@ pub fn signed_text(body: &[u8], uuid: &str, timestamp_ms: u64, signed_for: Optio
 /// The sha256 of a body in lower-case hex, as both signed-request schemes (Epistula, btauth/1)
 /// put it in the text they sign.
 pub fn body_sha256(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
+    parts_sha256(&[body])
+}
+
+/// [`body_sha256`] of a body given in parts (a 10.x request's own and shared parts), as of the
+/// parts joined: hashed in one pass, never joined.
+pub fn parts_sha256(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// [`signed_text`] of a body whose sha256 (hex) is `body_sha256`: hashed once for a request
