@@ -469,8 +469,7 @@ fn python_face(
             Value::Null
         };
         let number = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
-        let cpu_ratio =
-            number(&real, "client_cpu_us_per_call") / number(&ours, "client_cpu_us_per_call");
+        let cpu_ratio = cpu_per_call(&real) / cpu_per_call(&ours);
         let of_cli = number(&ours, "rounds_per_s") / (1e3 / number(&cli, "round_ms_p50"));
         // This run's machine figures beside the large answers' line, and their floor.
         let machine = if synapse == "TensorEcho" {
@@ -504,11 +503,10 @@ fn python_on_real_axons(python: &Path, dir: &Path, quick: bool) -> Result<Value>
         ours.push(python_face_line(python, &fleet, "ours", "Dummy", rounds)?);
         theirs.push(python_face_line(python, &fleet, "real", "Dummy", rounds)?);
     }
-    let median = |mut lines: Vec<Value>| {
-        lines.sort_by(|a, b| cpu_per_call(a).total_cmp(&cpu_per_call(b)));
-        lines.swap_remove(lines.len() / 2)
-    };
-    let (ours, real) = (median(ours), median(theirs));
+    let (ours, real) = (
+        util::median_by(ours, cpu_per_call),
+        util::median_by(theirs, cpu_per_call),
+    );
     let ratio = cpu_per_call(&real) / cpu_per_call(&ours);
     eprintln!(
         "xtask: http from Python, {}: ours {ours}\n       real {real}",
@@ -666,7 +664,7 @@ pub fn report(lines: &Value) -> String {
             continue;
         }
         let number = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
-        let ours = number(&line["ours"], "client_cpu_us_per_call");
+        let ours = cpu_per_call(&line["ours"]);
         let floor = number(machine, "floor_us_per_call");
         out.push_str(&format!(
             "\nLarge answers (`{}` of a 1 MiB tensor, {} axons): ours {:.0} µs of client CPU per call against a \
@@ -683,15 +681,14 @@ pub fn report(lines: &Value) -> String {
     }
     let real_axons = &lines["python_real_axons"];
     if !real_axons.is_null() {
-        let cpu = |v: &Value| v["client_cpu_us_per_call"].as_f64().unwrap_or(f64::NAN);
         out.push_str(&format!(
             "\nFrom Python against {}: {} back-to-back rounds of `Dummy`, the median of {} runs each, \
              alternating: ours {:.0} µs of client CPU per call, the 10.5.0 `Dendrite` {:.0} µs: **{:.1}×**.\n",
             real_axons["fleet"].as_str().unwrap_or("?"),
             real_axons["rounds"],
             real_axons["runs"],
-            cpu(&real_axons["ours"]),
-            cpu(&real_axons["real"]),
+            cpu_per_call(&real_axons["ours"]),
+            cpu_per_call(&real_axons["real"]),
             real_axons["real_cpu_over_ours"].as_f64().unwrap_or(f64::NAN),
         ));
     }

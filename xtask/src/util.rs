@@ -101,11 +101,16 @@ pub fn median_run<T>(
     mut measure: impl FnMut() -> Result<T>,
     key: impl Fn(&T) -> f64,
 ) -> Result<T> {
-    let mut all = (0..runs.max(1))
+    let all = (0..runs.max(1))
         .map(|_| measure())
         .collect::<Result<Vec<_>>>()?;
-    all.sort_by(|a, b| key(a).total_cmp(&key(b)));
-    Ok(all.swap_remove(all.len() / 2))
+    Ok(median_by(all, key))
+}
+
+/// The median of `runs` (at least one) by `key`: the run itself, its other figures with it.
+pub fn median_by<T>(mut runs: Vec<T>, key: impl Fn(&T) -> f64) -> T {
+    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    runs.swap_remove(runs.len() / 2)
 }
 
 /// Runs a command, inheriting stdio, and fails with its status if it fails.
