@@ -28,3 +28,10 @@ pub fn read_forward_response(
         reject_non_finite,
     ))
 }
+
+/// Reads `bytes` as an HTTP/1.1 connection's answers, in two reads split at `cut`, as the 10.x
+/// client reads them (`http::h1`): each answer's status and body, or why the bytes broke the
+/// rules.
+pub fn read_http1_answers(bytes: &[u8], cut: usize) -> Result<Vec<(u16, Vec<u8>)>, String> {
+    crate::http::h1::read_answers(bytes, cut)
+}

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::util;
 
 /// The targets, one per decoder of network bytes.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "tensor_buffer",
     "tensor_message_response",
     "endpoint_tensor",
@@ -19,6 +19,7 @@ pub const TARGETS: [&str; 8] = [
     "http_answer",
     "btauth_headers",
     "sse_stream",
+    "http1_answers",
 ];
 
 fn has_cargo_fuzz() -> bool {

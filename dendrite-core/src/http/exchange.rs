@@ -1,12 +1,13 @@
 //! One request and its answer on the HTTP/1.1 pool, whatever the request is (a 10.x synapse
 //! today; the next kinds of signed request land beside it): a connection checked out, the
 //! request signed for that connection's uuid and sent, the answer's head, its body read whole
-//! under the bound (or handed on chunk by chunk), the connection back to the pool, and the
-//! bytes the connection's socket carried for it.
+//! under the bound (a declared length straight into one buffer) or handed on chunk by chunk,
+//! the connection back to the pool, and the bytes the connection's socket carried for it.
 //!
 //! **Invariants:** a connection goes back to the pool only after its answer was read whole; one
 //! whose exchange failed or was cut is closed; the phases `queue` (the pool's wait), `connect`,
-//! `sign`, `wait` (from the hand-over to the head) and `receive` are this attempt's.
+//! `sign`, `send` (writing the request), `wait` (from then to the head) and `receive` are this
+//! attempt's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,11 +110,13 @@ impl Http {
         let waiting = Instant::now();
         let probe = Probe::new(waiting);
         let response = checkout.connection.exchange(head, body, &probe).await;
-        // hyper writes the request on the connection's task: waiting runs from the hand-over
-        // to the answer's head.
-        let (_, headers, _) = probe.marks();
+        // Sending is writing the request to the socket; waiting runs from then to the answer's
+        // head.
+        let (sent, headers, _) = probe.marks();
         let receiving = headers.unwrap_or_else(Instant::now);
-        phases.wait += receiving.saturating_duration_since(waiting);
+        let sent = sent.unwrap_or(receiving).min(receiving);
+        phases.send += sent.saturating_duration_since(waiting);
+        phases.wait += receiving.saturating_duration_since(sent);
         let (head, mut body) = match response {
             Ok(response) => response.into_parts(),
             Err(e) => {
@@ -138,6 +141,7 @@ impl Http {
         };
         phases.receive += receiving.elapsed();
         let wire_after = checkout.connection.wire_bytes();
+        checkout.connection.restore(body);
         self.pool.release(checkout);
         Ok(Exchanged {
             head,
@@ -169,10 +173,13 @@ async fn read_body(
                 .await
                 .map(|_| Received::Streamed)
         }
-        _ => read_whole(body, content_length(&parts.headers), limit, buffers)
-            .await
-            .map(Received::Whole)
-            .map_err(|e| body_failure(e, limit)),
+        _ => match body.read_declared(limit, buffers).await {
+            Some(whole) => whole.map(Received::Whole).map_err(chunk_failure),
+            None => read_whole(body, content_length(&parts.headers), limit, buffers)
+                .await
+                .map(Received::Whole)
+                .map_err(|e| body_failure(e, limit)),
+        },
     }
 }
 
@@ -283,13 +290,13 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// A failed exchange as 10.5.0 reports it: the connection closed before an answer is
-/// "Service disconnected"; anything else the client's own error.
+/// A failed exchange as 10.5.0 reports it: the connection closed, cut or reset before an
+/// answer is "Service disconnected"; anything else the client's own error.
 fn transport_failure(error: &Http1BodyError) -> DendriteFailure {
     let Http1BodyError::Transport(error) = error else {
         return DendriteFailure::Client(error.to_string());
     };
-    if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
+    if error.is_disconnect() {
         DendriteFailure::Disconnected
     } else {
         DendriteFailure::Client(error.to_string())

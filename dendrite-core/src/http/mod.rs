@@ -2,7 +2,7 @@
 //! as 10.5.0 signs them, and with btauth/1 when asked) over an HTTP/1.1 keep-alive pool.
 //!
 //! - [`Http`]: the wire's part of a client: its identity (`dendrite_http::Dendrite`), its
-//!   nonce clock and its connections ([`pool`]).
+//!   nonce clock and its connections ([`pool`]), each speaking HTTP/1.1 ([`h1`]).
 //! - [`exchange`]: one request and its answer on a pooled connection, whatever the request
 //!   (the step a further kind of request shares).
 //! - [`synapse`]: a synapse call to many axons, each axon's pipeline under the core's
@@ -22,6 +22,7 @@ pub(crate) mod answer_keys;
 pub(crate) mod budget;
 pub(crate) mod config;
 pub(crate) mod exchange;
+pub(crate) mod h1;
 pub(crate) mod pool;
 pub(crate) mod request;
 pub(crate) mod rest;

@@ -1,5 +1,5 @@
-//! The HTTP/1.1 keep-alive pool of the 10.x wire: hyper's client connections, several per
-//! endpoint (HTTP/1.1 carries one request at a time), bounded per endpoint and in total.
+//! The HTTP/1.1 keep-alive pool of the 10.x wire: client connections ([`super::h1`]), several
+//! per endpoint (HTTP/1.1 carries one request at a time), bounded per endpoint and in total.
 //!
 //! A call checks a connection out ([`Http1Pool::checkout`]: a per-endpoint slot, then an idle
 //! connection or a new one) and checks it back in once its answer was read whole
@@ -21,18 +21,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::budget::ByteBudget;
-use crate::neutral::connector::{connect_limited, WireBytes};
+use super::h1::{H1Body, H1Error, Limits, H1};
+use crate::neutral::buffers::BodyBuffers;
+use crate::neutral::connector::{connect_limited, LimitedStream, WireBytes};
 use crate::neutral::phases::{ConnectLog, Probe};
 use crate::neutral::transport::{AnswerBody, Exchange, RequestBody};
 
-/// One open connection: its request sender and the uuid it holds. Carries one [`Exchange`] at
-/// a time.
+/// One open connection: its socket (while no answer's body holds it) and the uuid it holds.
+/// Carries one [`Exchange`] at a time.
 ///
 /// While open, a connection holds a uuid no other connection holds: a 10.x axon keeps the last
 /// nonce per `{hotkey}:{uuid}` and refuses one not above it, so requests on several connections
@@ -41,7 +40,9 @@ use crate::neutral::transport::{AnswerBody, Exchange, RequestBody};
 /// the connection closes, so an axon sees the same ones however often connections come and go.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    pub sender: SendRequest<Full<RequestBody>>,
+    /// The socket; `None` while an answer's body reads it, and for good once an exchange on it
+    /// failed or left it unfit for another request.
+    link: Option<H1<LimitedStream>>,
     pub uuid: UuidLease,
     /// The bytes through this connection's socket: as it carries one exchange at a time, the
     /// difference across an exchange is that exchange's own bytes on the wire.
@@ -57,30 +58,49 @@ impl Connection {
             self.bytes.received.load(Relaxed),
         )
     }
+
+    /// Whether it can carry a request: its socket is back and the peer has not closed it.
+    pub fn is_open(&self) -> bool {
+        self.link
+            .as_ref()
+            .is_some_and(|link| !link.io().peer_closed())
+    }
+
+    /// Takes the socket back from an answer's body read to its end (when HTTP/1.1 lets the
+    /// connection carry another request).
+    pub fn restore(&mut self, body: Http1Body) {
+        self.link = body.body.into_connection();
+    }
 }
 
 impl Exchange for Connection {
     type Error = Http1BodyError;
     type Body = Http1Body;
 
-    /// hyper queues the request when it is handed over (*sent*) and writes it on the
-    /// connection's task.
+    /// The request is written here, then *sent* is marked; *headers* when the answer's head
+    /// was read.
     async fn exchange(
         &mut self,
         head: http::Request<()>,
         body: RequestBody,
         probe: &Probe,
     ) -> Result<http::Response<Http1Body>, Http1BodyError> {
-        let response = self.sender.send_request(head.map(|()| Full::new(body)));
-        probe.mark_sent();
-        let response = response.await.map_err(Http1BodyError::Transport)?;
+        let mut link = self
+            .link
+            .take()
+            .ok_or(Http1BodyError::Transport(H1Error::Closed))?;
+        let answer = link
+            .exchange(&head, &body, || probe.mark_sent())
+            .await
+            .map_err(Http1BodyError::Transport)?;
         probe.mark_headers();
-        Ok(response.map(|body| Http1Body {
-            body,
+        let body = Http1Body {
+            body: H1Body::new(link, answer.framing, answer.reusable),
             trailers: None,
             budget: None,
             prepaid: 0,
-        }))
+        };
+        Ok(http::Response::from_parts(answer.parts, body))
     }
 }
 
@@ -90,7 +110,7 @@ impl Exchange for Connection {
 /// failing half read), anything past it chunk by chunk as it arrives.
 #[derive(Debug)]
 pub(crate) struct Http1Body {
-    body: hyper::body::Incoming,
+    body: H1Body<LimitedStream>,
     trailers: Option<http::HeaderMap>,
     budget: Option<Arc<ByteBudget>>,
     /// Bytes already taken from the budget and not yet read.
@@ -115,13 +135,32 @@ impl Http1Body {
         self.budget = Some(budget);
         Ok(())
     }
+
+    /// The whole body when its head declared a length of at most `limit` that the budget paid
+    /// for: read by the socket straight into one of `buffers` ([`H1Body::read_whole`]); `None`
+    /// for any other body (read it chunk by chunk).
+    pub async fn read_declared(
+        &mut self,
+        limit: usize,
+        buffers: &Arc<BodyBuffers>,
+    ) -> Option<Result<Bytes, Http1BodyError>> {
+        let declared = self.body.declared()?;
+        let paid = usize::try_from(declared).is_ok_and(|d| d <= limit && d <= self.prepaid);
+        if !paid {
+            return None;
+        }
+        let whole = self.body.read_whole(buffers).await?;
+        Some(whole.map_err(Http1BodyError::Transport).inspect(|whole| {
+            self.prepaid -= whole.len();
+        }))
+    }
 }
 
 /// Why an exchange or its answer's body could not go on.
 #[derive(Debug)]
 pub(crate) enum Http1BodyError {
-    /// The connection failed.
-    Transport(hyper::Error),
+    /// The connection failed, or its answer broke HTTP/1.1.
+    Transport(H1Error),
     /// The call's byte budget (this many bytes) is spent.
     OverBudget(usize),
 }
@@ -144,25 +183,22 @@ impl AnswerBody for Http1Body {
     type Error = Http1BodyError;
 
     async fn chunk(&mut self) -> Option<Result<Bytes, Http1BodyError>> {
-        loop {
-            let frame = match self.body.frame().await? {
-                Ok(frame) => frame,
-                Err(e) => return Some(Err(Http1BodyError::Transport(e))),
-            };
-            match frame.into_data() {
-                Ok(data) => {
-                    let unpaid = data.len().saturating_sub(self.prepaid);
-                    self.prepaid = self.prepaid.saturating_sub(data.len());
-                    if let Some(budget) = self.budget.as_ref().filter(|_| unpaid > 0) {
-                        if !budget.take(unpaid) {
-                            return Some(Err(Http1BodyError::OverBudget(budget.total())));
-                        }
-                    }
-                    return Some(Ok(data));
-                }
-                Err(frame) => self.trailers = frame.into_trailers().ok(),
+        let data = match self.body.chunk().await {
+            None => {
+                self.trailers = self.body.take_trailers();
+                return None;
+            }
+            Some(Err(e)) => return Some(Err(Http1BodyError::Transport(e))),
+            Some(Ok(data)) => data,
+        };
+        let unpaid = data.len().saturating_sub(self.prepaid);
+        self.prepaid = self.prepaid.saturating_sub(data.len());
+        if let Some(budget) = self.budget.as_ref().filter(|_| unpaid > 0) {
+            if !budget.take(unpaid) {
+                return Some(Err(Http1BodyError::OverBudget(budget.total())));
             }
         }
+        Some(Ok(data))
     }
 
     async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, Http1BodyError> {
@@ -240,7 +276,7 @@ const UUID_ENDPOINTS: usize = 65_536;
 /// Why no connection was had.
 #[derive(Debug)]
 pub(crate) enum CheckoutError {
-    /// TCP connect or the HTTP/1.1 handshake failed (refused, unreachable).
+    /// TCP connect failed (refused, unreachable).
     Connect(std::io::Error),
     /// The connection attempt took longer than the connect timeout.
     ConnectTimeout,
@@ -381,7 +417,7 @@ impl Http1Pool {
             _slot,
             ..
         } = checkout;
-        if !connection.sender.is_closed() {
+        if connection.is_open() {
             if let Some(host) = self.lock().get_mut(&addr) {
                 host.idle.push((connection, Instant::now()));
             }
@@ -403,7 +439,7 @@ impl Http1Pool {
         let now = Instant::now();
         while let Some((connection, since)) = host.idle.pop() {
             let fresh = now.duration_since(since) < self.settings.idle_timeout;
-            if fresh && !connection.sender.is_closed() {
+            if fresh && connection.is_open() {
                 return Some(connection);
             }
         }
@@ -422,19 +458,12 @@ impl Http1Pool {
             Arc::new(ConnectLog::default()),
         )
         .await?;
-        let (sender, connection) = http1::Builder::new()
-            .max_headers(self.settings.max_headers)
-            .max_header_size(self.settings.max_head_bytes)
-            .handshake::<_, Full<RequestBody>>(TokioIo::new(stream))
-            .await
-            .map_err(std::io::Error::other)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("http/1.1 connection to {addr} ended: {e}");
-            }
-        });
+        let limits = Limits {
+            max_headers: self.settings.max_headers,
+            max_head_bytes: self.settings.max_head_bytes,
+        };
         Ok(Connection {
-            sender,
+            link: Some(H1::new(stream, limits)),
             uuid: self.lease_uuid(addr),
             bytes,
         })

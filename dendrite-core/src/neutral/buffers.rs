@@ -105,6 +105,23 @@ impl Gathering {
         self.buffer.extend_from_slice(data);
     }
 
+    /// The bytes gathered so far.
+    pub fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Reads once from `io` into the buffer's room, at most `max` bytes (the kernel copies
+    /// straight into the buffer); the bytes read, 0 at the end of the stream.
+    pub async fn fill_from<R: tokio::io::AsyncRead + Unpin>(
+        &mut self,
+        io: &mut R,
+        max: usize,
+    ) -> std::io::Result<usize> {
+        use bytes::BufMut as _;
+        use tokio::io::AsyncReadExt as _;
+        io.read_buf(&mut (&mut self.buffer).limit(max)).await
+    }
+
     /// The body; its buffer goes back to the pool once the last `Bytes` sharing it is dropped.
     pub fn freeze(self) -> Bytes {
         Bytes::from_owner(Kept {

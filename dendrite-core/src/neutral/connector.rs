@@ -71,6 +71,17 @@ pub(crate) async fn connect_limited(
 }
 
 impl LimitedStream {
+    /// Whether the peer closed or reset the connection, or sent bytes nobody asked for, as far
+    /// as the socket tells now, without waiting: an idle connection found so is not reused (a
+    /// byte read here is dropped with it).
+    pub(crate) fn peer_closed(&self) -> bool {
+        let mut probe = [0u8; 1];
+        match self.stream.try_read(&mut probe) {
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+            Ok(_) => true,
+        }
+    }
+
     fn count_sent(&self, poll: &Poll<io::Result<usize>>) {
         if let Poll::Ready(Ok(n)) = poll {
             self.bytes.sent.fetch_add(*n as u64, Ordering::Relaxed);
