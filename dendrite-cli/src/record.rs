@@ -302,17 +302,16 @@ impl Row {
         content: RowContent,
     ) -> Self {
         let answer = &outcome.answer;
+        let raw = outcome.raw_body();
         // On 200 the core parsed the body already (`answer.fields`); an error's is parsed here.
         let canonical =
             (content.digest || content.payload_cap.is_some()).then(|| match &answer.fields {
                 Some(fields) => Some(fields.to_value().dumps_compact()),
-                None => PyValue::parse(&outcome.body)
-                    .ok()
-                    .map(|v| v.dumps_compact()),
+                None => PyValue::parse(&raw).ok().map(|v| v.dumps_compact()),
             });
         let output: &[u8] = match &canonical {
             Some(Some(json)) => json.as_bytes(),
-            _ => &outcome.body,
+            _ => &raw,
         };
         let output_blake3 = content
             .digest

@@ -8,9 +8,9 @@
 //! the body (a reference count, no copy); one with escapes is unescaped into bytes of its own.
 //!
 //! Invariants: parsing never panics and nests no deeper than [`MAX_DEPTH`], as
-//! [`PyValue::parse`]; a [`Text`] is always UTF-8 (it is only ever made from a `&str`); numbers
-//! are read exactly as [`PyValue::parse`] reads them (one rule: [`Doc::to_value`] of a parse is
-//! that parse).
+//! [`PyValue::parse`]; a [`Text`] is always UTF-8 (made from a `&str`, or from bytes checked
+//! once: [`Text::from_utf8`]); numbers are read exactly as [`PyValue::parse`] reads them (one
+//! rule: [`Doc::to_value`] of a parse is that parse).
 
 use std::fmt;
 
@@ -59,10 +59,16 @@ impl Text {
         }
     }
 
+    /// `bytes` as a `Text` when they are UTF-8.
+    pub fn from_utf8(bytes: Bytes) -> Option<Text> {
+        std::str::from_utf8(&bytes).is_ok().then_some(Text(bytes))
+    }
+
     /// The string.
     pub fn as_str(&self) -> &str {
         // SAFETY: a `Text` is only made by `Text::of` (and `From<String>`), from the bytes of a
-        // `&str`, and `Bytes` never changes its bytes: they are UTF-8.
+        // `&str`, or by `Text::from_utf8`, which checked them, and `Bytes` never changes its
+        // bytes: they are UTF-8.
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 }

@@ -35,6 +35,7 @@
 
 pub mod btauth;
 pub mod doc;
+pub mod echoed;
 pub mod epistula;
 pub mod request;
 pub mod response;
@@ -48,8 +49,8 @@ pub use request::{
     Signed, SynapseCall, SynapseRequest, BASE_FIELDS, VERSION_AS_INT,
 };
 pub use response::{
-    infos_from_headers, read_answer, read_stream_head, CallSite, DendriteFailure, SynapseAnswer,
-    ERROR_MAPPING, UNMAPPED_ERROR,
+    infos_from_headers, read_answer, read_elided_answer, read_stream_head, CallSite,
+    DendriteFailure, SynapseAnswer, ERROR_MAPPING, UNMAPPED_ERROR,
 };
 pub use terminal::TerminalInfo;
 pub use value::PyValue;

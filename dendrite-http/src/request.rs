@@ -65,6 +65,8 @@ pub struct SynapseCall {
     /// `bt_header_input_obj_<field>` values, in field order.
     input_headers: Vec<(String, String)>,
     body_hash: String,
+    /// The long strings of `fields_json`, found on first use ([`SynapseCall::sent_strings`]).
+    sent_strings: std::sync::Arc<std::sync::OnceLock<crate::echoed::SentStrings>>,
 }
 
 impl SynapseCall {
@@ -146,12 +148,21 @@ impl SynapseCall {
             fields_json: Bytes::from(fields_json),
             input_headers,
             body_hash,
+            sent_strings: std::sync::Arc::default(),
         })
     }
 
     /// The size of the fields' JSON: the `total_size` of a synapse built outside Python.
     pub fn fields_size(&self) -> usize {
         self.fields_json.len() - 1
+    }
+
+    /// Its long string fields as they are sent, for finding them in the answers
+    /// ([`crate::echoed`]; found once, on first use, for every clone of the call).
+    pub fn sent_strings(&self) -> &crate::echoed::SentStrings {
+        self.sent_strings.get_or_init(|| {
+            crate::echoed::SentStrings::of(&self.fields_json, crate::echoed::MIN_ELIDED_BYTES)
+        })
     }
 
     /// The synapse's name (its route, `POST /{name}`).

@@ -10,6 +10,7 @@
 use bytes::Bytes;
 
 use crate::doc::Doc;
+use crate::echoed::Elided;
 use crate::terminal::{Side, TerminalInfo};
 
 /// 10.5.0's `DENDRITE_ERROR_MAPPING`, in its order: the exception class a failed call raised
@@ -166,7 +167,20 @@ pub fn read_answer<'h>(
     sent_dendrite: &TerminalInfo,
     sent_axon: &TerminalInfo,
 ) -> Result<SynapseAnswer, DendriteFailure> {
-    let json = Doc::parse(body).map_err(|e| DendriteFailure::Parse(e.to_string()))?;
+    read_elided_answer(status, headers, body, None, sent_dendrite, sent_axon)
+}
+
+/// [`read_answer`] of a body that [`crate::echoed::elide`] rearranged (`elided`), its sent
+/// string put back; the same answer as the body before (a parse error's position may differ).
+pub fn read_elided_answer<'h>(
+    status: u16,
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    body: &Bytes,
+    elided: Option<&Elided>,
+    sent_dendrite: &TerminalInfo,
+    sent_axon: &TerminalInfo,
+) -> Result<SynapseAnswer, DendriteFailure> {
+    let json = parse_elided(body, elided).map_err(|e| DendriteFailure::Parse(e.to_string()))?;
     let mut dendrite = sent_dendrite.clone();
     let mut axon = sent_axon.clone();
     let fields = if status == 200 {
@@ -287,4 +301,18 @@ fn is_terminal_field(name: &str) -> bool {
             | "hotkey"
             | "signature"
     )
+}
+
+/// The document of `body`, read from where `elided` left it (its sent string put back), or
+/// whole.
+fn parse_elided(body: &Bytes, elided: Option<&Elided>) -> Result<Doc, sonic_rs::Error> {
+    let Some(elided) = elided else {
+        return Doc::parse(body);
+    };
+    let mut doc = Doc::parse(&body.slice(elided.start()..))?;
+    if elided.restore(&mut doc) {
+        return Ok(doc);
+    }
+    // Never for a body `elide` rearranged (its invariants); the body as it came, read again.
+    Doc::parse(&Bytes::from(elided.original(body)))
 }

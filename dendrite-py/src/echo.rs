@@ -7,12 +7,14 @@
 //! CPU and a copy per axon in memory.
 //!
 //! Invariant: a sent `str` is reused only for the same place in the answer (the same keys from
-//! the top, through dicts only) and only when the answer's bytes are equal to its UTF-8 bytes;
-//! otherwise the answer's own string is built. Only strings of at least [`MIN_ECHO_BYTES`] are
-//! kept: for shorter ones a comparison saves nothing.
+//! the top, through dicts only) and only when the answer's bytes are equal to its UTF-8 bytes
+//! (compared, or the very bytes of the request it was found equal to once per call); otherwise
+//! the answer's own string is built. Only strings of at least [`MIN_ECHO_BYTES`] are kept: for
+//! shorter ones a comparison saves nothing.
 
 use std::borrow::Cow;
 
+use dendrite::http::echoed::SentStrings;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -27,12 +29,15 @@ pub struct Echo {
     strings: Vec<Sent>,
 }
 
-/// One long string that was sent: its place, the `str`, and a copy of its UTF-8 bytes unless
-/// it is ASCII (those are read where the `str` keeps them, [`utf8`]).
+/// One long string that was sent: its place, the `str`, a copy of its UTF-8 bytes unless it
+/// is ASCII (those are read where the `str` keeps them, [`utf8`]), and where the request's
+/// fields hold those bytes as they go out, when they were found equal ([`Echo::link`]).
 struct Sent {
     path: Vec<String>,
     text: Py<PyString>,
     copy: Option<String>,
+    /// The address and length of its bytes in the request's fields.
+    wire: Option<(usize, usize)>,
 }
 
 impl Echo {
@@ -65,12 +70,29 @@ impl Echo {
                         path: path.clone(),
                         text: text.clone().unbind(),
                         copy,
+                        wire: None,
                     });
                 }
             } else if let Ok(inner) = value.cast_exact::<PyDict>() {
                 self.collect(inner, path);
             }
             path.pop();
+        }
+    }
+
+    /// Notes, once per call, where each sent string lies in the request's fields as they go
+    /// out (`wire`), when its bytes there are its own: an answer's string that is
+    /// those very bytes (a string elided as it came back, `dendrite_http::echoed`) is then
+    /// known equal without comparing it again for every axon.
+    pub fn link(&mut self, py: Python<'_>, wire: &SentStrings) {
+        for sent in &mut self.strings {
+            let path: Vec<&str> = sent.path.iter().map(String::as_str).collect();
+            let Some(there) = wire.get(&path) else {
+                continue;
+            };
+            if sent.bytes_equal(py, there) {
+                sent.wire = Some((there.as_ptr() as usize, there.len()));
+            }
         }
     }
 
@@ -87,17 +109,24 @@ impl Echo {
         self.strings
             .iter()
             .find(|sent| {
-                let equal = match &sent.copy {
-                    Some(copy) => copy == text,
-                    None => utf8(sent.text.bind(py)).is_ok_and(|sent| sent == text),
-                };
-                equal
-                    && sent
-                        .path
-                        .iter()
-                        .map(String::as_str)
-                        .eq(path.iter().copied())
+                let here = sent
+                    .path
+                    .iter()
+                    .map(String::as_str)
+                    .eq(path.iter().copied());
+                let same_bytes = sent.wire == Some((text.as_ptr() as usize, text.len()));
+                here && (same_bytes || sent.bytes_equal(py, text))
             })
             .map(|sent| sent.text.bind(py).clone())
+    }
+}
+
+impl Sent {
+    /// Whether `text` is this string's UTF-8.
+    fn bytes_equal(&self, py: Python<'_>, text: &str) -> bool {
+        match &self.copy {
+            Some(copy) => copy == text,
+            None => utf8(self.text.bind(py)).is_ok_and(|sent| sent == text),
+        }
     }
 }

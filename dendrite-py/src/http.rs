@@ -219,8 +219,10 @@ impl HttpClient {
         parts: SynapseParts<'_>,
         arrays: Vec<(String, String)>,
     ) -> PyResult<CallHandle> {
-        let echo = Echo::of(&parts.2);
+        let py = parts.2.py();
+        let mut echo = Echo::of(&parts.2);
         let call = synapse_call(parts)?;
+        echo.link(py, call.sent_strings());
         let arrays: ArrayFields = arrays
             .into_iter()
             .map(|(field, dtype)| Ok((field, Dtype::named(&dtype)?)))
@@ -448,15 +450,15 @@ fn built_answer(
             }
         },
     };
-    let body: &[u8] = if outcome.answer.fields.is_some() {
-        &[]
+    let body = if outcome.answer.fields.is_some() {
+        std::borrow::Cow::Borrowed(&[][..])
     } else {
-        &outcome.body
+        outcome.raw_body()
     };
     Ok(AxonAnswer {
         status,
         http_status: outcome.http_status,
-        body: PyBytes::new(py, body).unbind(),
+        body: PyBytes::new(py, &body).unbind(),
         dendrite: dendrite.unbind(),
         axon: axon.unbind(),
         phases: phases_of(outcome),

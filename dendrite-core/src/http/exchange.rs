@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use dendrite_http::echoed::{Elided, SentStrings};
 use dendrite_http::sse::{SseEvent, SseParser};
 use dendrite_http::DendriteFailure;
 
@@ -26,8 +27,12 @@ use crate::neutral::transport::{read_whole, AnswerBody, BodyError, Exchange, Req
 
 /// How an attempt reads a 200 answer's body.
 pub(crate) enum Reading {
-    /// Whole, as the synapse's JSON.
+    /// Whole.
     Whole,
+    /// Whole, as a synapse's JSON: on a 200, the first long string the request sent that came
+    /// back unchanged is found in the body as it is read and elided
+    /// (`dendrite_http::echoed::elide`; a declared length only).
+    WholeEliding(Arc<SentStrings>),
     /// Chunk by chunk, each sent on as it arrives (a streaming synapse).
     Stream(tokio::sync::mpsc::Sender<Bytes>),
     /// A 2xx `text/event-stream` answer chunk by chunk into an event parser (any other answer
@@ -173,13 +178,23 @@ async fn read_body(
                 .await
                 .map(|_| Received::Streamed)
         }
-        _ => match body.read_declared(limit, buffers).await {
-            Some(whole) => whole.map(Received::Whole).map_err(chunk_failure),
-            None => read_whole(body, content_length(&parts.headers), limit, buffers)
-                .await
-                .map(Received::Whole)
-                .map_err(|e| body_failure(e, limit)),
-        },
+        _ => {
+            let elide = |bytes: &mut [u8]| match reading {
+                Reading::WholeEliding(sent) if parts.status == http::StatusCode::OK => {
+                    dendrite_http::echoed::elide(bytes, sent)
+                }
+                _ => None,
+            };
+            match body.read_declared(limit, buffers, elide).await {
+                Some(whole) => whole
+                    .map(|(body, elided)| Received::Whole(body, elided))
+                    .map_err(chunk_failure),
+                None => read_whole(body, content_length(&parts.headers), limit, buffers)
+                    .await
+                    .map(|body| Received::Whole(body, None))
+                    .map_err(|e| body_failure(e, limit)),
+            }
+        }
     }
 }
 
@@ -228,8 +243,8 @@ async fn parse_events(
 pub(super) enum Received {
     /// A stream, handed on chunk by chunk.
     Streamed,
-    /// The whole body.
-    Whole(Bytes),
+    /// The whole body, and where a sent string was elided from it (`Reading::WholeEliding`).
+    Whole(Bytes, Option<Elided>),
 }
 
 /// A connection that could not be had, as 10.5.0 reports it: refused 503, slow 408.

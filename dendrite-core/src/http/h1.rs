@@ -576,13 +576,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Body<S> {
     }
 
     /// The whole body of a declared length, read by the socket straight into one of `buffers`
-    /// (or, when it came with the head, a slice of what was read); `None` when the body has no
-    /// declared length (read it by [`H1Body::chunk`]). The caller checked the length against its
-    /// bound.
-    pub async fn read_whole(
+    /// (or, when it came with the head, a slice of what was read), and what `edit` made of it
+    /// in place before it is shared; `None` when the body has no declared length (read it by
+    /// [`H1Body::chunk`]). The caller checked the length against its bound.
+    pub async fn read_whole<T>(
         &mut self,
         buffers: &std::sync::Arc<BodyBuffers>,
-    ) -> Option<Result<Bytes, H1Error>> {
+        edit: impl FnOnce(&mut [u8]) -> T,
+    ) -> Option<Result<(Bytes, T), H1Error>> {
         let Framing::Length(length) = self.framing else {
             return None;
         };
@@ -591,14 +592,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Body<S> {
         };
         if length <= self.conn.ahead.len() {
             self.framing = Framing::Done;
-            return Some(Ok(self.conn.ahead.split_to(length).freeze()));
+            let mut whole = self.conn.ahead.split_to(length);
+            let edited = edit(&mut whole);
+            return Some(Ok((whole.freeze(), edited)));
         }
         let mut whole = buffers.take(length);
         whole.extend(&self.conn.ahead.split());
         let read = fill(&mut self.conn.io, &mut whole, length).await;
         Some(read.map(|()| {
             self.framing = Framing::Done;
-            whole.freeze()
+            let edited = edit(whole.as_mut_slice());
+            (whole.freeze(), edited)
         }))
     }
 
@@ -1002,16 +1006,18 @@ mod tests {
         let (head, body) = post(300_000);
         let answer = link.exchange(&head, &body, || ()).await.unwrap();
         let mut body = H1Body::new(link, answer.framing, answer.reusable);
-        let whole = body.read_whole(&buffers).await.unwrap().unwrap();
+        let (whole, ()) = body.read_whole(&buffers, |_| ()).await.unwrap().unwrap();
         assert_eq!(&whole[..], &big[..]);
         let mut link = body.into_connection().expect("read to its end: reusable");
         let (head, body) = post(10);
         let answer = link.exchange(&head, &body, || ()).await.unwrap();
         let mut body = H1Body::new(link, answer.framing, answer.reusable);
-        assert_eq!(
-            &body.read_whole(&buffers).await.unwrap().unwrap()[..],
-            b"small"
-        );
+        let (small, edited) = body
+            .read_whole(&buffers, |b| b.len())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((&small[..], edited), (&b"small"[..], 5));
         assert!(body.into_connection().is_some());
     }
 
@@ -1055,7 +1061,7 @@ mod tests {
         let (head, body) = post(1);
         let answer = link.exchange(&head, &body, || ()).await.unwrap();
         let mut body = H1Body::new(link, answer.framing, answer.reusable);
-        let read = body.read_whole(&buffers).await.unwrap();
+        let read = body.read_whole(&buffers, |_| ()).await.unwrap();
         assert!(matches!(read, Err(H1Error::Incomplete)), "{read:?}");
         assert!(body.into_connection().is_none());
         for answer in [&b""[..], b"HTTP/1.1 200 OK\r\ncontent-"] {

@@ -137,22 +137,28 @@ impl Http1Body {
     }
 
     /// The whole body when its head declared a length of at most `limit` that the budget paid
-    /// for: read by the socket straight into one of `buffers` ([`H1Body::read_whole`]); `None`
-    /// for any other body (read it chunk by chunk).
-    pub async fn read_declared(
+    /// for: read by the socket straight into one of `buffers` ([`H1Body::read_whole`]), then
+    /// `edit`ed in place before anything shares it; `None` for any other body (read it chunk by
+    /// chunk).
+    pub async fn read_declared<T>(
         &mut self,
         limit: usize,
         buffers: &Arc<BodyBuffers>,
-    ) -> Option<Result<Bytes, Http1BodyError>> {
+        edit: impl FnOnce(&mut [u8]) -> T,
+    ) -> Option<Result<(Bytes, T), Http1BodyError>> {
         let declared = self.body.declared()?;
         let paid = usize::try_from(declared).is_ok_and(|d| d <= limit && d <= self.prepaid);
         if !paid {
             return None;
         }
-        let whole = self.body.read_whole(buffers).await?;
-        Some(whole.map_err(Http1BodyError::Transport).inspect(|whole| {
-            self.prepaid -= whole.len();
-        }))
+        let whole = self.body.read_whole(buffers, edit).await?;
+        Some(
+            whole
+                .map_err(Http1BodyError::Transport)
+                .inspect(|(whole, _)| {
+                    self.prepaid -= whole.len();
+                }),
+        )
     }
 }
 

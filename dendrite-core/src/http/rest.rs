@@ -558,7 +558,7 @@ impl Http {
             })
             .collect();
         let (body, events, first_event) = match (exchanged.received, reading) {
-            (Received::Whole(body), _) => (body, Vec::new(), None),
+            (Received::Whole(body, _), _) => (body, Vec::new(), None),
             (Received::Streamed, Reading::Events(sink)) => {
                 let sink: EventSink = sink.into_inner().unwrap_or_else(|e| e.into_inner());
                 let first = sink

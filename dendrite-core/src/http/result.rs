@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use dendrite_http::echoed::Elided;
 use dendrite_http::{AxonTarget, DendriteFailure, SynapseAnswer, SynapseCall};
 
 use crate::neutral::gather::Unfinished;
@@ -24,9 +25,14 @@ pub struct AxonResult {
     /// The terminal infos (the call's status is `answer.dendrite.status_code`) and, on 200,
     /// the synapse the axon returned.
     pub answer: SynapseAnswer,
-    /// The answer's raw body (empty when none arrived), for callers that validate it
-    /// themselves (Python's synapse classes).
+    /// The answer's body as read (empty when none arrived), for callers that validate it
+    /// themselves (Python's synapse classes). On a 200 that carried a long string of the
+    /// request back unchanged, rearranged around it ([`AxonResult::elided`]): the bytes as
+    /// they came are [`AxonResult::raw_body`].
     pub body: Bytes,
+    /// Where a sent string was elided from `body` as it was read (`dendrite_http::echoed`):
+    /// `answer.fields` holds it again.
+    pub elided: Option<Elided>,
     /// From the call's start until this axon's result was known.
     pub elapsed: Duration,
     /// Request bytes (head and body) the connection wrote to its socket (0 when nothing was
@@ -54,6 +60,14 @@ impl AxonResult {
     /// Whether the axon answered 200.
     pub fn success(&self) -> bool {
         self.status_code() == 200
+    }
+
+    /// The answer's body as it came (a copy where a sent string was elided from it).
+    pub fn raw_body(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.elided {
+            Some(elided) => std::borrow::Cow::Owned(elided.original(&self.body)),
+            None => std::borrow::Cow::Borrowed(&self.body),
+        }
     }
 }
 

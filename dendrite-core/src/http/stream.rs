@@ -91,6 +91,7 @@ impl SynapseStream {
                     site,
                 ),
                 body: Bytes::new(),
+                elided: None,
                 elapsed: Duration::ZERO,
                 bytes_sent: 0,
                 bytes_received: 0,

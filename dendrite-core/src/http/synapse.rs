@@ -4,7 +4,7 @@
 //! Each axon's pipeline: address → backoff → in-flight slot → the exchange on a pooled
 //! connection ([`super::exchange`]: connection, render and sign (the signature covers the body
 //! hash, so nothing is signed ahead), send, head, body bounded) →
-//! [`dendrite_http::read_answer`]. Everything from the slot on is under the call's one
+//! [`dendrite_http::read_elided_answer`]. Everything from the slot on is under the call's one
 //! deadline; what the deadline cuts is 10.5.0's 408.
 
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dendrite_http::{
-    read_answer, read_stream_head, AxonTarget, CallSite, DendriteFailure, SynapseAnswer,
+    read_elided_answer, read_stream_head, AxonTarget, CallSite, DendriteFailure, SynapseAnswer,
     SynapseCall, TerminalInfo,
 };
 
@@ -32,16 +32,24 @@ pub(super) struct SynapseContext {
     pub clock: CallClock,
     /// The answer bytes all the call's axons may still bring.
     pub budget: Arc<ByteBudget>,
+    /// How the axons' whole answers are read: their sent long strings found where they came
+    /// back unchanged, not parsed again (`dendrite_http::echoed`).
+    pub whole: Reading,
 }
 
 impl SynapseContext {
     /// The context of a call of `synapse` starting now, ending by its timeout, its answers
     /// bounded together by `max_call_bytes`.
     pub fn new(synapse: &SynapseCall, max_call_bytes: usize) -> Self {
+        let sent = synapse.sent_strings().clone();
         SynapseContext {
             synapse: synapse.clone(),
             clock: CallClock::start(Duration::from_secs_f64(synapse.timeout().min(1e9))),
             budget: Arc::new(ByteBudget::new(max_call_bytes)),
+            whole: match sent.is_empty() {
+                true => Reading::Whole,
+                false => Reading::WholeEliding(Arc::new(sent)),
+            },
         }
     }
 }
@@ -59,7 +67,7 @@ impl Http {
         let call = Arc::new(SynapseContext::new(synapse, self.config.max_call_bytes));
         let one = |index: usize| {
             let (http, call, axon) = (self.clone(), call.clone(), axons[index].clone());
-            async move { http.synapse_one(&axon, &call, &Reading::Whole).await }
+            async move { http.synapse_one(&axon, &call, &call.whole).await }
         };
         let fallback = |index: usize, failure: DendriteFailure| {
             let (dendrite, axon) = self.terminal_infos(&axons[index]);
@@ -151,15 +159,17 @@ impl Http {
             .headers
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_bytes()));
-        let (mut answer, body) = match exchanged.received {
+        let (mut answer, body, elided) = match exchanged.received {
             Received::Streamed => {
                 let answer = read_stream_head(status, headers, &sent.0, &sent.1)?;
-                (answer, Bytes::new())
+                (answer, Bytes::new(), None)
             }
-            Received::Whole(body) => {
-                let answer = read_answer(status, headers, &body, &sent.0, &sent.1)?;
+            Received::Whole(body, elided) => {
+                let (dendrite, axon) = (&sent.0, &sent.1);
+                let answer =
+                    read_elided_answer(status, headers, &body, elided.as_ref(), dendrite, axon)?;
                 phases.decode += decoding.elapsed();
-                (answer, body)
+                (answer, body, elided)
             }
         };
         let elapsed = call.clock.start.elapsed();
@@ -168,6 +178,7 @@ impl Http {
             answer,
             http_status: status,
             body,
+            elided,
             elapsed,
             bytes_sent: exchanged.bytes_sent,
             bytes_received: exchanged.bytes_received,
@@ -253,6 +264,7 @@ fn failed(
     AxonResult {
         answer: SynapseAnswer::failed(dendrite, axon_info, failure, site),
         body: Bytes::new(),
+        elided: None,
         elapsed: call.clock.start.elapsed(),
         bytes_sent: 0,
         bytes_received: 0,

@@ -110,6 +110,11 @@ impl Gathering {
         self.buffer.len()
     }
 
+    /// The bytes gathered so far, to edit in place before they are shared.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.buffer
+    }
+
     /// Reads once from `io` into the buffer's room, at most `max` bytes (the kernel copies
     /// straight into the buffer); the bytes read, 0 at the end of the stream.
     pub async fn fill_from<R: tokio::io::AsyncRead + Unpin>(

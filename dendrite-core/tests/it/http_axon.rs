@@ -647,3 +647,44 @@ async fn our_axon_serves_signed_rest_requests_on_any_path() {
     let synapse_call = client.call_synapse(&target, &dummy).await.remove(0);
     assert_eq!(synapse_call.status_code(), 200);
 }
+
+#[tokio::test]
+async fn a_long_input_that_comes_back_is_read_as_sent_without_parsing_it_again() {
+    // A 10.x answer is the whole synapse: `Slow` sends `x` back beside `out` (a copy of it).
+    let axon = axon(HttpAxonConfig::default()).await;
+    let long = "0123456789abcdef".repeat(1024);
+    let fields = format!(r#"{{"x": "{long}", "delay_s": 0.001, "out": null}}"#);
+    let fields = PyValue::parse(fields.as_bytes()).unwrap();
+    let served = dendrite_axon::http::Served::from_name("Slow").unwrap();
+    let call = dendrite_http::SynapseCall::new(
+        "Slow",
+        12.0,
+        &fields,
+        served.required(),
+        served.hash_fields(),
+        None,
+    )
+    .unwrap();
+    let client = client(false);
+    for round in 0..2 {
+        let outcome = client.call_synapse(&[axon.target()], &call).await.remove(0);
+        assert_eq!(outcome.status_code(), 200, "{outcome:?}");
+        let elided = outcome
+            .elided
+            .as_ref()
+            .expect("x came back unchanged: elided");
+        assert!(elided.start() > 0, "round {round}");
+        let answer = outcome.answer.fields.as_ref().unwrap().to_value();
+        assert_eq!(answer.get("x"), Some(&PyValue::Str(long.clone())));
+        assert_eq!(answer.get("out"), Some(&PyValue::Str(long.clone())));
+        // The body as it came reads to the same synapse, and is what the socket carried.
+        let raw = outcome.raw_body();
+        assert_eq!(PyValue::parse(&raw).unwrap(), answer);
+        assert!(raw.len() > 2 * long.len() && raw.len() < outcome.bytes_received);
+        assert_ne!(
+            &raw[..],
+            &outcome.body[..],
+            "the body itself was rearranged"
+        );
+    }
+}
