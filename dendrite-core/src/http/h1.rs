@@ -335,7 +335,8 @@ fn chunk_step(
 ) -> Result<Option<Step>, H1Error> {
     match chunk {
         Chunk::Size => {
-            let Some(end) = buf.iter().position(|&b| b == b'\n') else {
+            let line = &buf[..buf.len().min(MAX_CHUNK_LINE + 1)];
+            let Some(end) = line.iter().position(|&b| b == b'\n') else {
                 return match buf.len() > MAX_CHUNK_LINE {
                     true => Err(H1Error::TooLarge("chunk-size line")),
                     false => Ok(Some(Step::More)),
