@@ -9,10 +9,11 @@
 
 use std::io;
 use std::pin::Pin;
+use std::task::Poll;
 
 use bytes::{Buf as _, Bytes, BytesMut};
 use http::header::HeaderMap;
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 
 use super::framing::{encode_head, parse_head, AnswerHead, Framing, H1Error, Limits, Step};
 use crate::neutral::buffers::{BodyBuffers, Gathering};
@@ -49,8 +50,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
     }
 
     /// Writes the request (its head, then the body's parts, in one `writev` where the socket
-    /// takes them all) and reads its answer's head. When the write fails, an answer the peer
-    /// sent before it stopped reading (a 413, say) is still read.
+    /// takes them all) and reads its answer's head. An answer the peer sends before it has read
+    /// the whole request (a 413, say) is read even so: while the socket takes no more, or after
+    /// the write failed; the connection then carries no other request.
     pub async fn exchange(
         &mut self,
         head: &http::Request<()>,
@@ -59,13 +61,68 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
     ) -> Result<AnswerHead, H1Error> {
         let encoded = encode_head(head, body.remaining());
         let parts = [&encoded[..], body.first_ref(), body.last_ref()];
-        let written = write_all(&mut self.io, &parts).await;
+        let written = self.write_watching(&parts, head.method()).await;
         on_sent();
-        match (written, self.read_head(head.method()).await) {
-            (_, Ok(answer)) => Ok(answer),
-            (Err(e), Err(_)) => Err(H1Error::Io(e)),
-            (Ok(()), Err(e)) => Err(e),
+        let early = |mut answer: AnswerHead| {
+            answer.reusable = false;
+            answer
+        };
+        match written {
+            Ok(None) => self.read_head(head.method()).await,
+            Ok(Some(answer)) => Ok(early(answer)),
+            Err(e) => self
+                .read_head(head.method())
+                .await
+                .map(early)
+                .map_err(|_| e),
         }
+    }
+
+    /// Writes every part (as few `writev`s as the socket allows); whenever the socket takes no
+    /// more, reads what the peer sent: `Some` when that is a whole answer head (the rest is not
+    /// written).
+    async fn write_watching(
+        &mut self,
+        parts: &[&[u8]],
+        method: &http::Method,
+    ) -> Result<Option<AnswerHead>, H1Error> {
+        let H1 { io, ahead, limits } = self;
+        let mut parts: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+        let mut first = 0;
+        let mut scratch = [0u8; 2048];
+        std::future::poll_fn(|cx| loop {
+            if first == parts.len() {
+                return Pin::new(&mut *io)
+                    .poll_flush(cx)
+                    .map(|flushed| flushed.map(|()| None).map_err(H1Error::Io));
+            }
+            let slices: Vec<io::IoSlice<'_>> =
+                parts[first..].iter().map(|p| io::IoSlice::new(p)).collect();
+            match Pin::new(&mut *io).poll_write_vectored(cx, &slices) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(H1Error::Io(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(written)) => advance(&mut parts, &mut first, written),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(H1Error::Io(e))),
+                Poll::Pending => {
+                    let mut read = ReadBuf::new(&mut scratch);
+                    match Pin::new(&mut *io).poll_read(cx, &mut read) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(H1Error::Io(e))),
+                        Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                            return Poll::Ready(Err(H1Error::Closed))
+                        }
+                        Poll::Ready(Ok(())) => {
+                            ahead.extend_from_slice(read.filled());
+                            if let Some(head) = parse_head(ahead, *limits, method)? {
+                                return Poll::Ready(Ok(Some(head)));
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .await
     }
 
     /// Reads an answer's head, interim answers dropped.
@@ -200,31 +257,19 @@ async fn fill<S: AsyncRead + Unpin>(
     Ok(())
 }
 
-/// Writes every part, as few `writev`s as the socket allows.
-async fn write_all<S: AsyncWrite + Unpin>(io: &mut S, parts: &[&[u8]]) -> io::Result<()> {
-    let mut parts: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
-    let mut first = 0;
-    while first < parts.len() {
-        let slices: Vec<io::IoSlice<'_>> =
-            parts[first..].iter().map(|p| io::IoSlice::new(p)).collect();
-        let written =
-            std::future::poll_fn(|cx| Pin::new(&mut *io).poll_write_vectored(cx, &slices)).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        let mut left = written;
-        while left > 0 && first < parts.len() {
-            let part = parts[first];
-            if left >= part.len() {
-                left -= part.len();
-                first += 1;
-            } else {
-                parts[first] = &part[left..];
-                left = 0;
-            }
+/// Counts `written` bytes off the front of `parts` (from `first`).
+fn advance(parts: &mut [&[u8]], first: &mut usize, written: usize) {
+    let mut left = written;
+    while left > 0 && *first < parts.len() {
+        let part = parts[*first];
+        if left >= part.len() {
+            left -= part.len();
+            *first += 1;
+        } else {
+            parts[*first] = &part[left..];
+            left = 0;
         }
     }
-    std::future::poll_fn(|cx| Pin::new(&mut *io).poll_flush(cx)).await
 }
 
 #[cfg(test)]
@@ -372,6 +417,40 @@ mod tests {
             let error = link.exchange(&head, &body, || ()).await.unwrap_err();
             assert!(error.is_disconnect(), "{answer:?}: {error}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_answer_sent_while_the_request_is_still_going_out_is_heard_at_once() {
+        // The peer answers 413 from the head and then neither reads nor closes: the write of
+        // a 64 MB body stalls (more than both sockets' buffers hold), and the answer is read
+        // meanwhile (not at the deadline).
+        use tokio::io::AsyncWriteExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (hold, held) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let _ = socket.read_buf(&mut BytesMut::with_capacity(1024)).await;
+            let answer = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n";
+            socket.write_all(answer).await.unwrap();
+            let _ = held.await;
+        });
+        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut link = H1::new(socket, LIMITS);
+        let (head, body) = post(64 << 20);
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            link.exchange(&head, &body, || ()),
+        )
+        .await
+        .expect("heard before the body went out")
+        .unwrap();
+        assert_eq!(answer.parts.status, 413);
+        assert!(
+            !answer.reusable,
+            "the rest of the request was never written"
+        );
+        drop(hold);
     }
 
     #[tokio::test]
