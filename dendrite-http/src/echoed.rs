@@ -183,8 +183,8 @@ fn value_is_empty(value: &Doc) -> bool {
     matches!(value, Doc::Str(text) if text.is_empty())
 }
 
-/// Rearranges `body` (a whole answer, not yet shared) around the first top-level member that
-/// is a sent string come back byte for byte (module docs); `None`, with `body` unchanged, when
+/// Rearranges `body` (a whole answer, not yet shared) around the first member (from the top,
+/// through objects) that is a sent string come back byte for byte (module docs); `None`, with `body` unchanged, when
 /// there is none within [`MAX_PREFIX`] bytes, the members before it would not fit in its
 /// literal, or the body does not read as an object that far.
 pub fn elide(body: &mut [u8], sent: &SentStrings) -> Option<Elided> {
@@ -248,7 +248,8 @@ pub fn elide(body: &mut [u8], sent: &SentStrings) -> Option<Elided> {
     })
 }
 
-/// A walk over a JSON text's top level: positions only, no values.
+/// A walk over a JSON text's members (into objects as the caller asks): positions only, no
+/// values.
 struct Walk<'a> {
     text: &'a [u8],
     at: usize,
